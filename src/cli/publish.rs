@@ -1,0 +1,192 @@
+//! anonpub publish --db PATH (--key-file PATH | env API_ENC_KEY) --as-of YYYY-MM-DD --out DIR
+//!                 [--config FILE] [--k N] [--seed N] [--force]
+//!
+//! Reads a FreeSewing v3 database, keeps the sets of people who consented to open data, whose
+//! account is active and who were seen within the retention window, drops junk, and publishes the
+//! measurements microaggregated (MDAV) in groups of at least k distinct people. The release
+//! directory (CSV, Parquet, datapackage.json, report.json, SHA256SUMS) appears atomically, or not
+//! at all. The key is never taken from a command-line value.
+//!
+//! Exit codes: 0 published; 1 a threshold of the config failed (nothing written); 2 bad input.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde_json::json;
+
+use crate::anonymize::microaggregation::microaggregate;
+use crate::cli::{parse_date, Output};
+use crate::config::ReleaseConfig;
+use crate::dates::Date;
+use crate::deidentify::deidentify;
+use crate::error::{Error, Result};
+use crate::extract::crypto::{load_secret, FieldKey};
+use crate::extract::freesewing_v3::V3Database;
+use crate::measurements::Catalog;
+use crate::publish::report::{AnonymizationCounts, ReleaseReport};
+use crate::publish::{atomic::check_target, write_release, Release};
+use crate::schema::DatasetSchema;
+use crate::select::{select_v3, SelectionPolicy};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The FreeSewing v3 SQLite database.
+    #[arg(long)]
+    pub db: PathBuf,
+    /// File holding API_ENC_KEY (one trailing newline allowed); default: the API_ENC_KEY variable.
+    #[arg(long)]
+    pub key_file: Option<PathBuf>,
+    /// Release date; the retention window counts back from it.
+    #[arg(long, value_parser = parse_date)]
+    pub as_of: Date,
+    /// The release directory to create.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Release configuration (TOML).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Minimum distinct people per released row (overrides the config).
+    #[arg(long)]
+    pub k: Option<usize>,
+    /// Seed for record ids (default: random, recorded in report.json).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Replace an existing, non-empty release directory.
+    #[arg(long)]
+    pub force: bool,
+}
+
+pub fn run(args: Args, output: Output) -> Result<()> {
+    let mut config = match &args.config {
+        Some(path) => ReleaseConfig::load(path)?,
+        None => ReleaseConfig::default(),
+    };
+    if let Some(k) = args.k {
+        config.k = k;
+    }
+    config
+        .validate()
+        .map_err(|(field, problem)| Error::InvalidArgument {
+            name: if field == "k" { "--k" } else { field },
+            problem,
+        })?;
+    let schema = match &config.schema {
+        Some(path) => DatasetSchema::load(path)?,
+        None => DatasetSchema::freesewing(),
+    };
+    let catalog = Catalog::from_schema(&schema);
+    check_target(&args.out, args.force)?;
+    let seed = args.seed.unwrap_or_else(rand::random);
+
+    let database = V3Database::open(&args.db)?;
+    let key = FieldKey::derive(&load_secret(args.key_file.as_deref())?);
+    let policy = SelectionPolicy {
+        as_of: args.as_of,
+        retention_months: config.retention_months,
+    };
+    let (table, selection) = select_v3(&database, &key, &policy, &catalog)?;
+    drop(key);
+    output.note(format!(
+        "selected {} sets of {} people (of {} sets in the database)",
+        selection.eligible_sets, selection.eligible_people, selection.sets_in_database
+    ));
+    if table.distinct_people() < config.k {
+        return Err(Error::TooFewPeople {
+            eligible: table.distinct_people(),
+            k: config.k,
+        });
+    }
+
+    let rounding: Vec<f64> = (0..catalog.len()).map(|i| catalog.rounding(i)).collect();
+    let anonymized = microaggregate(&table, config.k, config.mdav_exact_limit, &rounding);
+    let suppressed = anonymized.coverage.suppressed_records;
+    let counts = AnonymizationCounts {
+        published_records: anonymized.rows(),
+        suppressed_records: suppressed,
+        suppressed_share: if table.is_empty() {
+            0.0
+        } else {
+            suppressed as f64 / table.len() as f64
+        },
+        coarsened_records: anonymized.coverage.coarsened_records,
+        dropped_values: anonymized.coverage.dropped_values,
+        groups: anonymized.groups,
+        coverage_patterns: anonymized
+            .coverage
+            .pattern
+            .iter()
+            .flatten()
+            .collect::<std::collections::HashSet<_>>()
+            .len(),
+    };
+    check_thresholds(&config, anonymized.smallest_group_people, &counts)?;
+
+    let release_table = deidentify(catalog.names().to_vec(), &anonymized.values, seed);
+    let parameters = BTreeMap::from([
+        ("retention_months", json!(config.retention_months)),
+        ("mdav_exact_limit", json!(config.mdav_exact_limit)),
+        (
+            "thresholds",
+            json!({ "min_k": config.thresholds.min_k, "max_suppressed_share": config.thresholds.max_suppressed_share }),
+        ),
+    ]);
+    let report = ReleaseReport {
+        anonpub_version: env!("CARGO_PKG_VERSION"),
+        dataset: schema.name.clone(),
+        as_of: args.as_of.to_string(),
+        method: "mdav",
+        k_requested: config.k,
+        k_achieved: anonymized.smallest_group_people,
+        seed,
+        parameters,
+        selection,
+        anonymization: counts,
+    };
+    let release = Release {
+        table: &release_table,
+        report: &report,
+        schema: &schema,
+        catalog: &catalog,
+        license: &config.license,
+        version: &config.version,
+    };
+    write_release(&args.out, &release)?;
+    output.note(format!(
+        "published {} records in {} groups (k = {}, achieved {}; {} suppressed) to {}",
+        report.anonymization.published_records,
+        report.anonymization.groups,
+        report.k_requested,
+        report.k_achieved,
+        report.anonymization.suppressed_records,
+        args.out.display()
+    ));
+    Ok(())
+}
+
+/// Refuses the release when a configured threshold fails.
+fn check_thresholds(
+    config: &ReleaseConfig,
+    k_achieved: usize,
+    counts: &AnonymizationCounts,
+) -> Result<()> {
+    let thresholds = &config.thresholds;
+    if let Some(min_k) = thresholds.min_k {
+        if k_achieved < min_k {
+            return Err(Error::ThresholdFailed {
+                name: "min_k".into(),
+                measured: k_achieved.to_string(),
+                required: format!(">= {min_k}"),
+            });
+        }
+    }
+    if let Some(max_share) = thresholds.max_suppressed_share {
+        if counts.suppressed_share > max_share {
+            return Err(Error::ThresholdFailed {
+                name: "max_suppressed_share".into(),
+                measured: format!("{:.4}", counts.suppressed_share),
+                required: format!("<= {max_share}"),
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,151 @@
+//! The release configuration: one TOML file, validated once before any work starts.
+//!
+//! Command-line flags override the file; the merged, checked result is what every stage trusts.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+/// A release configuration file (`--config`). Unknown keys are errors, so a typo cannot silently
+/// weaken a release.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReleaseConfig {
+    /// Minimum number of distinct people behind every released row.
+    #[serde(default = "default_k")]
+    pub k: usize,
+    /// Months after the last login during which a person's data may be published.
+    #[serde(default = "default_retention")]
+    pub retention_months: u32,
+    /// Dataset schema (relative to the config file); the embedded FreeSewing schema by default.
+    pub schema: Option<PathBuf>,
+    /// SPDX identifier of the data licence.
+    #[serde(default = "default_license")]
+    pub license: String,
+    /// Version string of the dataset release.
+    #[serde(default = "default_version")]
+    pub version: String,
+    /// Exact MDAV runs on cells of at most this many records; larger inputs are partitioned.
+    #[serde(default = "default_exact_limit")]
+    pub mdav_exact_limit: usize,
+    /// Conditions a release must meet, or nothing is written.
+    #[serde(default)]
+    pub thresholds: Thresholds,
+}
+
+/// Publish gates. Each unset threshold is not checked.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// The achieved k (people in the smallest group) must be at least this.
+    pub min_k: Option<usize>,
+    /// At most this share of eligible records may be suppressed.
+    pub max_suppressed_share: Option<f64>,
+}
+
+fn default_k() -> usize {
+    5
+}
+fn default_retention() -> u32 {
+    12
+}
+fn default_license() -> String {
+    "CC0-1.0".into()
+}
+fn default_version() -> String {
+    "1.0.0".into()
+}
+fn default_exact_limit() -> usize {
+    1000
+}
+
+impl Default for ReleaseConfig {
+    fn default() -> Self {
+        toml::from_str("").expect("every field has a default")
+    }
+}
+
+impl ReleaseConfig {
+    /// Reads and validates a config file; a relative `schema` path is resolved against it.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read config", path, e))?;
+        let mut config: ReleaseConfig = toml::from_str(&text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|s| format!("line {}", text[..s.start].matches('\n').count() + 1));
+            Error::bad_file(path, line, e.message().to_string())
+        })?;
+        if let Some(schema) = &config.schema {
+            if schema.is_relative() {
+                config.schema = Some(path.parent().unwrap_or(Path::new(".")).join(schema));
+            }
+        }
+        config.validate().map_err(|(field, problem)| {
+            Error::bad_file(path, Some(format!("field `{field}`")), problem)
+        })?;
+        Ok(config)
+    }
+
+    /// Checks ranges; returns the offending field and what was expected.
+    pub fn validate(&self) -> std::result::Result<(), (&'static str, String)> {
+        if self.k == 0 {
+            return Err(("k", "must be at least 1".into()));
+        }
+        if self.mdav_exact_limit == 0 {
+            return Err(("mdav_exact_limit", "must be at least 1".into()));
+        }
+        if let Some(share) = self.thresholds.max_suppressed_share {
+            if !(0.0..=1.0).contains(&share) {
+                return Err((
+                    "thresholds.max_suppressed_share",
+                    "must be between 0 and 1".into(),
+                ));
+            }
+        }
+        if self.thresholds.min_k == Some(0) {
+            return Err(("thresholds.min_k", "must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<ReleaseConfig> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("release.toml");
+        std::fs::write(&path, text).unwrap();
+        ReleaseConfig::load(&path)
+    }
+
+    #[test]
+    fn defaults_and_overrides() {
+        let config = load("k = 7\n[thresholds]\nmin_k = 7\n").unwrap();
+        assert_eq!(
+            (config.k, config.retention_months, config.license.as_str()),
+            (7, 12, "CC0-1.0")
+        );
+        assert_eq!(ReleaseConfig::default().k, 5);
+    }
+
+    #[test]
+    fn rejects_unknown_keys_wrong_types_and_bad_ranges() {
+        let unknown = load("kk = 5\n").unwrap_err().to_string();
+        assert!(
+            unknown.contains("line 1") && unknown.contains("kk"),
+            "{unknown}"
+        );
+        let wrong_type = load("k = \"five\"\n").unwrap_err().to_string();
+        assert!(wrong_type.contains("line 1"), "{wrong_type}");
+        let zero = load("k = 0\n").unwrap_err().to_string();
+        assert!(zero.contains("field `k`"), "{zero}");
+        let share = load("[thresholds]\nmax_suppressed_share = 1.5\n")
+            .unwrap_err()
+            .to_string();
+        assert!(share.contains("max_suppressed_share"), "{share}");
+    }
+}

@@ -1,0 +1,116 @@
+//! One error type for the whole tool.
+//!
+//! Every variant carries the context a maintainer needs to fix the input (file, table, row, field)
+//! and never the offending value itself: values may be a person's measurement or an identifier,
+//! and error text ends up in CI logs. The exit code follows from the variant: 1 when a privacy or
+//! integrity check failed, 2 when the input or the invocation cannot be used.
+
+use std::path::PathBuf;
+
+/// Convenient alias used across the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can stop a command.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file or directory could not be read, written or created.
+    #[error("cannot {action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+
+    /// A structured input file (config, schema, CSV, hierarchy, JSON) is not what was expected.
+    #[error("{}{}: {problem}", path.display(), location.as_deref().map(|l| format!(" ({l})")).unwrap_or_default())]
+    BadFile {
+        path: PathBuf,
+        /// Where in the file: "line 12", "field `k`", "column `age`".
+        location: Option<String>,
+        problem: String,
+    },
+
+    /// The database is not a FreeSewing v3 database or a row in it is malformed.
+    #[error("{}: {table}{}: {problem}", path.display(), row.map(|r| format!(" row {r}")).unwrap_or_default())]
+    Database {
+        path: PathBuf,
+        table: &'static str,
+        /// 1-based position of the row in the table's scan order (never its id).
+        row: Option<u64>,
+        problem: String,
+    },
+
+    /// The encryption key does not open the database.
+    #[error("{}: the key does not decrypt this database ({detail}); check API_ENC_KEY or --key-file", path.display())]
+    WrongKey { path: PathBuf, detail: String },
+
+    /// No usable key was given.
+    #[error("no encryption key: {problem}")]
+    MissingKey { problem: String },
+
+    /// A command-line or configuration value is out of its allowed range.
+    #[error("invalid {name}: {problem}")]
+    InvalidArgument { name: &'static str, problem: String },
+
+    /// Too few people are left to form even one group of k.
+    #[error("{eligible} eligible people (after selection) cannot form a group of k = {k}; nothing to publish")]
+    TooFewPeople { eligible: usize, k: usize },
+
+    /// The release directory exists and `--force` was not given.
+    #[error("{} already exists and is not empty; pass --force to replace it", path.display())]
+    OutputExists { path: PathBuf },
+
+    /// A privacy or quality threshold of the release config is not met (exit code 1).
+    #[error(
+        "threshold `{name}` failed: measured {measured}, required {required}; nothing was written"
+    )]
+    ThresholdFailed {
+        name: String,
+        measured: String,
+        required: String,
+    },
+
+    /// `verify` found at least one failing check (exit code 1); the table was already printed.
+    #[error("{failed} of {total} checks failed")]
+    VerifyFailed { failed: usize, total: usize },
+
+    /// A Parquet file could not be written or read.
+    #[error("{}: parquet: {problem}", path.display())]
+    Parquet { path: PathBuf, problem: String },
+
+    /// The run was interrupted by a signal; temporary files were removed.
+    #[error("interrupted by signal; nothing was written")]
+    Interrupted,
+}
+
+impl Error {
+    /// The process exit code for this error: 1 for a failed check, 2 for unusable input.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::ThresholdFailed { .. } | Error::VerifyFailed { .. } => 1,
+            _ => 2,
+        }
+    }
+
+    /// Shorthand for an I/O error with its path.
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            action,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Shorthand for a malformed input file.
+    pub fn bad_file(
+        path: impl Into<PathBuf>,
+        location: Option<String>,
+        problem: impl Into<String>,
+    ) -> Self {
+        Error::BadFile {
+            path: path.into(),
+            location,
+            problem: problem.into(),
+        }
+    }
+}

@@ -1,0 +1,192 @@
+//! FreeSewing v3's encryption at rest (`sites/backend/src/utils/crypto.mjs`), both directions.
+//!
+//! Key: scrypt(API_ENC_KEY, salt "FreeSewing", N = 16384, r = 8, p = 1) → 32 bytes.
+//! Cipher: AES-256-CBC with PKCS#7 padding and a fresh 16-byte IV per value. Plaintext: the JSON
+//! text of the value. Stored form: `{"iv":"<hex>","ct":"<hex>"}`.
+//!
+//! The derived key lives in a [`Zeroizing`] buffer so it is wiped when dropped, and it has no
+//! `Debug` or `Display` so it cannot end up in a log line.
+
+use aes::cipher::{block_padding::Pkcs7, BlockDecryptMut, BlockEncryptMut, KeyIvInit};
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+type Aes256CbcDec = cbc::Decryptor<aes::Aes256>;
+type Aes256CbcEnc = cbc::Encryptor<aes::Aes256>;
+
+/// The scrypt salt FreeSewing uses for its field key.
+const SALT: &[u8] = b"FreeSewing";
+
+/// Why one stored value could not be decrypted. Carries no part of the value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecryptError {
+    #[error("not an encrypted value: expected JSON {{\"iv\": hex, \"ct\": hex}}")]
+    NotAnEnvelope,
+    #[error("`iv` or `ct` is not valid hex")]
+    BadHex,
+    #[error("IV is {0} bytes, expected 16")]
+    IvLength(usize),
+    #[error("ciphertext length is not a positive multiple of 16 bytes")]
+    CiphertextLength,
+    #[error("bad padding after decryption (wrong key, or corrupted value)")]
+    Padding,
+    #[error("decrypted bytes are not UTF-8 JSON (wrong key, or corrupted value)")]
+    NotJson,
+}
+
+impl DecryptError {
+    /// Whether this failure is what a wrong key typically produces (as opposed to a malformed
+    /// stored value, which no key could open).
+    pub fn suggests_wrong_key(&self) -> bool {
+        matches!(self, DecryptError::Padding | DecryptError::NotJson)
+    }
+}
+
+/// The AES-256 key derived from `API_ENC_KEY`.
+pub struct FieldKey(Zeroizing<[u8; 32]>);
+
+impl FieldKey {
+    /// Derives the key from the secret exactly as the FreeSewing backend does.
+    pub fn derive(secret: &[u8]) -> Self {
+        let params =
+            scrypt::Params::new(14, 8, 1, 32).expect("FreeSewing's scrypt parameters are valid");
+        let mut key = Zeroizing::new([0u8; 32]);
+        scrypt::scrypt(secret, SALT, &params, key.as_mut())
+            .expect("32 bytes is a valid scrypt output length");
+        FieldKey(key)
+    }
+
+    /// Decrypts a stored value and returns its plaintext JSON bytes (checked to be UTF-8).
+    pub fn decrypt(&self, stored: &[u8]) -> Result<Zeroizing<Vec<u8>>, DecryptError> {
+        #[derive(Deserialize)]
+        struct Envelope<'a> {
+            #[serde(borrow)]
+            iv: &'a str,
+            #[serde(borrow)]
+            ct: &'a str,
+        }
+        let envelope: Envelope =
+            serde_json::from_slice(stored).map_err(|_| DecryptError::NotAnEnvelope)?;
+        let mut iv = [0u8; 16];
+        if envelope.iv.len() != 32 {
+            return Err(DecryptError::IvLength(envelope.iv.len() / 2));
+        }
+        hex::decode_to_slice(envelope.iv, &mut iv).map_err(|_| DecryptError::BadHex)?;
+        let mut buffer =
+            Zeroizing::new(hex::decode(envelope.ct).map_err(|_| DecryptError::BadHex)?);
+        if buffer.is_empty() || buffer.len() % 16 != 0 {
+            return Err(DecryptError::CiphertextLength);
+        }
+        let plain_len = Aes256CbcDec::new(self.0.as_ref().into(), &iv.into())
+            .decrypt_padded_mut::<Pkcs7>(&mut buffer)
+            .map_err(|_| DecryptError::Padding)?
+            .len();
+        buffer.truncate(plain_len);
+        if std::str::from_utf8(&buffer).is_err() {
+            return Err(DecryptError::NotJson);
+        }
+        Ok(buffer)
+    }
+
+    /// Encrypts plaintext JSON bytes with the given IV into the stored envelope form.
+    pub fn encrypt(&self, plaintext_json: &[u8], iv: [u8; 16]) -> String {
+        let ciphertext = Aes256CbcEnc::new(self.0.as_ref().into(), &iv.into())
+            .encrypt_padded_vec_mut::<Pkcs7>(plaintext_json);
+        format!(
+            "{{\"iv\":\"{}\",\"ct\":\"{}\"}}",
+            hex::encode(iv),
+            hex::encode(ciphertext)
+        )
+    }
+}
+
+/// Reads the secret from a key file (one trailing newline accepted) or from `API_ENC_KEY`.
+///
+/// The key never comes from a command-line value, where it would be visible in `ps` and in shell
+/// history.
+pub fn load_secret(key_file: Option<&std::path::Path>) -> crate::Result<Zeroizing<Vec<u8>>> {
+    use crate::Error;
+    let mut secret = match key_file {
+        Some(path) => {
+            Zeroizing::new(std::fs::read(path).map_err(|e| Error::io("read key file", path, e))?)
+        }
+        None => match std::env::var_os("API_ENC_KEY") {
+            Some(value) => Zeroizing::new(value.into_encoded_bytes()),
+            None => {
+                return Err(Error::MissingKey {
+                    problem: "pass --key-file PATH or set the API_ENC_KEY environment variable"
+                        .into(),
+                })
+            }
+        },
+    };
+    if secret.ends_with(b"\n") {
+        secret.pop();
+        if secret.ends_with(b"\r") {
+            secret.pop();
+        }
+    }
+    if secret.is_empty() {
+        let source = key_file.map_or("API_ENC_KEY".to_string(), |p| p.display().to_string());
+        return Err(Error::MissingKey {
+            problem: format!("{source} is empty"),
+        });
+    }
+    Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Made with Python `hashlib.scrypt` + `cryptography` (AES-256-CBC, PKCS7), independently of
+    /// this crate: secret "anonpub-test-vector", plaintext `{"chest":1000,"neck":380.5}`.
+    const VECTOR_SECRET: &str = "anonpub-test-vector";
+    const VECTOR_KEY_HEX: &str = "f6e07bc4430526e33901fb12e9489fef56a6ca74698a72b5eb1453908bae5d29";
+    const VECTOR_STORED: &str = r#"{"iv":"000102030405060708090a0b0c0d0e0f","ct":"273a01bd85033005bc93336c3bba602c8e5428c67e1efd2cd90878fa2512ae71"}"#;
+
+    #[test]
+    fn derives_the_same_key_as_python() {
+        let key = FieldKey::derive(VECTOR_SECRET.as_bytes());
+        assert_eq!(hex::encode(key.0.as_ref()), VECTOR_KEY_HEX);
+    }
+
+    #[test]
+    fn decrypts_a_vector_made_by_python() {
+        let key = FieldKey::derive(VECTOR_SECRET.as_bytes());
+        let plain = key.decrypt(VECTOR_STORED.as_bytes()).unwrap();
+        assert_eq!(plain.as_slice(), br#"{"chest":1000,"neck":380.5}"#);
+    }
+
+    #[test]
+    fn wrong_key_is_detected_not_taken_for_data() {
+        let key = FieldKey::derive(b"not the key");
+        let err = key.decrypt(VECTOR_STORED.as_bytes()).unwrap_err();
+        assert!(err.suggests_wrong_key(), "{err:?}");
+    }
+
+    #[test]
+    fn round_trip_and_malformed_envelopes() {
+        let key = FieldKey::derive(b"k");
+        let stored = key.encrypt(b"\"foo\"", [7; 16]);
+        assert_eq!(
+            key.decrypt(stored.as_bytes()).unwrap().as_slice(),
+            b"\"foo\""
+        );
+        assert_eq!(key.decrypt(b"{}").unwrap_err(), DecryptError::NotAnEnvelope);
+        assert_eq!(
+            key.decrypt(br#"{"iv":"zz","ct":"00"}"#).unwrap_err(),
+            DecryptError::IvLength(1)
+        );
+        let bad_hex = format!(r#"{{"iv":"{}","ct":"xy"}}"#, "0".repeat(32));
+        assert_eq!(
+            key.decrypt(bad_hex.as_bytes()).unwrap_err(),
+            DecryptError::BadHex
+        );
+        let short = format!(r#"{{"iv":"{}","ct":"00ff"}}"#, "0".repeat(32));
+        assert_eq!(
+            key.decrypt(short.as_bytes()).unwrap_err(),
+            DecryptError::CiphertextLength
+        );
+    }
+}

@@ -1,0 +1,31 @@
+//! anonpub turns a private database of body measurements into a safe, useful open dataset.
+//!
+//! The pipeline, one module per stage:
+//! 1. [`extract`] reads the source (FreeSewing v3 SQLite, decrypting only what is needed);
+//! 2. [`select`] keeps consented, active, recently seen people and plausible sets, counting every
+//!    exclusion by reason;
+//! 3. [`anonymize`] groups records so that each released row is shared by k distinct people;
+//! 4. [`deidentify`] keeps measurement columns only and draws fresh random record ids;
+//! 5. [`publish`] writes CSV, Parquet and metadata into a release directory atomically;
+//! 6. [`verify`] re-reads a release and checks it, for maintainers and CI.
+//!
+//! Errors ([`Error`]) name the file, table, row or field and never a person's value.
+
+pub mod anonymize;
+pub mod cli;
+pub mod config;
+pub mod dates;
+pub mod deidentify;
+pub mod error;
+pub mod extract;
+pub mod interrupt;
+pub mod measurements;
+pub mod publish;
+pub mod risk;
+pub mod sample;
+pub mod schema;
+pub mod select;
+pub mod table;
+pub mod verify;
+
+pub use error::{Error, Result};

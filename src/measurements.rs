@@ -1,0 +1,221 @@
+//! The measurement catalogue (names, plausible ranges, rounding) and the `measies` parser.
+//!
+//! The catalogue is built from a dataset schema (by default `schemas/freesewing.toml`) so that the
+//! list of publishable columns lives in one reviewed file. Parsing goes straight from the decrypted
+//! JSON text into a fixed row of `f64` (NaN = not measured) without building a JSON tree, because
+//! it runs once per measurements set.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+
+use crate::schema::{ColumnType, DatasetSchema, Role};
+
+/// A value that was not measured.
+pub const MISSING: f64 = f64::NAN;
+
+/// The publishable measurements, in schema order.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    names: Vec<String>,
+    units: Vec<String>,
+    lookup: HashMap<String, usize>,
+    plausible: Vec<[f64; 2]>,
+    rounding: Vec<f64>,
+    breasts_only: Vec<bool>,
+}
+
+impl Catalog {
+    /// Builds the catalogue from the numeric quasi-identifier columns of a schema.
+    pub fn from_schema(schema: &DatasetSchema) -> Self {
+        let mut catalog = Catalog {
+            names: Vec::new(),
+            units: Vec::new(),
+            lookup: HashMap::new(),
+            plausible: Vec::new(),
+            rounding: Vec::new(),
+            breasts_only: Vec::new(),
+        };
+        let numeric = schema
+            .columns
+            .iter()
+            .filter(|c| c.role == Role::QuasiIdentifier && c.value_type != ColumnType::String);
+        for column in numeric {
+            let index = catalog.names.len();
+            for name in std::iter::once(&column.name).chain(&column.aliases) {
+                catalog.lookup.insert(name.clone(), index);
+            }
+            catalog.names.push(column.name.clone());
+            catalog.units.push(column.unit.clone().unwrap_or_default());
+            catalog
+                .plausible
+                .push(column.plausible.unwrap_or([f64::MIN_POSITIVE, f64::MAX]));
+            catalog.rounding.push(column.rounding.unwrap_or(1.0));
+            catalog.breasts_only.push(column.breasts_only);
+        }
+        catalog
+    }
+
+    /// The FreeSewing catalogue from the embedded schema.
+    pub fn freesewing() -> Self {
+        Self::from_schema(&DatasetSchema::freesewing())
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    pub fn unit(&self, index: usize) -> &str {
+        &self.units[index]
+    }
+
+    /// Index of a measurement by its name or alias.
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.lookup.get(name).copied()
+    }
+
+    pub fn plausible(&self, index: usize) -> [f64; 2] {
+        self.plausible[index]
+    }
+
+    /// The rounding step of published values (1 mm, 0.5°).
+    pub fn rounding(&self, index: usize) -> f64 {
+        self.rounding[index]
+    }
+
+    pub fn breasts_only(&self, index: usize) -> bool {
+        self.breasts_only[index]
+    }
+}
+
+/// One parsed measurements set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measies {
+    /// One value per catalogue entry; [`MISSING`] where the set has none.
+    pub values: Vec<f64>,
+    /// Entries whose name is not in the catalogue (dropped, as the backend does).
+    pub unknown_names: u32,
+}
+
+/// Why a decrypted `measies` value is unusable. Never carries a value or an unknown key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MeasiesError {
+    #[error("measies is not a JSON object of measurement name → number")]
+    NotAnObject,
+    #[error("measurement `{0}` is not a number")]
+    NotANumber(String),
+}
+
+/// Parses decrypted `measies` JSON text against the catalogue.
+pub fn parse_measies(json: &[u8], catalog: &Catalog) -> Result<Measies, MeasiesError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(json);
+    let parsed = MeasiesSeed(catalog)
+        .deserialize(&mut deserializer)
+        .map_err(|e| {
+            let text = e.to_string();
+            match text.strip_prefix(NOT_A_NUMBER) {
+                Some(name) => MeasiesError::NotANumber(
+                    name.split(" at line").next().unwrap_or(name).to_string(),
+                ),
+                None => MeasiesError::NotAnObject,
+            }
+        })?;
+    deserializer.end().map_err(|_| MeasiesError::NotAnObject)?;
+    Ok(parsed)
+}
+
+/// Marker prefix for the serde custom error that names a known measurement.
+const NOT_A_NUMBER: &str = "anonpub:not-a-number:";
+
+struct MeasiesSeed<'a>(&'a Catalog);
+
+impl<'de> DeserializeSeed<'de> for MeasiesSeed<'_> {
+    type Value = Measies;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Measies, D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MeasiesSeed<'_> {
+    type Value = Measies;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an object of measurement name to number")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Measies, A::Error> {
+        let catalog = self.0;
+        let mut measies = Measies {
+            values: vec![MISSING; catalog.len()],
+            unknown_names: 0,
+        };
+        while let Some(name) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            match catalog.index_of(&name) {
+                Some(index) => {
+                    let value: f64 = map.next_value().map_err(|_| {
+                        serde::de::Error::custom(format!("{NOT_A_NUMBER}{}", catalog.names[index]))
+                    })?;
+                    measies.values[index] = value;
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                    measies.unknown_names += 1;
+                }
+            }
+        }
+        Ok(measies)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_known_alias_and_unknown_names() {
+        let catalog = Catalog::freesewing();
+        let m = parse_measies(
+            br#"{"chest":1000,"waistToArmpit":200.5,"favouriteColour":"red"}"#,
+            &catalog,
+        )
+        .unwrap();
+        assert_eq!(m.values[catalog.index_of("chest").unwrap()], 1000.0);
+        assert_eq!(m.values[catalog.index_of("waistToArmhole").unwrap()], 200.5);
+        assert_eq!(m.unknown_names, 1);
+        assert_eq!(m.values.iter().filter(|v| !v.is_nan()).count(), 2);
+    }
+
+    #[test]
+    fn rejects_non_objects_and_non_numbers_without_echoing_values() {
+        let catalog = Catalog::freesewing();
+        assert_eq!(
+            parse_measies(b"[1,2]", &catalog),
+            Err(MeasiesError::NotAnObject)
+        );
+        assert_eq!(
+            parse_measies(b"\"x\"", &catalog),
+            Err(MeasiesError::NotAnObject)
+        );
+        assert_eq!(
+            parse_measies(b"{\"chest\":1} trailing", &catalog),
+            Err(MeasiesError::NotAnObject)
+        );
+        assert_eq!(
+            parse_measies(br#"{"chest":"secret-value"}"#, &catalog),
+            Err(MeasiesError::NotANumber("chest".into()))
+        );
+        assert_eq!(
+            parse_measies(br#"{"chest":NaN}"#, &catalog),
+            Err(MeasiesError::NotANumber("chest".into()))
+        );
+    }
+}

@@ -1,0 +1,44 @@
+//! `report.json`: what was asked, what was achieved, and what was left out, as counts.
+//!
+//! It holds aggregate figures only, never a value of a person, and nothing that compares the raw
+//! data with the release (that would help an attacker calibrate a linkage attack).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::select::SelectionReport;
+
+/// Name of the report file inside a release.
+pub const REPORT_FILE: &str = "report.json";
+
+/// The public release report.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReleaseReport {
+    pub anonpub_version: &'static str,
+    pub dataset: String,
+    /// The release date the retention window is counted back from.
+    pub as_of: String,
+    pub method: &'static str,
+    pub k_requested: usize,
+    /// People in the smallest group of identical released rows.
+    pub k_achieved: usize,
+    pub seed: u64,
+    pub parameters: BTreeMap<&'static str, serde_json::Value>,
+    pub selection: SelectionReport,
+    pub anonymization: AnonymizationCounts,
+}
+
+/// What anonymization did, in counts.
+#[derive(Debug, Clone, Serialize)]
+pub struct AnonymizationCounts {
+    pub published_records: usize,
+    /// Records left out because their coverage pattern could not be shared by k people.
+    pub suppressed_records: usize,
+    pub suppressed_share: f64,
+    /// Records published with fewer measurements than they had, and how many values that removed.
+    pub coarsened_records: usize,
+    pub dropped_values: usize,
+    pub groups: usize,
+    pub coverage_patterns: usize,
+}

@@ -1,0 +1,128 @@
+//! Equivalence-class histogram: for every class size, how many classes have
+//! that size.
+//!
+//! Records that agree on all quasi-identifiers form an equivalence class, and
+//! an attacker who knows a person's quasi-identifiers can narrow them down to
+//! exactly one class. Every re-identification figure in this module family
+//! (prosecutor, journalist and marketer risk, sample uniqueness, the record
+//! risk distribution and the population-uniqueness models of Pitman, Zayatz
+//! and SNB) depends on the data only through this histogram, which is the
+//! same summary ARX keeps in `RiskModelHistogram`. Building it once and
+//! deriving everything from it keeps all figures consistent with one another
+//! and makes them cheap: the histogram has one entry per distinct class
+//! size, however many records there are.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::Hash;
+
+use serde::Serialize;
+
+/// How many equivalence classes there are of each size, plus the totals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClassHistogram {
+    /// `(class size, number of classes of that size)`, ascending by size,
+    /// sizes and counts both non-zero.
+    sizes: Vec<(u64, u64)>,
+    records: u64,
+    classes: u64,
+}
+
+impl ClassHistogram {
+    /// Builds the histogram from the size of each equivalence class.
+    ///
+    /// A size of zero describes a class without records and is ignored.
+    pub fn from_class_sizes(sizes: impl IntoIterator<Item = u64>) -> Self {
+        let mut counts: BTreeMap<u64, u64> = BTreeMap::new();
+        for size in sizes.into_iter().filter(|&size| size > 0) {
+            *counts.entry(size).or_insert(0) += 1;
+        }
+        let records = counts.iter().map(|(size, count)| size * count).sum();
+        let classes = counts.values().sum();
+        Self {
+            sizes: counts.into_iter().collect(),
+            records,
+            classes,
+        }
+    }
+
+    /// Builds the histogram from one key per record, where the key is the
+    /// record's combination of quasi-identifier values: records with equal
+    /// keys fall into the same class.
+    pub fn from_keys<K: Hash + Eq>(keys: impl IntoIterator<Item = K>) -> Self {
+        let mut class_sizes: HashMap<K, u64> = HashMap::new();
+        for key in keys {
+            *class_sizes.entry(key).or_insert(0) += 1;
+        }
+        Self::from_class_sizes(class_sizes.into_values())
+    }
+
+    /// Number of records over all classes.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// Number of equivalence classes.
+    pub fn classes(&self) -> u64 {
+        self.classes
+    }
+
+    /// Size of the smallest class, `None` when there are no records.
+    pub fn smallest_class(&self) -> Option<u64> {
+        self.sizes.first().map(|&(size, _)| size)
+    }
+
+    /// Number of classes holding exactly `size` records.
+    pub fn classes_of_size(&self, size: u64) -> u64 {
+        self.sizes
+            .binary_search_by_key(&size, |&(class_size, _)| class_size)
+            .map_or(0, |index| self.sizes[index].1)
+    }
+
+    /// `(class size, number of classes of that size)` pairs, ascending by
+    /// size.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (u64, u64)> + '_ {
+        self.sizes.iter().copied()
+    }
+
+    /// Whether the histogram holds no records at all.
+    pub fn is_empty(&self) -> bool {
+        self.records == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_sizes_and_totals() {
+        let histogram = ClassHistogram::from_class_sizes([3, 1, 1, 0, 2, 3]);
+        assert_eq!(
+            histogram.iter().collect::<Vec<_>>(),
+            [(1, 2), (2, 1), (3, 2)]
+        );
+        assert_eq!(histogram.records(), 10);
+        assert_eq!(histogram.classes(), 5);
+        assert_eq!(histogram.smallest_class(), Some(1));
+        assert_eq!(histogram.classes_of_size(3), 2);
+        assert_eq!(histogram.classes_of_size(4), 0);
+    }
+
+    #[test]
+    fn groups_equal_keys_into_one_class() {
+        let histogram = ClassHistogram::from_keys(["a", "b", "a", "c", "a", "b"]);
+        assert_eq!(
+            histogram.iter().collect::<Vec<_>>(),
+            [(1, 1), (2, 1), (3, 1)]
+        );
+        assert_eq!(histogram.records(), 6);
+    }
+
+    #[test]
+    fn empty_input_gives_empty_histogram() {
+        let histogram = ClassHistogram::from_keys(Vec::<u8>::new());
+        assert!(histogram.is_empty());
+        assert_eq!(histogram.classes(), 0);
+        assert_eq!(histogram.smallest_class(), None);
+    }
+}

@@ -1,0 +1,294 @@
+//! `anonpub sample`: a synthetic FreeSewing v3 database for demos, tests and benchmarks.
+//!
+//! The database has the real `User` and `Set` tables and columns; every field the backend encrypts
+//! is encrypted with the v3 scheme under a random key, written to the key file. Nothing in it is
+//! about a real person. The same `--users` and `--seed` give the same people, key and values.
+
+pub mod people;
+mod sqlite;
+
+use std::path::Path;
+
+use rand::{Rng, RngCore, SeedableRng};
+use rand_chacha::ChaCha20Rng;
+use rayon::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::dates::Date;
+use crate::error::{Error, Result};
+use crate::extract::crypto::FieldKey;
+use crate::measurements::Catalog;
+use people::{apply_coverage, as_typed, draw_body, draw_coverage, make_junk, SizeModels};
+
+/// What to generate.
+#[derive(Debug, Clone, Copy)]
+pub struct SampleSpec {
+    pub users: usize,
+    pub seed: u64,
+    /// lastSeen and createdAt dates are spread before this date.
+    pub as_of: Date,
+}
+
+/// What was generated, in counts (the truth a test can compare a release report with).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SampleSummary {
+    pub users: usize,
+    pub sets: usize,
+    pub junk_sets: usize,
+    pub family_sets: usize,
+    pub near_duplicate_sets: usize,
+    pub exact_duplicate_sets: usize,
+}
+
+/// A user with all columns the backend stores, encrypted ones already encrypted.
+pub(crate) struct UserRecord {
+    pub id: i64,
+    pub consent: i64,
+    pub status: i64,
+    pub created_ms: i64,
+    pub last_seen_ms: i64,
+    pub email: String,
+    pub initial: String,
+    pub ehash: String,
+    pub username: String,
+    pub bio: String,
+    pub data: String,
+    pub mfa_secret: String,
+    pub password: String,
+    pub imperial: bool,
+    pub newsletter: bool,
+    pub patron: i64,
+    pub language: &'static str,
+    pub sets: Vec<SetRecord>,
+}
+
+/// A measurements set, encrypted.
+pub(crate) struct SetRecord {
+    pub name: String,
+    pub notes: String,
+    pub measies: String,
+    pub created_ms: i64,
+    pub imperial: bool,
+    pub public: bool,
+}
+
+/// Users generated per parallel chunk; each chunk has its own random stream, so the output does
+/// not depend on the number of threads.
+const CHUNK: usize = 4096;
+
+/// Writes a sample database to `db_path` and its key to `key_path`.
+pub fn write_sample(db_path: &Path, key_path: &Path, spec: SampleSpec) -> Result<SampleSummary> {
+    let catalog = Catalog::freesewing();
+    let models = SizeModels::freesewing(&catalog);
+    let mut key_rng = ChaCha20Rng::seed_from_u64(spec.seed);
+    let mut secret_bytes = Zeroizing::new([0u8; 32]);
+    key_rng.fill_bytes(secret_bytes.as_mut());
+    let secret = Zeroizing::new(hex::encode(secret_bytes.as_ref()));
+    let key = FieldKey::derive(secret.as_bytes());
+
+    let chunks: Vec<(Vec<UserRecord>, SampleSummary)> = (0..spec.users.div_ceil(CHUNK))
+        .into_par_iter()
+        .map(|chunk| {
+            let mut rng = ChaCha20Rng::seed_from_u64(spec.seed);
+            rng.set_stream(chunk as u64 + 1);
+            let first = chunk * CHUNK;
+            let last = (first + CHUNK).min(spec.users);
+            let mut summary = SampleSummary::default();
+            let users = (first..last)
+                .map(|i| {
+                    draw_user(
+                        i as i64 + 1,
+                        spec,
+                        &catalog,
+                        &models,
+                        &key,
+                        &mut rng,
+                        &mut summary,
+                    )
+                })
+                .collect();
+            (users, summary)
+        })
+        .collect();
+    let mut summary = SampleSummary {
+        users: spec.users,
+        ..SampleSummary::default()
+    };
+    for (_, part) in &chunks {
+        summary.sets += part.sets;
+        summary.junk_sets += part.junk_sets;
+        summary.family_sets += part.family_sets;
+        summary.near_duplicate_sets += part.near_duplicate_sets;
+        summary.exact_duplicate_sets += part.exact_duplicate_sets;
+    }
+    sqlite::write_database(db_path, chunks.iter().flat_map(|(users, _)| users))?;
+    write_key_file(key_path, &secret)?;
+    Ok(summary)
+}
+
+fn write_key_file(path: &Path, secret: &str) -> Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(|e| Error::io("write key file", path, e))?;
+    file.write_all(secret.as_bytes())
+        .and_then(|_| file.write_all(b"\n"))
+        .map_err(|e| Error::io("write key file", path, e))
+}
+
+const MS_PER_DAY: i64 = 86_400_000;
+const LANGUAGES: [&str; 6] = ["en", "en", "en", "nl", "fr", "de"];
+const FIRST_NAMES: [&str; 12] = [
+    "ada", "ben", "chloe", "dev", "emma", "femi", "greta", "hugo", "ines", "joost", "kim", "lea",
+];
+const SET_NAMES: [&str; 6] = ["Me", "Partner", "Mum", "Kid", "Client", "Friend"];
+
+/// Picks from weighted options.
+fn weighted<T: Copy>(rng: &mut impl Rng, options: &[(T, f64)]) -> T {
+    let mut roll: f64 = rng.gen();
+    for &(value, weight) in options {
+        if roll < weight {
+            return value;
+        }
+        roll -= weight;
+    }
+    options[options.len() - 1].0
+}
+
+fn draw_user(
+    id: i64,
+    spec: SampleSpec,
+    catalog: &Catalog,
+    models: &SizeModels,
+    key: &FieldKey,
+    rng: &mut impl Rng,
+    summary: &mut SampleSummary,
+) -> UserRecord {
+    let encrypt = |json: &str, rng: &mut dyn RngCore| {
+        let mut iv = [0u8; 16];
+        rng.fill_bytes(&mut iv);
+        key.encrypt(json.as_bytes(), iv)
+    };
+    let as_of = spec.as_of.start_ms();
+    let recent = rng.gen_bool(0.7);
+    let days_ago = if recent {
+        rng.gen_range(0..365)
+    } else {
+        rng.gen_range(366..1460)
+    };
+    let last_seen_ms = as_of - days_ago * MS_PER_DAY - rng.gen_range(0..MS_PER_DAY);
+    let created_ms = last_seen_ms - rng.gen_range(0..1460) * MS_PER_DAY;
+    let first = FIRST_NAMES[rng.gen_range(0..FIRST_NAMES.len())];
+    let email = format!("{first}.{id}@example.org");
+    let imperial = rng.gen_bool(0.2);
+
+    let body = draw_body(models, catalog, rng);
+    let mut sets = Vec::new();
+    let set_count = weighted(rng, &[(1usize, 0.86), (2, 0.09), (3, 0.035), (4, 0.015)]);
+    let own_coverage = draw_coverage(body.breasts, rng);
+    let own_values = as_typed(
+        &apply_coverage(&body, own_coverage, catalog, rng),
+        imperial,
+        catalog,
+    );
+    let mut drawn: Vec<Vec<f64>> = vec![own_values.clone()];
+    for _ in 1..set_count {
+        let kind = weighted(rng, &[(0u8, 0.6), (1, 0.3), (2, 0.1)]);
+        let values = match kind {
+            0 => {
+                summary.family_sets += 1;
+                let relative = draw_body(models, catalog, rng);
+                let coverage = draw_coverage(relative.breasts, rng);
+                as_typed(
+                    &apply_coverage(&relative, coverage, catalog, rng),
+                    imperial,
+                    catalog,
+                )
+            }
+            1 => {
+                summary.near_duplicate_sets += 1;
+                let remeasured: Vec<f64> = own_values
+                    .iter()
+                    .map(|v| v * (1.0 + rng.gen_range(-0.015..0.015)))
+                    .collect();
+                as_typed(&remeasured, imperial, catalog)
+            }
+            _ => {
+                summary.exact_duplicate_sets += 1;
+                own_values.clone()
+            }
+        };
+        drawn.push(values);
+    }
+    for (index, mut values) in drawn.into_iter().enumerate() {
+        if rng.gen_bool(0.03) {
+            summary.junk_sets += 1;
+            values = make_junk(&values, models, rng).1;
+        }
+        let measies = measies_json(&values, catalog);
+        let name = format!(
+            "\"{}\"",
+            if index == 0 {
+                SET_NAMES[0]
+            } else {
+                SET_NAMES[1 + rng.gen_range(0..SET_NAMES.len() - 1)]
+            }
+        );
+        sets.push(SetRecord {
+            name: encrypt(&name, rng),
+            notes: encrypt("\"\"", rng),
+            measies: encrypt(&measies, rng),
+            created_ms: created_ms + rng.gen_range(0..=(last_seen_ms - created_ms).max(0)),
+            imperial,
+            public: rng.gen_bool(0.1),
+        });
+    }
+    summary.sets += sets.len();
+    let mut salt = [0u8; 16];
+    rng.fill_bytes(&mut salt);
+    let mut hash = [0u8; 32];
+    rng.fill_bytes(&mut hash);
+    UserRecord {
+        id,
+        consent: weighted(rng, &[(3, 0.82), (2, 0.10), (1, 0.04), (0, 0.04)]),
+        status: weighted(rng, &[(1, 0.90), (0, 0.06), (-1, 0.025), (-2, 0.015)]),
+        created_ms,
+        last_seen_ms,
+        ehash: hex::encode(Sha256::digest(email.as_bytes())),
+        initial: encrypt(&format!("\"{email}\""), rng),
+        email: encrypt(&format!("\"{email}\""), rng),
+        username: format!("{first}-{id}"),
+        bio: encrypt("\"\"", rng),
+        data: encrypt("{}", rng),
+        mfa_secret: encrypt("\"\"", rng),
+        // Shaped like the backend's scrypt record, but random: no real password hash is computed.
+        password: format!(
+            "{{\"type\":\"v3\",\"data\":\"{}\",\"salt\":\"{}\"}}",
+            hex::encode(hash),
+            hex::encode(salt)
+        ),
+        imperial,
+        newsletter: rng.gen_bool(0.3),
+        patron: weighted(rng, &[(0, 0.97), (2, 0.015), (4, 0.01), (8, 0.005)]),
+        language: LANGUAGES[rng.gen_range(0..LANGUAGES.len())],
+        sets,
+    }
+}
+
+/// The JSON text the backend stores for a set's measurements (missing ones omitted).
+fn measies_json(values: &[f64], catalog: &Catalog) -> String {
+    let entries: Vec<String> = values
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| !v.is_nan())
+        .map(|(i, v)| format!("\"{}\":{}", catalog.names()[i], v))
+        .collect();
+    format!("{{{}}}", entries.join(","))
+}

@@ -1,0 +1,386 @@
+//! Re-reads a release and checks what can be checked from the release alone.
+//!
+//! Used by maintainers before publishing and by CI on every release. Each check yields a row of a
+//! table; the command exits 0 when all pass and 1 when any fails. Only a missing or unreadable
+//! release directory is "unusable input" (exit 2): a damaged file inside a release is exactly what
+//! the checks are for.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::deidentify::{is_record_id, ReleaseTable};
+use crate::error::{Error, Result};
+use crate::measurements::Catalog;
+use crate::publish::checksums::{parse_checksums, sha256_file, CHECKSUM_FILE};
+use crate::publish::parquet::read_parquet;
+use crate::publish::report::REPORT_FILE;
+use crate::publish::{CSV_FILE, PARQUET_FILE, RELEASE_FILES};
+
+/// The outcome of one check.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub name: &'static str,
+    pub passed: bool,
+    pub detail: String,
+}
+
+fn check(name: &'static str, passed: bool, detail: impl Into<String>) -> Check {
+    Check {
+        name,
+        passed,
+        detail: detail.into(),
+    }
+}
+
+/// Runs every check on the release in `dir`. `k` overrides the k recorded in `report.json`.
+pub fn verify_release(dir: &Path, k: Option<usize>, catalog: &Catalog) -> Result<Vec<Check>> {
+    let listing =
+        std::fs::read_dir(dir).map_err(|e| Error::io("read release directory", dir, e))?;
+    let present: BTreeSet<String> = listing
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    let mut checks = Vec::new();
+    let missing: Vec<&str> = RELEASE_FILES
+        .iter()
+        .copied()
+        .filter(|f| !present.contains(*f))
+        .collect();
+    checks.push(check(
+        "files present",
+        missing.is_empty(),
+        if missing.is_empty() {
+            "all 5 release files".to_string()
+        } else {
+            format!("missing: {}", missing.join(", "))
+        },
+    ));
+    checks.push(checksums(dir, &present));
+
+    let (header, rows) = match read_csv_cells(&dir.join(CSV_FILE)) {
+        Ok(parsed) => parsed,
+        Err(problem) => {
+            checks.push(check("csv readable", false, problem));
+            return Ok(checks);
+        }
+    };
+    checks.push(no_identifiers(&rows));
+    let csv_table = match parse_table(header, &rows) {
+        Ok(table) => table,
+        Err(problem) => {
+            checks.push(check("csv numeric", false, problem));
+            return Ok(checks);
+        }
+    };
+    checks.push(allowed_columns(&csv_table, catalog));
+    checks.push(record_ids(&csv_table));
+    checks.push(match read_parquet(&dir.join(PARQUET_FILE)) {
+        Ok(parquet) if parquet.table == csv_table || same_table(&parquet.table, &csv_table) => {
+            check(
+                "csv = parquet",
+                true,
+                format!("{} rows identical", csv_table.len()),
+            )
+        }
+        Ok(_) => check("csv = parquet", false, "the two files hold different data"),
+        Err(e) => check("csv = parquet", false, format!("parquet unreadable: {e}")),
+    });
+    let required_k = k.or_else(|| report_k(&dir.join(REPORT_FILE)));
+    checks.push(match required_k {
+        Some(k) => smallest_group(&csv_table, k),
+        None => check(
+            "k-anonymity",
+            false,
+            "no --k given and report.json has no k_requested",
+        ),
+    });
+    checks.push(plausible_values(&csv_table, catalog));
+    Ok(checks)
+}
+
+fn checksums(dir: &Path, present: &BTreeSet<String>) -> Check {
+    const NAME: &str = "checksums";
+    let Ok(text) = std::fs::read_to_string(dir.join(CHECKSUM_FILE)) else {
+        return check(NAME, false, "SHA256SUMS missing or unreadable");
+    };
+    let entries = match parse_checksums(&text) {
+        Ok(entries) => entries,
+        Err(line) => return check(NAME, false, format!("SHA256SUMS line {line} is malformed")),
+    };
+    let mut bad = Vec::new();
+    for (name, digest) in &entries {
+        match sha256_file(&dir.join(name)) {
+            Ok(actual) if &actual == digest => {}
+            _ => bad.push(name.clone()),
+        }
+    }
+    let listed: HashSet<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
+    let unlisted: Vec<&str> = present
+        .iter()
+        .map(String::as_str)
+        .filter(|f| *f != CHECKSUM_FILE && !listed.contains(f))
+        .collect();
+    if !bad.is_empty() {
+        check(NAME, false, format!("mismatch: {}", bad.join(", ")))
+    } else if !unlisted.is_empty() {
+        check(
+            NAME,
+            false,
+            format!("files not in SHA256SUMS: {}", unlisted.join(", ")),
+        )
+    } else {
+        check(NAME, true, format!("{} files match", entries.len()))
+    }
+}
+
+/// Reads the CSV's header and rows of raw cells; only its structure is checked here.
+fn read_csv_cells(path: &Path) -> std::result::Result<(Vec<String>, Vec<Vec<String>>), String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .from_path(path)
+        .map_err(|e| format!("cannot open: {e}"))?;
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| format!("header: {e}"))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    if header.first().map(String::as_str) != Some("record_id") {
+        return Err("the first column must be `record_id`".into());
+    }
+    let mut rows = Vec::new();
+    for (index, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| format!("line {}: {e}", index + 2))?;
+        rows.push(record.iter().map(str::to_string).collect());
+    }
+    Ok((header, rows))
+}
+
+/// Turns raw rows into a table: one record id, then numbers or empty cells.
+fn parse_table(
+    header: Vec<String>,
+    rows: &[Vec<String>],
+) -> std::result::Result<ReleaseTable, String> {
+    let mut table = ReleaseTable {
+        columns: header[1..].to_vec(),
+        record_ids: Vec::new(),
+        values: Vec::new(),
+    };
+    for (index, row) in rows.iter().enumerate() {
+        let line = index + 2;
+        table.record_ids.push(row[0].clone());
+        for (column, cell) in row.iter().enumerate().skip(1) {
+            let value = if cell.is_empty() {
+                f64::NAN
+            } else {
+                cell.parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .ok_or_else(|| {
+                        format!(
+                            "line {line}, column `{}`: expected a number or an empty cell",
+                            header[column]
+                        )
+                    })?
+            };
+            table.values.push(value);
+        }
+    }
+    Ok(table)
+}
+
+fn same_table(a: &ReleaseTable, b: &ReleaseTable) -> bool {
+    a.columns == b.columns
+        && a.record_ids == b.record_ids
+        && a.values.len() == b.values.len()
+        && a.values
+            .iter()
+            .zip(&b.values)
+            .all(|(x, y)| x == y || (x.is_nan() && y.is_nan()))
+}
+
+fn allowed_columns(table: &ReleaseTable, catalog: &Catalog) -> Check {
+    let unknown: Vec<&str> = table
+        .columns
+        .iter()
+        .map(String::as_str)
+        .filter(|c| catalog.index_of(c).is_none())
+        .collect();
+    let mut seen = HashSet::new();
+    let repeated: Vec<&str> = table
+        .columns
+        .iter()
+        .map(String::as_str)
+        .filter(|c| !seen.insert(*c))
+        .collect();
+    if unknown.is_empty() && repeated.is_empty() {
+        check(
+            "allowed columns",
+            true,
+            format!("record_id + {} measurements", table.columns.len()),
+        )
+    } else {
+        check(
+            "allowed columns",
+            false,
+            format!(
+                "not allowed: {}",
+                unknown
+                    .iter()
+                    .chain(&repeated)
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    }
+}
+
+fn record_ids(table: &ReleaseTable) -> Check {
+    let malformed = table
+        .record_ids
+        .iter()
+        .filter(|id| !is_record_id(id))
+        .count();
+    let distinct: HashSet<&String> = table.record_ids.iter().collect();
+    let duplicated = table.len() - distinct.len();
+    check(
+        "record ids",
+        malformed == 0 && duplicated == 0,
+        format!(
+            "{} ids; {malformed} malformed, {duplicated} repeated",
+            table.len()
+        ),
+    )
+}
+
+/// Kinds of text that identify or contact a person.
+pub fn identifier_kind(cell: &str) -> Option<&'static str> {
+    let lower = cell.to_ascii_lowercase();
+    if let Some(at) = cell.find('@') {
+        if at > 0 && cell[at + 1..].contains('.') {
+            return Some("email address");
+        }
+    }
+    if lower.contains("://") || lower.starts_with("www.") {
+        return Some("URL");
+    }
+    let parts: Vec<&str> = cell.split('.').collect();
+    if parts.len() == 4
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Some("IP address");
+    }
+    if cell.matches(':').count() >= 2 && cell.bytes().all(|b| b.is_ascii_hexdigit() || b == b':') {
+        return Some("IP address");
+    }
+    let digits = cell.bytes().filter(u8::is_ascii_digit).count();
+    if digits >= 7
+        && cell
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b" +-().".contains(&b))
+        && !cell.contains('.')
+    {
+        return Some("phone number");
+    }
+    None
+}
+
+/// Scans every measurement cell (record ids are checked for their exact UUID shape instead).
+fn no_identifiers(rows: &[Vec<String>]) -> Check {
+    let mut found: HashMap<&'static str, usize> = HashMap::new();
+    let mut scanned = 0usize;
+    for cell in rows.iter().flat_map(|row| row.iter().skip(1)) {
+        scanned += 1;
+        if let Some(kind) = identifier_kind(cell) {
+            *found.entry(kind).or_default() += 1;
+        }
+    }
+    if found.is_empty() {
+        check("no identifiers", true, format!("{scanned} cells scanned"))
+    } else {
+        let mut kinds: Vec<String> = found.iter().map(|(k, n)| format!("{n} × {k}")).collect();
+        kinds.sort();
+        check(
+            "no identifiers",
+            false,
+            format!("cells that look like: {}", kinds.join(", ")),
+        )
+    }
+}
+
+fn report_k(path: &Path) -> Option<usize> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let report: serde_json::Value = serde_json::from_str(&text).ok()?;
+    report.get("k_requested")?.as_u64().map(|k| k as usize)
+}
+
+/// The smallest number of released rows that share all measurement values and coverage.
+fn smallest_group(table: &ReleaseTable, k: usize) -> Check {
+    let mut counts: HashMap<Vec<u64>, usize> = HashMap::new();
+    for r in 0..table.len() {
+        let key = table
+            .row(r)
+            .iter()
+            .map(|v| if v.is_nan() { u64::MAX } else { v.to_bits() })
+            .collect();
+        *counts.entry(key).or_default() += 1;
+    }
+    let smallest = counts.values().copied().min().unwrap_or(0);
+    let passed = table.is_empty() || smallest >= k;
+    check(
+        "k-anonymity",
+        passed,
+        format!(
+            "smallest group of identical rows: {smallest} (k = {k}; {} groups)",
+            counts.len()
+        ),
+    )
+}
+
+fn plausible_values(table: &ReleaseTable, catalog: &Catalog) -> Check {
+    let mut outside = 0usize;
+    for (c, name) in table.columns.iter().enumerate() {
+        let Some(index) = catalog.index_of(name) else {
+            continue;
+        };
+        let [low, high] = catalog.plausible(index);
+        outside += (0..table.len())
+            .map(|r| table.row(r)[c])
+            .filter(|v| !v.is_nan() && (*v < low || *v > high))
+            .count();
+    }
+    check(
+        "plausible values",
+        outside == 0,
+        format!("{outside} values outside their plausible range"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_identifiers_but_not_measurements_or_record_ids() {
+        assert_eq!(identifier_kind("jane@example.org"), Some("email address"));
+        assert_eq!(identifier_kind("https://freesewing.org/u/1"), Some("URL"));
+        assert_eq!(identifier_kind("192.168.1.20"), Some("IP address"));
+        assert_eq!(identifier_kind("fe80::1:2"), Some("IP address"));
+        assert_eq!(identifier_kind("+32 470 12 34 56"), Some("phone number"));
+        assert_eq!(identifier_kind("0470123456"), Some("phone number"));
+        for harmless in [
+            "762",
+            "13.5",
+            "1000.5",
+            "",
+            "0f8fad5b-d9cb-469f-a165-70867728950e",
+            "chest",
+        ] {
+            assert_eq!(identifier_kind(harmless), None, "{harmless}");
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! Shared helpers: run the binary, build small FreeSewing v3 databases with chosen users.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use anonpub::extract::crypto::FieldKey;
+use rusqlite::{params, Connection};
+
+/// The embedded sample database and its key.
+pub fn sample_db() -> (PathBuf, PathBuf) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    (root.join("sample.sqlite"), root.join("sample.key"))
+}
+
+/// The result of one run of the binary, with everything needed to explain a failure.
+pub struct Run {
+    pub command: String,
+    pub output: Output,
+}
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.output.status.code().unwrap_or(-1)
+    }
+
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    /// Asserts the exit code, printing the command and its output otherwise.
+    pub fn expect_code(self, code: i32) -> Self {
+        assert_eq!(
+            self.code(),
+            code,
+            "command: {}\nstdout:\n{}\nstderr:\n{}",
+            self.command,
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
+}
+
+/// Runs `anonpub` with arguments (and without API_ENC_KEY unless given in `env`).
+pub fn anonpub(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_anonpub"));
+    command.args(args).env_remove("API_ENC_KEY");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.output().expect("the anonpub binary runs");
+    Run {
+        command: format!("anonpub {}", args.join(" ")),
+        output,
+    }
+}
+
+/// Publishes the sample database into `out` (seed 11 unless `extra` gives one).
+pub fn publish_sample(out: &Path, extra: &[&str]) -> Run {
+    let (db, key) = sample_db();
+    let (db, key, out) = (
+        db.to_str().unwrap(),
+        key.to_str().unwrap(),
+        out.to_str().unwrap(),
+    );
+    let mut args = vec![
+        "publish",
+        "--db",
+        db,
+        "--key-file",
+        key,
+        "--as-of",
+        "2026-11-01",
+        "--out",
+        out,
+        "--quiet",
+    ];
+    if !extra.contains(&"--seed") {
+        args.extend_from_slice(&["--seed", "11"]);
+    }
+    args.extend_from_slice(extra);
+    anonpub(&args, &[])
+}
+
+/// A user row for a fixture database.
+pub struct FixtureUser {
+    pub consent: i64,
+    pub status: i64,
+    /// `lastSeen` as stored: epoch ms as an integer, or ISO text.
+    pub last_seen: rusqlite::types::Value,
+    /// Each set's plaintext `measies` JSON.
+    pub sets: Vec<String>,
+}
+
+impl FixtureUser {
+    /// An eligible user (consent 3, active, seen on 2026-10-01) with these sets.
+    pub fn eligible(sets: Vec<String>) -> Self {
+        FixtureUser {
+            consent: 3,
+            status: 1,
+            last_seen: 1_790_812_800_000i64.into(),
+            sets,
+        }
+    }
+}
+
+pub const FIXTURE_SECRET: &str = "fixture-secret";
+
+/// Writes a minimal v3 database (only the columns anonpub reads) and its key file.
+pub fn fixture_db(dir: &Path, users: &[FixtureUser]) -> (PathBuf, PathBuf) {
+    let db = dir.join("fixture.sqlite");
+    let key_file = dir.join("fixture.key");
+    std::fs::write(&key_file, format!("{FIXTURE_SECRET}\n")).unwrap();
+    let key = FieldKey::derive(FIXTURE_SECRET.as_bytes());
+    let connection = Connection::open(&db).unwrap();
+    connection
+        .execute_batch(
+            "CREATE TABLE \"User\" (id INTEGER PRIMARY KEY, consent INTEGER, status INTEGER, lastSeen);
+             CREATE TABLE \"Set\" (id INTEGER PRIMARY KEY, userId INTEGER, measies TEXT);",
+        )
+        .unwrap();
+    let mut iv = 0u8;
+    for (index, user) in users.iter().enumerate() {
+        let id = index as i64 + 1;
+        connection
+            .execute(
+                "INSERT INTO \"User\" VALUES (?1, ?2, ?3, ?4)",
+                params![id, user.consent, user.status, user.last_seen],
+            )
+            .unwrap();
+        for measies in &user.sets {
+            iv = iv.wrapping_add(1);
+            let stored = key.encrypt(measies.as_bytes(), [iv; 16]);
+            connection
+                .execute(
+                    "INSERT INTO \"Set\" (userId, measies) VALUES (?1, ?2)",
+                    params![id, stored],
+                )
+                .unwrap();
+        }
+    }
+    (db, key_file)
+}
+
+/// Publishes a fixture database with k and extra arguments.
+pub fn publish_fixture(db: &Path, key: &Path, out: &Path, k: usize, extra: &[&str]) -> Run {
+    let k = k.to_string();
+    let mut args = vec![
+        "publish",
+        "--db",
+        db.to_str().unwrap(),
+        "--key-file",
+        key.to_str().unwrap(),
+        "--as-of",
+        "2026-11-01",
+        "--out",
+        out.to_str().unwrap(),
+        "--k",
+        &k,
+        "--seed",
+        "3",
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    anonpub(&args, &[])
+}
+
+/// Reads a release CSV into a header and rows of cells.
+pub fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let header = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let rows = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    (header, rows)
+}
+
+/// Whether a directory exists and holds anything.
+pub fn has_entries(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .map(|mut entries| entries.next().is_some())
+        .unwrap_or(false)
+}

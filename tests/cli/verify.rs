@@ -1,0 +1,77 @@
+//! `anonpub verify` on good and tampered releases.
+
+use crate::fixtures::*;
+
+fn published() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("release");
+    publish_sample(&out, &[]).expect_code(0);
+    (dir, out)
+}
+
+fn verify(out: &std::path::Path, extra: &[&str]) -> Run {
+    let mut args = vec!["verify", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    anonpub(&args, &[])
+}
+
+/// Rewrites one cell of the CSV and fixes up nothing else.
+fn tamper_csv(out: &std::path::Path, row: usize, column: usize, value: &str) {
+    let path = out.join("measurements.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let mut cells: Vec<String> = lines[row].split(',').map(str::to_string).collect();
+    cells[column] = value.to_string();
+    lines[row] = cells.join(",");
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+}
+
+#[test]
+fn one_tampered_cell_fails_verify() {
+    let (_dir, out) = published();
+    let (header, rows) = read_csv(&out.join("measurements.csv"));
+    let column = header.iter().position(|h| h == "chest").unwrap();
+    let row = rows.iter().position(|r| !r[column].is_empty()).unwrap() + 1;
+    tamper_csv(&out, row, column, "1001");
+    let run = verify(&out, &[]).expect_code(1);
+    let stdout = run.stdout();
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("checksums") && l.contains("FAIL")),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("csv = parquet") && l.contains("FAIL")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn identifiers_and_larger_k_are_flagged() {
+    let (_dir, out) = published();
+    verify(&out, &["--k", "5"]).expect_code(0);
+    let run = verify(&out, &["--k", "100000"]).expect_code(1);
+    assert!(run
+        .stdout()
+        .lines()
+        .any(|l| l.starts_with("k-anonymity") && l.contains("FAIL")));
+    tamper_csv(&out, 1, 6, "jane@example.org");
+    let run = verify(&out, &[]).expect_code(1);
+    assert!(run.stdout().contains("email address"), "{}", run.stdout());
+    assert!(
+        !run.stdout().contains("jane"),
+        "verify must not echo the identifier"
+    );
+}
+
+#[test]
+fn missing_file_fails_and_missing_directory_is_unusable() {
+    let (dir, out) = published();
+    std::fs::remove_file(out.join("datapackage.json")).unwrap();
+    let run = verify(&out, &[]).expect_code(1);
+    assert!(run.stdout().contains("missing: datapackage.json"));
+    verify(&dir.path().join("nope"), &[]).expect_code(2);
+}
