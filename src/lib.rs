@@ -26,6 +26,7 @@ pub mod sample;
 pub mod schema;
 pub mod select;
 pub mod table;
+pub mod timings;
 pub mod verify;
 
 pub use error::{Error, Result};

@@ -16,6 +16,7 @@ use crate::extract::crypto::FieldKey;
 use crate::extract::freesewing_v3::{SetRow, UserRow, V3Database};
 use crate::measurements::{parse_measies, Catalog, Measies};
 use crate::table::MeasurementTable;
+use crate::timings::Timings;
 
 /// The consent level that includes "share anonymized measurements as open data".
 pub const OPEN_DATA_CONSENT: i64 = 3;
@@ -122,8 +123,9 @@ pub fn select_v3(
     key: &FieldKey,
     policy: &SelectionPolicy,
     catalog: &Catalog,
+    timings: &mut Timings,
 ) -> Result<(MeasurementTable, SelectionReport)> {
-    let users = database.users()?;
+    let users = timings.time("read users", || database.users())?;
     let mut report = SelectionReport {
         users_in_database: users.len() as u64,
         ..SelectionReport::default()
@@ -137,12 +139,16 @@ pub fn select_v3(
     let mut decrypted_any = false;
     let mut exclusions: BTreeMap<Exclusion, u64> = BTreeMap::new();
 
+    let mut decrypting = std::time::Duration::ZERO;
+    let streaming = std::time::Instant::now();
     database.for_each_set_chunk(SET_CHUNK, |chunk| {
         report.sets_in_database += chunk.len() as u64;
+        let started = std::time::Instant::now();
         let outcomes: Vec<SetOutcome> = chunk
             .par_iter()
             .map(|row| judge_set_row(row, &verdicts, key, catalog))
             .collect();
+        decrypting += started.elapsed();
         for (row, outcome) in chunk.iter().zip(outcomes) {
             match outcome {
                 SetOutcome::Eligible(measies) => {
@@ -189,6 +195,8 @@ pub fn select_v3(
         }
         Ok(())
     })?;
+    timings.record("read sets", streaming.elapsed().saturating_sub(decrypting));
+    timings.record("decrypt", decrypting);
 
     let duplicates = table.remove_duplicates_within_person();
     if duplicates > 0 {

@@ -20,6 +20,9 @@ pub struct Cli {
     /// Print nothing but errors.
     #[arg(long, short, global = true)]
     pub quiet: bool,
+    /// Print the wall-clock time of each stage to stderr.
+    #[arg(long, global = true)]
+    pub timings: bool,
 }
 
 /// The subcommands.
@@ -35,7 +38,10 @@ pub enum Command {
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
-    let output = Output { quiet: cli.quiet };
+    let output = Output {
+        quiet: cli.quiet,
+        timings: cli.timings,
+    };
     match cli.command {
         Command::Sample(args) => sample::run(args, output),
         Command::Publish(args) => publish::run(args, output),
@@ -47,6 +53,7 @@ pub fn run(cli: Cli) -> Result<()> {
 #[derive(Debug, Clone, Copy)]
 pub struct Output {
     pub quiet: bool,
+    pub timings: bool,
 }
 
 impl Output {
@@ -54,6 +61,13 @@ impl Output {
     pub fn note(&self, line: impl std::fmt::Display) {
         if !self.quiet {
             eprintln!("{line}");
+        }
+    }
+
+    /// Prints stage timings when `--timings` was given.
+    pub fn timings(&self, timings: &crate::timings::Timings) {
+        if self.timings {
+            eprint!("{}", timings.report());
         }
     }
 }

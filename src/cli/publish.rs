@@ -27,6 +27,7 @@ use crate::publish::report::{AnonymizationCounts, ReleaseReport};
 use crate::publish::{atomic::check_target, write_release, Release};
 use crate::schema::DatasetSchema;
 use crate::select::{select_v3, SelectionPolicy};
+use crate::timings::Timings;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -78,13 +79,16 @@ pub fn run(args: Args, output: Output) -> Result<()> {
     check_target(&args.out, args.force)?;
     let seed = args.seed.unwrap_or_else(rand::random);
 
-    let database = V3Database::open(&args.db)?;
-    let key = FieldKey::derive(&load_secret(args.key_file.as_deref())?);
+    let mut timings = Timings::default();
+    let database = timings.time("open", || V3Database::open(&args.db))?;
+    let secret = load_secret(args.key_file.as_deref())?;
+    let key = timings.time("derive key", || FieldKey::derive(&secret));
+    drop(secret);
     let policy = SelectionPolicy {
         as_of: args.as_of,
         retention_months: config.retention_months,
     };
-    let (table, selection) = select_v3(&database, &key, &policy, &catalog)?;
+    let (table, selection) = select_v3(&database, &key, &policy, &catalog, &mut timings)?;
     drop(key);
     output.note(format!(
         "selected {} sets of {} people (of {} sets in the database)",
@@ -98,7 +102,9 @@ pub fn run(args: Args, output: Output) -> Result<()> {
     }
 
     let rounding: Vec<f64> = (0..catalog.len()).map(|i| catalog.rounding(i)).collect();
-    let anonymized = microaggregate(&table, config.k, config.mdav_exact_limit, &rounding);
+    let anonymized = timings.time("anonymize", || {
+        microaggregate(&table, config.k, config.mdav_exact_limit, &rounding)
+    });
     let suppressed = anonymized.coverage.suppressed_records;
     let counts = AnonymizationCounts {
         published_records: anonymized.rows(),
@@ -121,7 +127,9 @@ pub fn run(args: Args, output: Output) -> Result<()> {
     };
     check_thresholds(&config, anonymized.smallest_group_people, &counts)?;
 
-    let release_table = deidentify(catalog.names().to_vec(), &anonymized.values, seed);
+    let release_table = timings.time("deidentify", || {
+        deidentify(catalog.names().to_vec(), &anonymized.values, seed)
+    });
     let parameters = BTreeMap::from([
         ("retention_months", json!(config.retention_months)),
         ("mdav_exact_limit", json!(config.mdav_exact_limit)),
@@ -150,7 +158,7 @@ pub fn run(args: Args, output: Output) -> Result<()> {
         license: &config.license,
         version: &config.version,
     };
-    write_release(&args.out, &release)?;
+    write_release(&args.out, &release, &mut timings)?;
     output.note(format!(
         "published {} records in {} groups (k = {}, achieved {}; {} suppressed) to {}",
         report.anonymization.published_records,
@@ -160,6 +168,7 @@ pub fn run(args: Args, output: Output) -> Result<()> {
         report.anonymization.suppressed_records,
         args.out.display()
     ));
+    output.timings(&timings);
     Ok(())
 }
 

@@ -17,6 +17,7 @@ use crate::deidentify::ReleaseTable;
 use crate::error::{Error, Result};
 use crate::measurements::Catalog;
 use crate::schema::DatasetSchema;
+use crate::timings::Timings;
 use atomic::Staging;
 use checksums::{checksum_text, sha256_file, CHECKSUM_FILE};
 use datapackage::{datapackage, PackageInfo, PackagedFile};
@@ -45,8 +46,9 @@ pub struct Release<'a> {
 }
 
 /// Writes the release into `out`, all or nothing.
-pub fn write_release(out: &Path, release: &Release<'_>) -> Result<()> {
+pub fn write_release(out: &Path, release: &Release<'_>, timings: &mut Timings) -> Result<()> {
     let staging = Staging::new(out)?;
+    let started = std::time::Instant::now();
     let csv_path = staging.path(CSV_FILE);
     let mut csv_file = std::io::BufWriter::with_capacity(1 << 20, staging.create(CSV_FILE)?);
     csv::write_csv(release.table, &mut csv_file, &csv_path)?;
@@ -56,7 +58,9 @@ pub fn write_release(out: &Path, release: &Release<'_>) -> Result<()> {
     csv_file
         .sync_all()
         .map_err(|e| Error::io("sync", &csv_path, e))?;
+    timings.record("write csv", started.elapsed());
 
+    let started = std::time::Instant::now();
     let parquet_path = staging.path(PARQUET_FILE);
     let mut parquet_file = staging.create(PARQUET_FILE)?;
     parquet::write_parquet(
@@ -69,7 +73,9 @@ pub fn write_release(out: &Path, release: &Release<'_>) -> Result<()> {
         .flush()
         .and_then(|_| parquet_file.sync_all())
         .map_err(|e| Error::io("sync", &parquet_path, e))?;
+    timings.record("write parquet", started.elapsed());
 
+    let started = std::time::Instant::now();
     let csv_digest = sha256_file(&csv_path)?;
     let parquet_digest = sha256_file(&parquet_path)?;
     let size = |path: &Path| {
@@ -109,7 +115,9 @@ pub fn write_release(out: &Path, release: &Release<'_>) -> Result<()> {
         digests.push((name.to_string(), sha256_file(&staging.path(name))?));
     }
     staging.write(CHECKSUM_FILE, checksum_text(digests).as_bytes())?;
-    staging.commit()
+    staging.commit()?;
+    timings.record("write metadata", started.elapsed());
+    Ok(())
 }
 
 fn pretty_json(value: &impl serde::Serialize) -> Vec<u8> {
