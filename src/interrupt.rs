@@ -1,7 +1,7 @@
 //! SIGINT and SIGTERM leave nothing half-written.
 //!
 //! A watcher thread waits for either signal; when one arrives it removes every registered staging
-//! directory and exits with code 2. Committing a release holds the same lock while it renames, so
+//! directory or partial file and exits with code 2. Committing a release holds the same lock while it renames, so
 //! a signal lands either before the rename (nothing written) or after it (a complete release).
 
 use std::path::{Path, PathBuf};
@@ -29,8 +29,10 @@ pub fn install() {
     std::thread::spawn(move || {
         if signals.forever().next().is_some() {
             let registered = lock();
-            for dir in registered.iter() {
-                let _ = std::fs::remove_dir_all(dir);
+            for path in registered.iter() {
+                if std::fs::remove_dir_all(path).is_err() {
+                    let _ = std::fs::remove_file(path);
+                }
             }
             eprintln!("error: {}", crate::Error::Interrupted);
             std::process::exit(2);
@@ -38,7 +40,7 @@ pub fn install() {
     });
 }
 
-/// Remembers a directory to remove if the process is interrupted.
+/// Remembers a directory or file to remove if the process is interrupted.
 pub fn register_cleanup(dir: &Path) {
     lock().push(dir.to_path_buf());
 }

@@ -73,22 +73,27 @@ fn sql_error(path: &Path, error: rusqlite::Error) -> Error {
     }
 }
 
-/// Writes all users and their sets into a new database at `path` (written beside it, then renamed).
-pub(super) fn write_database<'a>(
+/// Writes batches of users and their sets into a new database at `path` (written beside it, then
+/// renamed).
+pub(super) fn write_database(
     path: &Path,
-    users: impl Iterator<Item = &'a UserRecord>,
+    batches: impl Iterator<Item = Vec<UserRecord>>,
 ) -> Result<()> {
     let staging = path.with_extension("sqlite.partial");
     let _ = std::fs::remove_file(&staging);
-    let result = fill(&staging, users);
+    crate::interrupt::register_cleanup(&staging);
+    let result = fill(&staging, batches).and_then(|()| {
+        crate::interrupt::without_interrupts(&staging, || std::fs::rename(&staging, path))
+            .map_err(|e| Error::io("move database into", path, e))
+    });
     if result.is_err() {
         let _ = std::fs::remove_file(&staging);
-        return result;
+        crate::interrupt::unregister_cleanup(&staging);
     }
-    std::fs::rename(&staging, path).map_err(|e| Error::io("move database into", path, e))
+    result
 }
 
-fn fill<'a>(path: &Path, users: impl Iterator<Item = &'a UserRecord>) -> Result<()> {
+fn fill(path: &Path, batches: impl Iterator<Item = Vec<UserRecord>>) -> Result<()> {
     let mut connection = Connection::open(path).map_err(|e| sql_error(path, e))?;
     connection
         .execute_batch(
@@ -113,7 +118,7 @@ fn fill<'a>(path: &Path, users: impl Iterator<Item = &'a UserRecord>) -> Result<
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?1)",
             )
             .map_err(|e| sql_error(path, e))?;
-        for user in users {
+        for user in batches.flatten() {
             insert_user
                 .execute(params![
                     user.id,
