@@ -125,7 +125,7 @@ pub fn select_v3(
     catalog: &Catalog,
     timings: &mut Timings,
 ) -> Result<(MeasurementTable, SelectionReport)> {
-    let users = timings.time("read users", || database.users())?;
+    let users = timings.time("read-users", || database.users())?;
     let mut report = SelectionReport {
         users_in_database: users.len() as u64,
         ..SelectionReport::default()
@@ -195,7 +195,7 @@ pub fn select_v3(
         }
         Ok(())
     })?;
-    timings.record("read sets", streaming.elapsed().saturating_sub(decrypting));
+    timings.record("read-sets", streaming.elapsed().saturating_sub(decrypting));
     timings.record("decrypt", decrypting);
 
     let duplicates = table.remove_duplicates_within_person();

@@ -28,13 +28,14 @@ impl Timings {
         }
     }
 
-    /// One line per stage, `timing <stage> <milliseconds> ms`, then the total.
+    /// One line per stage, `timing <stage> <milliseconds> ms` (stage names have no spaces, for
+    /// scripts), then the total.
     pub fn report(&self) -> String {
         let total: Duration = self.stages.iter().map(|(_, d)| *d).sum();
         self.stages
             .iter()
             .chain(std::iter::once(&("total", total)))
-            .map(|(name, d)| format!("timing {name:<12} {:>9.1} ms\n", d.as_secs_f64() * 1000.0))
+            .map(|(name, d)| format!("timing {name:<14} {:>9.1} ms\n", d.as_secs_f64() * 1000.0))
             .collect()
     }
 }

@@ -82,7 +82,7 @@ pub fn run(args: Args, output: Output) -> Result<()> {
     let mut timings = Timings::default();
     let database = timings.time("open", || V3Database::open(&args.db))?;
     let secret = load_secret(args.key_file.as_deref())?;
-    let key = timings.time("derive key", || FieldKey::derive(&secret));
+    let key = timings.time("derive-key", || FieldKey::derive(&secret));
     drop(secret);
     let policy = SelectionPolicy {
         as_of: args.as_of,

@@ -58,7 +58,7 @@ pub fn write_release(out: &Path, release: &Release<'_>, timings: &mut Timings) -
     csv_file
         .sync_all()
         .map_err(|e| Error::io("sync", &csv_path, e))?;
-    timings.record("write csv", started.elapsed());
+    timings.record("write-csv", started.elapsed());
 
     let started = std::time::Instant::now();
     let parquet_path = staging.path(PARQUET_FILE);
@@ -73,7 +73,7 @@ pub fn write_release(out: &Path, release: &Release<'_>, timings: &mut Timings) -
         .flush()
         .and_then(|_| parquet_file.sync_all())
         .map_err(|e| Error::io("sync", &parquet_path, e))?;
-    timings.record("write parquet", started.elapsed());
+    timings.record("write-parquet", started.elapsed());
 
     let started = std::time::Instant::now();
     let csv_digest = sha256_file(&csv_path)?;
@@ -116,7 +116,7 @@ pub fn write_release(out: &Path, release: &Release<'_>, timings: &mut Timings) -
     }
     staging.write(CHECKSUM_FILE, checksum_text(digests).as_bytes())?;
     staging.commit()?;
-    timings.record("write metadata", started.elapsed());
+    timings.record("write-metadata", started.elapsed());
     Ok(())
 }
 
