@@ -5,7 +5,9 @@
 //! release directory is "unusable input" (exit 2): a damaged file inside a release is exactly what
 //! the checks are for.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use rayon::prelude::*;
 use std::path::Path;
 
 use serde::Serialize;
@@ -14,6 +16,7 @@ use crate::deidentify::{is_record_id, ReleaseTable};
 use crate::error::{Error, Result};
 use crate::measurements::Catalog;
 use crate::publish::checksums::{parse_checksums, sha256_file, CHECKSUM_FILE};
+use crate::publish::csv::scan_release_csv;
 use crate::publish::parquet::read_parquet;
 use crate::publish::report::REPORT_FILE;
 use crate::publish::{CSV_FILE, PARQUET_FILE, RELEASE_FILES};
@@ -59,21 +62,15 @@ pub fn verify_release(dir: &Path, k: Option<usize>, catalog: &Catalog) -> Result
     ));
     checks.push(checksums(dir, &present));
 
-    let (header, rows) = match read_csv_cells(&dir.join(CSV_FILE)) {
-        Ok(parsed) => parsed,
+    let scanned = match scan_release_csv(&dir.join(CSV_FILE), identifier_kind) {
+        Ok(scanned) => scanned,
         Err(problem) => {
             checks.push(check("csv readable", false, problem));
             return Ok(checks);
         }
     };
-    checks.push(no_identifiers(&rows));
-    let csv_table = match parse_table(header, &rows) {
-        Ok(table) => table,
-        Err(problem) => {
-            checks.push(check("csv numeric", false, problem));
-            return Ok(checks);
-        }
-    };
+    checks.push(no_identifiers(&scanned.flagged, scanned.cells));
+    let csv_table = scanned.table;
     checks.push(allowed_columns(&csv_table, catalog));
     checks.push(record_ids(&csv_table));
     checks.push(match read_parquet(&dir.join(PARQUET_FILE)) {
@@ -133,61 +130,6 @@ fn checksums(dir: &Path, present: &BTreeSet<String>) -> Check {
     } else {
         check(NAME, true, format!("{} files match", entries.len()))
     }
-}
-
-/// Reads the CSV's header and rows of raw cells; only its structure is checked here.
-fn read_csv_cells(path: &Path) -> std::result::Result<(Vec<String>, Vec<Vec<String>>), String> {
-    let mut reader = csv::ReaderBuilder::new()
-        .from_path(path)
-        .map_err(|e| format!("cannot open: {e}"))?;
-    let header: Vec<String> = reader
-        .headers()
-        .map_err(|e| format!("header: {e}"))?
-        .iter()
-        .map(str::to_string)
-        .collect();
-    if header.first().map(String::as_str) != Some("record_id") {
-        return Err("the first column must be `record_id`".into());
-    }
-    let mut rows = Vec::new();
-    for (index, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| format!("line {}: {e}", index + 2))?;
-        rows.push(record.iter().map(str::to_string).collect());
-    }
-    Ok((header, rows))
-}
-
-/// Turns raw rows into a table: one record id, then numbers or empty cells.
-fn parse_table(
-    header: Vec<String>,
-    rows: &[Vec<String>],
-) -> std::result::Result<ReleaseTable, String> {
-    let mut table = ReleaseTable {
-        columns: header[1..].to_vec(),
-        record_ids: Vec::new(),
-        values: Vec::new(),
-    };
-    for (index, row) in rows.iter().enumerate() {
-        let line = index + 2;
-        table.record_ids.push(row[0].clone());
-        for (column, cell) in row.iter().enumerate().skip(1) {
-            let value = if cell.is_empty() {
-                f64::NAN
-            } else {
-                cell.parse::<f64>()
-                    .ok()
-                    .filter(|v| v.is_finite())
-                    .ok_or_else(|| {
-                        format!(
-                            "line {line}, column `{}`: expected a number or an empty cell",
-                            header[column]
-                        )
-                    })?
-            };
-            table.values.push(value);
-        }
-    }
-    Ok(table)
 }
 
 fn same_table(a: &ReleaseTable, b: &ReleaseTable) -> bool {
@@ -257,6 +199,14 @@ fn record_ids(table: &ReleaseTable) -> Check {
 
 /// Kinds of text that identify or contact a person.
 pub fn identifier_kind(cell: &str) -> Option<&'static str> {
+    // A short number (every published measurement) is none of these; most cells stop here.
+    if cell.len() < 7
+        && cell
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
+    {
+        return None;
+    }
     let lower = cell.to_ascii_lowercase();
     if let Some(at) = cell.find('@') {
         if at > 0 && cell[at + 1..].contains('.') {
@@ -289,21 +239,11 @@ pub fn identifier_kind(cell: &str) -> Option<&'static str> {
     None
 }
 
-/// Scans every measurement cell (record ids are checked for their exact UUID shape instead).
-fn no_identifiers(rows: &[Vec<String>]) -> Check {
-    let mut found: HashMap<&'static str, usize> = HashMap::new();
-    let mut scanned = 0usize;
-    for cell in rows.iter().flat_map(|row| row.iter().skip(1)) {
-        scanned += 1;
-        if let Some(kind) = identifier_kind(cell) {
-            *found.entry(kind).or_default() += 1;
-        }
-    }
-    if found.is_empty() {
+fn no_identifiers(flagged: &BTreeMap<&'static str, usize>, scanned: usize) -> Check {
+    if flagged.is_empty() {
         check("no identifiers", true, format!("{scanned} cells scanned"))
     } else {
-        let mut kinds: Vec<String> = found.iter().map(|(k, n)| format!("{n} × {k}")).collect();
-        kinds.sort();
+        let kinds: Vec<String> = flagged.iter().map(|(k, n)| format!("{n} × {k}")).collect();
         check(
             "no identifiers",
             false,
@@ -318,25 +258,30 @@ fn report_k(path: &Path) -> Option<usize> {
     report.get("k_requested")?.as_u64().map(|k| k as usize)
 }
 
-/// The smallest number of released rows that share all measurement values and coverage.
+/// The smallest number of released rows that share all measurement values and coverage. Rows are
+/// sorted by their value bits (in parallel) and equal runs counted.
 fn smallest_group(table: &ReleaseTable, k: usize) -> Check {
-    let mut counts: HashMap<Vec<u64>, usize> = HashMap::new();
-    for r in 0..table.len() {
-        let key = table
-            .row(r)
-            .iter()
-            .map(|v| if v.is_nan() { u64::MAX } else { v.to_bits() })
-            .collect();
-        *counts.entry(key).or_default() += 1;
-    }
-    let smallest = counts.values().copied().min().unwrap_or(0);
+    let width = table.columns.len();
+    let bits: Vec<u64> = table
+        .values
+        .iter()
+        .map(|v| if v.is_nan() { u64::MAX } else { v.to_bits() })
+        .collect();
+    let row = |r: usize| &bits[r * width..(r + 1) * width];
+    let mut order: Vec<usize> = (0..table.len()).collect();
+    order.par_sort_unstable_by(|&a, &b| row(a).cmp(row(b)));
+    let runs: Vec<usize> = order
+        .chunk_by(|&a, &b| row(a) == row(b))
+        .map(<[usize]>::len)
+        .collect();
+    let smallest = runs.iter().copied().min().unwrap_or(0);
     let passed = table.is_empty() || smallest >= k;
     check(
         "k-anonymity",
         passed,
         format!(
             "smallest group of identical rows: {smallest} (k = {k}; {} groups)",
-            counts.len()
+            runs.len()
         ),
     )
 }

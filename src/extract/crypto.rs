@@ -122,7 +122,7 @@ const HEX_VALUES: [u8; 256] = {
 /// the whole publish run at 100k users.
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
     let bytes = text.as_bytes();
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return None;
     }
     let mut out = Vec::with_capacity(bytes.len() / 2);
