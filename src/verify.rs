@@ -70,6 +70,10 @@ pub fn verify_release(dir: &Path, k: Option<usize>, catalog: &Catalog) -> Result
         }
     };
     checks.push(no_identifiers(&scanned.flagged, scanned.cells));
+    if let Some(problem) = scanned.not_numeric {
+        checks.push(check("csv numeric", false, problem));
+        return Ok(checks);
+    }
     let csv_table = scanned.table;
     checks.push(allowed_columns(&csv_table, catalog));
     checks.push(record_ids(&csv_table));

@@ -49,15 +49,17 @@ fn push_value(out: &mut String, value: f64) {
 /// by kind.
 pub struct ScannedCsv {
     pub table: ReleaseTable,
+    /// The first cell that is neither a number nor empty (its value read as NaN), by position.
+    pub not_numeric: Option<String>,
     pub flagged: BTreeMap<&'static str, usize>,
     pub cells: usize,
 }
 
 /// Reads a release CSV strictly (header starting with `record_id`, rows of the header's width,
-/// UTF-8, numbers or empty cells) and shows every measurement cell to `inspect` (record ids are
-/// not shown: they are checked for their exact shape instead). Rows are parsed in parallel chunks
-/// because `verify` must read a million-row release in seconds. The error names the line and
-/// column, never the cell.
+/// UTF-8; a cell that is neither a number nor empty is reported in `not_numeric`) and shows every
+/// measurement cell to `inspect` (record ids are not shown: they are checked for their exact shape
+/// instead). Rows are parsed in parallel chunks because `verify` must read a million-row release
+/// in seconds. Problems name the line and column, never the cell.
 pub fn scan_release_csv(
     path: &std::path::Path,
     inspect: impl Fn(&str) -> Option<&'static str> + Sync,
@@ -98,8 +100,10 @@ pub fn scan_release_csv(
         },
         flagged: BTreeMap::new(),
         cells: rows.len() * width,
+        not_numeric: None,
     };
     for part in parts {
+        scanned.not_numeric = scanned.not_numeric.or(part.not_numeric);
         scanned.table.record_ids.extend(part.record_ids);
         scanned.table.values.extend(part.values);
         for (kind, n) in part.flagged {
@@ -110,6 +114,7 @@ pub fn scan_release_csv(
 }
 
 struct ParsedChunk {
+    not_numeric: Option<String>,
     record_ids: Vec<String>,
     values: Vec<f64>,
     flagged: BTreeMap<&'static str, usize>,
@@ -122,6 +127,7 @@ fn parse_chunk(
     inspect: &(impl Fn(&str) -> Option<&'static str> + Sync),
 ) -> std::result::Result<ParsedChunk, String> {
     let mut part = ParsedChunk {
+        not_numeric: None,
         record_ids: Vec::with_capacity(records.len()),
         values: Vec::with_capacity(records.len() * (header.len() - 1)),
         flagged: BTreeMap::new(),
@@ -145,12 +151,16 @@ fn parse_chunk(
             if let Some(kind) = inspect(text) {
                 *part.flagged.entry(kind).or_default() += 1;
             }
-            part.values.push(parse_cell(text).ok_or_else(|| {
-                format!(
-                    "line {line}, column `{}`: expected a number or an empty cell",
-                    header[column]
-                )
-            })?);
+            let value = parse_cell(text).unwrap_or_else(|| {
+                part.not_numeric.get_or_insert_with(|| {
+                    format!(
+                        "line {line}, column `{}`: expected a number or an empty cell",
+                        header[column]
+                    )
+                });
+                f64::NAN
+            });
+            part.values.push(value);
         }
     }
     Ok(part)
@@ -210,7 +220,10 @@ mod tests {
         assert!(scanned.table.values[2].is_nan());
         assert_eq!(scanned.flagged.get("seen"), Some(&1));
         std::fs::write(&path, "record_id,chest\na,12 secret\n").unwrap();
-        let problem = scan_release_csv(&path, |_| None).err().unwrap();
+        let problem = scan_release_csv(&path, |_| None)
+            .unwrap()
+            .not_numeric
+            .unwrap();
         assert!(
             problem.contains("line 2, column `chest`") && !problem.contains("secret"),
             "{problem}"
