@@ -96,11 +96,10 @@ impl Output {
         if self.quiet {
             return ProgressBar::hidden();
         }
-        let style = ProgressStyle::with_template(
-            "{msg:>24} [{bar:32}] {pos}/{len} ({elapsed}, about {eta} left)",
-        )
-        .expect("the template is valid")
-        .progress_chars("=> ");
+        // `wide_bar` takes what the terminal width leaves, so the line never wraps.
+        let style = ProgressStyle::with_template("{msg:>18} [{wide_bar}] {pos}/{len} ({eta} left)")
+            .expect("the template is valid")
+            .progress_chars("=> ");
         let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
             .with_style(style)
             .with_message(stage);

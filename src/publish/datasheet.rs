@@ -211,14 +211,14 @@ fn anonymization(text: &mut String, release: &Release<'_>) {
          {share:.2}% of the eligible sets).\n\
          3. **Microaggregation (MDAV).** Within each pattern, values are standardized by their \
          column's standard deviation and MDAV (Domingo-Ferrer & Torra, 2005) forms groups of at \
-         least k = {k} *distinct people*; exact MDAV runs on cells of up to {exact} records, \
-         larger ones are partitioned first. Each record is replaced by its group's mean, rounded \
-         to the step shown under *Columns*.\n\
+         least k = {k} *distinct people*. A pattern with more than {exact} records is first cut \
+         into cells by recursive median splits (each keeping at least 2k people) and MDAV runs \
+         exactly within each cell. Each record is replaced by its group's mean, rounded to the \
+         step shown under *Columns*.\n\
          4. **De-identification.** Only measurement columns are kept; each row gets a fresh \
          random UUID (seed {seed}, which affects the ids only) and rows are sorted by value, so \
          neither account ids nor database order survive.\n\
-         5. **Gates.** Publishing stops, and nothing is written, unless the achieved k is at \
-         least {min_k} and at most {max_share} of the eligible sets are suppressed.\n\n\
+         5. **Gates.** {gates}\n\n\
          **Achieved.** The smallest group holds {achieved} distinct people (asked: {k}). Over \
          groups of identical released rows, the highest re-identification probability of a \
          row is {highest:.3}, the average {average:.3}; {above:.2}% of rows lie above the \
@@ -231,14 +231,7 @@ fn anonymization(text: &mut String, release: &Release<'_>) {
         share = counts.suppressed_share * 100.0,
         exact = config.mdav_exact_limit,
         seed = report.seed,
-        min_k = config
-            .thresholds
-            .min_k
-            .map_or("(not set)".to_string(), |k| k.to_string()),
-        max_share = config
-            .thresholds
-            .max_suppressed_share
-            .map_or("(not set)".to_string(), |s| format!("{:.2}%", s * 100.0)),
+        gates = gates(config),
         achieved = report.k_achieved,
         highest = prosecutor.highest,
         average = prosecutor.average,
@@ -246,6 +239,31 @@ fn anonymization(text: &mut String, release: &Release<'_>) {
         threshold = risk.reidentification.threshold,
         unique = risk.sample_uniqueness.unique_records,
     );
+}
+
+/// The publishing gates of the configuration, as a sentence.
+fn gates(config: &crate::config::ReleaseConfig) -> String {
+    let thresholds = &config.thresholds;
+    let mut conditions = Vec::new();
+    if let Some(min_k) = thresholds.min_k {
+        conditions.push(format!("the achieved k is at least {min_k}"));
+    }
+    if let Some(share) = thresholds.max_suppressed_share {
+        conditions.push(format!(
+            "at most {:.2}% of the eligible sets are suppressed",
+            share * 100.0
+        ));
+    }
+    if conditions.is_empty() {
+        "No threshold was configured: the release was published with whatever k and \
+         suppression MDAV achieved, both reported below."
+            .to_string()
+    } else {
+        format!(
+            "Publishing stops, and nothing is written, unless {}.",
+            conditions.join(" and ")
+        )
+    }
 }
 
 fn uses(text: &mut String) {
@@ -331,7 +349,14 @@ mod tests {
             "| the owner did not consent to sharing anonymized measurements as open data | 29 |"
         ));
         assert!(text.contains("| the owner's account is not active | 0 |"));
-        assert!(text.contains("(not set)"), "unset thresholds are named");
+        assert!(text.contains("No threshold was configured"));
+        let mut owned = owned;
+        owned.config.thresholds.min_k = Some(5);
+        let text = datasheet(&owned.release());
+        assert!(
+            text.contains("unless the achieved k is at least 5."),
+            "{text}"
+        );
     }
 
     #[test]

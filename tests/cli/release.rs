@@ -67,7 +67,9 @@ fn config_reaches_licence_datasheet_and_page() {
     assert!(sheet.starts_with("# FreeSewing body measurements — release 2.1.0"));
     assert!(sheet.contains("at least **6 distinct people**"), "{sheet}");
     assert!(sheet.contains("within the last 9 months before 2026-11-01"));
-    assert!(sheet.contains("achieved k is at least 6 and at most 20.00%"));
+    assert!(sheet.contains(
+        "unless the achieved k is at least 6 and at most 20.00% of the eligible sets are suppressed."
+    ));
     assert!(sheet.contains("**Licence:** CC-BY-4.0"));
     let page = std::fs::read_to_string(out.join("report.html")).unwrap();
     assert!(page.contains("<tr><th>k (distinct people per row)</th><td>6</td></tr>"));
