@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use indicatif::ProgressBar;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -50,6 +51,34 @@ pub enum Exclusion {
 }
 
 impl Exclusion {
+    /// Every reason, in the order reports list them.
+    pub const ALL: [Exclusion; 6] = [
+        Exclusion::NoOpenDataConsent,
+        Exclusion::AccountNotActive,
+        Exclusion::OutsideRetentionWindow,
+        Exclusion::NoMeasurements,
+        Exclusion::ImplausibleValue,
+        Exclusion::DuplicateOfOwnSet,
+    ];
+
+    /// One line for readers of the datasheet and the HTML report.
+    pub fn description(self) -> &'static str {
+        match self {
+            Exclusion::NoOpenDataConsent => {
+                "the owner did not consent to sharing anonymized measurements as open data"
+            }
+            Exclusion::AccountNotActive => "the owner's account is not active",
+            Exclusion::OutsideRetentionWindow => {
+                "the owner was not seen within the retention window before the release date"
+            }
+            Exclusion::NoMeasurements => "the set holds no known measurement",
+            Exclusion::ImplausibleValue => {
+                "a value lies outside its plausible range (doll or giant scale, cm or inches, zero)"
+            }
+            Exclusion::DuplicateOfOwnSet => "an exact copy of another set of the same owner",
+        }
+    }
+
     /// The key used in `report.json`.
     pub fn key(self) -> &'static str {
         match self {
@@ -117,12 +146,14 @@ pub fn judge_values(values: &[f64], catalog: &Catalog) -> Result<(), Exclusion> 
 const SET_CHUNK: usize = 32_768;
 
 /// Reads a v3 database and returns the eligible sets as a table, one row per set, with the
-/// owner of each row as a dense person number (never published).
+/// owner of each row as a dense person number (never published). `progress` advances by one per
+/// set read.
 pub fn select_v3(
     database: &V3Database,
     key: &FieldKey,
     policy: &SelectionPolicy,
     catalog: &Catalog,
+    progress: &ProgressBar,
     timings: &mut Timings,
 ) -> Result<(MeasurementTable, SelectionReport)> {
     let users = timings.time("read-users", || database.users())?;
@@ -149,6 +180,7 @@ pub fn select_v3(
             .map(|row| judge_set_row(row, &verdicts, key, catalog))
             .collect();
         decrypting += started.elapsed();
+        progress.inc(chunk.len() as u64);
         for (row, outcome) in chunk.iter().zip(outcomes) {
             match outcome {
                 SetOutcome::Eligible(measies) => {

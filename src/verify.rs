@@ -1,7 +1,8 @@
 //! Re-reads a release and checks what can be checked from the release alone.
 //!
-//! Used by maintainers before publishing and by CI on every release. Each check yields a row of a
-//! table; the command exits 0 when all pass and 1 when any fails. Only a missing or unreadable
+//! Used by maintainers before publishing and by CI on every release. Each check yields one
+//! [`Check`] (a row of the text table, a JSON object, a GitHub annotation, a JUnit test case); the
+//! command exits 0 when all pass and 1 when any fails. Only a missing or unreadable
 //! release directory is "unusable input" (exit 2): a damaged file inside a release is exactly what
 //! the checks are for.
 
@@ -17,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::measurements::Catalog;
 use crate::publish::checksums::{parse_checksums, sha256_file, CHECKSUM_FILE};
 use crate::publish::csv::scan_release_csv;
+use crate::publish::manifest::{read_manifest, MANIFEST_FILE};
 use crate::publish::parquet::read_parquet;
 use crate::publish::report::REPORT_FILE;
 use crate::publish::{CSV_FILE, PARQUET_FILE, RELEASE_FILES};
@@ -55,12 +57,13 @@ pub fn verify_release(dir: &Path, k: Option<usize>, catalog: &Catalog) -> Result
         "files present",
         missing.is_empty(),
         if missing.is_empty() {
-            "all 5 release files".to_string()
+            format!("all {} release files", RELEASE_FILES.len())
         } else {
             format!("missing: {}", missing.join(", "))
         },
     ));
     checks.push(checksums(dir, &present));
+    checks.push(manifest(dir, &present));
 
     let scanned = match scan_release_csv(&dir.join(CSV_FILE), identifier_kind) {
         Ok(scanned) => scanned,
@@ -133,6 +136,62 @@ fn checksums(dir: &Path, present: &BTreeSet<String>) -> Check {
         )
     } else {
         check(NAME, true, format!("{} files match", entries.len()))
+    }
+}
+
+/// Every file the manifest lists has its size and digest, and every release file but the
+/// manifest and `SHA256SUMS` is listed.
+fn manifest(dir: &Path, present: &BTreeSet<String>) -> Check {
+    const NAME: &str = "manifest";
+    let manifest = match read_manifest(&dir.join(MANIFEST_FILE)) {
+        Ok(manifest) => manifest,
+        Err(problem) => return check(NAME, false, problem),
+    };
+    let mut problems = Vec::new();
+    for file in &manifest.files {
+        let path = dir.join(&file.path);
+        if file.path.contains('/') || !present.contains(&file.path) {
+            problems.push(format!("{} missing", file.path));
+            continue;
+        }
+        match std::fs::metadata(&path) {
+            Ok(meta) if meta.len() != file.bytes => problems.push(format!(
+                "{} size {} ≠ {}",
+                file.path,
+                meta.len(),
+                file.bytes
+            )),
+            Ok(_) => {}
+            Err(_) => problems.push(format!("{} unreadable", file.path)),
+        }
+        match sha256_file(&path) {
+            Ok(digest) if digest == file.sha256 => {}
+            _ => problems.push(format!("{} digest mismatch", file.path)),
+        }
+    }
+    let listed: HashSet<&str> = manifest.files.iter().map(|f| f.path.as_str()).collect();
+    for name in present {
+        if name != MANIFEST_FILE && name != CHECKSUM_FILE && !listed.contains(name.as_str()) {
+            problems.push(format!("{name} not listed"));
+        }
+    }
+    if problems.is_empty() {
+        check(
+            NAME,
+            true,
+            format!(
+                "{} files match (anonpub {}, seed {}, config {})",
+                manifest.files.len(),
+                manifest.anonpub_version,
+                manifest.seed,
+                manifest
+                    .config_sha256
+                    .get(..12)
+                    .unwrap_or(&manifest.config_sha256)
+            ),
+        )
+    } else {
+        check(NAME, false, problems.join("; "))
     }
 }
 

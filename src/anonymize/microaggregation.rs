@@ -12,6 +12,7 @@
 
 use std::collections::BTreeMap;
 
+use indicatif::ProgressBar;
 use rayon::prelude::*;
 
 use super::coverage::{plan_coverage, CoveragePlan};
@@ -37,12 +38,14 @@ impl Microaggregated {
     }
 }
 
-/// Microaggregates `table` in groups of `k` people, rounding column `j` to a multiple of `rounding[j]`.
+/// Microaggregates `table` in groups of `k` people, rounding column `j` to a multiple of
+/// `rounding[j]`. `progress` advances by one per record placed in a group.
 pub fn microaggregate(
     table: &MeasurementTable,
     k: usize,
     exact_limit: usize,
     rounding: &[f64],
+    progress: &ProgressBar,
 ) -> Microaggregated {
     let width = table.width();
     assert_eq!(rounding.len(), width, "one rounding step per column");
@@ -93,6 +96,7 @@ pub fn microaggregate(
                     values.extend_from_slice(&row);
                 }
             }
+            progress.inc(records.len() as u64);
             (values, groups.len(), smallest)
         })
         .collect();
@@ -180,7 +184,7 @@ mod tests {
         for p in 0..6u32 {
             table.push(p, &[f64::from(p), 100.0 + f64::from(p)]);
         }
-        let result = microaggregate(&table, 3, 100, &[1.0, 1.0]);
+        let result = microaggregate(&table, 3, 100, &[1.0, 1.0], &ProgressBar::hidden());
         assert_eq!(result.rows(), 6);
         assert_eq!(result.groups, 2);
         assert_eq!(result.smallest_group_people, 3);

@@ -2,12 +2,21 @@
 //!
 //! `main` parses with clap and calls [`run`]; every subcommand returns `Ok(())` on success or an
 //! [`Error`](crate::Error) whose exit code tells CI what happened (1 a check failed, 2 bad input).
+//!
+//! Diagnostics go to stderr in two forms: log lines (`tracing`), which carry counts, parameters
+//! and timings only, and progress bars (`indicatif`) for long stages, drawn only when stderr is a
+//! terminal so that CI logs and pipes stay clean.
 
 pub mod publish;
 pub mod sample;
 pub mod verify;
 
+use std::io::IsTerminal;
+use std::time::Duration;
+
 use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tracing::level_filters::LevelFilter;
 
 use crate::error::Result;
 
@@ -17,10 +26,13 @@ use crate::error::Result;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
-    /// Print nothing but errors.
-    #[arg(long, short, global = true)]
+    /// Print nothing but errors: no log lines, no progress bars.
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
-    /// Print the wall-clock time of each stage to stderr.
+    /// Also log the details of each stage (sizes, parameters; never values).
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+    /// Print the wall-clock time of each stage to stderr (for benchmarks).
     #[arg(long, global = true)]
     pub timings: bool,
 }
@@ -40,27 +52,34 @@ pub enum Command {
 pub fn run(cli: Cli) -> Result<()> {
     let output = Output {
         quiet: cli.quiet,
+        verbose: cli.verbose,
         timings: cli.timings,
     };
+    output.init_logging();
     match cli.command {
-        Command::Sample(args) => sample::run(args, output),
+        Command::Sample(args) => sample::run(args),
         Command::Publish(args) => publish::run(args, output),
-        Command::Verify(args) => verify::run(args, output),
+        Command::Verify(args) => verify::run(args),
     }
 }
 
-/// Where human-readable progress goes: stderr, unless `--quiet`.
+/// How chatty stderr is: `--quiet`, the default, or `--verbose`.
 #[derive(Debug, Clone, Copy)]
 pub struct Output {
     pub quiet: bool,
+    pub verbose: bool,
     pub timings: bool,
 }
 
 impl Output {
-    /// Prints a progress line; callers pass counts and parameters only, never values.
-    pub fn note(&self, line: impl std::fmt::Display) {
-        if !self.quiet {
-            eprintln!("{line}");
+    /// The most detailed log level shown.
+    pub fn level(&self) -> LevelFilter {
+        if self.quiet {
+            LevelFilter::ERROR
+        } else if self.verbose {
+            LevelFilter::DEBUG
+        } else {
+            LevelFilter::INFO
         }
     }
 
@@ -70,9 +89,71 @@ impl Output {
             eprint!("{}", timings.report());
         }
     }
+
+    /// Sends log lines to stderr without timestamps (they would make two runs' logs differ for
+    /// no reason), with colours only on a terminal. Logging twice (as tests do) is harmless.
+    fn init_logging(&self) {
+        let _ = tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_max_level(self.level())
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_target(false)
+            .without_time()
+            .try_init();
+    }
+
+    /// A progress bar for a stage of `total` steps. It draws on stderr only when stderr is a
+    /// terminal and `--quiet` is not set; otherwise it is hidden and costs nothing.
+    pub fn bar(&self, stage: &'static str, total: u64) -> ProgressBar {
+        if self.quiet {
+            return ProgressBar::hidden();
+        }
+        // `wide_bar` takes what the terminal width leaves, so the line never wraps.
+        let style = ProgressStyle::with_template("{msg:>18} [{wide_bar}] {pos}/{len} ({eta} left)")
+            .expect("the template is valid")
+            .progress_chars("=> ");
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr())
+            .with_style(style)
+            .with_message(stage);
+        bar.enable_steady_tick(Duration::from_millis(200));
+        bar
+    }
 }
 
 /// Parses `--as-of`.
 pub fn parse_date(text: &str) -> std::result::Result<crate::dates::Date, String> {
     crate::dates::Date::parse(text).ok_or_else(|| "expected a date as YYYY-MM-DD".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quiet_and_verbose_set_the_log_level() {
+        let level = |quiet, verbose| {
+            Output {
+                quiet,
+                verbose,
+                timings: false,
+            }
+            .level()
+        };
+        assert_eq!(level(true, false), LevelFilter::ERROR);
+        assert_eq!(level(false, false), LevelFilter::INFO);
+        assert_eq!(level(false, true), LevelFilter::DEBUG);
+        assert!(Output {
+            quiet: true,
+            verbose: false,
+            timings: false,
+        }
+        .bar("stage", 10)
+        .is_hidden());
+    }
+
+    #[test]
+    fn quiet_and_verbose_exclude_each_other() {
+        let parsed = Cli::try_parse_from(["anonpub", "--quiet", "--verbose", "verify", "x"]);
+        assert!(parsed.is_err());
+    }
 }

@@ -4,8 +4,9 @@
 //! Reads a FreeSewing v3 database, keeps the sets of people who consented to open data, whose
 //! account is active and who were seen within the retention window, drops junk, and publishes the
 //! measurements microaggregated (MDAV) in groups of at least k distinct people. The release
-//! directory (CSV, Parquet, datapackage.json, report.json, SHA256SUMS) appears atomically, or not
-//! at all. The key is never taken from a command-line value.
+//! directory (CSV, Parquet, datapackage.json, report.json, report.html, README.md datasheet,
+//! manifest.json, SHA256SUMS) appears atomically, or not at all. The key is never taken from a
+//! command-line value. Decryption and microaggregation show progress bars on a terminal.
 //!
 //! Exit codes: 0 published; 1 a threshold of the config failed (nothing written); 2 bad input.
 
@@ -23,9 +24,10 @@ use crate::error::{Error, Result};
 use crate::extract::crypto::{load_secret, FieldKey};
 use crate::extract::freesewing_v3::V3Database;
 use crate::measurements::Catalog;
-use crate::publish::report::{AnonymizationCounts, ReleaseReport};
+use crate::publish::manifest::{config_digest, InputFingerprint, FINGERPRINT_LABEL};
+use crate::publish::report::{release_risk, AnonymizationCounts, ReleaseReport};
 use crate::publish::{atomic::check_target, write_release, Release};
-use crate::schema::DatasetSchema;
+use crate::schema::{DatasetSchema, FREESEWING_SCHEMA};
 use crate::select::{select_v3, SelectionPolicy};
 use crate::timings::Timings;
 
@@ -71,10 +73,21 @@ pub fn run(args: Args, output: Output) -> Result<()> {
             name: if field == "k" { "--k" } else { field },
             problem,
         })?;
-    let schema = match &config.schema {
-        Some(path) => DatasetSchema::load(path)?,
-        None => DatasetSchema::freesewing(),
+    let (schema, schema_text) = match &config.schema {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| Error::io("read schema", path, e))?;
+            (DatasetSchema::parse(&text, path)?, text)
+        }
+        None => (DatasetSchema::freesewing(), FREESEWING_SCHEMA.to_string()),
     };
+    let config_sha256 = config_digest(&config, &schema_text);
+    tracing::debug!(
+        "config: k {}, retention {} months, mdav_exact_limit {}, config sha256 {config_sha256}",
+        config.k,
+        config.retention_months,
+        config.mdav_exact_limit
+    );
     let catalog = Catalog::from_schema(&schema);
     check_target(&args.out, args.force)?;
     let seed = args.seed.unwrap_or_else(rand::random);
@@ -84,16 +97,24 @@ pub fn run(args: Args, output: Output) -> Result<()> {
     let secret = load_secret(args.key_file.as_deref())?;
     let key = timings.time("derive-key", || FieldKey::derive(&secret));
     drop(secret);
+    let input_fingerprint = timings.time("fingerprint", || {
+        InputFingerprint::of_file(&args.db, &key.subkey(FINGERPRINT_LABEL))
+    })?;
     let policy = SelectionPolicy {
         as_of: args.as_of,
         retention_months: config.retention_months,
     };
-    let (table, selection) = select_v3(&database, &key, &policy, &catalog, &mut timings)?;
+    let bar = output.bar("decrypt and select", database.set_count()?);
+    let selected = select_v3(&database, &key, &policy, &catalog, &bar, &mut timings);
+    bar.finish_and_clear();
+    let (table, selection) = selected?;
     drop(key);
-    output.note(format!(
+    tracing::info!(
         "selected {} sets of {} people (of {} sets in the database)",
-        selection.eligible_sets, selection.eligible_people, selection.sets_in_database
-    ));
+        selection.eligible_sets,
+        selection.eligible_people,
+        selection.sets_in_database
+    );
     if table.distinct_people() < config.k {
         return Err(Error::TooFewPeople {
             eligible: table.distinct_people(),
@@ -102,9 +123,11 @@ pub fn run(args: Args, output: Output) -> Result<()> {
     }
 
     let rounding: Vec<f64> = (0..catalog.len()).map(|i| catalog.rounding(i)).collect();
+    let bar = output.bar("microaggregate", table.len() as u64);
     let anonymized = timings.time("anonymize", || {
-        microaggregate(&table, config.k, config.mdav_exact_limit, &rounding)
+        microaggregate(&table, config.k, config.mdav_exact_limit, &rounding, &bar)
     });
+    bar.finish_and_clear();
     let suppressed = anonymized.coverage.suppressed_records;
     let counts = AnonymizationCounts {
         published_records: anonymized.rows(),
@@ -138,6 +161,7 @@ pub fn run(args: Args, output: Output) -> Result<()> {
             json!({ "min_k": config.thresholds.min_k, "max_suppressed_share": config.thresholds.max_suppressed_share }),
         ),
     ]);
+    let risk = release_risk(&release_table, config.k);
     let report = ReleaseReport {
         anonpub_version: env!("CARGO_PKG_VERSION"),
         dataset: schema.name.clone(),
@@ -149,17 +173,19 @@ pub fn run(args: Args, output: Output) -> Result<()> {
         parameters,
         selection,
         anonymization: counts,
+        risk,
     };
     let release = Release {
         table: &release_table,
         report: &report,
         schema: &schema,
         catalog: &catalog,
-        license: &config.license,
-        version: &config.version,
+        config: &config,
+        config_sha256: &config_sha256,
+        input_fingerprint: &input_fingerprint,
     };
     write_release(&args.out, &release, &mut timings)?;
-    output.note(format!(
+    tracing::info!(
         "published {} records in {} groups (k = {}, achieved {}; {} suppressed) to {}",
         report.anonymization.published_records,
         report.anonymization.groups,
@@ -167,7 +193,7 @@ pub fn run(args: Args, output: Output) -> Result<()> {
         report.k_achieved,
         report.anonymization.suppressed_records,
         args.out.display()
-    ));
+    );
     output.timings(&timings);
     Ok(())
 }

@@ -8,7 +8,7 @@
 
 use std::path::PathBuf;
 
-use crate::cli::{parse_date, Output};
+use crate::cli::parse_date;
 use crate::dates::Date;
 use crate::error::{Error, Result};
 use crate::sample::{write_sample, SampleSpec};
@@ -35,7 +35,7 @@ pub struct Args {
     pub force: bool,
 }
 
-pub fn run(args: Args, output: Output) -> Result<()> {
+pub fn run(args: Args) -> Result<()> {
     if args.users == 0 {
         return Err(Error::InvalidArgument {
             name: "--users",
@@ -51,7 +51,7 @@ pub fn run(args: Args, output: Output) -> Result<()> {
         as_of: args.as_of,
     };
     let summary = write_sample(&args.db, &args.key_file, spec)?;
-    output.note(format!(
+    tracing::info!(
         "wrote {} users and {} sets ({} junk, {} family, {} near-duplicate, {} exact duplicate) to {}",
         summary.users,
         summary.sets,
@@ -60,6 +60,6 @@ pub fn run(args: Args, output: Output) -> Result<()> {
         summary.near_duplicate_sets,
         summary.exact_duplicate_sets,
         args.db.display()
-    ));
+    );
     Ok(())
 }

@@ -8,6 +8,7 @@
 //! `Debug` or `Display` so it cannot end up in a log line.
 
 use aes::cipher::{block_padding::Pkcs7, BlockDecryptMut, BlockEncryptMut, KeyIvInit};
+use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
@@ -85,6 +86,16 @@ impl FieldKey {
             return Err(DecryptError::NotJson);
         }
         Ok(buffer)
+    }
+
+    /// A key for another purpose, derived as HMAC-SHA256(field key, `label`). A distinct label per
+    /// purpose keeps the keys independent: what one is used for (for example a published keyed
+    /// hash) tells nothing about the field key or about keys under other labels.
+    pub fn subkey(&self, label: &str) -> Zeroizing<[u8; 32]> {
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(self.0.as_ref())
+            .expect("HMAC takes keys of any length");
+        mac.update(label.as_bytes());
+        Zeroizing::new(mac.finalize().into_bytes().into())
     }
 
     /// Encrypts plaintext JSON bytes with the given IV into the stored envelope form.
@@ -208,6 +219,19 @@ mod tests {
         let key = FieldKey::derive(b"not the key");
         let err = key.decrypt(VECTOR_STORED.as_bytes()).unwrap_err();
         assert!(err.suggests_wrong_key(), "{err:?}");
+    }
+
+    #[test]
+    fn subkeys_depend_on_label_and_key_and_differ_from_the_field_key() {
+        let key = FieldKey::derive(VECTOR_SECRET.as_bytes());
+        let a = key.subkey("anonpub/input-fingerprint/v1");
+        assert_eq!(*a, *key.subkey("anonpub/input-fingerprint/v1"));
+        assert_ne!(*a, *key.subkey("another purpose"));
+        assert_ne!(
+            *a,
+            *FieldKey::derive(b"other").subkey("anonpub/input-fingerprint/v1")
+        );
+        assert_ne!(a.as_slice(), key.0.as_slice());
     }
 
     #[test]

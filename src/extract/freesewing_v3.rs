@@ -167,6 +167,16 @@ impl V3Database {
         Ok(users)
     }
 
+    /// Number of rows in the `Set` table, to size the progress bar of the selection stage.
+    pub fn set_count(&self) -> Result<u64> {
+        self.connection
+            .query_row("SELECT count(*) FROM \"Set\"", [], |row| {
+                row.get::<_, i64>(0)
+            })
+            .map(|count| count.max(0) as u64)
+            .map_err(|e| database_error(&self.path, "Set", None, &e))
+    }
+
     /// Streams every set in chunks of `chunk_size` rows, in a stable order (by rowid).
     pub fn for_each_set_chunk(
         &self,

@@ -1,5 +1,13 @@
 //! `datapackage.json`: a Frictionless Data Package describing the CSV and the Parquet file, so that
 //! the release explains itself to people and to tools (frictionless, CKAN, Zenodo).
+//!
+//! The CSV is the tabular resource: its Table Schema gives every column a type, a unit, a
+//! description, constraints (plausible range, required and unique record ids) and the
+//! missing-value marker (the empty cell). The Parquet file holds the same table; it is declared as
+//! a plain file resource with its size and digest, because Frictionless validators read Parquet
+//! through pandas, which turns nulls into NaN and then reports every unpublished cell as a
+//! constraint error. CI checks the Parquet values against the CSV separately
+//! (`scripts/check_parquet.py`).
 
 use serde_json::{json, Value};
 
@@ -47,7 +55,12 @@ pub fn datapackage(
         fields.push(json!({
             "name": name,
             "type": "number",
-            "description": format!("{} ({}; empty when not published)", spec.description.as_deref().unwrap_or(name), unit_words(unit)),
+            "description": format!(
+                "{} ({}; rounded to {}; empty when not published)",
+                spec.description.as_deref().unwrap_or(name),
+                unit_words(unit),
+                step_words(info.catalog.rounding(index), unit),
+            ),
             "unit": unit,
             "constraints": { "minimum": low, "maximum": high },
         }));
@@ -58,7 +71,7 @@ pub fn datapackage(
         "missingValues": [""],
     });
     json!({
-        "profile": "tabular-data-package",
+        "profile": "data-package",
         "name": info.schema.name,
         "title": info.schema.title.as_deref().unwrap_or(&info.schema.name),
         "description": info.schema.description.as_deref().unwrap_or_default(),
@@ -84,12 +97,16 @@ pub fn datapackage(
             {
                 "name": "measurements-parquet",
                 "path": parquet.name,
+                "type": "file",
                 "profile": "data-resource",
                 "format": "parquet",
                 "mediatype": "application/vnd.apache.parquet",
                 "bytes": parquet.bytes,
                 "hash": format!("sha256:{}", parquet.sha256),
-                "description": format!("The same {} rows and values as {}, typed and zstd-compressed.", info.rows, csv.name),
+                "description": format!(
+                    "The same {} rows and values as {} (the schema of resource `measurements` applies), typed and zstd-compressed; each column's unit is in its Arrow field metadata and the release parameters in the file's key-value metadata.",
+                    info.rows, csv.name
+                ),
             }
         ]
     })
@@ -100,6 +117,14 @@ fn unit_words(unit: &str) -> &str {
         "mm" => "millimetres",
         "deg" => "degrees",
         other => other,
+    }
+}
+
+/// "1 mm", "0.5°".
+fn step_words(step: f64, unit: &str) -> String {
+    match unit {
+        "deg" => format!("{step}°"),
+        other => format!("{step} {other}"),
     }
 }
 
@@ -115,5 +140,87 @@ fn license(id: &str) -> Value {
             json!({ "name": id, "title": "Open Data Commons Open Database License 1.0", "path": "https://opendatacommons.org/licenses/odbl/1-0/" })
         }
         other => json!({ "name": other }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn package(license: &str) -> Value {
+        let schema = DatasetSchema::freesewing();
+        let catalog = Catalog::from_schema(&schema);
+        let info = PackageInfo {
+            schema: &schema,
+            catalog: &catalog,
+            version: "1.2.0",
+            created: "2026-11-01T00:00:00Z".into(),
+            license,
+            rows: 10,
+        };
+        let file = |name| PackagedFile {
+            name,
+            bytes: 7,
+            sha256: "ab",
+        };
+        datapackage(&info, &file("m.csv"), &file("m.parquet"))
+    }
+
+    #[test]
+    fn csv_resource_has_a_full_table_schema() {
+        let package = package("CC0-1.0");
+        let csv = &package["resources"][0];
+        assert_eq!(csv["profile"], "tabular-data-resource");
+        assert_eq!(csv["hash"], "sha256:ab");
+        let schema = &csv["schema"];
+        assert_eq!(schema["missingValues"], json!([""]));
+        assert_eq!(schema["primaryKey"], json!(["record_id"]));
+        let fields = schema["fields"].as_array().unwrap();
+        assert_eq!(fields.len(), 39);
+        assert_eq!(
+            fields[0]["constraints"],
+            json!({"required": true, "unique": true})
+        );
+        for field in &fields[1..] {
+            assert_eq!(field["type"], "number");
+            assert!(field["unit"] == "mm" || field["unit"] == "deg", "{field}");
+            assert!(field["description"]
+                .as_str()
+                .unwrap()
+                .contains("rounded to"));
+            let constraints = &field["constraints"];
+            assert!(constraints["minimum"].as_f64() < constraints["maximum"].as_f64());
+        }
+        let slope = fields
+            .iter()
+            .find(|f| f["name"] == "shoulderSlope")
+            .unwrap();
+        assert!(slope["description"]
+            .as_str()
+            .unwrap()
+            .contains("rounded to 0.5°"));
+    }
+
+    #[test]
+    fn package_metadata_and_configurable_licence() {
+        let zero = package("CC0-1.0");
+        assert_eq!(zero["version"], "1.2.0");
+        assert_eq!(zero["created"], "2026-11-01T00:00:00Z");
+        assert_eq!(zero["licenses"][0]["name"], "CC0-1.0");
+        assert!(zero["licenses"][0]["path"]
+            .as_str()
+            .unwrap()
+            .contains("publicdomain/zero"));
+        assert!(!zero["sources"].as_array().unwrap().is_empty());
+        assert!(!zero["contributors"].as_array().unwrap().is_empty());
+        assert_eq!(zero["resources"][1]["type"], "file");
+        assert_eq!(
+            package("CC-BY-4.0")["licenses"][0]["title"],
+            "Creative Commons Attribution 4.0"
+        );
+        assert_eq!(
+            package("LicenseRef-x")["licenses"],
+            json!([{"name": "LicenseRef-x"}])
+        );
     }
 }

@@ -1,9 +1,22 @@
-//! `measurements.parquet`: the same rows and values as the CSV, typed, zstd-compressed, with the
-//! release metadata (version, k, method, seed, units) in the file's key-value metadata.
+//! `measurements.parquet`: the same rows and values as the CSV, typed (`record_id` a string, every
+//! measurement a 64-bit float, null when not published), zstd-compressed, with the release
+//! metadata (version, k, method, seed, units) in the file's key-value metadata and each
+//! measurement's unit in its own Arrow field metadata (`unit`), where pyarrow and other Arrow
+//! readers show it beside the column.
+//!
+//! polars' `ParquetWriter` builds the Arrow schema itself and has no way to attach field metadata,
+//! so the file is written with the same polars-parquet writer it uses underneath, from the
+//! DataFrame's own Arrow chunks and a schema that carries the units.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
+use polars::io::parquet::write::get_encodings;
 use polars::prelude::*;
+use polars_parquet::write::{
+    schema_to_metadata_key, CompressionOptions, FileWriter, KeyValue, RowGroupIterator,
+    StatisticsOptions, Version, WriteOptions,
+};
 
 use crate::deidentify::ReleaseTable;
 use crate::error::{Error, Result};
@@ -15,13 +28,19 @@ fn parquet_error(path: &Path, error: PolarsError) -> Error {
     }
 }
 
-/// Writes the release table; `metadata` goes into the file's key-value metadata.
+/// Key of the Arrow field metadata entry that holds a column's unit.
+pub const UNIT_KEY: &str = "unit";
+
+/// Writes the release table; `units[c]` is the unit of `table.columns[c]`, `metadata` goes into
+/// the file's key-value metadata.
 pub fn write_parquet(
     table: &ReleaseTable,
+    units: &[&str],
     metadata: Vec<(String, String)>,
     file: &mut std::fs::File,
     path: &Path,
 ) -> Result<()> {
+    assert_eq!(units.len(), table.columns.len(), "one unit per column");
     let width = table.columns.len();
     let mut columns = Vec::with_capacity(width + 1);
     columns.push(Column::new("record_id".into(), table.record_ids.as_slice()));
@@ -31,11 +50,47 @@ pub fn write_parquet(
             .collect();
         columns.push(Column::new(name.as_str().into(), values));
     }
-    let mut frame = DataFrame::new(table.len(), columns).map_err(|e| parquet_error(path, e))?;
-    ParquetWriter::new(file)
-        .with_compression(ParquetCompression::Zstd(None))
-        .with_key_value_metadata(Some(KeyValueMetadata::from_static(metadata)))
-        .finish(&mut frame)
+    let frame = DataFrame::new(table.len(), columns).map_err(|e| parquet_error(path, e))?;
+    let compat = CompatLevel::newest();
+    let schema: ArrowSchema = frame
+        .schema()
+        .iter_fields()
+        .enumerate()
+        .map(|(index, field)| {
+            let field = field.to_arrow(compat);
+            match index.checked_sub(1).map(|c| units[c]) {
+                Some(unit) if !unit.is_empty() => field.with_metadata(BTreeMap::from([(
+                    PlSmallStr::from_static(UNIT_KEY),
+                    PlSmallStr::from_str(unit),
+                )])),
+                _ => field,
+            }
+        })
+        .collect();
+    let options = WriteOptions {
+        statistics: StatisticsOptions::default(),
+        version: Version::V1,
+        compression: CompressionOptions::Zstd(None),
+        data_page_size: None,
+    };
+    let batches = frame.iter_chunks(compat, false).map(Ok);
+    let row_groups = RowGroupIterator::try_new(batches, &schema, options, get_encodings(&schema))
+        .map_err(|e| parquet_error(path, e))?;
+    let mut writer =
+        FileWriter::try_new(file, schema.clone(), options).map_err(|e| parquet_error(path, e))?;
+    for group in row_groups {
+        let group = group.map_err(|e| parquet_error(path, e))?;
+        writer
+            .write(u64::MAX, group)
+            .map_err(|e| parquet_error(path, e))?;
+    }
+    let mut key_values = vec![schema_to_metadata_key(&schema)];
+    key_values.extend(metadata.into_iter().map(|(key, value)| KeyValue {
+        key,
+        value: Some(value),
+    }));
+    writer
+        .end(Some(key_values))
         .map_err(|e| parquet_error(path, e))?;
     Ok(())
 }
@@ -118,6 +173,7 @@ mod tests {
         let mut file = std::fs::File::create(&path).unwrap();
         write_parquet(
             &table,
+            &["mm", "deg"],
             vec![("anonpub:k".into(), "5".into())],
             &mut file,
             &path,
@@ -132,5 +188,17 @@ mod tests {
         assert!(back
             .metadata
             .contains(&("anonpub:k".to_string(), "5".to_string())));
+        let schema = ParquetReader::new(std::fs::File::open(&path).unwrap())
+            .schema()
+            .unwrap();
+        let unit = |name: &str| {
+            schema
+                .get(name)
+                .and_then(|field| field.metadata.as_ref())
+                .and_then(|metadata| metadata.get(UNIT_KEY).cloned())
+        };
+        assert_eq!(unit("chest").as_deref(), Some("mm"));
+        assert_eq!(unit("shoulderSlope").as_deref(), Some("deg"));
+        assert_eq!(unit("record_id"), None);
     }
 }

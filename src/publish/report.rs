@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::deidentify::ReleaseTable;
+use crate::risk::{assess, ClassHistogram, RiskSummary};
 use crate::select::SelectionReport;
 
 /// Name of the report file inside a release.
@@ -27,6 +29,8 @@ pub struct ReleaseReport {
     pub parameters: BTreeMap<&'static str, serde_json::Value>,
     pub selection: SelectionReport,
     pub anonymization: AnonymizationCounts,
+    /// Re-identification risk of the released rows (see [`release_risk`]).
+    pub risk: RiskSummary,
 }
 
 /// What anonymization did, in counts.
@@ -41,4 +45,49 @@ pub struct AnonymizationCounts {
     pub dropped_values: usize,
     pub groups: usize,
     pub coverage_patterns: usize,
+}
+
+/// The equivalence classes of a release: groups of identical released rows (same values, same
+/// empty cells), with every measurement treated as a quasi-identifier, which is the strongest
+/// attacker the release must withstand.
+pub fn identical_row_classes(table: &ReleaseTable) -> ClassHistogram {
+    ClassHistogram::from_keys((0..table.len()).map(|r| {
+        table
+            .row(r)
+            .iter()
+            .map(|v| if v.is_nan() { u64::MAX } else { v.to_bits() })
+            .collect::<Vec<u64>>()
+    }))
+}
+
+/// Re-identification risk of a release from [`identical_row_classes`], with `1/k` as the
+/// acceptable per-record probability. Rows are counted, not people: a person with several sets
+/// in one group makes it look larger than its people count, which `k_achieved` reports
+/// separately. No population size is assumed, so population uniqueness is not estimated.
+pub fn release_risk(table: &ReleaseTable, k: usize) -> RiskSummary {
+    assess(&identical_row_classes(table), None, 1.0 / k.max(1) as f64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn risk_counts_groups_of_identical_rows_including_empty_cells() {
+        let nan = f64::NAN;
+        let table = ReleaseTable {
+            columns: vec!["chest".into(), "waist".into()],
+            record_ids: (0..5).map(|i| i.to_string()).collect(),
+            values: vec![
+                900.0, nan, 900.0, nan, 900.0, nan, 900.0, 700.0, 900.0, 700.0,
+            ],
+        };
+        let risk = release_risk(&table, 2);
+        assert_eq!(risk.records, 5);
+        assert_eq!(risk.classes, 2);
+        assert_eq!(risk.smallest_class, Some(2));
+        assert_eq!(risk.reidentification.threshold, 0.5);
+        assert_eq!(risk.reidentification.prosecutor.highest, 0.5);
+        assert_eq!(risk.sample_uniqueness.unique_records, 0);
+    }
 }

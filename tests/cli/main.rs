@@ -2,5 +2,6 @@
 
 mod fixtures;
 mod publish;
+mod release;
 mod sample;
 mod verify;

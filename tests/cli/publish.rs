@@ -13,13 +13,7 @@ fn sample_release_has_every_file_and_passes_verify() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("release");
     publish_sample(&out, &[]).expect_code(0);
-    for file in [
-        "measurements.csv",
-        "measurements.parquet",
-        "datapackage.json",
-        "report.json",
-        "SHA256SUMS",
-    ] {
+    for file in anonpub::publish::RELEASE_FILES {
         assert!(out.join(file).is_file(), "{file} missing");
     }
     let report: serde_json::Value =
@@ -76,13 +70,8 @@ fn same_seed_gives_identical_bytes_and_another_seed_other_ids() {
     publish_sample(&a, &[]).expect_code(0);
     publish_sample(&b, &[]).expect_code(0);
     publish_sample(&c, &["--seed", "12"]).expect_code(0);
-    for file in [
-        "measurements.csv",
-        "measurements.parquet",
-        "datapackage.json",
-        "report.json",
-        "SHA256SUMS",
-    ] {
+    assert_eq!(anonpub::publish::RELEASE_FILES.len(), 8);
+    for file in anonpub::publish::RELEASE_FILES {
         assert_eq!(
             std::fs::read(a.join(file)).unwrap(),
             std::fs::read(b.join(file)).unwrap(),
@@ -97,6 +86,15 @@ fn same_seed_gives_identical_bytes_and_another_seed_other_ids() {
             .collect()
     };
     assert!(ids(&a).is_disjoint(&ids(&c)));
+    let listing = |dir: &std::path::Path| {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(listing(&a), listing(&b), "no extra file in either release");
 }
 
 #[test]

@@ -75,3 +75,86 @@ fn missing_file_fails_and_missing_directory_is_unusable() {
     assert!(run.stdout().contains("missing: datapackage.json"));
     verify(&dir.path().join("nope"), &[]).expect_code(2);
 }
+
+#[test]
+fn manifest_catches_a_change_that_sha256sums_was_made_to_hide() {
+    let (_dir, out) = published();
+    let page = out.join("report.html");
+    let mut text = std::fs::read_to_string(&page).unwrap();
+    text.push_str("<!-- edited -->\n");
+    std::fs::write(&page, text).unwrap();
+    // Recompute SHA256SUMS as a careless editor would; the manifest still disagrees.
+    let sums: String = std::fs::read_to_string(out.join("SHA256SUMS"))
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let (_, name) = line.split_once("  ").unwrap();
+            let digest = anonpub::publish::checksums::sha256_file(&out.join(name)).unwrap();
+            format!("{digest}  {name}\n")
+        })
+        .collect();
+    std::fs::write(out.join("SHA256SUMS"), sums).unwrap();
+    let run = verify(&out, &[]).expect_code(1);
+    let stdout = run.stdout();
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("checksums") && l.contains("ok")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.lines().any(|l| l.starts_with("manifest")
+            && l.contains("FAIL")
+            && l.contains("report.html size")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn json_github_and_junit_outputs_for_ci() {
+    let (dir, out) = published();
+    let junit = dir.path().join("verify.xml");
+    let run = verify(
+        &out,
+        &["--format", "json", "--junit", junit.to_str().unwrap()],
+    )
+    .expect_code(0);
+    let value: serde_json::Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert_eq!(value["passed"], true);
+    let checks = value["checks"].as_array().unwrap();
+    assert!(checks.iter().any(|c| c["name"] == "manifest"));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert_eq!(xml.matches("<testcase ").count(), checks.len());
+    assert!(xml.contains("failures=\"0\""));
+
+    let run = verify(&out, &["--format", "github"]).expect_code(0);
+    assert!(run
+        .stdout()
+        .starts_with("::notice title=anonpub verify::all "));
+
+    std::fs::remove_file(out.join("README.md")).unwrap();
+    let run = verify(
+        &out,
+        &["--format", "github", "--junit", junit.to_str().unwrap()],
+    )
+    .expect_code(1);
+    let stdout = run.stdout();
+    assert!(
+        stdout.contains("::error title=anonpub verify%3A files present::missing: README.md"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.lines().all(|l| l.starts_with("::error ")),
+        "{stdout}"
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains("<failure message=\"missing: README.md\""),
+        "{xml}"
+    );
+
+    let missing = dir.path().join("nope");
+    let run = verify(&missing, &["--format", "github"]).expect_code(2);
+    assert!(run.stdout().starts_with("::error title=anonpub verify::"));
+    verify(&out, &["--format", "yaml"]).expect_code(2);
+}

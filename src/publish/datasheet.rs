@@ -1,0 +1,369 @@
+//! `README.md` of a release: a datasheet in the sections of "Datasheets for Datasets" (Gebru et
+//! al., Communications of the ACM 64(12), 2021): motivation, composition, collection process,
+//! preprocessing and anonymization, uses, distribution, maintenance.
+//!
+//! It is generated from the effective configuration, the schema and the release report, so the
+//! parameters and thresholds it states are the ones that were applied, never a copy that can drift.
+//! Like the report it holds counts and parameters only.
+
+use std::fmt::Write;
+
+use super::html::HTML_FILE;
+use super::manifest::MANIFEST_FILE;
+use super::report::REPORT_FILE;
+use super::{Release, CSV_FILE, DATAPACKAGE_FILE, PARQUET_FILE};
+use crate::publish::checksums::CHECKSUM_FILE;
+use crate::select::{Exclusion, ACTIVE_STATUS, OPEN_DATA_CONSENT};
+
+/// Name of the datasheet inside a release.
+pub const DATASHEET_FILE: &str = "README.md";
+
+/// Renders the datasheet as Markdown.
+pub fn datasheet(release: &Release<'_>) -> String {
+    let mut text = String::with_capacity(16 * 1024);
+    header(&mut text, release);
+    motivation(&mut text, release);
+    composition(&mut text, release);
+    collection(&mut text, release);
+    anonymization(&mut text, release);
+    uses(&mut text);
+    distribution(&mut text, release);
+    maintenance(&mut text, release);
+    text
+}
+
+fn header(text: &mut String, release: &Release<'_>) {
+    let schema = release.schema;
+    let report = release.report;
+    let _ = writeln!(
+        text,
+        "# {} — release {}\n",
+        schema.title.as_deref().unwrap_or(&schema.name),
+        release.config.version
+    );
+    let _ = writeln!(
+        text,
+        "{} This release holds **{} records** with the data as of **{}**; every record is \
+         shared, value for value, by at least **{} distinct people**. Made with anonpub {}; \
+         licence **{}**.\n",
+        schema.description.as_deref().unwrap_or_default(),
+        report.anonymization.published_records,
+        report.as_of,
+        report.k_requested,
+        report.anonpub_version,
+        release.config.license,
+    );
+    let _ = writeln!(
+        text,
+        "This datasheet follows the questions of *Datasheets for Datasets* (Gebru et al., 2021). \
+         Figures come from `{REPORT_FILE}`; `{HTML_FILE}` shows them with a histogram of every \
+         measurement.\n"
+    );
+}
+
+fn motivation(text: &mut String, release: &Release<'_>) {
+    let _ = writeln!(
+        text,
+        "## Motivation\n\n\
+         - **Why was it made?** To give pattern designers, sewists and researchers real body \
+         measurements of the people who sew with FreeSewing, for size charts, grading and fit \
+         studies, without exposing any one of them.\n\
+         - **Who made it?** The FreeSewing project, from measurements its users entered and \
+         agreed to share as open data, processed with anonpub {}.\n\
+         - **What gap does it fill?** Published sizing surveys are old, paid for, or limited to \
+         one country; these are current measurements taken at home, by people who make their \
+         own clothes.\n",
+        release.report.anonpub_version
+    );
+}
+
+fn composition(text: &mut String, release: &Release<'_>) {
+    let report = release.report;
+    let table = release.table;
+    let counts = &report.anonymization;
+    let _ = writeln!(
+        text,
+        "## Composition\n\n\
+         - **What is a record?** One set of body measurements, after anonymization: the rounded \
+         mean of a group of at least {k} people's sets with the same measurements present. A \
+         person with several sets can appear in several records, but never makes a group alone.\n\
+         - **How many?** {rows} records in `{CSV_FILE}` (and the same in `{PARQUET_FILE}`), \
+         from {people} eligible people; {groups} groups over {patterns} measurement patterns.\n\
+         - **What does a record hold?** `record_id` (a random UUID drawn for this release; it \
+         links to nothing) and {columns} measurements, in millimetres except `shoulderSlope` in \
+         degrees. An empty cell means the measurement is not published for that record, either \
+         because its group did not have it or because it was dropped to protect a rare \
+         pattern.\n\
+         - **Is it a sample?** Yes: only people who consented to open data, with an active \
+         account, seen recently (see *Collection*). It does not represent the population at \
+         large, nor all FreeSewing users.\n\
+         - **Labels, relationships, splits?** None. Records are sorted by their values; their \
+         order carries no meaning.\n\
+         - **Sensitive content?** Body measurements are personal data. Eight measurements exist \
+         only for people with breasts, so which measurements a record has is itself \
+         informative; that is why groups are formed within a measurement pattern. No name, \
+         email, account id, date or free text is included.\n",
+        k = report.k_requested,
+        rows = counts.published_records,
+        people = report.selection.eligible_people,
+        groups = counts.groups,
+        patterns = counts.coverage_patterns,
+        columns = table.columns.len(),
+    );
+    text.push_str(
+        "### Columns\n\n\
+         | column | unit | published in | plausible range | rounded to | description |\n\
+         |---|---|---:|---|---|---|\n",
+    );
+    for (c, name) in table.columns.iter().enumerate() {
+        let Some(spec) = release
+            .schema
+            .position(name)
+            .map(|p| &release.schema.columns[p])
+        else {
+            continue;
+        };
+        let index = release
+            .catalog
+            .index_of(name)
+            .expect("release columns come from the catalogue");
+        let [low, high] = release.catalog.plausible(index);
+        let published = (0..table.len())
+            .filter(|&r| !table.row(r)[c].is_nan())
+            .count();
+        let breasts = if spec.breasts_only {
+            " (people with breasts only)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            text,
+            "| `{name}` | {unit} | {published} | {low} – {high} | {step} | {description}{breasts} |",
+            unit = release.catalog.unit(index),
+            step = release.catalog.rounding(index),
+            description = spec.description.as_deref().unwrap_or_default(),
+        );
+    }
+    text.push('\n');
+}
+
+fn collection(text: &mut String, release: &Release<'_>) {
+    let selection = &release.report.selection;
+    let _ = writeln!(
+        text,
+        "## Collection process\n\n\
+         - **How were the data acquired?** FreeSewing users measured themselves (or had someone \
+         measure them) with a tape measure and typed the values into their account to draft \
+         made-to-measure patterns. Values were not checked by anyone; typing errors and \
+         unusual measuring habits are part of the data.\n\
+         - **Who is included?** A set is eligible when its owner gave consent level {consent} \
+         or higher (\"share anonymized measurements as open data\"), the account is active \
+         (status {status}), the owner was seen within the last {months} months before {as_of}, \
+         and every value in it is plausible. Sets of other people are not even decrypted.\n\
+         - **How many were seen and left out?** {in_db} sets of {users} accounts were in the \
+         database; {eligible} sets of {people} people were eligible:\n",
+        consent = OPEN_DATA_CONSENT,
+        status = ACTIVE_STATUS,
+        months = release.config.retention_months,
+        as_of = release.report.as_of,
+        in_db = selection.sets_in_database,
+        users = selection.users_in_database,
+        eligible = selection.eligible_sets,
+        people = selection.eligible_people,
+    );
+    text.push_str("| left out because | sets |\n|---|---:|\n");
+    for reason in Exclusion::ALL {
+        let _ = writeln!(
+            text,
+            "| {} | {} |",
+            reason.description(),
+            selection
+                .excluded_sets
+                .get(reason.key())
+                .copied()
+                .unwrap_or(0)
+        );
+    }
+    let _ = writeln!(
+        text,
+        "\n{} values under names that are not FreeSewing measurements were dropped, as the \
+         FreeSewing backend does. FreeSewing v4's `waistToArmpit` is read as `waistToArmhole`.\n",
+        selection.unknown_measurements_dropped
+    );
+}
+
+fn anonymization(text: &mut String, release: &Release<'_>) {
+    let report = release.report;
+    let config = release.config;
+    let counts = &report.anonymization;
+    let risk = &report.risk;
+    let prosecutor = risk.reidentification.prosecutor;
+    let _ = writeln!(
+        text,
+        "## Preprocessing and anonymization\n\n\
+         1. **Cleaning.** A set with any value outside its plausible range (see *Columns*; doll- \
+         and giant-scale sets, values typed in cm or inches, zeros) is left out whole. An exact \
+         copy of a set its owner already has is left out.\n\
+         2. **Measurement patterns.** Which measurements a set has identifies people too, so \
+         sets are only grouped with sets of the same pattern. A pattern shared by fewer than \
+         k = {k} people is reduced to the largest frequent pattern it contains ({coarsened} \
+         records, {dropped} values dropped) or, failing that, suppressed ({suppressed} records, \
+         {share:.2}% of the eligible sets).\n\
+         3. **Microaggregation (MDAV).** Within each pattern, values are standardized by their \
+         column's standard deviation and MDAV (Domingo-Ferrer & Torra, 2005) forms groups of at \
+         least k = {k} *distinct people*. A pattern with more than {exact} records is first cut \
+         into cells by recursive median splits (each keeping at least 2k people) and MDAV runs \
+         exactly within each cell. Each record is replaced by its group's mean, rounded to the \
+         step shown under *Columns*.\n\
+         4. **De-identification.** Only measurement columns are kept; each row gets a fresh \
+         random UUID (seed {seed}, which affects the ids only) and rows are sorted by value, so \
+         neither account ids nor database order survive.\n\
+         5. **Gates.** {gates}\n\n\
+         **Achieved.** The smallest group holds {achieved} distinct people (asked: {k}). Over \
+         groups of identical released rows, the highest re-identification probability of a \
+         row is {highest:.3}, the average {average:.3}; {above:.2}% of rows lie above the \
+         acceptable {threshold:.3} (= 1/k) and {unique} rows are unique. The raw data and any \
+         comparison between raw and released values stay private.\n",
+        k = report.k_requested,
+        coarsened = counts.coarsened_records,
+        dropped = counts.dropped_values,
+        suppressed = counts.suppressed_records,
+        share = counts.suppressed_share * 100.0,
+        exact = config.mdav_exact_limit,
+        seed = report.seed,
+        gates = gates(config),
+        achieved = report.k_achieved,
+        highest = prosecutor.highest,
+        average = prosecutor.average,
+        above = prosecutor.records_at_risk * 100.0,
+        threshold = risk.reidentification.threshold,
+        unique = risk.sample_uniqueness.unique_records,
+    );
+}
+
+/// The publishing gates of the configuration, as a sentence.
+fn gates(config: &crate::config::ReleaseConfig) -> String {
+    let thresholds = &config.thresholds;
+    let mut conditions = Vec::new();
+    if let Some(min_k) = thresholds.min_k {
+        conditions.push(format!("the achieved k is at least {min_k}"));
+    }
+    if let Some(share) = thresholds.max_suppressed_share {
+        conditions.push(format!(
+            "at most {:.2}% of the eligible sets are suppressed",
+            share * 100.0
+        ));
+    }
+    if conditions.is_empty() {
+        "No threshold was configured: the release was published with whatever k and \
+         suppression MDAV achieved, both reported below."
+            .to_string()
+    } else {
+        format!(
+            "Publishing stops, and nothing is written, unless {}.",
+            conditions.join(" and ")
+        )
+    }
+}
+
+fn uses(text: &mut String) {
+    text.push_str(
+        "## Uses\n\n\
+         - **Good for:** size charts and percentiles, grading rules, relations between \
+         measurements, ease and fit studies, teaching.\n\
+         - **Mind the method:** group means shrink the spread (extremes move towards the middle) \
+         and smooth out rare body shapes; percentiles far in the tails and the variance of a \
+         measurement are underestimated. Correlations between measurements are largely kept \
+         within a pattern. Rounding adds up to half a step of error.\n\
+         - **Not for:** anything about a particular person, medical or clinical use, or \
+         estimates for a population the sample does not represent (people who sew, use \
+         FreeSewing and consented are a self-selected group).\n\
+         - **Never:** try to re-identify anyone, or link records with other data to that end.\n\n",
+    );
+}
+
+fn distribution(text: &mut String, release: &Release<'_>) {
+    let _ = writeln!(
+        text,
+        "## Distribution\n\n\
+         - **Licence:** {licence}. **Version:** {version}, created {as_of}.\n\
+         - **Files:** `{CSV_FILE}` and `{PARQUET_FILE}` (the same rows and values; the Parquet \
+         file is typed, zstd-compressed, carries each column's unit in its field metadata and \
+         the release parameters in its key-value metadata), `{DATAPACKAGE_FILE}` (Frictionless \
+         Data Package with the Table Schema), `{REPORT_FILE}` (counts, parameters, risk), \
+         `{HTML_FILE}` (the same at a glance), `{MANIFEST_FILE}` (anonpub version, \
+         configuration digest, seed, keyed input fingerprint, every file's size and SHA-256) \
+         and `{CHECKSUM_FILE}`.\n\
+         - **Checking a copy:** `sha256sum -c {CHECKSUM_FILE}`, or `anonpub verify DIR`, which \
+         also re-checks k-anonymity, record ids, plausible ranges and that CSV and Parquet \
+         agree.\n",
+        licence = release.config.license,
+        version = release.config.version,
+        as_of = release.report.as_of,
+    );
+}
+
+fn maintenance(text: &mut String, release: &Release<'_>) {
+    let _ = writeln!(
+        text,
+        "## Maintenance\n\n\
+         - **Who maintains it?** The FreeSewing project; report problems on its issue tracker.\n\
+         - **Updates.** A new release is made from the database as it is then: people who \
+         withdrew consent, closed their account or were not seen for {months} months are no \
+         longer in it. Records of different releases are anonymized independently and their \
+         ids differ; do not compare two releases to single out people who joined or left in \
+         between.\n\
+         - **Older releases.** Published copies cannot be recalled; each release says which \
+         version it is, and the newest one should be used.\n",
+        months = release.config.retention_months
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::publish::fixture::Owned;
+
+    #[test]
+    fn has_every_datasheet_section_with_the_applied_parameters() {
+        let owned = Owned::new();
+        let text = datasheet(&owned.release());
+        for section in [
+            "## Motivation",
+            "## Composition",
+            "## Collection process",
+            "## Preprocessing and anonymization",
+            "## Uses",
+            "## Distribution",
+            "## Maintenance",
+        ] {
+            assert!(text.contains(section), "{section}");
+        }
+        assert!(text.contains("at least **5 distinct people**"));
+        assert!(text.contains("within the last 12 months before 2026-11-01"));
+        assert!(text.contains("consent level 3"));
+        assert!(text.contains("more than 1000 records"));
+        assert!(text.contains("**Licence:** CC0-1.0"));
+        assert!(text.contains("| `ankle` | mm | 5 |"), "ankle row");
+        assert!(text.contains(
+            "| the owner did not consent to sharing anonymized measurements as open data | 29 |"
+        ));
+        assert!(text.contains("| the owner's account is not active | 0 |"));
+        assert!(text.contains("No threshold was configured"));
+        let mut owned = owned;
+        owned.config.thresholds.min_k = Some(5);
+        let text = datasheet(&owned.release());
+        assert!(
+            text.contains("unless the achieved k is at least 5."),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn holds_no_record_id_and_is_deterministic() {
+        let owned = Owned::new();
+        let text = datasheet(&owned.release());
+        assert!(!text.contains("id-0"));
+        assert_eq!(text, datasheet(&owned.release()));
+    }
+}
