@@ -4,6 +4,7 @@
 //! [`Error`](crate::Error) whose exit code tells CI what happened (1 a check failed, 2 bad input).
 
 pub mod publish;
+pub mod risk;
 pub mod sample;
 pub mod verify;
 
@@ -31,6 +32,8 @@ pub enum Command {
     Publish(publish::Args),
     /// Re-check a release directory; exit 1 if any check fails.
     Verify(verify::Args),
+    /// Assess the re-identification risk of a table (raw or released).
+    Risk(risk::Args),
 }
 
 /// Runs the parsed command line.
@@ -40,6 +43,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sample(args) => sample::run(args, output),
         Command::Publish(args) => publish::run(args, output),
         Command::Verify(args) => verify::run(args, output),
+        Command::Risk(args) => risk::run(args, output),
     }
 }
 
