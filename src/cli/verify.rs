@@ -4,7 +4,8 @@
 //! file hold the same data; only `record_id` and known measurement columns; record ids are fresh
 //! UUIDs; no cell looks like an email address, URL, phone number or IP address; every group of
 //! identical released rows has at least k rows (k from --k, else from report.json); values lie in
-//! their plausible ranges.
+//! their plausible ranges; and every publish threshold recorded in report.json that the released
+//! rows can measure (k, prosecutor risk, suppressed share) still holds.
 //!
 //! Exit codes: 0 every check passed; 1 at least one check failed; 2 the release directory cannot
 //! be read.

@@ -7,6 +7,7 @@ pub mod atomic;
 pub mod checksums;
 pub mod csv;
 pub mod datapackage;
+pub mod internal;
 pub mod parquet;
 pub mod report;
 

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::deidentify::ReleaseTable;
+use crate::risk::{assess, ClassHistogram, RiskSummary};
 use crate::select::SelectionReport;
 
 /// Name of the report file inside a release.
@@ -27,6 +29,8 @@ pub struct ReleaseReport {
     pub parameters: BTreeMap<&'static str, serde_json::Value>,
     pub selection: SelectionReport,
     pub anonymization: AnonymizationCounts,
+    /// Re-identification risk of the released rows (see [`release_risk`]).
+    pub risk: RiskSummary,
 }
 
 /// What anonymization did, in counts.
@@ -41,4 +45,19 @@ pub struct AnonymizationCounts {
     pub dropped_values: usize,
     pub groups: usize,
     pub coverage_patterns: usize,
+}
+
+/// Re-identification risk of a release, from the released rows alone so that anyone can recompute
+/// it: every measurement is a quasi-identifier (the strongest attacker the release must withstand),
+/// so the classes are groups of identical rows (same values, same empty cells). A row counts as
+/// at risk above 1/k, i.e. in a class of fewer than k rows. Rows are counted, not people: a person
+/// with several sets in one group makes it look larger, which `k_achieved` reports separately.
+/// No population size is assumed, so population uniqueness is not estimated.
+pub fn release_risk(table: &ReleaseTable, k: usize) -> RiskSummary {
+    let width = table.columns.len().max(1);
+    assess(
+        &ClassHistogram::from_rows(&table.values, width),
+        None,
+        1.0 / k.max(1) as f64,
+    )
 }
