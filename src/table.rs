@@ -52,6 +52,11 @@ impl MeasurementTable {
         self.person.is_empty()
     }
 
+    /// All rows, row-major.
+    pub fn values(&self) -> &[f64] {
+        &self.values
+    }
+
     pub fn row(&self, index: usize) -> &[f64] {
         let width = self.width();
         &self.values[index * width..(index + 1) * width]

@@ -1,5 +1,11 @@
 //! Re-reads a release and checks what can be checked from the release alone.
 //!
+//! That includes the publish thresholds recorded in `report.json` (`parameters.thresholds`) whose
+//! figure follows from the released rows: k (as rows per group of identical rows, which can only
+//! overstate the people per group, so a pass is necessary but a failure is certain), the
+//! prosecutor risks, and the suppressed share the report states. Thresholds on the linkage attack
+//! need the raw data and are listed as not re-checkable.
+//!
 //! Used by maintainers before publishing and by CI on every release. Each check yields one
 //! [`Check`] (a row of the text table, a JSON object, a GitHub annotation, a JUnit test case); the
 //! command exits 0 when all pass and 1 when any fails. Only a missing or unreadable
@@ -13,6 +19,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::config::{Measured, Thresholds};
 use crate::deidentify::{is_record_id, ReleaseTable};
 use crate::error::{Error, Result};
 use crate::measurements::Catalog;
@@ -22,6 +29,7 @@ use crate::publish::manifest::{read_manifest, MANIFEST_FILE};
 use crate::publish::parquet::read_parquet;
 use crate::publish::report::REPORT_FILE;
 use crate::publish::{CSV_FILE, PARQUET_FILE, RELEASE_FILES};
+use crate::risk::{assess, ClassHistogram};
 
 /// The outcome of one check.
 #[derive(Debug, Clone, Serialize)]
@@ -91,7 +99,8 @@ pub fn verify_release(dir: &Path, k: Option<usize>, catalog: &Catalog) -> Result
         Ok(_) => check("csv = parquet", false, "the two files hold different data"),
         Err(e) => check("csv = parquet", false, format!("parquet unreadable: {e}")),
     });
-    let required_k = k.or_else(|| report_k(&dir.join(REPORT_FILE)));
+    let report = read_report(&dir.join(REPORT_FILE));
+    let required_k = k.or_else(|| report_k(report.as_ref()));
     checks.push(match required_k {
         Some(k) => smallest_group(&csv_table, k),
         None => check(
@@ -101,7 +110,90 @@ pub fn verify_release(dir: &Path, k: Option<usize>, catalog: &Catalog) -> Result
         ),
     });
     checks.push(plausible_values(&csv_table, catalog));
+    if let Some(report) = &report {
+        checks.extend(thresholds(report, &csv_table));
+    }
     Ok(checks)
+}
+
+/// Re-checks the thresholds recorded in the report against figures measured on the release.
+fn thresholds(report: &serde_json::Value, table: &ReleaseTable) -> Vec<Check> {
+    const NAME: &str = "thresholds";
+    let Some(recorded) = report.pointer("/parameters/thresholds") else {
+        return Vec::new();
+    };
+    let thresholds: Thresholds = match serde_json::from_value(recorded.clone()) {
+        Ok(thresholds) => thresholds,
+        Err(e) => {
+            return vec![check(
+                NAME,
+                false,
+                format!("report.json parameters.thresholds unreadable: {e}"),
+            )]
+        }
+    };
+    // The per-record threshold of `records_at_risk` is the one the report's risk section used.
+    let risk_threshold = report
+        .pointer("/risk/reidentification/threshold")
+        .and_then(serde_json::Value::as_f64)
+        .filter(|t| *t > 0.0 && *t <= 1.0);
+    if thresholds.max_records_at_risk.is_some() && risk_threshold.is_none() {
+        return vec![check(
+            NAME,
+            false,
+            "max_records_at_risk is set but report.json's risk section has no valid threshold",
+        )];
+    }
+    let width = table.columns.len().max(1);
+    let histogram = ClassHistogram::from_rows(&table.values, width);
+    // Any threshold gives the same average and highest risk; only records_at_risk needs the
+    // recorded one.
+    let prosecutor = assess(&histogram, None, risk_threshold.unwrap_or(1.0))
+        .reidentification
+        .prosecutor;
+    let measured = Measured {
+        k: Some(histogram.smallest_class().unwrap_or(0) as usize),
+        suppressed_share: report
+            .pointer("/anonymization/suppressed_share")
+            .and_then(serde_json::Value::as_f64),
+        highest_risk: Some(prosecutor.highest),
+        average_risk: Some(prosecutor.average),
+        records_at_risk: risk_threshold.map(|_| prosecutor.records_at_risk),
+        ..Measured::default()
+    };
+    let mut checks: Vec<Check> = thresholds
+        .evaluate(&measured)
+        .into_iter()
+        .map(|gate| {
+            check(
+                gate.name,
+                gate.passed,
+                format!("measured {}, required {}", gate.measured, gate.required),
+            )
+        })
+        .collect();
+    let raw_only: Vec<&str> = [
+        ("max_linkage_success", thresholds.max_linkage_success),
+        (
+            "max_interval_disclosure",
+            thresholds.max_interval_disclosure,
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, limit)| limit.is_some())
+    .map(|(name, _)| name)
+    .collect();
+    if !raw_only.is_empty() {
+        checks.push(check(
+            NAME,
+            true,
+            format!(
+                "checked at publish, need the raw data: {}",
+                raw_only.join(", ")
+            ),
+        ));
+    }
+    checks
 }
 
 fn checksums(dir: &Path, present: &BTreeSet<String>) -> Check {
@@ -315,10 +407,13 @@ fn no_identifiers(flagged: &BTreeMap<&'static str, usize>, scanned: usize) -> Ch
     }
 }
 
-fn report_k(path: &Path) -> Option<usize> {
+fn read_report(path: &Path) -> Option<serde_json::Value> {
     let text = std::fs::read_to_string(path).ok()?;
-    let report: serde_json::Value = serde_json::from_str(&text).ok()?;
-    report.get("k_requested")?.as_u64().map(|k| k as usize)
+    serde_json::from_str(&text).ok()
+}
+
+fn report_k(report: Option<&serde_json::Value>) -> Option<usize> {
+    report?.get("k_requested")?.as_u64().map(|k| k as usize)
 }
 
 /// The smallest number of released rows that share all measurement values and coverage. Rows are

@@ -25,6 +25,11 @@ pub struct Microaggregated {
     /// Released rows (row-major, NaN = not published), one per non-suppressed input record.
     pub values: Vec<f64>,
     pub width: usize,
+    /// The input record each released row was made from. Internal ground truth for the linkage
+    /// attack and utility figures; never published (`deidentify` sees only `values`).
+    pub source: Vec<usize>,
+    /// The group (0-based, `0..groups`) each released row belongs to; internal like `source`.
+    pub group: Vec<usize>,
     /// Number of groups formed.
     pub groups: usize,
     /// People in the smallest group (the achieved k).
@@ -60,7 +65,7 @@ pub fn microaggregate(
         }
     }
     let mdav = Mdav::new(k, exact_limit);
-    let released: Vec<(Vec<f64>, usize, usize)> = by_pattern
+    let released: Vec<PatternRelease> = by_pattern
         .into_par_iter()
         .map(|(pattern, records)| {
             let columns: Vec<usize> = (0..width).filter(|c| pattern & (1 << c) != 0).collect();
@@ -80,8 +85,10 @@ pub fn microaggregate(
             };
             let groups = mdav.groups(points);
             let mut values = Vec::with_capacity(records.len() * width);
+            let mut source = Vec::with_capacity(records.len());
+            let mut group_of_row = Vec::with_capacity(records.len());
             let mut smallest = usize::MAX;
-            for group in &groups {
+            for (index, group) in groups.iter().enumerate() {
                 let mut people: Vec<u32> = group.iter().map(|&g| persons[g]).collect();
                 people.sort_unstable();
                 people.dedup();
@@ -92,30 +99,54 @@ pub fn microaggregate(
                         / group.len() as f64;
                     row[c] = round_to(mean, rounding[c]);
                 }
-                for _ in group {
+                for &member in group {
                     values.extend_from_slice(&row);
+                    source.push(records[member]);
+                    group_of_row.push(index);
                 }
             }
             progress.inc(records.len() as u64);
-            (values, groups.len(), smallest)
+            PatternRelease {
+                values,
+                source,
+                group: group_of_row,
+                groups: groups.len(),
+                smallest,
+            }
         })
         .collect();
 
     let mut result = Microaggregated {
         values: Vec::with_capacity(table.len() * width),
         width,
+        source: Vec::with_capacity(table.len()),
+        group: Vec::with_capacity(table.len()),
         groups: 0,
         smallest_group_people: 0,
         coverage,
     };
     let mut smallest = usize::MAX;
-    for (values, groups, group_smallest) in released {
-        result.values.extend(values);
-        result.groups += groups;
-        smallest = smallest.min(group_smallest);
+    for part in released {
+        result.values.extend(part.values);
+        result.source.extend(part.source);
+        let offset = result.groups;
+        result
+            .group
+            .extend(part.group.into_iter().map(|g| g + offset));
+        result.groups += part.groups;
+        smallest = smallest.min(part.smallest);
     }
     result.smallest_group_people = if result.groups == 0 { 0 } else { smallest };
     result
+}
+
+/// The released rows of one coverage pattern, groups numbered from 0 within the pattern.
+struct PatternRelease {
+    values: Vec<f64>,
+    source: Vec<usize>,
+    group: Vec<usize>,
+    groups: usize,
+    smallest: usize,
 }
 
 /// Rounds to the nearest multiple of `step` (halves away from zero), without float residue
@@ -188,6 +219,19 @@ mod tests {
         assert_eq!(result.rows(), 6);
         assert_eq!(result.groups, 2);
         assert_eq!(result.smallest_group_people, 3);
+        // Every record is released once, and a group's rows are identical.
+        let mut sources = result.source.clone();
+        sources.sort_unstable();
+        assert_eq!(sources, (0..6).collect::<Vec<_>>());
+        for (row, &group) in result.group.iter().enumerate() {
+            let first = result.group.iter().position(|&g| g == group).unwrap();
+            assert_eq!(
+                result.values[row * 2..row * 2 + 2],
+                result.values[first * 2..first * 2 + 2]
+            );
+            // Records 0..3 hold the small values, 3..6 the large ones.
+            assert_eq!(result.source[row] < 3, result.source[first] < 3);
+        }
         let mut rows: Vec<Vec<f64>> = result.values.chunks(2).map(<[f64]>::to_vec).collect();
         rows.sort_by(|a, b| a[0].total_cmp(&b[0]));
         assert_eq!(rows[0], vec![1.0, 101.0]);

@@ -8,6 +8,7 @@
 //! terminal so that CI logs and pipes stay clean.
 
 pub mod publish;
+pub mod risk;
 pub mod sample;
 pub mod verify;
 
@@ -46,6 +47,8 @@ pub enum Command {
     Publish(publish::Args),
     /// Re-check a release directory; exit 1 if any check fails.
     Verify(verify::Args),
+    /// Assess the re-identification risk of a table (raw or released).
+    Risk(risk::Args),
 }
 
 /// Runs the parsed command line.
@@ -60,6 +63,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sample(args) => sample::run(args),
         Command::Publish(args) => publish::run(args, output),
         Command::Verify(args) => verify::run(args),
+        Command::Risk(args) => risk::run(args, output),
     }
 }
 

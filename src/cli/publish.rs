@@ -1,5 +1,5 @@
 //! anonpub publish --db PATH (--key-file PATH | env API_ENC_KEY) --as-of YYYY-MM-DD --out DIR
-//!                 [--config FILE] [--k N] [--seed N] [--force]
+//!                 [--config FILE] [--k N] [--seed N] [--internal-report FILE] [--force]
 //!
 //! Reads a FreeSewing v3 database, keeps the sets of people who consented to open data, whose
 //! account is active and who were seen within the retention window, drops junk, and publishes the
@@ -8,6 +8,14 @@
 //! manifest.json, SHA256SUMS) appears atomically, or not at all. The key is never taken from a
 //! command-line value. Decryption and microaggregation show progress bars on a terminal.
 //!
+//! report.json carries the re-identification risk of the released rows. With --internal-report,
+//! figures that compare the raw data with the release (utility, a linkage attack by an attacker
+//! who knows some measurements of everyone, see `[linkage]` in the config) go to that file, which
+//! must lie outside --out and is never published.
+//!
+//! Every `[thresholds]` entry of the config is checked before anything is written; the first that
+//! fails stops the run.
+//!
 //! Exit codes: 0 published; 1 a threshold of the config failed (nothing written); 2 bad input.
 
 use std::collections::BTreeMap;
@@ -15,20 +23,24 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use crate::anonymize::microaggregation::microaggregate;
+use crate::anonymize::microaggregation::{microaggregate, Microaggregated};
 use crate::cli::{parse_date, Output};
-use crate::config::ReleaseConfig;
+use crate::config::{Measured, ReleaseConfig};
 use crate::dates::Date;
 use crate::deidentify::deidentify;
 use crate::error::{Error, Result};
 use crate::extract::crypto::{load_secret, FieldKey};
 use crate::extract::freesewing_v3::V3Database;
 use crate::measurements::Catalog;
+use crate::publish::internal::{check_internal_report, write_internal_report};
 use crate::publish::manifest::{config_digest, InputFingerprint, FINGERPRINT_LABEL};
 use crate::publish::report::{release_risk, AnonymizationCounts, ReleaseReport};
 use crate::publish::{atomic::check_target, write_release, Release};
+use crate::risk::linkage::{linkage_attack, Attack, LinkageReport, ReleasedRows};
+use crate::risk::utility::numeric_utility;
 use crate::schema::{DatasetSchema, FREESEWING_SCHEMA};
 use crate::select::{select_v3, SelectionPolicy};
+use crate::table::MeasurementTable;
 use crate::timings::Timings;
 
 #[derive(Debug, clap::Args)]
@@ -54,7 +66,10 @@ pub struct Args {
     /// Seed for record ids (default: random, recorded in report.json).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Replace an existing, non-empty release directory.
+    /// Also write utility and linkage-attack figures (JSON) to this file, outside --out.
+    #[arg(long)]
+    pub internal_report: Option<PathBuf>,
+    /// Replace an existing, non-empty release directory (and an existing internal report).
     #[arg(long)]
     pub force: bool,
 }
@@ -73,6 +88,14 @@ pub fn run(args: Args, output: Output) -> Result<()> {
             name: if field == "k" { "--k" } else { field },
             problem,
         })?;
+    if config.thresholds.min_l.is_some() {
+        return Err(Error::InvalidArgument {
+            name: "thresholds.min_l",
+            problem:
+                "a measurements release has no sensitive column, so l-diversity does not apply"
+                    .into(),
+        });
+    }
     let (schema, schema_text) = match &config.schema {
         Some(path) => {
             let text =
@@ -89,7 +112,23 @@ pub fn run(args: Args, output: Output) -> Result<()> {
         config.mdav_exact_limit
     );
     let catalog = Catalog::from_schema(&schema);
+    let known: Vec<usize> = config
+        .linkage
+        .known
+        .iter()
+        .map(|name| {
+            catalog
+                .index_of(name)
+                .ok_or_else(|| Error::InvalidArgument {
+                    name: "linkage.known",
+                    problem: format!("`{name}` is not a measurement of the schema"),
+                })
+        })
+        .collect::<Result<_>>()?;
     check_target(&args.out, args.force)?;
+    if let Some(path) = &args.internal_report {
+        check_internal_report(path, &args.out, args.force)?;
+    }
     let seed = args.seed.unwrap_or_else(rand::random);
 
     let mut timings = Timings::default();
@@ -148,20 +187,47 @@ pub fn run(args: Args, output: Output) -> Result<()> {
             .collect::<std::collections::HashSet<_>>()
             .len(),
     };
-    check_thresholds(&config, anonymized.smallest_group_people, &counts)?;
-
     let release_table = timings.time("deidentify", || {
         deidentify(catalog.names().to_vec(), &anonymized.values, seed)
     });
+    let risk = release_risk(&release_table, config.k);
+    let prosecutor = risk.reidentification.prosecutor;
+    let mut measured = Measured {
+        k: Some(anonymized.smallest_group_people),
+        suppressed_share: Some(counts.suppressed_share),
+        highest_risk: Some(prosecutor.highest),
+        average_risk: Some(prosecutor.average),
+        records_at_risk: Some(prosecutor.records_at_risk),
+        ..Measured::default()
+    };
+    config.thresholds.check(&measured)?;
+
+    let linkage = (args.internal_report.is_some() || config.thresholds.need_linkage()).then(|| {
+        let attack = Attack {
+            known: &known,
+            error: config.linkage.error,
+            noise: config.linkage.noise,
+            seed,
+        };
+        let linkage = timings.time("linkage", || run_linkage(&table, &anonymized, attack));
+        tracing::info!(
+            "linkage attack: {} records against {} distinct released rows",
+            linkage.targets,
+            linkage.distinct_released_rows,
+        );
+        linkage
+    });
+    if let Some(linkage) = &linkage {
+        measured.linkage_success = Some(linkage.success);
+        measured.interval_disclosure = Some(linkage.interval_disclosure.share_disclosed);
+        config.thresholds.check(&measured)?;
+    }
+
     let parameters = BTreeMap::from([
         ("retention_months", json!(config.retention_months)),
         ("mdav_exact_limit", json!(config.mdav_exact_limit)),
-        (
-            "thresholds",
-            json!({ "min_k": config.thresholds.min_k, "max_suppressed_share": config.thresholds.max_suppressed_share }),
-        ),
+        ("thresholds", json!(config.thresholds)),
     ]);
-    let risk = release_risk(&release_table, config.k);
     let report = ReleaseReport {
         anonpub_version: env!("CARGO_PKG_VERSION"),
         dataset: schema.name.clone(),
@@ -175,6 +241,26 @@ pub fn run(args: Args, output: Output) -> Result<()> {
         anonymization: counts,
         risk,
     };
+    let internal = args.internal_report.as_ref().map(|path| {
+        let utility = numeric_utility(catalog.names(), table.values(), &anonymized.values);
+        let document = json!({
+            "notice": "INTERNAL: compares the raw data with the release; never publish this file",
+            "anonpub_version": report.anonpub_version,
+            "dataset": report.dataset,
+            "as_of": report.as_of,
+            "seed": seed,
+            "k_requested": report.k_requested,
+            "k_achieved": report.k_achieved,
+            "eligible_records": table.len(),
+            "published_records": report.anonymization.published_records,
+            "linkage": {
+                "attacker": config.linkage,
+                "result": linkage,
+            },
+            "utility": utility,
+        });
+        (path, document)
+    });
     let release = Release {
         table: &release_table,
         report: &report,
@@ -194,34 +280,25 @@ pub fn run(args: Args, output: Output) -> Result<()> {
         report.anonymization.suppressed_records,
         args.out.display()
     );
+    if let Some((path, document)) = internal {
+        write_internal_report(path, &document)?;
+        tracing::info!("internal report written to {}", path.display());
+    }
     output.timings(&timings);
     Ok(())
 }
 
-/// Refuses the release when a configured threshold fails.
-fn check_thresholds(
-    config: &ReleaseConfig,
-    k_achieved: usize,
-    counts: &AnonymizationCounts,
-) -> Result<()> {
-    let thresholds = &config.thresholds;
-    if let Some(min_k) = thresholds.min_k {
-        if k_achieved < min_k {
-            return Err(Error::ThresholdFailed {
-                name: "min_k".into(),
-                measured: k_achieved.to_string(),
-                required: format!(">= {min_k}"),
-            });
-        }
-    }
-    if let Some(max_share) = thresholds.max_suppressed_share {
-        if counts.suppressed_share > max_share {
-            return Err(Error::ThresholdFailed {
-                name: "max_suppressed_share".into(),
-                measured: format!("{:.4}", counts.suppressed_share),
-                required: format!("<= {max_share}"),
-            });
-        }
-    }
-    Ok(())
+/// The linkage attack of every released record against the release, with the microaggregation
+/// groups as ground truth.
+fn run_linkage(
+    table: &MeasurementTable,
+    anonymized: &Microaggregated,
+    attack: Attack<'_>,
+) -> LinkageReport {
+    let released = ReleasedRows {
+        values: &anonymized.values,
+        source: &anonymized.source,
+        group: &anonymized.group,
+    };
+    linkage_attack(table, released, attack)
 }

@@ -4,7 +4,9 @@
 //! every other file with its size and SHA-256; the CSV and the Parquet file hold the same data;
 //! only `record_id` and known measurement columns; record ids are fresh UUIDs; no cell looks like
 //! an email address, URL, phone number or IP address; every group of identical released rows has
-//! at least k rows (k from --k, else from report.json); values lie in their plausible ranges.
+//! at least k rows (k from --k, else from report.json); values lie in their plausible ranges; and
+//! every publish threshold recorded in report.json that the released rows can measure (k,
+//! prosecutor risk, suppressed share) still holds.
 //!
 //! Output (stdout): `text`, a table for people; `json`, one object with every check; `github`,
 //! GitHub Actions workflow commands (`::error title=...::...` per failed check, a `::notice` when

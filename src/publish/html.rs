@@ -11,8 +11,8 @@ use std::fmt::Write;
 
 use plotters::prelude::*;
 
-use super::report::identical_row_classes;
 use super::Release;
+use crate::risk::classes::ClassHistogram;
 use crate::select::Exclusion;
 
 /// Name of the page inside a release.
@@ -357,7 +357,10 @@ fn histogram_svg(name: &str, sorted: &[f64], unit: &str, step: f64) -> String {
 
 /// The number of groups of each size of identical released rows, as an inline SVG bar chart.
 fn group_size_svg(release: &Release<'_>) -> String {
-    let groups: Vec<(u64, u64)> = identical_row_classes(release.table).iter().collect();
+    let groups: Vec<(u64, u64)> =
+        ClassHistogram::from_rows(&release.table.values, release.table.columns.len().max(1))
+            .iter()
+            .collect();
     let largest = groups.last().map_or(1, |&(size, _)| size);
     let top = groups
         .iter()

@@ -12,6 +12,7 @@ pub mod csv;
 pub mod datapackage;
 pub mod datasheet;
 pub mod html;
+pub mod internal;
 pub mod manifest;
 pub mod parquet;
 pub mod report;

@@ -47,25 +47,19 @@ pub struct AnonymizationCounts {
     pub coverage_patterns: usize,
 }
 
-/// The equivalence classes of a release: groups of identical released rows (same values, same
-/// empty cells), with every measurement treated as a quasi-identifier, which is the strongest
-/// attacker the release must withstand.
-pub fn identical_row_classes(table: &ReleaseTable) -> ClassHistogram {
-    ClassHistogram::from_keys((0..table.len()).map(|r| {
-        table
-            .row(r)
-            .iter()
-            .map(|v| if v.is_nan() { u64::MAX } else { v.to_bits() })
-            .collect::<Vec<u64>>()
-    }))
-}
-
-/// Re-identification risk of a release from [`identical_row_classes`], with `1/k` as the
-/// acceptable per-record probability. Rows are counted, not people: a person with several sets
-/// in one group makes it look larger than its people count, which `k_achieved` reports
-/// separately. No population size is assumed, so population uniqueness is not estimated.
+/// Re-identification risk of a release, from the released rows alone so that anyone can recompute
+/// it: every measurement is a quasi-identifier (the strongest attacker the release must withstand),
+/// so the classes are groups of identical rows (same values, same empty cells). A row counts as
+/// at risk above 1/k, i.e. in a class of fewer than k rows. Rows are counted, not people: a person
+/// with several sets in one group makes it look larger, which `k_achieved` reports separately.
+/// No population size is assumed, so population uniqueness is not estimated.
 pub fn release_risk(table: &ReleaseTable, k: usize) -> RiskSummary {
-    assess(&identical_row_classes(table), None, 1.0 / k.max(1) as f64)
+    let width = table.columns.len().max(1);
+    assess(
+        &ClassHistogram::from_rows(&table.values, width),
+        None,
+        1.0 / k.max(1) as f64,
+    )
 }
 
 #[cfg(test)]

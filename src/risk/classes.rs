@@ -56,6 +56,44 @@ impl ClassHistogram {
         Self::from_class_sizes(class_sizes.into_values())
     }
 
+    /// Builds the histogram of a table given as text columns (all of one length): records
+    /// with equal cells in every column form a class, and an empty cell is a value of its own.
+    ///
+    /// Columns are folded in one at a time, each step numbering the distinct pairs (class so
+    /// far, cell), so a key is always one `u32` however many columns there are and no text is
+    /// hashed more than once per cell.
+    pub fn from_text_columns<S: AsRef<str>>(columns: &[&[S]]) -> Self {
+        let records = columns.first().map_or(0, |column| column.len());
+        let mut classes = vec![0u32; records];
+        for column in columns {
+            assert_eq!(column.len(), records, "columns of one table");
+            let mut cells: HashMap<&str, u32> = HashMap::new();
+            let mut pairs: HashMap<(u32, u32), u32> = HashMap::new();
+            for (class, cell) in classes.iter_mut().zip(column.iter()) {
+                let next = cells.len() as u32;
+                let cell = *cells.entry(cell.as_ref()).or_insert(next);
+                let next = pairs.len() as u32;
+                *class = *pairs.entry((*class, cell)).or_insert(next);
+            }
+        }
+        Self::from_keys(classes)
+    }
+
+    /// Builds the histogram of numeric rows (row-major, `width` values each, NaN for a missing
+    /// value): classes are rows identical in every value and in which values are missing, the
+    /// classes a reader of a released table sees.
+    pub fn from_rows(values: &[f64], width: usize) -> Self {
+        assert!(
+            width > 0 && values.len().is_multiple_of(width),
+            "whole rows"
+        );
+        Self::from_keys(values.chunks(width).map(|row| {
+            row.iter()
+                .map(|v| if v.is_nan() { u64::MAX } else { v.to_bits() })
+                .collect::<Vec<u64>>()
+        }))
+    }
+
     /// Number of records over all classes.
     pub fn records(&self) -> u64 {
         self.records
@@ -116,6 +154,28 @@ mod tests {
             [(1, 1), (2, 1), (3, 1)]
         );
         assert_eq!(histogram.records(), 6);
+    }
+
+    #[test]
+    fn text_columns_form_classes_with_empty_cells_as_values() {
+        let sex = ["F", "F", "M", "F", ""];
+        let age = ["39", "39", "39", "", ""];
+        let histogram = ClassHistogram::from_text_columns(&[&sex[..], &age[..]]);
+        // (F,39) twice, (M,39), (F,""), ("","").
+        assert_eq!(histogram.iter().collect::<Vec<_>>(), [(1, 3), (2, 1)]);
+        // Pairs (class, cell) must not collide across columns: ("a","b") vs ("b","a").
+        let first = ["a", "b"];
+        let second = ["b", "a"];
+        let histogram = ClassHistogram::from_text_columns(&[&first[..], &second[..]]);
+        assert_eq!(histogram.classes(), 2);
+        assert_eq!(ClassHistogram::from_text_columns::<&str>(&[]).records(), 0);
+    }
+
+    #[test]
+    fn numeric_rows_distinguish_missing_values() {
+        let rows = [1.0, f64::NAN, 1.0, f64::NAN, 1.0, 2.0, 0.0, -0.0];
+        let histogram = ClassHistogram::from_rows(&rows, 2);
+        assert_eq!(histogram.iter().collect::<Vec<_>>(), [(1, 2), (2, 1)]);
     }
 
     #[test]

@@ -17,10 +17,21 @@
 //!   SNB and picks one by Dankar et al.'s (2012) rule.
 //!
 //! [`assess`] bundles all of them into one serialisable [`RiskSummary`].
+//!
+//! Two more families compare the release with the raw data and therefore only
+//! ever go into the internal report:
+//!
+//! * [`linkage`] plays an attacker who knows some of a person's measurements
+//!   and links them to the nearest released row ([`nearest`] indexes the rows);
+//! * [`utility`] measures how far the released statistics moved, and offers
+//!   the classic information-loss metrics of generalized data.
 
 pub mod classes;
+pub mod linkage;
+pub mod nearest;
 pub mod population;
 pub mod reident;
+pub mod utility;
 
 use serde::Serialize;
 

@@ -1,0 +1,158 @@
+//! The internal report: figures that compare the raw data with the release.
+//!
+//! Utility and linkage-attack results tell an attacker how far released values are from the raw
+//! ones, which helps calibrate an attack, so they must never be published. They are therefore
+//! written to a separate file that may not lie inside the release directory (even through `..`
+//! or a symbolic link), readable by its owner only (0600), and replaced atomically.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Component, Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Refuses an internal report path inside `release_dir`, one whose directory does not exist, or
+/// an existing file without `force`. Called before any work starts.
+pub fn check_internal_report(path: &Path, release_dir: &Path, force: bool) -> Result<()> {
+    let refuse = |problem: String| Error::InvalidArgument {
+        name: "--internal-report",
+        problem,
+    };
+    let report = resolve(path).map_err(|e| Error::io("resolve", path, e))?;
+    let release = resolve(release_dir).map_err(|e| Error::io("resolve", release_dir, e))?;
+    if report.starts_with(&release) {
+        return Err(refuse(format!(
+            "{} is inside the release directory {}; the internal report must never be published",
+            path.display(),
+            release_dir.display()
+        )));
+    }
+    if report.file_name().is_none() {
+        return Err(refuse(format!("{} does not name a file", path.display())));
+    }
+    let parent = report.parent().unwrap_or(Path::new("/"));
+    if !parent.is_dir() {
+        return Err(refuse(format!(
+            "the directory of {} does not exist",
+            path.display()
+        )));
+    }
+    if report.is_dir() {
+        return Err(refuse(format!("{} is a directory", path.display())));
+    }
+    if report.exists() && !force {
+        return Err(Error::OutputExists { path: path.into() });
+    }
+    Ok(())
+}
+
+/// Writes the report as pretty JSON (0600) through a temporary file and a rename.
+pub fn write_internal_report(path: &Path, report: &serde_json::Value) -> Result<()> {
+    let name = path.file_name().ok_or_else(|| Error::InvalidArgument {
+        name: "--internal-report",
+        problem: "must name a file".into(),
+    })?;
+    let temporary = path.with_file_name(format!(
+        ".{}.anonpub-tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let mut bytes = serde_json::to_vec_pretty(report).expect("JSON values serialize");
+    bytes.push(b'\n');
+    let written = (|| {
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temporary)
+            .map_err(|e| Error::io("create", &temporary, e))?;
+        file.set_permissions(fs::Permissions::from_mode(0o600))
+            .map_err(|e| Error::io("set permissions of", &temporary, e))?;
+        file.write_all(&bytes)
+            .and_then(|_| file.sync_all())
+            .map_err(|e| Error::io("write", &temporary, e))?;
+        fs::rename(&temporary, path).map_err(|e| Error::io("move into place", path, e))
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&temporary);
+    }
+    written
+}
+
+/// An absolute path without `.`, `..` or symbolic links: walked one component at a time, each
+/// existing prefix replaced by its canonical form, so a `..` always steps to the real parent.
+fn resolve(path: &Path) -> std::io::Result<PathBuf> {
+    let mut resolved = PathBuf::from("/");
+    for component in std::path::absolute(path)?.components() {
+        match component {
+            Component::Prefix(_) | Component::RootDir | Component::CurDir => {}
+            Component::ParentDir => {
+                resolved.pop();
+            }
+            Component::Normal(name) => {
+                resolved.push(name);
+                if let Ok(real) = resolved.canonicalize() {
+                    resolved = real;
+                }
+            }
+        }
+    }
+    Ok(resolved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_paths_inside_the_release_however_spelled() {
+        let root = tempfile::tempdir().unwrap();
+        let release = root.path().join("release");
+        let inside = [
+            release.join("internal.json"),
+            release.join("sub/../internal.json"),
+            root.path().join("elsewhere/../release/internal.json"),
+            release.clone(),
+        ];
+        for path in &inside {
+            let error = check_internal_report(path, &release, true).unwrap_err();
+            assert!(error.to_string().contains("--internal-report"), "{error}");
+        }
+        std::fs::create_dir(&release).unwrap();
+        let link = root.path().join("link");
+        std::os::unix::fs::symlink(&release, &link).unwrap();
+        assert!(check_internal_report(&link.join("internal.json"), &release, true).is_err());
+        check_internal_report(&root.path().join("internal.json"), &release, false).unwrap();
+        // A sibling whose name merely starts like the release is outside it.
+        check_internal_report(&root.path().join("release-internal.json"), &release, false).unwrap();
+    }
+
+    #[test]
+    fn missing_directory_and_existing_file() {
+        let root = tempfile::tempdir().unwrap();
+        let release = root.path().join("release");
+        let nowhere = root.path().join("no/such/dir/internal.json");
+        assert!(check_internal_report(&nowhere, &release, true)
+            .unwrap_err()
+            .to_string()
+            .contains("does not exist"));
+        let existing = root.path().join("internal.json");
+        std::fs::write(&existing, "{}").unwrap();
+        assert!(check_internal_report(&existing, &release, false).is_err());
+        check_internal_report(&existing, &release, true).unwrap();
+    }
+
+    #[test]
+    fn writes_private_json_atomically() {
+        let root = tempfile::tempdir().unwrap();
+        let path = root.path().join("internal.json");
+        write_internal_report(&path, &serde_json::json!({"a": 1})).unwrap();
+        write_internal_report(&path, &serde_json::json!({"a": 2})).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\"a\": 2"));
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 1);
+    }
+}

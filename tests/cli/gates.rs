@@ -1,0 +1,262 @@
+//! Risk in the publish pipeline: the public risk section, the internal report, threshold gates
+//! at publish and their re-check by verify.
+
+use std::path::Path;
+
+use anonpub::publish::checksums::{checksum_text, sha256_file};
+use serde_json::Value;
+
+use crate::fixtures::*;
+
+fn json(path: &Path) -> Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+fn config(dir: &Path, text: &str) -> String {
+    let path = dir.join("release.toml");
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn report_has_public_risk_and_internal_report_stays_outside() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("release");
+    let internal = dir.path().join("internal.json");
+    publish_sample(&out, &["--internal-report", internal.to_str().unwrap()]).expect_code(0);
+
+    let report = json(&out.join("report.json"));
+    let risk = &report["risk"];
+    assert_eq!(
+        risk["records"],
+        report["anonymization"]["published_records"]
+    );
+    assert!(
+        risk["reidentification"]["prosecutor"]["highest"]
+            .as_f64()
+            .unwrap()
+            <= 0.2
+    );
+    assert_eq!(risk["reidentification"]["threshold"], 0.2);
+    assert!(report["parameters"]["thresholds"]
+        .as_object()
+        .unwrap()
+        .contains_key("max_linkage_success"));
+    let public = std::fs::read_to_string(out.join("report.json")).unwrap();
+    for internal_only in [
+        "utility",
+        "ks_distance",
+        "own_row_success",
+        "share_disclosed",
+    ] {
+        assert!(
+            !public.contains(internal_only),
+            "{internal_only} in report.json"
+        );
+    }
+    assert_eq!(
+        std::fs::read_dir(&out).unwrap().count(),
+        anonpub::publish::RELEASE_FILES.len()
+    );
+
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&internal).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let internal = json(&internal);
+    assert!(internal["notice"]
+        .as_str()
+        .unwrap()
+        .contains("never publish"));
+    let linkage = &internal["linkage"];
+    assert_eq!(linkage["attacker"]["error"], 10.0);
+    assert_eq!(linkage["attacker"]["noise"], "uniform");
+    let result = &linkage["result"];
+    let success = result["success"].as_f64().unwrap();
+    let one_over_k = result["one_over_k"].as_f64().unwrap();
+    let random = result["random_guess"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&success));
+    assert!(one_over_k <= 0.2 && random < one_over_k);
+    // A released row of the right group is one of at least k rows.
+    assert!(result["own_row_success"].as_f64().unwrap() <= success);
+    assert_eq!(
+        result["targets"],
+        report["anonymization"]["published_records"]
+    );
+    let disclosure = &result["interval_disclosure"];
+    assert_eq!(disclosure["tolerance"], 0.02);
+    assert!(disclosure["unknown_values"].as_u64().unwrap() > 0);
+    let utility = &internal["utility"];
+    let columns = utility["columns"].as_array().unwrap();
+    assert_eq!(columns.len(), 38);
+    let chest = columns.iter().find(|c| c["column"] == "chest").unwrap();
+    assert!(chest["ks_distance"].as_f64().unwrap() < 0.2);
+    assert_eq!(chest["quantile_differences"].as_array().unwrap().len(), 5);
+    assert!(
+        utility["correlation_mean_absolute_difference"]
+            .as_f64()
+            .unwrap()
+            < 0.2
+    );
+}
+
+#[test]
+fn internal_report_is_deterministic() {
+    let dir = tempfile::tempdir().unwrap();
+    let [a, b] = ["a.json", "b.json"].map(|name| dir.path().join(name));
+    publish_sample(
+        &dir.path().join("one"),
+        &["--internal-report", a.to_str().unwrap()],
+    )
+    .expect_code(0);
+    publish_sample(
+        &dir.path().join("two"),
+        &["--internal-report", b.to_str().unwrap()],
+    )
+    .expect_code(0);
+    assert_eq!(std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
+}
+
+#[test]
+fn internal_report_inside_the_release_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("release");
+    for inside in [
+        out.join("internal.json"),
+        dir.path().join("x/../release/internal.json"),
+    ] {
+        let run =
+            publish_sample(&out, &["--internal-report", inside.to_str().unwrap()]).expect_code(2);
+        assert!(
+            run.stderr().contains("inside the release directory"),
+            "{}",
+            run.stderr()
+        );
+        assert!(!out.exists());
+    }
+}
+
+#[test]
+fn failing_risk_and_linkage_thresholds_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("release");
+    let internal = dir.path().join("internal.json");
+    for (threshold, name) in [
+        ("max_highest_risk = 0.1", "max_highest_risk"),
+        ("max_average_risk = 0.01", "max_average_risk"),
+        ("max_linkage_success = 0.0", "max_linkage_success"),
+        ("max_interval_disclosure = 0.0", "max_interval_disclosure"),
+    ] {
+        let config = config(dir.path(), &format!("[thresholds]\n{threshold}\n"));
+        let run = publish_sample(
+            &out,
+            &[
+                "--config",
+                &config,
+                "--internal-report",
+                internal.to_str().unwrap(),
+            ],
+        )
+        .expect_code(1);
+        let stderr = run.stderr();
+        assert!(
+            stderr.contains(&format!("threshold `{name}` failed: measured "))
+                && stderr.contains("nothing was written"),
+            "{stderr}"
+        );
+        assert!(!out.exists() && !internal.exists());
+    }
+}
+
+#[test]
+fn thresholds_that_pass_are_recorded_and_rechecked_by_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("release");
+    let config = config(
+        dir.path(),
+        "[thresholds]\nmin_k = 5\nmax_highest_risk = 0.2\nmax_average_risk = 0.2\nmax_records_at_risk = 0.0\nmax_linkage_success = 1.0\n",
+    );
+    publish_sample(&out, &["--config", &config]).expect_code(0);
+    let report = json(&out.join("report.json"));
+    assert_eq!(report["parameters"]["thresholds"]["max_highest_risk"], 0.2);
+    let run = anonpub(&["verify", out.to_str().unwrap()], &[]).expect_code(0);
+    let stdout = run.stdout();
+    for name in [
+        "min_k",
+        "max_highest_risk",
+        "max_average_risk",
+        "max_records_at_risk",
+    ] {
+        assert!(
+            stdout
+                .lines()
+                .any(|line| line.starts_with(name) && line.contains("ok")),
+            "{name}:\n{stdout}"
+        );
+    }
+    assert!(
+        stdout.contains("need the raw data: max_linkage_success"),
+        "{stdout}"
+    );
+
+    // A stricter threshold in an otherwise consistent release fails verify.
+    let mut report = report;
+    report["parameters"]["thresholds"]["max_average_risk"] = serde_json::json!(0.001);
+    std::fs::write(
+        out.join("report.json"),
+        serde_json::to_vec_pretty(&report).unwrap(),
+    )
+    .unwrap();
+    // Keep the manifest and the checksums consistent, as a careful forger would.
+    let report_path = out.join("report.json");
+    let mut manifest = json(&out.join("manifest.json"));
+    for file in manifest["files"].as_array_mut().unwrap() {
+        if file["path"] == "report.json" {
+            file["bytes"] = serde_json::json!(std::fs::metadata(&report_path).unwrap().len());
+            file["sha256"] = serde_json::json!(sha256_file(&report_path).unwrap());
+        }
+    }
+    std::fs::write(
+        out.join("manifest.json"),
+        serde_json::to_vec_pretty(&manifest).unwrap(),
+    )
+    .unwrap();
+    let entries: Vec<(String, String)> = anonpub::publish::RELEASE_FILES
+        .iter()
+        .filter(|name| **name != "SHA256SUMS")
+        .map(|name| (name.to_string(), sha256_file(&out.join(name)).unwrap()))
+        .collect();
+    std::fs::write(out.join("SHA256SUMS"), checksum_text(entries)).unwrap();
+    let run = anonpub(&["verify", out.to_str().unwrap()], &[]).expect_code(1);
+    let stdout = run.stdout();
+    assert!(
+        stdout
+            .lines()
+            .any(|line| line.starts_with("max_average_risk") && line.contains("FAIL")),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|line| line.starts_with("checksums") && line.contains("ok")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn bad_linkage_and_threshold_settings_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("release");
+    for (text, name) in [
+        ("[linkage]\nknown = [\"tail\"]\n", "linkage.known"),
+        ("[thresholds]\nmin_l = 2\n", "thresholds.min_l"),
+        (
+            "[thresholds]\nmax_linkage_success = 2\n",
+            "max_linkage_success",
+        ),
+    ] {
+        let config = config(dir.path(), text);
+        let run = publish_sample(&out, &["--config", &config]).expect_code(2);
+        assert!(run.stderr().contains(name), "{name}: {}", run.stderr());
+        assert!(!out.exists());
+    }
+}

@@ -1,0 +1,258 @@
+//! `anonpub risk` against ARX 3.9's figures for the ARX benchmark's adult table, and on releases.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::fixtures::*;
+
+const US_POPULATION: &str = "317238626";
+
+fn adult() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/arx-benchmark/adult.csv")
+}
+
+fn test_schema(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+fn risk_json(input: &Path, extra: &[&str]) -> Value {
+    let mut args = vec![
+        "risk",
+        "--input",
+        input.to_str().unwrap(),
+        "--format",
+        "json",
+    ];
+    args.extend_from_slice(extra);
+    let run = anonpub(&args, &[]).expect_code(0);
+    serde_json::from_str(&run.stdout()).unwrap()
+}
+
+fn adult_json(schema: &str) -> Value {
+    let schema = test_schema(schema);
+    risk_json(
+        &adult(),
+        &[
+            "--schema",
+            schema.to_str().unwrap(),
+            "--population",
+            US_POPULATION,
+        ],
+    )
+}
+
+fn number(value: &Value, pointer: &str) -> f64 {
+    value
+        .pointer(pointer)
+        .and_then(Value::as_f64)
+        .unwrap_or_else(|| panic!("{pointer} missing in {value:#}"))
+}
+
+fn assert_close(value: &Value, pointer: &str, expected: f64, relative: f64) {
+    let actual = number(value, pointer);
+    assert!(
+        ((actual - expected) / expected).abs() <= relative,
+        "{pointer}: got {actual}, expected {expected}"
+    );
+}
+
+/// SNB either estimates or says why not.
+fn assert_snb_reported(risk: &Value) {
+    let snb = &risk["population"]["snb"];
+    match snb["status"].as_str() {
+        Some("estimated") => assert!(snb["fraction"].as_f64().is_some()),
+        Some("unavailable") => assert!(!snb["reason"].as_str().unwrap().is_empty()),
+        other => panic!("unexpected SNB status {other:?}"),
+    }
+}
+
+#[test]
+fn adult_with_nine_quasi_identifiers_matches_arx() {
+    let output = adult_json("adult-9qi.toml");
+    assert_eq!(output["quasi_identifiers"].as_array().unwrap().len(), 9);
+    let risk = &output["risk"];
+    assert_eq!(risk["records"], 30_162);
+    assert_eq!(risk["classes"], 19_502);
+    assert_close(risk, "/reidentification/prosecutor/average", 0.64658, 1e-4);
+    assert_eq!(number(risk, "/reidentification/prosecutor/highest"), 1.0);
+    assert_close(risk, "/sample_uniqueness/share", 0.51429, 1e-4);
+    assert_close(risk, "/population/pitman/fraction", 0.038896, 1e-4);
+    assert_close(risk, "/population/zayatz/fraction", 0.264565, 1e-4);
+    assert_eq!(risk["population"]["dankar"]["model"], "pitman");
+    assert_snb_reported(risk);
+    // Journalist equals prosecutor without a population table; marketer is the average.
+    assert_eq!(
+        risk["reidentification"]["journalist"],
+        risk["reidentification"]["prosecutor"]
+    );
+    assert_close(risk, "/reidentification/marketer_average", 0.64658, 1e-4);
+    let buckets = risk["risk_distribution"]["buckets"].as_array().unwrap();
+    assert_eq!(buckets.last().unwrap()["cumulative_share"], 1.0);
+}
+
+#[test]
+fn adult_with_four_quasi_identifiers_matches_arx() {
+    let output = adult_json("adult-4qi.toml");
+    assert_eq!(
+        output["quasi_identifiers"],
+        serde_json::json!(["sex", "age", "race", "marital-status"])
+    );
+    let risk = &output["risk"];
+    assert_close(risk, "/reidentification/prosecutor/average", 0.056031, 1e-4);
+    assert_close(risk, "/sample_uniqueness/share", 0.018003, 1e-4);
+    // ARX prints these to three significant digits; ours must round to the same.
+    for (pointer, arx) in [
+        ("/population/pitman/fraction", "2.27e-5"),
+        ("/population/zayatz/fraction", "3.29e-4"),
+    ] {
+        assert_eq!(format!("{:.2e}", number(risk, pointer)), arx, "{pointer}");
+    }
+    assert_eq!(risk["population"]["dankar"]["model"], "pitman");
+    assert_snb_reported(risk);
+}
+
+#[test]
+fn text_output_and_threshold_flag() {
+    let schema = test_schema("adult-4qi.toml");
+    let run = anonpub(
+        &[
+            "risk",
+            "--input",
+            adult().to_str().unwrap(),
+            "--schema",
+            schema.to_str().unwrap(),
+            "--population",
+            US_POPULATION,
+            "--threshold",
+            "0.5",
+        ],
+        &[],
+    )
+    .expect_code(0);
+    let stdout = run.stdout();
+    for expected in [
+        "30162 records, 4 quasi-identifiers",
+        "prosecutor",
+        "journalist",
+        "marketer",
+        "records > 0.5",
+        "sample uniques",
+        "Pitman",
+        "Zayatz",
+        "SNB",
+        "Dankar",
+        "records by prosecutor risk",
+    ] {
+        assert!(stdout.contains(expected), "{expected} missing:\n{stdout}");
+    }
+    // Nothing of the table itself is printed.
+    assert!(!stdout.contains("Never-married"), "{stdout}");
+}
+
+#[test]
+fn a_release_is_assessed_without_a_schema_and_matches_its_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("release");
+    publish_sample(&out, &[]).expect_code(0);
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    let output = risk_json(&out.join("measurements.csv"), &[]);
+    assert_eq!(output["quasi_identifiers"].as_array().unwrap().len(), 38);
+    let risk = &output["risk"];
+    assert_eq!(risk["classes"], report["risk"]["classes"]);
+    assert_eq!(risk["records"], report["risk"]["records"]);
+    assert_eq!(risk["reidentification"], report["risk"]["reidentification"]);
+    // Every released row is shared by k = 5 people, so by at least 5 rows.
+    assert!(number(risk, "/reidentification/prosecutor/highest") <= 0.2);
+    assert_eq!(risk["sample_uniqueness"]["unique_records"], 0);
+    assert_eq!(risk["population"]["status"], "not_requested");
+    let parquet = risk_json(&out.join("measurements.parquet"), &[]);
+    assert_eq!(parquet["risk"], *risk);
+}
+
+#[test]
+fn unusable_input_exits_2_without_echoing_cells() {
+    let dir = tempfile::tempdir().unwrap();
+    let schema = test_schema("adult-9qi.toml");
+    let schema = schema.to_str().unwrap();
+    let adult = adult();
+    let adult = adult.to_str().unwrap();
+    anonpub(
+        &[
+            "risk",
+            "--input",
+            adult,
+            "--schema",
+            schema,
+            "--threshold",
+            "0",
+        ],
+        &[],
+    )
+    .expect_code(2);
+    let missing = dir.path().join("missing.csv");
+    let run = anonpub(
+        &[
+            "risk",
+            "--input",
+            missing.to_str().unwrap(),
+            "--schema",
+            schema,
+        ],
+        &[],
+    )
+    .expect_code(2);
+    assert!(run.stderr().contains("missing.csv"), "{}", run.stderr());
+    let no_quasi = dir.path().join("none.toml");
+    std::fs::write(
+        &no_quasi,
+        "name = \"x\"\ndelimiter = \";\"\n[[column]]\nname = \"sex\"\nrole = \"insensitive\"\ntype = \"string\"\n",
+    )
+    .unwrap();
+    let run = anonpub(
+        &[
+            "risk",
+            "--input",
+            adult,
+            "--schema",
+            no_quasi.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .expect_code(2);
+    assert!(
+        run.stderr().contains("quasi_identifier"),
+        "{}",
+        run.stderr()
+    );
+    let ragged = dir.path().join("ragged.csv");
+    std::fs::write(&ragged, "sex;age\nFemale;39;secret-cell\n").unwrap();
+    let two = dir.path().join("two.toml");
+    std::fs::write(
+        &two,
+        "name = \"x\"\ndelimiter = \";\"\n[[column]]\nname = \"sex\"\nrole = \"quasi_identifier\"\ntype = \"string\"\n[[column]]\nname = \"age\"\nrole = \"quasi_identifier\"\ntype = \"integer\"\n",
+    )
+    .unwrap();
+    let run = anonpub(
+        &[
+            "risk",
+            "--input",
+            ragged.to_str().unwrap(),
+            "--schema",
+            two.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .expect_code(2);
+    assert!(run.stderr().contains("line 2"), "{}", run.stderr());
+    assert!(!run.stderr().contains("secret-cell"), "{}", run.stderr());
+    // A population smaller than the table is explained, not fatal.
+    let output = risk_json(
+        Path::new(adult),
+        &["--schema", schema, "--population", "100"],
+    );
+    assert_eq!(output["risk"]["population"]["status"], "rejected");
+}
