@@ -40,11 +40,11 @@ pub fn report_html(release: &Release<'_>) -> String {
         escape(title),
         escape(&release.config.version),
     );
-    let _ = write!(
+    let _ = writeln!(
         page,
         "<header><h1>{}</h1><p class=\"sub\">Release {} · data as of {} · made with anonpub {}</p>\
          <p>{} records, each shared by at least {} distinct people: every row is the rounded mean \
-         of a group, and the row's empty cells are part of what the group shares.</p></header>\n",
+         of a group, and the row's empty cells are part of what the group shares.</p></header>",
         escape(title),
         escape(&release.config.version),
         escape(&report.as_of),
@@ -219,12 +219,12 @@ fn exclusions(page: &mut String, release: &Release<'_>) {
             thousands(count)
         );
     }
-    let _ = write!(
+    let _ = writeln!(
         page,
         "<tr class=\"total\"><td>Eligible</td><td>sets of {} people</td><td>{}</td></tr>\
          <tr><td>Suppressed</td><td>their measurement pattern could not be shared by k people</td><td>{}</td></tr>\
          <tr class=\"total\"><td>Published</td><td>{} of them with fewer measurements ({} values dropped)</td><td>{}</td></tr>\
-         </table></section>\n",
+         </table></section>",
         thousands(selection.eligible_people),
         thousands(selection.eligible_sets),
         thousands(counts.suppressed_records as u64),
@@ -439,7 +439,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
