@@ -147,7 +147,7 @@ fn license(id: &str) -> Value {
 mod tests {
     use super::*;
 
-    fn package(license: &str) -> Value {
+    fn package_with(license: &str) -> Value {
         let schema = DatasetSchema::freesewing();
         let catalog = Catalog::from_schema(&schema);
         let info = PackageInfo {
@@ -168,7 +168,7 @@ mod tests {
 
     #[test]
     fn csv_resource_has_a_full_table_schema() {
-        let package = package("CC0-1.0");
+        let package = package_with("CC0-1.0");
         let csv = &package["resources"][0];
         assert_eq!(csv["profile"], "tabular-data-resource");
         assert_eq!(csv["hash"], "sha256:ab");
@@ -203,23 +203,23 @@ mod tests {
 
     #[test]
     fn package_metadata_and_configurable_licence() {
-        let zero = package("CC0-1.0");
-        assert_eq!(zero["version"], "1.2.0");
-        assert_eq!(zero["created"], "2026-11-01T00:00:00Z");
-        assert_eq!(zero["licenses"][0]["name"], "CC0-1.0");
-        assert!(zero["licenses"][0]["path"]
+        let package = package_with("CC0-1.0");
+        assert_eq!(package["version"], "1.2.0");
+        assert_eq!(package["created"], "2026-11-01T00:00:00Z");
+        assert_eq!(package["licenses"][0]["name"], "CC0-1.0");
+        assert!(package["licenses"][0]["path"]
             .as_str()
             .unwrap()
             .contains("publicdomain/zero"));
-        assert!(!zero["sources"].as_array().unwrap().is_empty());
-        assert!(!zero["contributors"].as_array().unwrap().is_empty());
-        assert_eq!(zero["resources"][1]["type"], "file");
+        assert!(!package["sources"].as_array().unwrap().is_empty());
+        assert!(!package["contributors"].as_array().unwrap().is_empty());
+        assert_eq!(package["resources"][1]["type"], "file");
         assert_eq!(
-            package("CC-BY-4.0")["licenses"][0]["title"],
+            package_with("CC-BY-4.0")["licenses"][0]["title"],
             "Creative Commons Attribution 4.0"
         );
         assert_eq!(
-            package("LicenseRef-x")["licenses"],
+            package_with("LicenseRef-x")["licenses"],
             json!([{"name": "LicenseRef-x"}])
         );
     }

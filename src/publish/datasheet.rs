@@ -342,7 +342,7 @@ mod tests {
         assert!(text.contains("at least **5 distinct people**"));
         assert!(text.contains("within the last 12 months before 2026-11-01"));
         assert!(text.contains("consent level 3"));
-        assert!(text.contains("more than 1000 records"));
+        assert!(text.contains("more than 1000 records is first cut"));
         assert!(text.contains("**Licence:** CC0-1.0"));
         assert!(text.contains("| `ankle` | mm | 5 |"), "ankle row");
         assert!(text.contains(

@@ -44,7 +44,7 @@ pub fn report_html(release: &Release<'_>) -> String {
         page,
         "<header><h1>{}</h1><p class=\"sub\">Release {} · data as of {} · made with anonpub {}</p>\
          <p>{} records, each shared by at least {} distinct people: every row is the rounded mean \
-         of a group, and the row's empty cells are part of what the group shares.</p></header>\n",
+         of a group, and the row's empty cells are part of what the group shares.</p></header>",
         escape(title),
         escape(&release.config.version),
         escape(&report.as_of),
