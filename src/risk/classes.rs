@@ -15,6 +15,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 
+use rayon::prelude::*;
+
 use serde::Serialize;
 
 /// How many equivalence classes there are of each size, plus the totals.
@@ -59,30 +61,37 @@ impl ClassHistogram {
     /// Builds the histogram of a table given as text columns (all of one length): records
     /// with equal cells in every column form a class, and an empty cell is a value of its own.
     ///
-    /// Each column's cells are numbered once (one hash of each cell), the numbers are combined
-    /// per record into one mixed-radix `u64` key, and the keys are sorted and counted. When the
-    /// product of the columns' cardinalities would overflow, the keys so far are renumbered
-    /// densely (fewer distinct keys than records), so any number of columns fits.
-    pub fn from_text_columns<S: AsRef<str>>(columns: &[&[S]]) -> Self {
+    /// Each column's cells are numbered once (one hash of each cell; columns in parallel), the
+    /// numbers are combined per record into one mixed-radix `u64` key, and the keys are sorted
+    /// and counted. When the product of the columns' cardinalities would overflow, the keys so
+    /// far are renumbered densely (fewer distinct keys than records), so any number of columns
+    /// fits.
+    pub fn from_text_columns<S: AsRef<str> + Sync>(columns: &[&[S]]) -> Self {
         let records = columns.first().map_or(0, |column| column.len());
+        let numbered: Vec<(Vec<u32>, u64)> = columns
+            .par_iter()
+            .map(|column| {
+                assert_eq!(column.len(), records, "columns of one table");
+                let mut cells: HashMap<&str, u32, BuildHasherDefault<CellHasher>> =
+                    HashMap::default();
+                let codes = column
+                    .iter()
+                    .map(|cell| {
+                        let next = cells.len() as u32;
+                        *cells.entry(cell.as_ref()).or_insert(next)
+                    })
+                    .collect();
+                (codes, (cells.len() as u64).max(1))
+            })
+            .collect();
         let mut keys = vec![0u64; records];
         let mut key_space: u64 = 1;
-        for column in columns {
-            assert_eq!(column.len(), records, "columns of one table");
-            let mut cells: HashMap<&str, u64, BuildHasherDefault<CellHasher>> = HashMap::default();
-            let codes: Vec<u64> = column
-                .iter()
-                .map(|cell| {
-                    let next = cells.len() as u64;
-                    *cells.entry(cell.as_ref()).or_insert(next)
-                })
-                .collect();
-            let cardinality = (cells.len() as u64).max(1);
+        for (codes, cardinality) in numbered {
             if key_space.checked_mul(cardinality).is_none() {
                 key_space = renumber(&mut keys);
             }
             for (key, code) in keys.iter_mut().zip(codes) {
-                *key = *key * cardinality + code;
+                *key = *key * cardinality + u64::from(code);
             }
             key_space *= cardinality;
         }
