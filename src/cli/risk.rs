@@ -86,9 +86,14 @@ pub fn run(args: Args, _output: Output) -> Result<()> {
     let table = read_table(&args.input, &schema)?;
     let columns: Vec<&[String]> = quasi.iter().map(|&c| table.cells[c].as_slice()).collect();
     let histogram = ClassHistogram::from_text_columns(&columns);
+    let quasi_identifiers: Vec<String> = quasi.iter().map(|&c| table.columns[c].clone()).collect();
+    // The cells are not needed any more and the process ends right after printing: leaving them
+    // to the operating system saves freeing every cell one by one, a tenth of the whole run on a
+    // table the size of adult.
+    std::mem::forget(table);
     let assessment = Assessment {
         input: &args.input,
-        quasi_identifiers: quasi.iter().map(|&c| table.columns[c].as_str()).collect(),
+        quasi_identifiers: quasi_identifiers.iter().map(String::as_str).collect(),
         risk: assess(&histogram, args.population, args.threshold),
     };
     match args.format {

@@ -133,10 +133,20 @@ fn read_csv_text(path: &Path, delimiter: char) -> Result<(Vec<String>, Vec<Vec<S
             ));
         }
     }
-    let mut columns: Vec<Vec<String>> = vec![Vec::new(); header.len()];
-    for (index, record) in records.enumerate() {
-        let line = index + 2;
-        let record = record.map_err(|e| csv_error(path, &e))?;
+    drop(records);
+    // One record buffer for the whole file, and columns sized from the average line length:
+    // reading then allocates little besides the cells themselves.
+    let line_estimate = bytes.len() / bytes.iter().filter(|&&b| b == b'\n').count().max(1);
+    let rows_estimate = bytes.len() / line_estimate.max(1);
+    let mut columns: Vec<Vec<String>> = vec![Vec::with_capacity(rows_estimate); header.len()];
+    let mut record = csv::ByteRecord::new();
+    for line in 2.. {
+        if !reader
+            .read_byte_record(&mut record)
+            .map_err(|e| csv_error(path, &e))?
+        {
+            break;
+        }
         if record.len() != header.len() {
             return Err(Error::bad_file(
                 path,

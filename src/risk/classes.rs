@@ -13,7 +13,9 @@
 //! size, however many records there are.
 
 use std::collections::{BTreeMap, HashMap};
-use std::hash::Hash;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+
+use rayon::prelude::*;
 
 use serde::Serialize;
 
@@ -59,24 +61,42 @@ impl ClassHistogram {
     /// Builds the histogram of a table given as text columns (all of one length): records
     /// with equal cells in every column form a class, and an empty cell is a value of its own.
     ///
-    /// Columns are folded in one at a time, each step numbering the distinct pairs (class so
-    /// far, cell), so a key is always one `u32` however many columns there are and no text is
-    /// hashed more than once per cell.
-    pub fn from_text_columns<S: AsRef<str>>(columns: &[&[S]]) -> Self {
+    /// Each column's cells are numbered once (one hash of each cell; columns in parallel), the
+    /// numbers are combined per record into one mixed-radix `u64` key, and the keys are sorted
+    /// and counted. When the product of the columns' cardinalities would overflow, the keys so
+    /// far are renumbered densely (fewer distinct keys than records), so any number of columns
+    /// fits.
+    pub fn from_text_columns<S: AsRef<str> + Sync>(columns: &[&[S]]) -> Self {
         let records = columns.first().map_or(0, |column| column.len());
-        let mut classes = vec![0u32; records];
-        for column in columns {
-            assert_eq!(column.len(), records, "columns of one table");
-            let mut cells: HashMap<&str, u32> = HashMap::new();
-            let mut pairs: HashMap<(u32, u32), u32> = HashMap::new();
-            for (class, cell) in classes.iter_mut().zip(column.iter()) {
-                let next = cells.len() as u32;
-                let cell = *cells.entry(cell.as_ref()).or_insert(next);
-                let next = pairs.len() as u32;
-                *class = *pairs.entry((*class, cell)).or_insert(next);
+        let numbered: Vec<(Vec<u32>, u64)> = columns
+            .par_iter()
+            .map(|column| {
+                assert_eq!(column.len(), records, "columns of one table");
+                let mut cells: HashMap<&str, u32, BuildHasherDefault<CellHasher>> =
+                    HashMap::default();
+                let codes = column
+                    .iter()
+                    .map(|cell| {
+                        let next = cells.len() as u32;
+                        *cells.entry(cell.as_ref()).or_insert(next)
+                    })
+                    .collect();
+                (codes, (cells.len() as u64).max(1))
+            })
+            .collect();
+        let mut keys = vec![0u64; records];
+        let mut key_space: u64 = 1;
+        for (codes, cardinality) in numbered {
+            if key_space.checked_mul(cardinality).is_none() {
+                key_space = renumber(&mut keys);
             }
+            for (key, code) in keys.iter_mut().zip(codes) {
+                *key = *key * cardinality + u64::from(code);
+            }
+            key_space *= cardinality;
         }
-        Self::from_keys(classes)
+        keys.sort_unstable();
+        Self::from_class_sizes(keys.chunk_by(|a, b| a == b).map(|run| run.len() as u64))
     }
 
     /// Builds the histogram of numeric rows (row-major, `width` values each, NaN for a missing
@@ -128,6 +148,47 @@ impl ClassHistogram {
     }
 }
 
+/// Replaces keys by dense numbers `0..distinct` in key order; returns the number of distinct keys.
+fn renumber(keys: &mut [u64]) -> u64 {
+    let mut distinct = keys.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    for key in keys.iter_mut() {
+        *key = distinct.partition_point(|&d| d < *key) as u64;
+    }
+    distinct.len() as u64
+}
+
+/// A fast, non-cryptographic hasher for table cells: risk assessment hashes every cell once,
+/// and the cells come from the table being assessed, not from an adversary who could choose
+/// colliding values to slow it down.
+#[derive(Default)]
+struct CellHasher(u64);
+
+impl Hasher for CellHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            self.mix(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
+        }
+        let mut tail = [0u8; 8];
+        tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+        self.mix(u64::from_le_bytes(tail) ^ (bytes.len() as u64) << 56);
+    }
+}
+
+impl CellHasher {
+    /// Folded 128-bit multiply: every input bit reaches the low bits the table indexes by.
+    fn mix(&mut self, word: u64) {
+        let product = u128::from(self.0 ^ word) * u128::from(0x9E37_79B9_7F4A_7C15_u64);
+        self.0 = (product as u64) ^ ((product >> 64) as u64);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +230,23 @@ mod tests {
         let histogram = ClassHistogram::from_text_columns(&[&first[..], &second[..]]);
         assert_eq!(histogram.classes(), 2);
         assert_eq!(ClassHistogram::from_text_columns::<&str>(&[]).records(), 0);
+    }
+
+    #[test]
+    fn many_wide_columns_are_renumbered_instead_of_overflowing() {
+        // 40 columns of 4 distinct values each: 4^40 > 2^64 combinations.
+        let column: Vec<String> = (0..12).map(|r| (r % 4).to_string()).collect();
+        let columns: Vec<&[String]> = (0..40).map(|_| column.as_slice()).collect();
+        let histogram = ClassHistogram::from_text_columns(&columns);
+        assert_eq!(histogram.iter().collect::<Vec<_>>(), [(3, 4)]);
+        // Long cells that share a prefix stay distinct.
+        let long = [
+            "a".repeat(20) + "x",
+            "a".repeat(20) + "y",
+            "a".repeat(20) + "x",
+        ];
+        let histogram = ClassHistogram::from_text_columns(&[&long[..]]);
+        assert_eq!(histogram.iter().collect::<Vec<_>>(), [(1, 1), (2, 1)]);
     }
 
     #[test]
