@@ -73,22 +73,11 @@ fn sql_error(path: &Path, error: rusqlite::Error) -> Error {
     }
 }
 
-/// Writes all users and their sets into a new database at `path` (written beside it, then renamed).
+/// Writes all users and their sets into the new, empty database file at `path`.
 pub(super) fn write_database<'a>(
     path: &Path,
     users: impl Iterator<Item = &'a UserRecord>,
 ) -> Result<()> {
-    let staging = path.with_extension("sqlite.partial");
-    let _ = std::fs::remove_file(&staging);
-    let result = fill(&staging, users);
-    if result.is_err() {
-        let _ = std::fs::remove_file(&staging);
-        return result;
-    }
-    std::fs::rename(&staging, path).map_err(|e| Error::io("move database into", path, e))
-}
-
-fn fill<'a>(path: &Path, users: impl Iterator<Item = &'a UserRecord>) -> Result<()> {
     let mut connection = Connection::open(path).map_err(|e| sql_error(path, e))?;
     connection
         .execute_batch(
