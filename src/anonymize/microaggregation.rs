@@ -24,6 +24,9 @@ pub struct Microaggregated {
     /// Released rows (row-major, NaN = not published), one per non-suppressed input record.
     pub values: Vec<f64>,
     pub width: usize,
+    /// The input record behind each released row, in the same order (never published: it lets
+    /// a check count the distinct people behind every released row).
+    pub records: Vec<usize>,
     /// Number of groups formed.
     pub groups: usize,
     /// People in the smallest group (the achieved k).
@@ -57,7 +60,7 @@ pub fn microaggregate(
         }
     }
     let mdav = Mdav::new(k, exact_limit);
-    let released: Vec<(Vec<f64>, usize, usize)> = by_pattern
+    let released: Vec<(Vec<f64>, Vec<usize>, usize, usize)> = by_pattern
         .into_par_iter()
         .map(|(pattern, records)| {
             let columns: Vec<usize> = (0..width).filter(|c| pattern & (1 << c) != 0).collect();
@@ -77,6 +80,7 @@ pub fn microaggregate(
             };
             let groups = mdav.groups(points);
             let mut values = Vec::with_capacity(records.len() * width);
+            let mut sources = Vec::with_capacity(records.len());
             let mut smallest = usize::MAX;
             for group in &groups {
                 let mut people: Vec<u32> = group.iter().map(|&g| persons[g]).collect();
@@ -89,24 +93,27 @@ pub fn microaggregate(
                         / group.len() as f64;
                     row[c] = round_to(mean, rounding[c]);
                 }
-                for _ in group {
+                for &g in group {
                     values.extend_from_slice(&row);
+                    sources.push(records[g]);
                 }
             }
-            (values, groups.len(), smallest)
+            (values, sources, groups.len(), smallest)
         })
         .collect();
 
     let mut result = Microaggregated {
         values: Vec::with_capacity(table.len() * width),
         width,
+        records: Vec::with_capacity(table.len()),
         groups: 0,
         smallest_group_people: 0,
         coverage,
     };
     let mut smallest = usize::MAX;
-    for (values, groups, group_smallest) in released {
+    for (values, sources, groups, group_smallest) in released {
         result.values.extend(values);
+        result.records.extend(sources);
         result.groups += groups;
         smallest = smallest.min(group_smallest);
     }
