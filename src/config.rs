@@ -200,19 +200,29 @@ impl ReleaseConfig {
     /// Reads and validates a config file; a relative `schema` path is resolved against it.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io("read config", path, e))?;
-        let mut config: ReleaseConfig = toml::from_str(&text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|s| format!("line {}", text[..s.start].matches('\n').count() + 1));
-            Error::bad_file(path, line, e.message().to_string())
+        Self::parse(&text, path)
+    }
+
+    /// Parses and validates config text; `origin` names the file in errors and anchors a
+    /// relative `schema` path.
+    pub fn parse(text: &str, origin: &Path) -> Result<Self> {
+        let mut config: ReleaseConfig = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| {
+                let before = &text.as_bytes()[..s.start.min(text.len())];
+                format!(
+                    "line {}",
+                    before.iter().filter(|&&b| b == b'\n').count() + 1
+                )
+            });
+            Error::bad_file(origin, line, e.message().to_string())
         })?;
         if let Some(schema) = &config.schema {
             if schema.is_relative() {
-                config.schema = Some(path.parent().unwrap_or(Path::new(".")).join(schema));
+                config.schema = Some(origin.parent().unwrap_or(Path::new(".")).join(schema));
             }
         }
         config.validate().map_err(|(field, problem)| {
-            Error::bad_file(path, Some(format!("field `{field}`")), problem)
+            Error::bad_file(origin, Some(format!("field `{field}`")), problem)
         })?;
         Ok(config)
     }

@@ -1,8 +1,9 @@
 //! SIGINT and SIGTERM leave nothing half-written.
 //!
 //! A watcher thread waits for either signal; when one arrives it removes every registered staging
-//! directory or partial file and exits with code 2. Committing a release holds the same lock while it renames, so
-//! a signal lands either before the rename (nothing written) or after it (a complete release).
+//! path (a release's staging directory, a sample database being written) and exits with code 2.
+//! Committing holds the same lock while it renames, so a signal lands either before the rename
+//! (nothing written) or after it (a complete output).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard, OnceLock};
@@ -30,9 +31,7 @@ pub fn install() {
         if signals.forever().next().is_some() {
             let registered = lock();
             for path in registered.iter() {
-                if std::fs::remove_dir_all(path).is_err() {
-                    let _ = std::fs::remove_file(path);
-                }
+                remove(path);
             }
             eprintln!("error: {}", crate::Error::Interrupted);
             std::process::exit(2);
@@ -40,20 +39,39 @@ pub fn install() {
     });
 }
 
-/// Remembers a directory or file to remove if the process is interrupted.
-pub fn register_cleanup(dir: &Path) {
-    lock().push(dir.to_path_buf());
+/// Attempts at removing one path: the main thread keeps writing until the process exits, so a
+/// file it creates between listing a directory and removing it makes one attempt fail.
+const REMOVE_ATTEMPTS: usize = 100;
+
+/// Removes a file or a directory tree, retrying while the main thread may still be adding to it.
+fn remove(path: &Path) {
+    for _ in 0..REMOVE_ATTEMPTS {
+        let outcome = match std::fs::symlink_metadata(path) {
+            Ok(metadata) if metadata.is_dir() => std::fs::remove_dir_all(path),
+            Ok(_) => std::fs::remove_file(path),
+            Err(_) => return,
+        };
+        if outcome.is_ok() {
+            return;
+        }
+    }
 }
 
-/// Forgets a directory (it was committed or already removed).
-pub fn unregister_cleanup(dir: &Path) {
-    lock().retain(|d| d != dir);
+/// Remembers a file or directory to remove if the process is interrupted. Register a path before
+/// creating it, so that no moment exists where it is there but unknown to the watcher.
+pub fn register_cleanup(path: &Path) {
+    lock().push(path.to_path_buf());
 }
 
-/// Runs `step` while no interrupt can be handled, then forgets `dir`.
-pub fn without_interrupts<T>(dir: &Path, step: impl FnOnce() -> T) -> T {
+/// Forgets a path (it was committed or already removed).
+pub fn unregister_cleanup(path: &Path) {
+    lock().retain(|p| p != path);
+}
+
+/// Runs `step` while no interrupt can be handled, then forgets `paths`.
+pub fn without_interrupts<T>(paths: &[&Path], step: impl FnOnce() -> T) -> T {
     let mut registered = lock();
     let outcome = step();
-    registered.retain(|d| d != dir);
+    registered.retain(|p| !paths.contains(&p.as_path()));
     outcome
 }

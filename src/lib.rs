@@ -11,6 +11,8 @@
 //!
 //! Errors ([`Error`]) name the file, table, row or field and never a person's value.
 
+#![forbid(unsafe_code)]
+
 pub mod anonymize;
 pub mod cli;
 pub mod config;

@@ -1,5 +1,7 @@
 //! The `anonpub` binary: parse the command line, run it, turn the outcome into an exit code.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use clap::Parser;

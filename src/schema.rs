@@ -169,9 +169,10 @@ impl DatasetSchema {
 /// Turns a byte span into "line N" for error messages.
 fn toml_location(text: &str, span: Option<std::ops::Range<usize>>) -> Option<String> {
     span.map(|s| {
+        let before = &text.as_bytes()[..s.start.min(text.len())];
         format!(
             "line {}",
-            text[..s.start.min(text.len())].matches('\n').count() + 1
+            before.iter().filter(|&&b| b == b'\n').count() + 1
         )
     })
 }

@@ -7,9 +7,11 @@
 //! **Method.** A pattern already shared by ≥ k people is kept. A rarer pattern is coarsened to the
 //! largest frequent pattern that it contains (its record loses the extra measurements: dropping
 //! values only removes information); ties go to the pattern with more people, then the lower mask.
-//! A record whose pattern contains no frequent pattern is suppressed. This is local suppression of
-//! cells followed by record suppression, in the spirit of ARX's and sdcMicro's handling of missing
-//! values, but without treating "missing" as a wildcard that matches anything (sdcMicro #225).
+//! A record whose pattern contains no frequent pattern is suppressed, and so is a record without any
+//! measurement (the empty pattern is never frequent: it would release rows of nothing, and
+//! microaggregation needs at least one column). This is local suppression of cells followed by
+//! record suppression, in the spirit of ARX's and sdcMicro's handling of missing values, but
+//! without treating "missing" as a wildcard that matches anything (sdcMicro #225).
 
 use std::collections::{HashMap, HashSet};
 
@@ -40,7 +42,7 @@ pub fn plan_coverage(table: &MeasurementTable, k: usize) -> CoveragePlan {
     }
     let mut frequent: Vec<(u64, usize)> = people_by_pattern
         .iter()
-        .filter(|(_, people)| people.len() >= k)
+        .filter(|(&mask, people)| mask != 0 && people.len() >= k)
         .map(|(&mask, people)| (mask, people.len()))
         .collect();
     // Most measurements first, then most people, then the mask itself for determinism.

@@ -43,6 +43,15 @@ pub enum HierarchyError {
     Unreadable { file: String, reason: String },
     #[error("hierarchy {file} has no rows")]
     Empty { file: String },
+    #[error(
+        "hierarchy {file}: every row is a single field, but row 1 contains `{found}`: \
+         expected fields separated by `{expected}`"
+    )]
+    WrongDelimiter {
+        file: String,
+        expected: char,
+        found: char,
+    },
     #[error("hierarchy {file}, row {row}: {found} levels where row 1 has {expected}")]
     UnevenDepth {
         file: String,
@@ -123,6 +132,20 @@ impl Hierarchy {
                 reason: error.to_string(),
             })?;
             rows.push(record.iter().map(str::to_owned).collect());
+        }
+        let single_fields = rows.iter().all(|row: &Vec<String>| row.len() == 1);
+        if let Some(first) = rows.first().filter(|_| single_fields) {
+            let other = [b';', b',', b'\t', b'|']
+                .into_iter()
+                .filter(|&candidate| candidate != delimiter)
+                .find(|&candidate| first[0].as_bytes().contains(&candidate));
+            if let Some(found) = other {
+                return Err(HierarchyError::WrongDelimiter {
+                    file: name.to_owned(),
+                    expected: char::from(delimiter),
+                    found: char::from(found),
+                });
+            }
         }
         Self::from_rows(rows, name)
     }

@@ -163,9 +163,7 @@ fn encode_hex_into(bytes: &[u8], out: &mut String) {
 pub fn load_secret(key_file: Option<&std::path::Path>) -> crate::Result<Zeroizing<Vec<u8>>> {
     use crate::Error;
     let mut secret = match key_file {
-        Some(path) => {
-            Zeroizing::new(std::fs::read(path).map_err(|e| Error::io("read key file", path, e))?)
-        }
+        Some(path) => read_secret_file(path)?,
         None => match std::env::var_os("API_ENC_KEY") {
             Some(value) => Zeroizing::new(value.into_encoded_bytes()),
             None => {
@@ -187,6 +185,30 @@ pub fn load_secret(key_file: Option<&std::path::Path>) -> crate::Result<Zeroizin
         return Err(Error::MissingKey {
             problem: format!("{source} is empty"),
         });
+    }
+    Ok(secret)
+}
+
+/// Longest key file accepted; FreeSewing's secrets are tens of bytes.
+const MAX_SECRET_BYTES: usize = 4096;
+
+/// Reads a key file into one buffer allocated up front, so that no reallocation leaves an
+/// unzeroized copy of the secret in freed memory. A longer file (the database passed as the key
+/// by mistake, a device) is refused without being read whole.
+fn read_secret_file(path: &std::path::Path) -> crate::Result<Zeroizing<Vec<u8>>> {
+    use std::io::Read;
+    let error = |e| crate::Error::io("read key file", path, e);
+    let file = std::fs::File::open(path).map_err(error)?;
+    let mut secret = Zeroizing::new(Vec::with_capacity(MAX_SECRET_BYTES + 1));
+    file.take(MAX_SECRET_BYTES as u64 + 1)
+        .read_to_end(&mut secret)
+        .map_err(error)?;
+    if secret.len() > MAX_SECRET_BYTES {
+        return Err(crate::Error::bad_file(
+            path,
+            None,
+            format!("is longer than {MAX_SECRET_BYTES} bytes: expected the API_ENC_KEY secret"),
+        ));
     }
     Ok(secret)
 }

@@ -245,10 +245,20 @@ fn database_error(
     row: Option<u64>,
     error: &rusqlite::Error,
 ) -> Error {
-    let problem = match error.sqlite_error_code() {
-        Some(rusqlite::ErrorCode::NotADatabase) => "not an SQLite database".to_string(),
-        Some(rusqlite::ErrorCode::CannotOpen) => "cannot open the file as a database".to_string(),
-        _ => format!("SQLite error: {}", sqlite_message(error)),
+    let (table, row, problem) = match error.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::NotADatabase) => {
+            ("(file)", None, "not an SQLite database".to_string())
+        }
+        Some(rusqlite::ErrorCode::CannotOpen) => (
+            "(file)",
+            None,
+            "cannot open the file as a database".to_string(),
+        ),
+        _ => (
+            table,
+            row,
+            format!("SQLite error: {}", sqlite_message(error)),
+        ),
     };
     Error::Database {
         path: path.into(),

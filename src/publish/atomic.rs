@@ -58,11 +58,11 @@ impl Staging {
             fs::remove_dir_all(&dir)
                 .map_err(|e| Error::io("remove stale staging directory", &dir, e))?;
         }
-        fs::DirBuilder::new()
-            .mode(0o700)
-            .create(&dir)
-            .map_err(|e| Error::io("create staging directory in", &parent, e))?;
         crate::interrupt::register_cleanup(&dir);
+        if let Err(e) = fs::DirBuilder::new().mode(0o700).create(&dir) {
+            crate::interrupt::unregister_cleanup(&dir);
+            return Err(Error::io("create staging directory in", &parent, e));
+        }
         Ok(Staging {
             dir,
             target: target.into(),
@@ -120,7 +120,7 @@ impl Staging {
             .map_err(|e| Error::io("set permissions of", &self.dir, e))?;
         let displaced = self.dir.with_extension("replaced");
         let had_target = self.target.exists();
-        crate::interrupt::without_interrupts(&self.dir, || {
+        crate::interrupt::without_interrupts(&[&self.dir], || {
             if had_target {
                 fs::rename(&self.target, &displaced)
                     .map_err(|e| Error::io("move aside", &self.target, e))?;

@@ -4,6 +4,7 @@
 //! is encrypted with the v3 scheme under a random key, written to the key file. Nothing in it is
 //! about a real person. The same `--users` and `--seed` give the same people, key and values.
 
+mod partial;
 pub mod people;
 mod sqlite;
 
@@ -20,6 +21,7 @@ use crate::dates::Date;
 use crate::error::{Error, Result};
 use crate::extract::crypto::FieldKey;
 use crate::measurements::Catalog;
+use partial::{commit_all, PartialFile};
 use people::{apply_coverage, as_typed, draw_body, draw_coverage, make_junk, SizeModels};
 
 /// What to generate.
@@ -124,6 +126,7 @@ pub fn write_sample(db_path: &Path, key_path: &Path, spec: SampleSpec) -> Result
     };
     // Batches are drawn in parallel while the previous batch is inserted, so memory stays bounded
     // by two batches and the single SQLite writer overlaps with generation.
+    let database = PartialFile::create(db_path)?;
     let summary = std::thread::scope(|scope| {
         let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<UserRecord>>(1);
         let producer = scope.spawn(move || {
@@ -148,28 +151,28 @@ pub fn write_sample(db_path: &Path, key_path: &Path, spec: SampleSpec) -> Result
             }
             summary
         });
-        let written = sqlite::write_database(db_path, receiver.into_iter());
+        let written = sqlite::write_database(database.path(), receiver.into_iter());
         let summary = producer
             .join()
             .expect("the generator thread does not panic");
         written.map(|()| summary)
     })?;
-    write_key_file(key_path, &secret)?;
+    let key_file = PartialFile::create(key_path)?;
+    write_key_file(key_file.path(), &secret)?;
+    commit_all(vec![(database, db_path), (key_file, key_path)])?;
     Ok(summary)
 }
 
+/// Writes the secret and a newline into the (private, empty) partial key file.
 fn write_key_file(path: &Path, secret: &str) -> Result<()> {
     use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
     let mut file = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
         .open(path)
         .map_err(|e| Error::io("write key file", path, e))?;
     file.write_all(secret.as_bytes())
         .and_then(|_| file.write_all(b"\n"))
+        .and_then(|_| file.sync_all())
         .map_err(|e| Error::io("write key file", path, e))
 }
 

@@ -73,27 +73,11 @@ fn sql_error(path: &Path, error: rusqlite::Error) -> Error {
     }
 }
 
-/// Writes batches of users and their sets into a new database at `path` (written beside it, then
-/// renamed).
+/// Writes all users and their sets into the new, empty database file at `path`.
 pub(super) fn write_database(
     path: &Path,
     batches: impl Iterator<Item = Vec<UserRecord>>,
 ) -> Result<()> {
-    let staging = path.with_extension("sqlite.partial");
-    let _ = std::fs::remove_file(&staging);
-    crate::interrupt::register_cleanup(&staging);
-    let result = fill(&staging, batches).and_then(|()| {
-        crate::interrupt::without_interrupts(&staging, || std::fs::rename(&staging, path))
-            .map_err(|e| Error::io("move database into", path, e))
-    });
-    if result.is_err() {
-        let _ = std::fs::remove_file(&staging);
-        crate::interrupt::unregister_cleanup(&staging);
-    }
-    result
-}
-
-fn fill(path: &Path, batches: impl Iterator<Item = Vec<UserRecord>>) -> Result<()> {
     let mut connection = Connection::open(path).map_err(|e| sql_error(path, e))?;
     connection
         .execute_batch(

@@ -1,7 +1,9 @@
 //! Integration tests: run the real `anonpub` binary on real files in fresh temporary directories.
 
+mod bad_inputs;
 mod fixtures;
 mod gates;
+mod properties;
 mod publish;
 mod release;
 mod risk;
