@@ -9,12 +9,20 @@
 //! **Why MDAV on standardized values.** Measurements have different spreads (a chest varies by
 //! 30 cm, a wrist by 5); standardizing by the column's standard deviation makes every measurement
 //! count equally in the distance that forms groups.
+//!
+//! **Per-group constraints** (l-diversity, t-closeness; [`microaggregate_constrained`]). MDAV forms
+//! groups by distance alone; a group failing a constraint is merged with the group of the same
+//! coverage pattern whose centroid is nearest, until every group passes. A merged group still has
+//! ≥ k people. Every merge removes a group, so merging ends: at worst the whole pattern is one
+//! group, and if even that fails its records are suppressed (counted in
+//! [`Microaggregated::constraint_suppressed`]).
 
 use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
 use super::coverage::{plan_coverage, CoveragePlan};
+use super::global::ClassConstraint;
 use super::mdav::{Mdav, Points};
 use crate::table::MeasurementTable;
 
@@ -24,11 +32,16 @@ pub struct Microaggregated {
     /// Released rows (row-major, NaN = not published), one per non-suppressed input record.
     pub values: Vec<f64>,
     pub width: usize,
+    /// The input record behind each released row, in the same order (never published: it lets
+    /// a check count the distinct people behind every released row).
+    pub records: Vec<usize>,
     /// Number of groups formed.
     pub groups: usize,
     /// People in the smallest group (the achieved k).
     pub smallest_group_people: usize,
     pub coverage: CoveragePlan,
+    /// Records suppressed because no group of their coverage pattern met the constraints.
+    pub constraint_suppressed: usize,
 }
 
 impl Microaggregated {
@@ -44,6 +57,18 @@ pub fn microaggregate(
     exact_limit: usize,
     rounding: &[f64],
 ) -> Microaggregated {
+    microaggregate_constrained(table, k, exact_limit, rounding, &[])
+}
+
+/// [`microaggregate`], with groups merged until every group is accepted by every constraint;
+/// constraints see groups as row indices of `table`.
+pub fn microaggregate_constrained(
+    table: &MeasurementTable,
+    k: usize,
+    exact_limit: usize,
+    rounding: &[f64],
+    constraints: &[&dyn ClassConstraint],
+) -> Microaggregated {
     let width = table.width();
     assert_eq!(rounding.len(), width, "one rounding step per column");
     let coverage = plan_coverage(table, k);
@@ -57,7 +82,7 @@ pub fn microaggregate(
         }
     }
     let mdav = Mdav::new(k, exact_limit);
-    let released: Vec<(Vec<f64>, usize, usize)> = by_pattern
+    let released: Vec<PatternRelease> = by_pattern
         .into_par_iter()
         .map(|(pattern, records)| {
             let columns: Vec<usize> = (0..width).filter(|c| pattern & (1 << c) != 0).collect();
@@ -75,43 +100,128 @@ pub fn microaggregate(
                 dim: columns.len(),
                 persons: &persons,
             };
-            let groups = mdav.groups(points);
-            let mut values = Vec::with_capacity(records.len() * width);
-            let mut smallest = usize::MAX;
+            let mut groups = mdav.groups(points);
+            let mut suppressed = 0;
+            if !constraints.is_empty() {
+                (groups, suppressed) = merge_until_accepted(groups, points, &records, constraints);
+            }
+            let mut release = PatternRelease {
+                values: Vec::with_capacity(records.len() * width),
+                sources: Vec::with_capacity(records.len()),
+                groups: groups.len(),
+                smallest: usize::MAX,
+                suppressed,
+            };
             for group in &groups {
                 let mut people: Vec<u32> = group.iter().map(|&g| persons[g]).collect();
                 people.sort_unstable();
                 people.dedup();
-                smallest = smallest.min(people.len());
+                release.smallest = release.smallest.min(people.len());
                 let mut row = vec![f64::NAN; width];
                 for &c in &columns {
                     let mean = group.iter().map(|&g| table.row(records[g])[c]).sum::<f64>()
                         / group.len() as f64;
                     row[c] = round_to(mean, rounding[c]);
                 }
-                for _ in group {
-                    values.extend_from_slice(&row);
+                for &g in group {
+                    release.values.extend_from_slice(&row);
+                    release.sources.push(records[g]);
                 }
             }
-            (values, groups.len(), smallest)
+            release
         })
         .collect();
 
     let mut result = Microaggregated {
         values: Vec::with_capacity(table.len() * width),
         width,
+        records: Vec::with_capacity(table.len()),
         groups: 0,
         smallest_group_people: 0,
         coverage,
+        constraint_suppressed: 0,
     };
     let mut smallest = usize::MAX;
-    for (values, groups, group_smallest) in released {
-        result.values.extend(values);
-        result.groups += groups;
-        smallest = smallest.min(group_smallest);
+    for release in released {
+        result.values.extend(release.values);
+        result.records.extend(release.sources);
+        result.groups += release.groups;
+        result.constraint_suppressed += release.suppressed;
+        smallest = smallest.min(release.smallest);
     }
     result.smallest_group_people = if result.groups == 0 { 0 } else { smallest };
     result
+}
+
+/// The released rows of one coverage pattern.
+struct PatternRelease {
+    values: Vec<f64>,
+    sources: Vec<usize>,
+    groups: usize,
+    smallest: usize,
+    suppressed: usize,
+}
+
+/// Merges each group that a constraint rejects into the group with the nearest centroid, until all
+/// groups are accepted; returns the groups and the number of records suppressed because even one
+/// group of everything is rejected. Groups hold indices into `points`; `records` maps them to the
+/// table rows the constraints see.
+fn merge_until_accepted(
+    groups: Vec<Vec<usize>>,
+    points: Points<'_>,
+    records: &[usize],
+    constraints: &[&dyn ClassConstraint],
+) -> (Vec<Vec<usize>>, usize) {
+    let accepted = |group: &[usize]| {
+        let rows: Vec<usize> = group.iter().map(|&g| records[g]).collect();
+        constraints.iter().all(|c| c.accepts(&rows))
+    };
+    let centroid = |group: &[usize]| {
+        let mut sum = vec![0.0; points.dim];
+        for &g in group {
+            for (s, x) in sum
+                .iter_mut()
+                .zip(&points.coordinates[g * points.dim..(g + 1) * points.dim])
+            {
+                *s += x;
+            }
+        }
+        sum.iter_mut().for_each(|s| *s /= group.len() as f64);
+        sum
+    };
+    let mut groups: Vec<Option<Vec<usize>>> = groups.into_iter().map(Some).collect();
+    let mut centroids: Vec<Vec<f64>> = groups.iter().flatten().map(|g| centroid(g)).collect();
+    let mut pending: Vec<usize> = (0..groups.len())
+        .rev()
+        .filter(|&i| !accepted(groups[i].as_deref().expect("all groups present")))
+        .collect();
+    while let Some(failing) = pending.pop() {
+        let Some(group) = groups[failing].take() else {
+            continue;
+        };
+        let nearest = (0..groups.len())
+            .filter(|&i| groups[i].is_some())
+            .min_by(|&a, &b| {
+                let distance = |i: usize| {
+                    centroids[i]
+                        .iter()
+                        .zip(&centroids[failing])
+                        .map(|(x, y)| (x - y) * (x - y))
+                        .sum::<f64>()
+                };
+                distance(a).total_cmp(&distance(b)).then(a.cmp(&b))
+            });
+        let Some(target) = nearest else {
+            return (Vec::new(), group.len());
+        };
+        let merged = groups[target].as_mut().expect("filtered on presence");
+        merged.extend(group);
+        centroids[target] = centroid(merged);
+        if !accepted(merged) && !pending.contains(&target) {
+            pending.push(target);
+        }
+    }
+    (groups.into_iter().flatten().collect(), 0)
 }
 
 /// Rounds to the nearest multiple of `step` (halves away from zero), without float residue

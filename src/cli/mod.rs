@@ -3,6 +3,7 @@
 //! `main` parses with clap and calls [`run`]; every subcommand returns `Ok(())` on success or an
 //! [`Error`](crate::Error) whose exit code tells CI what happened (1 a check failed, 2 bad input).
 
+pub mod anonymize;
 pub mod publish;
 pub mod sample;
 pub mod verify;
@@ -31,6 +32,8 @@ pub enum Command {
     Publish(publish::Args),
     /// Re-check a release directory; exit 1 if any check fails.
     Verify(verify::Args),
+    /// Anonymize a table described by a dataset schema (global recoding, Mondrian or MDAV).
+    Anonymize(anonymize::Args),
 }
 
 /// Runs the parsed command line.
@@ -40,6 +43,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sample(args) => sample::run(args, output),
         Command::Publish(args) => publish::run(args, output),
         Command::Verify(args) => verify::run(args, output),
+        Command::Anonymize(args) => anonymize::run(args, output),
     }
 }
 

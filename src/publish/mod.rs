@@ -2,6 +2,7 @@
 //!
 //! A release holds `measurements.csv`, `measurements.parquet` (same rows and values),
 //! `datapackage.json` (Frictionless), `report.json` (counts and parameters) and `SHA256SUMS`.
+//! `tabular` writes the output of `anonymize` (any dataset schema) the same way.
 
 pub mod atomic;
 pub mod checksums;
@@ -9,6 +10,7 @@ pub mod csv;
 pub mod datapackage;
 pub mod parquet;
 pub mod report;
+pub mod tabular;
 
 use std::io::Write;
 use std::path::Path;
