@@ -70,6 +70,10 @@ pub enum Error {
         required: String,
     },
 
+    /// No anonymization of the input satisfies the requested privacy model (exit code 1).
+    #[error("no anonymization satisfies the privacy model: {problem}; nothing was written")]
+    Unsatisfiable { problem: String },
+
     /// `verify` found at least one failing check (exit code 1); the table was already printed.
     #[error("{failed} of {total} checks failed")]
     VerifyFailed { failed: usize, total: usize },
@@ -87,7 +91,9 @@ impl Error {
     /// The process exit code for this error: 1 for a failed check, 2 for unusable input.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::ThresholdFailed { .. } | Error::VerifyFailed { .. } => 1,
+            Error::ThresholdFailed { .. }
+            | Error::VerifyFailed { .. }
+            | Error::Unsatisfiable { .. } => 1,
             _ => 2,
         }
     }

@@ -6,7 +6,7 @@
 //! the binary as the default schema of the FreeSewing measurements.
 
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
@@ -59,10 +59,22 @@ pub struct ColumnSpec {
     /// Published values are rounded to a multiple of this step.
     pub rounding: Option<f64>,
     pub description: Option<String>,
-    /// ARX-format hierarchy file (relative to the schema file) for generalization.
+    /// ARX-format hierarchy file (`;`-separated, no header; relative to the schema file) for
+    /// generalizing a quasi-identifier.
     pub hierarchy: Option<String>,
-    /// Interval widths for numeric generalization, finest first.
+    /// Interval widths for generalizing a numeric quasi-identifier, finest first.
     pub widths: Option<Vec<f64>>,
+    /// Values below this are published as this (bottom coding), before anonymization.
+    pub bottom_code: Option<f64>,
+    /// Values above this are published as this (top coding), before anonymization.
+    pub top_code: Option<f64>,
+}
+
+impl ColumnSpec {
+    /// Whether the column holds numbers (`number` or `integer`).
+    pub fn is_numeric(&self) -> bool {
+        self.value_type != ColumnType::String
+    }
 }
 
 /// A whole dataset schema.
@@ -76,12 +88,15 @@ pub struct DatasetSchema {
     pub delimiter: Option<char>,
     #[serde(rename = "column")]
     pub columns: Vec<ColumnSpec>,
+    /// Directory that relative `hierarchy` paths are resolved against: the schema file's.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
 }
 
 impl DatasetSchema {
     /// Parses and validates schema text; `origin` names the file in errors.
     pub fn parse(text: &str, origin: &Path) -> Result<Self> {
-        let schema: DatasetSchema = toml::from_str(text).map_err(|e| {
+        let mut schema: DatasetSchema = toml::from_str(text).map_err(|e| {
             Error::bad_file(
                 origin,
                 toml_location(text, e.span()),
@@ -89,6 +104,11 @@ impl DatasetSchema {
             )
         })?;
         schema.validate(origin)?;
+        schema.base_dir = origin
+            .parent()
+            .filter(|dir| !dir.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
         Ok(schema)
     }
 
@@ -154,8 +174,54 @@ impl DatasetSchema {
                     "give either `hierarchy` or `widths`, not both".into(),
                 );
             }
+            let generalizes = column.hierarchy.is_some() || column.widths.is_some();
+            if generalizes && column.role != Role::QuasiIdentifier {
+                return fail(
+                    &column.name,
+                    "only quasi-identifiers are generalized: `hierarchy` and `widths` need role \"quasi_identifier\"".into(),
+                );
+            }
+            let recodes = column.rounding.is_some()
+                || column.bottom_code.is_some()
+                || column.top_code.is_some();
+            if (column.widths.is_some() || recodes) && !column.is_numeric() {
+                return fail(
+                    &column.name,
+                    "`widths`, `rounding`, `bottom_code` and `top_code` need type \"number\" or \"integer\"".into(),
+                );
+            }
+            if recodes && column.hierarchy.is_some() {
+                return fail(
+                    &column.name,
+                    "values generalized by a `hierarchy` file must stay as listed there: drop `rounding`, `bottom_code` and `top_code`".into(),
+                );
+            }
+            for (key, code) in [
+                ("bottom_code", column.bottom_code),
+                ("top_code", column.top_code),
+            ] {
+                if code.is_some_and(|c| !c.is_finite()) {
+                    return fail(&column.name, format!("`{key}` must be a finite number"));
+                }
+            }
+            if let (Some(bottom), Some(top)) = (column.bottom_code, column.top_code) {
+                if bottom >= top {
+                    return fail(
+                        &column.name,
+                        "`bottom_code` must be below `top_code`".into(),
+                    );
+                }
+            }
         }
         Ok(())
+    }
+
+    /// The hierarchy file of a column, resolved against the schema's directory.
+    pub fn hierarchy_path(&self, column: &ColumnSpec) -> Option<PathBuf> {
+        column
+            .hierarchy
+            .as_ref()
+            .map(|file| self.base_dir.join(file))
     }
 
     /// Position of a column by its name or one of its aliases.
@@ -211,6 +277,213 @@ mod tests {
         assert!(
             err.contains("s.toml") && err.contains("line 6") && err.contains("colour"),
             "{err}"
+        );
+    }
+
+    /// Checks a JSON value against the subset of JSON Schema that `dataset-schema.json` uses;
+    /// returns the first violation as a path and a reason.
+    fn violation(
+        value: &serde_json::Value,
+        rule: &serde_json::Value,
+        root: &serde_json::Value,
+        path: &str,
+    ) -> Option<String> {
+        use serde_json::Value;
+        if let Some(reference) = rule.get("$ref").and_then(Value::as_str) {
+            let name = reference.trim_start_matches("#/$defs/");
+            return violation(value, &root["$defs"][name], root, path);
+        }
+        let fail = |reason: &str| Some(format!("{path}: {reason}"));
+        if let Some(kind) = rule.get("type").and_then(Value::as_str) {
+            let fits = match kind {
+                "object" => value.is_object(),
+                "array" => value.is_array(),
+                "string" => value.is_string(),
+                "number" => value.is_number(),
+                "integer" => value.is_i64() || value.is_u64(),
+                "boolean" => value.is_boolean(),
+                other => panic!("unsupported type {other}"),
+            };
+            if !fits {
+                return fail(&format!("not of type {kind}"));
+            }
+        }
+        if let Some(options) = rule.get("enum").and_then(Value::as_array) {
+            if !options.contains(value) {
+                return fail("not one of the allowed values");
+            }
+        }
+        if let (Some(text), Some(min)) = (
+            value.as_str(),
+            rule.get("minLength").and_then(Value::as_u64),
+        ) {
+            if (text.chars().count() as u64) < min {
+                return fail("too short");
+            }
+        }
+        if let (Some(text), Some(max)) = (
+            value.as_str(),
+            rule.get("maxLength").and_then(Value::as_u64),
+        ) {
+            if text.chars().count() as u64 > max {
+                return fail("too long");
+            }
+        }
+        if let (Some(number), Some(bound)) = (
+            value.as_f64(),
+            rule.get("exclusiveMinimum").and_then(Value::as_f64),
+        ) {
+            if number <= bound {
+                return fail("too small");
+            }
+        }
+        if let Some(items) = value.as_array() {
+            let count = items.len() as u64;
+            if rule
+                .get("minItems")
+                .and_then(Value::as_u64)
+                .is_some_and(|min| count < min)
+                || rule
+                    .get("maxItems")
+                    .and_then(Value::as_u64)
+                    .is_some_and(|max| count > max)
+            {
+                return fail("wrong number of items");
+            }
+            if let Some(item_rule) = rule.get("items") {
+                for (index, item) in items.iter().enumerate() {
+                    if let Some(found) =
+                        violation(item, item_rule, root, &format!("{path}[{index}]"))
+                    {
+                        return Some(found);
+                    }
+                }
+            }
+        }
+        if let Some(object) = value.as_object() {
+            let properties = rule.get("properties").and_then(Value::as_object);
+            for required in rule
+                .get("required")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                if !object.contains_key(required.as_str().unwrap()) {
+                    return fail(&format!("missing {required}"));
+                }
+            }
+            for (key, item) in object {
+                match properties.and_then(|p| p.get(key)) {
+                    Some(item_rule) => {
+                        if let Some(found) =
+                            violation(item, item_rule, root, &format!("{path}.{key}"))
+                        {
+                            return Some(found);
+                        }
+                    }
+                    None if rule.get("additionalProperties") == Some(&Value::Bool(false)) => {
+                        return fail(&format!("unknown key {key}"));
+                    }
+                    None => {}
+                }
+            }
+        }
+        None
+    }
+
+    fn json_schema() -> serde_json::Value {
+        serde_json::from_str(include_str!("../schemas/dataset-schema.json")).unwrap()
+    }
+
+    #[test]
+    fn shipped_schemas_are_valid_for_anonpub_and_the_json_schema() {
+        let root = json_schema();
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas");
+        let mut checked = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                DatasetSchema::load(&path).unwrap();
+                let value: serde_json::Value =
+                    toml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+                assert_eq!(
+                    violation(&value, &root, &root, "$"),
+                    None,
+                    "{}",
+                    path.display()
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked >= 3);
+    }
+
+    #[test]
+    fn json_schema_lists_exactly_the_keys_anonpub_accepts() {
+        // Two columns that together use every key a column may have.
+        let text = "name = \"x\"\ntitle = \"X\"\ndescription = \"d\"\ndelimiter = \";\"\n\
+            [[column]]\nname = \"a\"\naliases = [\"b\"]\nrole = \"quasi_identifier\"\ntype = \"string\"\n\
+            unit = \"u\"\ngroup = \"g\"\nbreasts_only = false\ndescription = \"d\"\nhierarchy = \"h.csv\"\n\
+            [[column]]\nname = \"c\"\nrole = \"quasi_identifier\"\ntype = \"number\"\nplausible = [1, 2]\n\
+            rounding = 0.5\nwidths = [1, 2]\nbottom_code = 1\ntop_code = 2\n";
+        DatasetSchema::parse(text, Path::new("all.toml")).unwrap();
+        let root = json_schema();
+        let value: serde_json::Value = toml::from_str(text).unwrap();
+        assert_eq!(violation(&value, &root, &root, "$"), None);
+        let keys = |object: &serde_json::Value| -> HashSet<String> {
+            object.as_object().unwrap().keys().cloned().collect()
+        };
+        let columns = value["column"].as_array().unwrap();
+        let used: HashSet<String> = keys(&columns[0])
+            .union(&keys(&columns[1]))
+            .cloned()
+            .collect();
+        assert_eq!(used, keys(&root["$defs"]["column"]["properties"]));
+        assert_eq!(keys(&value), keys(&root["properties"]));
+
+        let unknown: serde_json::Value =
+            toml::from_str("name = \"x\"\n[[column]]\nname = \"a\"\nrole = \"sensitive\"\ntype = \"string\"\ncolour = 1\n").unwrap();
+        assert!(violation(&unknown, &root, &root, "$")
+            .unwrap()
+            .contains("colour"));
+    }
+
+    #[test]
+    fn generalization_and_recoding_keys_are_checked_against_role_and_type() {
+        let column = |extra: &str| {
+            format!("name = \"x\"\n[[column]]\nname = \"a\"\nrole = \"quasi_identifier\"\ntype = \"string\"\n{extra}")
+        };
+        for (extra, expected) in [
+            ("widths = [5]\n", "need type"),
+            ("rounding = 1\n", "need type"),
+            ("hierarchy = \"h.csv\"\nrole2 = 1\n", "role2"),
+        ] {
+            let err = DatasetSchema::parse(&column(extra), Path::new("s.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(expected), "{err}");
+        }
+        let sensitive = "name = \"x\"\n[[column]]\nname = \"a\"\nrole = \"sensitive\"\ntype = \"number\"\nwidths = [5]\n";
+        let err = DatasetSchema::parse(sensitive, Path::new("s.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("only quasi-identifiers"), "{err}");
+        let codes = "name = \"x\"\n[[column]]\nname = \"a\"\nrole = \"quasi_identifier\"\ntype = \"number\"\nbottom_code = 5\ntop_code = 1\n";
+        let err = DatasetSchema::parse(codes, Path::new("s.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("below"), "{err}");
+        let listed = "name = \"x\"\n[[column]]\nname = \"a\"\nrole = \"quasi_identifier\"\ntype = \"integer\"\nhierarchy = \"h.csv\"\ntop_code = 1\n";
+        let err = DatasetSchema::parse(listed, Path::new("dir/s.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("hierarchy"), "{err}");
+        let schema =
+            DatasetSchema::parse(&column("hierarchy = \"h.csv\"\n"), Path::new("dir/s.toml"))
+                .unwrap();
+        assert_eq!(
+            schema.hierarchy_path(&schema.columns[0]),
+            Some(Path::new("dir/h.csv").to_path_buf())
         );
     }
 

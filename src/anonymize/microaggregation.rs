@@ -9,6 +9,13 @@
 //! **Why MDAV on standardized values.** Measurements have different spreads (a chest varies by
 //! 30 cm, a wrist by 5); standardizing by the column's standard deviation makes every measurement
 //! count equally in the distance that forms groups.
+//!
+//! **Per-group constraints** (l-diversity, t-closeness; [`microaggregate_constrained`]). MDAV forms
+//! groups by distance alone; a group failing a constraint is merged with the group of the same
+//! coverage pattern whose centroid is nearest, until every group passes. A merged group still has
+//! ≥ k people. Every merge removes a group, so merging ends: at worst the whole pattern is one
+//! group, and if even that fails its records are suppressed (counted in
+//! [`Microaggregated::constraint_suppressed`]).
 
 use std::collections::BTreeMap;
 
@@ -16,6 +23,7 @@ use indicatif::ProgressBar;
 use rayon::prelude::*;
 
 use super::coverage::{plan_coverage, CoveragePlan};
+use super::global::ClassConstraint;
 use super::mdav::{Mdav, Points};
 use crate::table::MeasurementTable;
 
@@ -35,6 +43,8 @@ pub struct Microaggregated {
     /// People in the smallest group (the achieved k).
     pub smallest_group_people: usize,
     pub coverage: CoveragePlan,
+    /// Records suppressed because no group of their coverage pattern met the constraints.
+    pub constraint_suppressed: usize,
 }
 
 impl Microaggregated {
@@ -50,6 +60,19 @@ pub fn microaggregate(
     k: usize,
     exact_limit: usize,
     rounding: &[f64],
+    progress: &ProgressBar,
+) -> Microaggregated {
+    microaggregate_constrained(table, k, exact_limit, rounding, &[], progress)
+}
+
+/// [`microaggregate`], with groups merged until every group is accepted by every constraint;
+/// constraints see groups as row indices of `table`.
+pub fn microaggregate_constrained(
+    table: &MeasurementTable,
+    k: usize,
+    exact_limit: usize,
+    rounding: &[f64],
+    constraints: &[&dyn ClassConstraint],
     progress: &ProgressBar,
 ) -> Microaggregated {
     let width = table.width();
@@ -83,16 +106,24 @@ pub fn microaggregate(
                 dim: columns.len(),
                 persons: &persons,
             };
-            let groups = mdav.groups(points);
-            let mut values = Vec::with_capacity(records.len() * width);
-            let mut source = Vec::with_capacity(records.len());
-            let mut group_of_row = Vec::with_capacity(records.len());
-            let mut smallest = usize::MAX;
+            let mut groups = mdav.groups(points);
+            let mut suppressed = 0;
+            if !constraints.is_empty() {
+                (groups, suppressed) = merge_until_accepted(groups, points, &records, constraints);
+            }
+            let mut release = PatternRelease {
+                values: Vec::with_capacity(records.len() * width),
+                source: Vec::with_capacity(records.len()),
+                group: Vec::with_capacity(records.len()),
+                groups: groups.len(),
+                smallest: usize::MAX,
+                suppressed,
+            };
             for (index, group) in groups.iter().enumerate() {
                 let mut people: Vec<u32> = group.iter().map(|&g| persons[g]).collect();
                 people.sort_unstable();
                 people.dedup();
-                smallest = smallest.min(people.len());
+                release.smallest = release.smallest.min(people.len());
                 let mut row = vec![f64::NAN; width];
                 for &c in &columns {
                     let mean = group.iter().map(|&g| table.row(records[g])[c]).sum::<f64>()
@@ -100,19 +131,13 @@ pub fn microaggregate(
                     row[c] = round_to(mean, rounding[c]);
                 }
                 for &member in group {
-                    values.extend_from_slice(&row);
-                    source.push(records[member]);
-                    group_of_row.push(index);
+                    release.values.extend_from_slice(&row);
+                    release.source.push(records[member]);
+                    release.group.push(index);
                 }
             }
             progress.inc(records.len() as u64);
-            PatternRelease {
-                values,
-                source,
-                group: group_of_row,
-                groups: groups.len(),
-                smallest,
-            }
+            release
         })
         .collect();
 
@@ -124,17 +149,19 @@ pub fn microaggregate(
         groups: 0,
         smallest_group_people: 0,
         coverage,
+        constraint_suppressed: 0,
     };
     let mut smallest = usize::MAX;
-    for part in released {
-        result.values.extend(part.values);
-        result.source.extend(part.source);
+    for release in released {
+        result.values.extend(release.values);
+        result.source.extend(release.source);
         let offset = result.groups;
         result
             .group
-            .extend(part.group.into_iter().map(|g| g + offset));
-        result.groups += part.groups;
-        smallest = smallest.min(part.smallest);
+            .extend(release.group.into_iter().map(|g| g + offset));
+        result.groups += release.groups;
+        result.constraint_suppressed += release.suppressed;
+        smallest = smallest.min(release.smallest);
     }
     result.smallest_group_people = if result.groups == 0 { 0 } else { smallest };
     result
@@ -147,6 +174,69 @@ struct PatternRelease {
     group: Vec<usize>,
     groups: usize,
     smallest: usize,
+    suppressed: usize,
+}
+
+/// Merges each group that a constraint rejects into the group with the nearest centroid, until all
+/// groups are accepted; returns the groups and the number of records suppressed because even one
+/// group of everything is rejected. Groups hold indices into `points`; `records` maps them to the
+/// table rows the constraints see.
+fn merge_until_accepted(
+    groups: Vec<Vec<usize>>,
+    points: Points<'_>,
+    records: &[usize],
+    constraints: &[&dyn ClassConstraint],
+) -> (Vec<Vec<usize>>, usize) {
+    let accepted = |group: &[usize]| {
+        let rows: Vec<usize> = group.iter().map(|&g| records[g]).collect();
+        constraints.iter().all(|c| c.accepts(&rows))
+    };
+    let centroid = |group: &[usize]| {
+        let mut sum = vec![0.0; points.dim];
+        for &g in group {
+            for (s, x) in sum
+                .iter_mut()
+                .zip(&points.coordinates[g * points.dim..(g + 1) * points.dim])
+            {
+                *s += x;
+            }
+        }
+        sum.iter_mut().for_each(|s| *s /= group.len() as f64);
+        sum
+    };
+    let mut groups: Vec<Option<Vec<usize>>> = groups.into_iter().map(Some).collect();
+    let mut centroids: Vec<Vec<f64>> = groups.iter().flatten().map(|g| centroid(g)).collect();
+    let mut pending: Vec<usize> = (0..groups.len())
+        .rev()
+        .filter(|&i| !accepted(groups[i].as_deref().expect("all groups present")))
+        .collect();
+    while let Some(failing) = pending.pop() {
+        let Some(group) = groups[failing].take() else {
+            continue;
+        };
+        let nearest = (0..groups.len())
+            .filter(|&i| groups[i].is_some())
+            .min_by(|&a, &b| {
+                let distance = |i: usize| {
+                    centroids[i]
+                        .iter()
+                        .zip(&centroids[failing])
+                        .map(|(x, y)| (x - y) * (x - y))
+                        .sum::<f64>()
+                };
+                distance(a).total_cmp(&distance(b)).then(a.cmp(&b))
+            });
+        let Some(target) = nearest else {
+            return (Vec::new(), group.len());
+        };
+        let merged = groups[target].as_mut().expect("filtered on presence");
+        merged.extend(group);
+        centroids[target] = centroid(merged);
+        if !accepted(merged) && !pending.contains(&target) {
+            pending.push(target);
+        }
+    }
+    (groups.into_iter().flatten().collect(), 0)
 }
 
 /// Rounds to the nearest multiple of `step` (halves away from zero), without float residue

@@ -1,14 +1,32 @@
-//! Anonymization methods and the building blocks they share.
+//! Anonymization methods, privacy models and the building blocks they share. Each method and each
+//! model is one file whose doc comment states its guarantee, its preconditions and its paper.
 //!
-//! - `coverage`: which measurements a record has is identifying; plan patterns shared by k people.
-//! - `mdav`: microaggregation in groups of k distinct people (exact, or partitioned for scale).
-//! - `microaggregation`: the default FreeSewing release method built from the two above.
-//! - `hierarchy`, `loss`, `global`: full-domain generalization with an optimal lattice search
-//!   (ARX's Flash) minimising ARX's Loss metric.
+//! Methods:
+//! - `global`: optimal full-domain generalization with record suppression (lattice search, ARX's
+//!   Flash), over `hierarchy` and minimising ARX's Loss metric (`loss`);
+//! - `mondrian`: strict multidimensional partitioning (local recoding);
+//! - `mdav`: microaggregation in groups of k distinct people (exact, or partitioned for scale),
+//!   used by `microaggregation` after `coverage` planning — the FreeSewing release method;
+//! - `noise`: top/bottom coding, additive noise and rounding of numeric columns.
+//!
+//! Privacy models besides k-anonymity, as per-class constraints (`global::ClassConstraint`):
+//! `ldiversity` and `tcloseness`.
+//!
+//! `dataset` checks an input table against its schema; `engine` runs a method on it for the
+//! `anonymize` command; `sse` measures the information loss of numeric releases.
 
 pub mod coverage;
+pub mod dataset;
+pub mod engine;
 pub mod global;
 pub mod hierarchy;
+pub mod ldiversity;
 pub mod loss;
 pub mod mdav;
 pub mod microaggregation;
+pub mod mondrian;
+pub mod noise;
+#[cfg(test)]
+mod properties;
+pub mod sse;
+pub mod tcloseness;

@@ -7,6 +7,7 @@
 //! and timings only, and progress bars (`indicatif`) for long stages, drawn only when stderr is a
 //! terminal so that CI logs and pipes stay clean.
 
+pub mod anonymize;
 pub mod publish;
 pub mod risk;
 pub mod sample;
@@ -49,6 +50,8 @@ pub enum Command {
     Verify(verify::Args),
     /// Assess the re-identification risk of a table (raw or released).
     Risk(risk::Args),
+    /// Anonymize a table described by a dataset schema (global recoding, Mondrian or MDAV).
+    Anonymize(anonymize::Args),
 }
 
 /// Runs the parsed command line.
@@ -64,6 +67,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Publish(args) => publish::run(args, output),
         Command::Verify(args) => verify::run(args),
         Command::Risk(args) => risk::run(args, output),
+        Command::Anonymize(args) => anonymize::run(args),
     }
 }
 

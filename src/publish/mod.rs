@@ -5,6 +5,7 @@
 //! same for people, with histograms), `README.md` (a datasheet), `manifest.json` (provenance and
 //! every other file's size and digest) and `SHA256SUMS` (covering all of them, manifest included).
 //! Every file depends only on the inputs and the seed: the same run gives the same bytes.
+//! `tabular` writes the output of `anonymize` (any dataset schema) the same way.
 
 pub mod atomic;
 pub mod checksums;
@@ -16,6 +17,7 @@ pub mod internal;
 pub mod manifest;
 pub mod parquet;
 pub mod report;
+pub mod tabular;
 
 use std::io::Write;
 use std::path::Path;

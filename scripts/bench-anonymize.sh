@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Whole-process benchmarks of `anonpub anonymize` (issue #3): each case runs RUNS times (default 5)
+# as a fresh process; the median wall time (nanosecond clock around the process) and the median
+# peak RSS (/usr/bin/time -v) are printed as a Markdown table for BENCHMARKS.md.
+#
+#   scripts/bench-anonymize.sh            # all cases
+#   RUNS=9 scripts/bench-anonymize.sh     # more runs
+#
+# Needs a release build (`cargo build --release --examples`) and ../shared/reference/arx-benchmark.
+# The 100k × 38 measurements CSV is generated once into target/bench/ by examples/mdav_bench.rs.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-5}
+BIN=target/release/anonpub
+ARX=../shared/reference/arx-benchmark
+WORK=target/bench
+mkdir -p "$WORK"
+
+for needed in "$BIN" target/release/examples/mdav_bench /usr/bin/time "$ARX/adult.csv"; do
+    [[ -e $needed ]] || { echo "missing $needed: run cargo build --release --examples" >&2; exit 2; }
+done
+
+MEASUREMENTS="$WORK/measurements-100k.csv"
+if [[ ! -s $MEASUREMENTS ]]; then
+    target/release/examples/mdav_bench csv 100000 1 "$MEASUREMENTS"
+fi
+
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+# bench NAME ARGS...: runs `anonpub anonymize ARGS --out $WORK/out --force --quiet` RUNS times.
+bench() {
+    local name=$1
+    shift
+    local times=() rss=()
+    for _ in $(seq "$RUNS"); do
+        local start end
+        start=$(date +%s%N)
+        /usr/bin/time -v -o "$WORK/time.txt" "$BIN" anonymize "$@" --out "$WORK/out" --force --quiet
+        end=$(date +%s%N)
+        times+=($(((end - start) / 1000000)))
+        rss+=("$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$WORK/time.txt")")
+    done
+    local time_median rss_median
+    time_median=$(printf '%s\n' "${times[@]}" | median)
+    rss_median=$(printf '%s\n' "${rss[@]}" | median)
+    printf '| %s | %s ms | %s MB | %s |\n' "$name" "$time_median" "$((rss_median / 1024))" "${times[*]}"
+}
+
+echo "| case | median wall time | median peak RSS | all runs (ms) |"
+echo "|---|---|---|---|"
+bench "adult, global, k=5, 0 % suppression" \
+    --input "$ARX/adult.csv" --schema schemas/adult.toml --k 5 --suppression 0
+bench "adult, global, k=5, 2 % suppression" \
+    --input "$ARX/adult.csv" --schema schemas/adult.toml --k 5 --suppression 0.02
+bench "adult, mondrian, k=5" \
+    --input "$ARX/adult.csv" --schema schemas/adult.toml --k 5 --method mondrian
+bench "100k × 38 measurements, mdav, k=5" \
+    --input "$MEASUREMENTS" --schema schemas/freesewing.toml --k 5 --method mdav

@@ -1,0 +1,501 @@
+//! The input of `anonymize`: a table read against its dataset schema, checked cell by cell before
+//! any anonymization work starts.
+//!
+//! **Guarantees** once a [`Dataset`] exists: direct identifiers are gone (they are never copied out
+//! of the text table); every cell of a numeric column is empty or a finite number, and every cell
+//! of an `integer` column a whole number. Hierarchies are loaded and data encoded on demand by the
+//! method that needs them ([`Dataset::hierarchy`], [`Dataset::encode`]), and a value missing from a
+//! hierarchy, an unevenly deep hierarchy file or a non-numeric cell is an [`Error::BadFile`] naming
+//! the file, line and column, never the value.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::hierarchy::{Hierarchy, HierarchyError, DEFAULT_DELIMITER};
+use super::noise::{self, NoiseKey, NoiseSpec};
+use crate::error::{Error, Result};
+use crate::extract::table::TextTable;
+use crate::schema::{ColumnSpec, ColumnType, DatasetSchema, Role};
+
+/// One published column of the input.
+#[derive(Debug, Clone)]
+pub struct Column {
+    pub spec: ColumnSpec,
+    /// Cell text (rewritten after perturbation of a numeric column).
+    pub text: Vec<String>,
+    /// Parsed values of a numeric column (NaN for an empty cell); `None` for text columns.
+    pub numbers: Option<Vec<f64>>,
+}
+
+/// The input table without its direct identifiers, in schema order.
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    input: PathBuf,
+    schema_dir: PathBuf,
+    schema_file: PathBuf,
+    rows: usize,
+    pub columns: Vec<Column>,
+    /// Names of the dropped direct identifiers.
+    pub dropped: Vec<String>,
+}
+
+/// What perturbation to apply before anonymization (see [`super::noise`]).
+#[derive(Debug, Clone)]
+pub struct Perturbation {
+    /// Additive noise and the columns it applies to (by default the numeric quasi-identifiers
+    /// without a hierarchy file).
+    pub noise: Option<(NoiseSpec, Option<Vec<String>>)>,
+    /// Seed of the noise generator.
+    pub seed: u64,
+}
+
+/// What perturbation did, in counts per column.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct PerturbationCounts {
+    /// Columns that received noise, with the number of values perturbed.
+    pub noise: BTreeMap<String, usize>,
+    /// Columns with a `bottom_code`, with the number of values raised to it.
+    pub bottom_coded: BTreeMap<String, usize>,
+    /// Columns with a `top_code`, with the number of values lowered to it.
+    pub top_coded: BTreeMap<String, usize>,
+    /// Columns rounded to their schema `rounding` step (or to whole numbers, for noisy integers).
+    pub rounded: Vec<String>,
+}
+
+impl Dataset {
+    /// Checks the table's cells against the schema and drops direct identifiers. `input` and
+    /// `schema_file` name the files in errors.
+    pub fn new(
+        table: TextTable,
+        schema: &DatasetSchema,
+        input: &Path,
+        schema_file: &Path,
+    ) -> Result<Self> {
+        let rows = table.rows();
+        let mut columns = Vec::new();
+        let mut dropped = Vec::new();
+        for (spec, text) in schema.columns.iter().zip(table.cells) {
+            if spec.role == Role::DirectIdentifier {
+                dropped.push(spec.name.clone());
+                continue;
+            }
+            let numbers = if spec.is_numeric() {
+                Some(parse_numbers(&text, spec, input)?)
+            } else {
+                None
+            };
+            columns.push(Column {
+                spec: spec.clone(),
+                text,
+                numbers,
+            });
+        }
+        Ok(Self {
+            input: input.to_path_buf(),
+            schema_dir: schema.base_dir.clone(),
+            schema_file: schema_file.to_path_buf(),
+            rows,
+            columns,
+            dropped,
+        })
+    }
+
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// The input file, for messages.
+    pub fn input(&self) -> &Path {
+        &self.input
+    }
+
+    /// Positions of the columns with a role.
+    pub fn with_role(&self, role: Role) -> Vec<usize> {
+        (0..self.columns.len())
+            .filter(|&c| self.columns[c].spec.role == role)
+            .collect()
+    }
+
+    /// Position of a column by name.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.spec.name == name)
+    }
+
+    /// An error about the schema's description of a column.
+    pub fn schema_error(&self, column: usize, problem: impl Into<String>) -> Error {
+        Error::bad_file(
+            &self.schema_file,
+            Some(format!("column `{}`", self.columns[column].spec.name)),
+            problem,
+        )
+    }
+
+    /// An error about one cell of the input, by its position only.
+    pub fn cell_error(&self, column: usize, record: usize, problem: impl Into<String>) -> Error {
+        cell_error(
+            &self.input,
+            &self.columns[column].spec.name,
+            record,
+            problem,
+        )
+    }
+
+    /// Applies top/bottom coding, noise and rounding to numeric columns, in that order, and
+    /// rewrites their text. Noise is keyed by the seed and a digest of the table as read (see
+    /// [`super::noise`]).
+    pub fn perturb(&mut self, perturbation: &Perturbation) -> Result<PerturbationCounts> {
+        let mut counts = PerturbationCounts::default();
+        let noisy: Vec<usize> = match &perturbation.noise {
+            Some((_, Some(names))) => names
+                .iter()
+                .map(|name| self.noise_column(name))
+                .collect::<Result<_>>()?,
+            Some((_, None)) => self.default_noise_columns(),
+            None => Vec::new(),
+        };
+        let key = perturbation.noise.as_ref().map(|_| {
+            let digest = noise::table_digest(
+                self.columns
+                    .iter()
+                    .map(|c| (c.spec.name.as_str(), c.text.as_slice())),
+            );
+            NoiseKey::derive(perturbation.seed, &digest)
+        });
+        for (index, column) in self.columns.iter_mut().enumerate() {
+            let Some(values) = column.numbers.as_mut() else {
+                continue;
+            };
+            let spec = &column.spec;
+            let mut changed = false;
+            if let (Some((noise_spec, _)), Some(key)) = (&perturbation.noise, &key) {
+                if noisy.contains(&index) {
+                    let perturbed =
+                        noise::add_noise(values, noise_spec, &mut key.column_rng(index));
+                    counts.noise.insert(spec.name.clone(), perturbed);
+                    changed = true;
+                }
+            }
+            if spec.bottom_code.is_some() || spec.top_code.is_some() {
+                let (bottom, top) = noise::top_bottom_code(values, spec.bottom_code, spec.top_code);
+                if spec.bottom_code.is_some() {
+                    counts.bottom_coded.insert(spec.name.clone(), bottom);
+                }
+                if spec.top_code.is_some() {
+                    counts.top_coded.insert(spec.name.clone(), top);
+                }
+                changed = true;
+            }
+            let step = spec
+                .rounding
+                .or_else(|| (changed && spec.value_type == ColumnType::Integer).then_some(1.0));
+            if let Some(step) = step {
+                noise::round_column(values, step);
+                counts.rounded.push(spec.name.clone());
+                changed = true;
+            }
+            if changed {
+                column.text = values.iter().map(|&v| format_number(v)).collect();
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Validates a column named for noise: numeric, and not generalized through a hierarchy file
+    /// whose listed values noise would break.
+    fn noise_column(&self, name: &str) -> Result<usize> {
+        let index = self.position(name).ok_or_else(|| Error::InvalidArgument {
+            name: "--noise-columns",
+            problem: format!("`{name}` is not a published column of the schema"),
+        })?;
+        let spec = &self.columns[index].spec;
+        if !spec.is_numeric() || spec.hierarchy.is_some() {
+            return Err(Error::InvalidArgument {
+                name: "--noise-columns",
+                problem: format!(
+                    "`{name}` must be a numeric column without a `hierarchy` file (noisy values are not listed in it)"
+                ),
+            });
+        }
+        Ok(index)
+    }
+
+    /// Default noise columns: numeric quasi-identifiers without a hierarchy file.
+    fn default_noise_columns(&self) -> Vec<usize> {
+        (0..self.columns.len())
+            .filter(|&c| {
+                let spec = &self.columns[c].spec;
+                spec.role == Role::QuasiIdentifier && spec.is_numeric() && spec.hierarchy.is_none()
+            })
+            .collect()
+    }
+
+    /// The generalization hierarchy of a quasi-identifier: its `hierarchy` file, or intervals of
+    /// its `widths` over the column's values; `None` if the schema gives neither.
+    pub fn hierarchy(&self, column: usize) -> Result<Option<Hierarchy>> {
+        let Column { spec, text, .. } = &self.columns[column];
+        if let Some(file) = &spec.hierarchy {
+            let path = self.schema_dir.join(file);
+            return Hierarchy::from_csv_file(&path, DEFAULT_DELIMITER)
+                .map(Some)
+                .map_err(|e| self.hierarchy_error(e, &path));
+        }
+        match &spec.widths {
+            Some(widths) => Hierarchy::numeric_intervals(&spec.name, text, widths)
+                .map(Some)
+                .map_err(|e| self.hierarchy_error(e, &self.schema_file)),
+            None => Ok(None),
+        }
+    }
+
+    /// The column's cells as base codes of `hierarchy`.
+    pub fn encode(&self, column: usize, hierarchy: &Hierarchy) -> Result<Vec<u32>> {
+        let Column { spec, text, .. } = &self.columns[column];
+        hierarchy
+            .encode_column(&spec.name, text)
+            .map_err(|e| self.hierarchy_error(e, Path::new(hierarchy.name())))
+    }
+
+    /// Turns a hierarchy error into a file error; `file` is the hierarchy or schema file involved.
+    fn hierarchy_error(&self, error: HierarchyError, file: &Path) -> Error {
+        match error {
+            HierarchyError::Unreadable { reason, .. } => Error::bad_file(file, None, reason),
+            HierarchyError::Empty { .. } => Error::bad_file(file, None, "the hierarchy has no rows"),
+            HierarchyError::WrongDelimiter {
+                expected, found, ..
+            } => Error::bad_file(
+                file,
+                Some("line 1".into()),
+                format!("fields look separated by {found:?}, expected {expected:?}"),
+            ),
+            HierarchyError::UnevenDepth {
+                row,
+                expected,
+                found,
+                ..
+            } => Error::bad_file(
+                file,
+                Some(format!("line {row}")),
+                format!("{found} levels where line 1 has {expected}: every row of a hierarchy must be equally deep"),
+            ),
+            HierarchyError::DuplicateValue { row, first_row, .. } => Error::bad_file(
+                file,
+                Some(format!("line {row}")),
+                format!("original value already listed on line {first_row}"),
+            ),
+            HierarchyError::NotNested { row, level, .. } => Error::bad_file(
+                file,
+                Some(format!("line {row}")),
+                format!(
+                    "its level-{level} label is shared with an earlier line whose level-{} label differs: the levels do not nest",
+                    level + 1
+                ),
+            ),
+            HierarchyError::MissingValue { column, row } => cell_error(
+                &self.input,
+                &column,
+                row - 1,
+                format!("value not listed in the hierarchy {}", file.display()),
+            ),
+            HierarchyError::NotNumeric { column, row } => {
+                cell_error(&self.input, &column, row - 1, "not a finite number")
+            }
+            HierarchyError::InvalidWidths { column, reason } => Error::bad_file(
+                &self.schema_file,
+                Some(format!("column `{column}`")),
+                format!("`widths`: {reason}"),
+            ),
+        }
+    }
+}
+
+/// Where a record of an input file is: its line in a CSV file (after the header), its row in a
+/// Parquet file.
+pub fn record_location(input: &Path, record: usize) -> String {
+    let parquet = input
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+    if parquet {
+        format!("row {}", record + 1)
+    } else {
+        format!("line {}", record + 2)
+    }
+}
+
+fn cell_error(input: &Path, column: &str, record: usize, problem: impl Into<String>) -> Error {
+    Error::bad_file(
+        input,
+        Some(format!(
+            "{}, column `{column}`",
+            record_location(input, record)
+        )),
+        problem,
+    )
+}
+
+/// Parses a numeric column; an empty cell is missing (NaN).
+fn parse_numbers(text: &[String], spec: &ColumnSpec, input: &Path) -> Result<Vec<f64>> {
+    text.iter()
+        .enumerate()
+        .map(|(record, cell)| {
+            let cell = cell.trim();
+            if cell.is_empty() {
+                return Ok(f64::NAN);
+            }
+            let value = cell
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| cell_error(input, &spec.name, record, "not a finite number"))?;
+            if spec.value_type == ColumnType::Integer && value.fract() != 0.0 {
+                return Err(cell_error(
+                    input,
+                    &spec.name,
+                    record,
+                    "not a whole number (the column's type is integer)",
+                ));
+            }
+            Ok(value)
+        })
+        .collect()
+}
+
+/// The shortest text that reads back as the same number; empty for a missing value.
+pub fn format_number(value: f64) -> String {
+    if value.is_nan() {
+        String::new()
+    } else {
+        format!("{value}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema(dir: &Path, extra: &str) -> DatasetSchema {
+        let text = format!(
+            "name = \"t\"\n\
+             [[column]]\nname = \"email\"\nrole = \"direct_identifier\"\ntype = \"string\"\n\
+             [[column]]\nname = \"age\"\nrole = \"quasi_identifier\"\ntype = \"integer\"\n{extra}\n\
+             [[column]]\nname = \"job\"\nrole = \"quasi_identifier\"\ntype = \"string\"\nhierarchy = \"job.csv\"\n"
+        );
+        DatasetSchema::parse(&text, &dir.join("t.toml")).unwrap()
+    }
+
+    fn table(ages: &[&str], jobs: &[&str]) -> TextTable {
+        TextTable {
+            columns: vec!["email".into(), "age".into(), "job".into()],
+            cells: vec![
+                ages.iter()
+                    .map(|_| "jane@example.org".to_string())
+                    .collect(),
+                ages.iter().map(|s| s.to_string()).collect(),
+                jobs.iter().map(|s| s.to_string()).collect(),
+            ],
+        }
+    }
+
+    #[test]
+    fn drops_identifiers_and_names_bad_cells_without_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let schema = schema(dir.path(), "");
+        let input = Path::new("people.csv");
+        let data = Dataset::new(
+            table(&["30", ""], &["a", "b"]),
+            &schema,
+            input,
+            Path::new("t.toml"),
+        )
+        .unwrap();
+        assert_eq!(data.dropped, vec!["email"]);
+        assert_eq!(data.columns.len(), 2);
+        assert!(data.columns[0].numbers.as_ref().unwrap()[1].is_nan());
+        let error = Dataset::new(
+            table(&["30", "31.5"], &["a", "b"]),
+            &schema,
+            input,
+            Path::new("t.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("line 3, column `age`") && !error.contains("31.5"),
+            "{error}"
+        );
+        let error = Dataset::new(
+            table(&["secret"], &["a"]),
+            &schema,
+            Path::new("p.parquet"),
+            Path::new("t.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("row 1, column `age`") && !error.contains("secret"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn hierarchy_problems_name_file_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let schema = schema(dir.path(), "");
+        let data = Dataset::new(
+            table(&["30", "31"], &["a", "Jane"]),
+            &schema,
+            Path::new("people.csv"),
+            Path::new("t.toml"),
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("job.csv"), "a;x;*\nb;x\n").unwrap();
+        let error = data.hierarchy(1).unwrap_err().to_string();
+        assert!(
+            error.contains("job.csv") && error.contains("line 2") && error.contains("deep"),
+            "{error}"
+        );
+        std::fs::write(dir.path().join("job.csv"), "a;*\nb;*\n").unwrap();
+        let hierarchy = data.hierarchy(1).unwrap().unwrap();
+        let error = data.encode(1, &hierarchy).unwrap_err().to_string();
+        assert!(
+            error.contains("people.csv (line 3, column `job`)")
+                && error.contains("job.csv")
+                && !error.contains("Jane"),
+            "{error}"
+        );
+        assert!(data.hierarchy(0).unwrap().is_none());
+    }
+
+    #[test]
+    fn perturbation_codes_rounds_and_rewrites_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let schema = schema(dir.path(), "bottom_code = 20\ntop_code = 80\n");
+        let ages = ["10", "50", "90", "33", "47", "61"];
+        let mut data = Dataset::new(
+            table(&ages, &["a"; 6]),
+            &schema,
+            Path::new("p.csv"),
+            Path::new("t.toml"),
+        )
+        .unwrap();
+        let spec = NoiseSpec::new(noise::Distribution::Gaussian, 0.1, false).unwrap();
+        assert_eq!(data.default_noise_columns(), vec![0]);
+        let counts = data
+            .perturb(&Perturbation {
+                noise: Some((spec, None)),
+                seed: 4,
+            })
+            .unwrap();
+        assert_eq!(counts.noise["age"], 6);
+        assert_eq!(counts.rounded, vec!["age".to_string()]);
+        let values = data.columns[0].numbers.as_ref().unwrap();
+        assert!(values
+            .iter()
+            .all(|v| (20.0..=80.0).contains(v) && v.fract() == 0.0));
+        assert_eq!(data.columns[0].text[0], format_number(values[0]));
+        let bad = Perturbation {
+            noise: Some((spec, Some(vec!["job".into()]))),
+            seed: 4,
+        };
+        assert!(data.perturb(&bad).is_err());
+    }
+}
