@@ -27,4 +27,14 @@ pub mod measurements;
 #[path = "../../src/schema.rs"]
 pub mod schema;
 
+/// The release config names the linkage attacker it checks against.
+#[path = "../../src/risk"]
+pub mod risk {
+    pub mod linkage;
+    pub mod nearest;
+}
+
+#[path = "../../src/table.rs"]
+pub mod table;
+
 pub use error::{Error, Result};
