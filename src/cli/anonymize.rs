@@ -39,7 +39,7 @@ use crate::anonymize::ldiversity::Variant;
 use crate::anonymize::noise::{Distribution, NoiseSpec};
 use crate::cli::Output;
 use crate::error::{Error, Result};
-use crate::extract::table::read_table;
+use crate::extract::table::read_coded_table;
 use crate::publish::atomic::check_target;
 use crate::publish::tabular::write_anonymized;
 use crate::schema::DatasetSchema;
@@ -136,7 +136,7 @@ pub fn run(args: Args, output: Output) -> Result<()> {
         })?;
     check_target(&args.out, args.force)?;
 
-    let table = read_table(&args.input, &schema)?;
+    let table = read_coded_table(&args.input, &schema)?;
     let dataset = Dataset::new(table, &schema, &args.input, &args.schema)?;
     output.note(format!(
         "read {} records of {} columns from {}",
