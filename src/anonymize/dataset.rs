@@ -8,7 +8,7 @@
 //! hierarchy, an unevenly deep hierarchy file or a non-numeric cell is an [`Error::BadFile`] naming
 //! the file, line and column, never the value.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use super::hierarchy::{Hierarchy, HierarchyError, DEFAULT_DELIMITER};
@@ -169,6 +169,7 @@ impl Dataset {
                 continue;
             };
             let spec = &column.spec;
+            let original = values.clone();
             let mut changed = false;
             if let (Some((noise_spec, _)), Some(key)) = (&perturbation.noise, &key) {
                 if noisy.contains(&index) {
@@ -194,10 +195,15 @@ impl Dataset {
             if let Some(step) = step {
                 noise::round_column(values, step);
                 counts.rounded.push(spec.name.clone());
-                changed = true;
             }
-            if changed {
-                column.cells = CodedColumn::from_cells(values.iter().map(|&v| format_number(v)));
+            // Keep the text as read unless a value moved (rounding whole millimetres to 1 mm
+            // changes nothing).
+            if values
+                .iter()
+                .zip(&original)
+                .any(|(a, b)| a.to_bits() != b.to_bits())
+            {
+                column.cells = code_numbers(values.iter().copied());
             }
         }
         Ok(counts)
@@ -363,6 +369,21 @@ fn parse_numbers(cells: &CodedColumn, spec: &ColumnSpec, input: &Path) -> Result
         })
         .collect::<Result<_>>()?;
     Ok(cells.codes.iter().map(|&c| distinct[c as usize]).collect())
+}
+
+/// Numbers as coded text ([`format_number`]), each distinct value formatted once.
+pub fn code_numbers(values: impl Iterator<Item = f64>) -> CodedColumn {
+    let mut index: HashMap<u64, u32> = HashMap::new();
+    let mut column = CodedColumn::default();
+    for value in values {
+        let next = column.values.len() as u32;
+        let code = *index.entry(value.to_bits()).or_insert(next);
+        if code == next {
+            column.values.push(format_number(value));
+        }
+        column.codes.push(code);
+    }
+    column
 }
 
 /// The shortest text that reads back as the same number; empty for a missing value.

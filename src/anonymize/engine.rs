@@ -16,7 +16,7 @@
 
 use serde::Serialize;
 
-use super::dataset::{format_number, Dataset, Perturbation, PerturbationCounts};
+use super::dataset::{code_numbers, format_number, Dataset, Perturbation, PerturbationCounts};
 use super::global::{self, ClassConstraint, PrivacyModel, SearchError};
 use super::ldiversity::{LDiversity, Variant};
 use super::microaggregation::{microaggregate_constrained, round_to};
@@ -653,16 +653,17 @@ fn run_mdav(
     }
     let cells = (0..width)
         .map(|d| {
-            let cells = (0..rows)
-                .map(|r| {
-                    if suppressed[r] {
-                        SUPPRESSED.to_owned()
-                    } else {
-                        format_number(released[r * width + d])
-                    }
-                })
+            let coded = code_numbers((0..rows).map(|r| released[r * width + d]));
+            let mut labels = coded.values;
+            let star = labels.len() as u32;
+            labels.push(SUPPRESSED.to_owned());
+            let codes = coded
+                .codes
+                .iter()
+                .zip(&suppressed)
+                .map(|(&code, &suppressed)| if suppressed { star } else { code })
                 .collect();
-            (Cells::Text(cells), true)
+            (Cells::Coded { labels, codes }, true)
         })
         .collect();
     Ok(MethodResult {
