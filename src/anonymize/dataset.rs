@@ -8,22 +8,23 @@
 //! hierarchy, an unevenly deep hierarchy file or a non-numeric cell is an [`Error::BadFile`] naming
 //! the file, line and column, never the value.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use super::hierarchy::{Hierarchy, HierarchyError, DEFAULT_DELIMITER};
 use super::noise::{self, NoiseKey, NoiseSpec};
 use crate::error::{Error, Result};
-use crate::extract::table::TextTable;
+use crate::extract::table::{CodedColumn, CodedTable};
 use crate::schema::{ColumnSpec, ColumnType, DatasetSchema, Role};
 
 /// One published column of the input.
 #[derive(Debug, Clone)]
 pub struct Column {
     pub spec: ColumnSpec,
-    /// Cell text (rewritten after perturbation of a numeric column).
-    pub text: Vec<String>,
-    /// Parsed values of a numeric column (NaN for an empty cell); `None` for text columns.
+    /// Cell texts, coded (rewritten after perturbation of a numeric column).
+    pub cells: CodedColumn,
+    /// Parsed values of a numeric column (NaN for an empty cell), one per row; `None` for text
+    /// columns.
     pub numbers: Option<Vec<f64>>,
 }
 
@@ -66,7 +67,7 @@ impl Dataset {
     /// Checks the table's cells against the schema and drops direct identifiers. `input` and
     /// `schema_file` name the files in errors.
     pub fn new(
-        table: TextTable,
+        table: CodedTable,
         schema: &DatasetSchema,
         input: &Path,
         schema_file: &Path,
@@ -74,19 +75,19 @@ impl Dataset {
         let rows = table.rows();
         let mut columns = Vec::new();
         let mut dropped = Vec::new();
-        for (spec, text) in schema.columns.iter().zip(table.cells) {
+        for (spec, cells) in schema.columns.iter().zip(table.data) {
             if spec.role == Role::DirectIdentifier {
                 dropped.push(spec.name.clone());
                 continue;
             }
             let numbers = if spec.is_numeric() {
-                Some(parse_numbers(&text, spec, input)?)
+                Some(parse_numbers(&cells, spec, input)?)
             } else {
                 None
             };
             columns.push(Column {
                 spec: spec.clone(),
-                text,
+                cells,
                 numbers,
             });
         }
@@ -154,11 +155,13 @@ impl Dataset {
             None => Vec::new(),
         };
         let key = perturbation.noise.as_ref().map(|_| {
-            let digest = noise::table_digest(
-                self.columns
-                    .iter()
-                    .map(|c| (c.spec.name.as_str(), c.text.as_slice())),
-            );
+            let digest = noise::table_digest(self.columns.iter().map(|c| {
+                let cells = &c.cells;
+                (
+                    c.spec.name.as_str(),
+                    (0..cells.codes.len()).map(move |r| cells.cell(r)),
+                )
+            }));
             NoiseKey::derive(perturbation.seed, &digest)
         });
         for (index, column) in self.columns.iter_mut().enumerate() {
@@ -166,6 +169,7 @@ impl Dataset {
                 continue;
             };
             let spec = &column.spec;
+            let original = values.clone();
             let mut changed = false;
             if let (Some((noise_spec, _)), Some(key)) = (&perturbation.noise, &key) {
                 if noisy.contains(&index) {
@@ -191,10 +195,15 @@ impl Dataset {
             if let Some(step) = step {
                 noise::round_column(values, step);
                 counts.rounded.push(spec.name.clone());
-                changed = true;
             }
-            if changed {
-                column.text = values.iter().map(|&v| format_number(v)).collect();
+            // Keep the text as read unless a value moved (rounding whole millimetres to 1 mm
+            // changes nothing).
+            if values
+                .iter()
+                .zip(&original)
+                .any(|(a, b)| a.to_bits() != b.to_bits())
+            {
+                column.cells = code_numbers(values.iter().copied());
             }
         }
         Ok(counts)
@@ -232,31 +241,40 @@ impl Dataset {
     /// The generalization hierarchy of a quasi-identifier: its `hierarchy` file, or intervals of
     /// its `widths` over the column's values; `None` if the schema gives neither.
     pub fn hierarchy(&self, column: usize) -> Result<Option<Hierarchy>> {
-        let Column { spec, text, .. } = &self.columns[column];
+        let Column { spec, cells, .. } = &self.columns[column];
         if let Some(file) = &spec.hierarchy {
             let path = self.schema_dir.join(file);
             return Hierarchy::from_csv_file(&path, DEFAULT_DELIMITER)
                 .map(Some)
-                .map_err(|e| self.hierarchy_error(e, &path));
+                .map_err(|e| self.hierarchy_error(e, column, &path));
         }
         match &spec.widths {
-            Some(widths) => Hierarchy::numeric_intervals(&spec.name, text, widths)
+            Some(widths) => Hierarchy::numeric_intervals(&spec.name, &cells.values, widths)
                 .map(Some)
-                .map_err(|e| self.hierarchy_error(e, &self.schema_file)),
+                .map_err(|e| self.hierarchy_error(e, column, &self.schema_file)),
             None => Ok(None),
         }
     }
 
-    /// The column's cells as base codes of `hierarchy`.
+    /// The column's cells as base codes of `hierarchy`; each distinct text is looked up once.
     pub fn encode(&self, column: usize, hierarchy: &Hierarchy) -> Result<Vec<u32>> {
-        let Column { spec, text, .. } = &self.columns[column];
-        hierarchy
-            .encode_column(&spec.name, text)
-            .map_err(|e| self.hierarchy_error(e, Path::new(hierarchy.name())))
+        let Column { spec, cells, .. } = &self.columns[column];
+        let bases = hierarchy
+            .encode_column(&spec.name, &cells.values)
+            .map_err(|e| self.hierarchy_error(e, column, Path::new(hierarchy.name())))?;
+        Ok(cells.codes.iter().map(|&c| bases[c as usize]).collect())
     }
 
     /// Turns a hierarchy error into a file error; `file` is the hierarchy or schema file involved.
-    fn hierarchy_error(&self, error: HierarchyError, file: &Path) -> Error {
+    /// Row numbers of errors about data are positions among the column's distinct texts, which
+    /// are turned back into the first record holding that text.
+    fn hierarchy_error(&self, error: HierarchyError, column: usize, file: &Path) -> Error {
+        let record = |distinct: usize| {
+            self.columns[column]
+                .cells
+                .first_row(distinct as u32 - 1)
+                .expect("every distinct text occurs in a row")
+        };
         match error {
             HierarchyError::Unreadable { reason, .. } => Error::bad_file(file, None, reason),
             HierarchyError::Empty { .. } => Error::bad_file(file, None, "the hierarchy has no rows"),
@@ -290,14 +308,13 @@ impl Dataset {
                     level + 1
                 ),
             ),
-            HierarchyError::MissingValue { column, row } => cell_error(
-                &self.input,
-                &column,
-                row - 1,
+            HierarchyError::MissingValue { row, .. } => self.cell_error(
+                column,
+                record(row),
                 format!("value not listed in the hierarchy {}", file.display()),
             ),
-            HierarchyError::NotNumeric { column, row } => {
-                cell_error(&self.input, &column, row - 1, "not a finite number")
+            HierarchyError::NotNumeric { row, .. } => {
+                self.cell_error(column, record(row), "not a finite number")
             }
             HierarchyError::InvalidWidths { column, reason } => Error::bad_file(
                 &self.schema_file,
@@ -332,31 +349,48 @@ fn cell_error(input: &Path, column: &str, record: usize, problem: impl Into<Stri
     )
 }
 
-/// Parses a numeric column; an empty cell is missing (NaN).
-fn parse_numbers(text: &[String], spec: &ColumnSpec, input: &Path) -> Result<Vec<f64>> {
-    text.iter()
+/// Parses a numeric column, each distinct text once; an empty cell is missing (NaN).
+fn parse_numbers(cells: &CodedColumn, spec: &ColumnSpec, input: &Path) -> Result<Vec<f64>> {
+    let distinct: Vec<f64> = cells
+        .values
+        .iter()
         .enumerate()
-        .map(|(record, cell)| {
+        .map(|(code, cell)| {
+            let fail = |problem| {
+                let record = cells
+                    .first_row(code as u32)
+                    .expect("every distinct text occurs in a row");
+                Err(cell_error(input, &spec.name, record, problem))
+            };
             let cell = cell.trim();
             if cell.is_empty() {
                 return Ok(f64::NAN);
             }
-            let value = cell
-                .parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite())
-                .ok_or_else(|| cell_error(input, &spec.name, record, "not a finite number"))?;
-            if spec.value_type == ColumnType::Integer && value.fract() != 0.0 {
-                return Err(cell_error(
-                    input,
-                    &spec.name,
-                    record,
-                    "not a whole number (the column's type is integer)",
-                ));
+            match cell.parse::<f64>().ok().filter(|v| v.is_finite()) {
+                None => fail("not a finite number"),
+                Some(value) if spec.value_type == ColumnType::Integer && value.fract() != 0.0 => {
+                    fail("not a whole number (the column's type is integer)")
+                }
+                Some(value) => Ok(value),
             }
-            Ok(value)
         })
-        .collect()
+        .collect::<Result<_>>()?;
+    Ok(cells.codes.iter().map(|&c| distinct[c as usize]).collect())
+}
+
+/// Numbers as coded text ([`format_number`]), each distinct value formatted once.
+pub fn code_numbers(values: impl Iterator<Item = f64>) -> CodedColumn {
+    let mut index: HashMap<u64, u32> = HashMap::new();
+    let mut column = CodedColumn::default();
+    for value in values {
+        let next = column.values.len() as u32;
+        let code = *index.entry(value.to_bits()).or_insert(next);
+        if code == next {
+            column.values.push(format_number(value));
+        }
+        column.codes.push(code);
+    }
+    column
 }
 
 /// The shortest text that reads back as the same number; empty for a missing value.
@@ -382,8 +416,8 @@ mod tests {
         DatasetSchema::parse(&text, &dir.join("t.toml")).unwrap()
     }
 
-    fn table(ages: &[&str], jobs: &[&str]) -> TextTable {
-        TextTable {
+    fn table(ages: &[&str], jobs: &[&str]) -> CodedTable {
+        crate::extract::table::TextTable {
             columns: vec!["email".into(), "age".into(), "job".into()],
             cells: vec![
                 ages.iter()
@@ -393,6 +427,7 @@ mod tests {
                 jobs.iter().map(|s| s.to_string()).collect(),
             ],
         }
+        .into()
     }
 
     #[test]
@@ -491,7 +526,7 @@ mod tests {
         assert!(values
             .iter()
             .all(|v| (20.0..=80.0).contains(v) && v.fract() == 0.0));
-        assert_eq!(data.columns[0].text[0], format_number(values[0]));
+        assert_eq!(data.columns[0].cells.cell(0), format_number(values[0]));
         let bad = Perturbation {
             noise: Some((spec, Some(vec!["job".into()]))),
             seed: 4,

@@ -14,11 +14,9 @@
 //! insensitive columns are published as read (after perturbation, if any); direct identifiers are
 //! not published. Row `i` of the output is row `i` of the input.
 
-use std::collections::HashMap;
-
 use serde::Serialize;
 
-use super::dataset::{format_number, Dataset, Perturbation, PerturbationCounts};
+use super::dataset::{code_numbers, format_number, Dataset, Perturbation, PerturbationCounts};
 use super::global::{self, ClassConstraint, PrivacyModel, SearchError};
 use super::ldiversity::{LDiversity, Variant};
 use super::microaggregation::{microaggregate_constrained, round_to};
@@ -27,7 +25,7 @@ use super::noise::Distribution;
 use super::sse::sse_information_loss;
 use super::tcloseness::{GroundDistance, TCloseness};
 use crate::error::{Error, Result};
-use crate::publish::tabular::{OutputColumn, OutputTable, SUPPRESSED};
+use crate::publish::tabular::{Cells, OutputColumn, OutputTable, SUPPRESSED};
 use crate::schema::Role;
 use crate::table::MeasurementTable;
 
@@ -185,7 +183,7 @@ pub struct InformationLoss {
 /// The published cells of the quasi-identifiers and what the method reports.
 struct MethodResult {
     /// Per quasi-identifier (in order): its cells and whether they are numbers.
-    cells: Vec<(Vec<String>, bool)>,
+    cells: Vec<(Cells, bool)>,
     suppressed: Vec<bool>,
     levels: Option<Vec<usize>>,
     partitions: Option<usize>,
@@ -362,25 +360,38 @@ fn constraints(dataset: &Dataset, request: &Request) -> Result<Constraints> {
 /// (empty cells last), by text otherwise. Equal values get equal ranks.
 fn value_ranks(dataset: &Dataset, column: usize) -> Vec<u32> {
     let column = &dataset.columns[column];
-    let mut order: Vec<usize> = (0..dataset.rows()).collect();
-    let same: Box<dyn Fn(usize, usize) -> bool + '_> = match &column.numbers {
+    let cells = &column.cells;
+    let mut order: Vec<usize> = (0..cells.values.len()).collect();
+    let code_ranks = match &column.numbers {
         Some(numbers) => {
-            order.sort_by(|&a, &b| numbers[a].total_cmp(&numbers[b]));
-            Box::new(move |a, b| numbers[a].total_cmp(&numbers[b]).is_eq())
+            let mut keys = vec![f64::NAN; cells.values.len()];
+            for (&code, &number) in cells.codes.iter().zip(numbers) {
+                keys[code as usize] = number;
+            }
+            order.sort_by(|&a, &b| keys[a].total_cmp(&keys[b]));
+            ranks_in_order(&order, |a, b| keys[a].total_cmp(&keys[b]).is_eq())
         }
         None => {
-            let text = &column.text;
-            order.sort_by(|&a, &b| text[a].cmp(&text[b]));
-            Box::new(move |a, b| text[a] == text[b])
+            order.sort_by(|&a, &b| cells.values[a].cmp(&cells.values[b]));
+            ranks_in_order(&order, |a, b| cells.values[a] == cells.values[b])
         }
     };
-    let mut ranks = vec![0; dataset.rows()];
+    cells
+        .codes
+        .iter()
+        .map(|&code| code_ranks[code as usize])
+        .collect()
+}
+
+/// Ranks of sorted items: consecutive equal items share a rank.
+fn ranks_in_order(order: &[usize], same: impl Fn(usize, usize) -> bool) -> Vec<u32> {
+    let mut ranks = vec![0; order.len()];
     let mut rank = 0;
-    for (position, &record) in order.iter().enumerate() {
-        if position > 0 && !same(order[position - 1], record) {
+    for (position, &item) in order.iter().enumerate() {
+        if position > 0 && !same(order[position - 1], item) {
             rank += 1;
         }
-        ranks[record] = rank;
+        ranks[item] = rank;
     }
     ranks
 }
@@ -421,12 +432,23 @@ fn run_global(
             problem: other.to_string(),
         },
     })?;
-    let cells = (0..quasi.len())
-        .map(|d| {
-            let cells = (0..dataset.rows())
-                .map(|r| anonymized.label(&hierarchies, d, r).to_owned())
+    // Labels of each column's level, plus `*` for suppressed records.
+    let cells = hierarchies
+        .iter()
+        .zip(&anonymized.transformation.levels)
+        .zip(&anonymized.generalized)
+        .map(|((hierarchy, &level), generalized)| {
+            let mut labels: Vec<String> = (0..hierarchy.code_count(level))
+                .map(|code| hierarchy.label(level, code as u32).to_owned())
                 .collect();
-            (cells, false)
+            let star = labels.len() as u32;
+            labels.push(SUPPRESSED.to_owned());
+            let codes = generalized
+                .iter()
+                .zip(&anonymized.suppressed)
+                .map(|(&code, &suppressed)| if suppressed { star } else { code })
+                .collect();
+            (Cells::Coded { labels, codes }, false)
         })
         .collect();
     Ok(MethodResult {
@@ -496,46 +518,54 @@ fn run_mondrian(
 
     let rows = dataset.rows();
     let means = request.numeric == NumericRelease::Means;
-    let mut cells: Vec<(Vec<String>, bool)> = attributes
-        .iter()
-        .map(|a| {
-            let numeric = means && matches!(a, QuasiIdentifier::Numeric(_));
-            (vec![String::new(); rows], numeric)
-        })
-        .collect();
-    let mut released = vec![f64::NAN; rows * quasi.len()];
-    for class in &classes {
-        for (d, attribute) in attributes.iter().enumerate() {
-            let text = match attribute {
-                QuasiIdentifier::Numeric(values) => {
-                    let interval = mondrian::interval(values, class);
-                    if means {
-                        let step = dataset.columns[quasi[d]].spec.rounding.unwrap_or(MEAN_STEP);
-                        let mean = round_to(interval.mean, step);
-                        for &r in class {
-                            released[r * quasi.len() + d] = mean;
-                        }
-                        format_number(mean)
-                    } else if interval.min == interval.max {
-                        format_number(interval.min)
-                    } else {
-                        format!(
-                            "[{},{}]",
-                            format_number(interval.min),
-                            format_number(interval.max)
-                        )
-                    }
-                }
-                QuasiIdentifier::Categorical { hierarchy, codes } => {
-                    let (level, code) = mondrian::common_ancestor(hierarchy, codes, class);
-                    mondrian::node_label(hierarchy, level, code).to_owned()
-                }
-            };
-            for &r in class {
-                cells[d].0[r].clone_from(&text);
-            }
+    // One label per class and column; record r shows the label of its class.
+    let mut class_of = vec![0u32; rows];
+    for (index, class) in classes.iter().enumerate() {
+        for &r in class {
+            class_of[r] = index as u32;
         }
     }
+    let mut released = vec![f64::NAN; rows * quasi.len()];
+    let cells = attributes
+        .iter()
+        .enumerate()
+        .map(|(d, attribute)| {
+            let labels = classes
+                .iter()
+                .map(|class| match attribute {
+                    QuasiIdentifier::Numeric(values) => {
+                        let interval = mondrian::interval(values, class);
+                        if means {
+                            let step = dataset.columns[quasi[d]].spec.rounding.unwrap_or(MEAN_STEP);
+                            let mean = round_to(interval.mean, step);
+                            for &r in class {
+                                released[r * quasi.len() + d] = mean;
+                            }
+                            format_number(mean)
+                        } else if interval.min == interval.max {
+                            format_number(interval.min)
+                        } else {
+                            format!(
+                                "[{},{}]",
+                                format_number(interval.min),
+                                format_number(interval.max)
+                            )
+                        }
+                    }
+                    QuasiIdentifier::Categorical { hierarchy, codes } => {
+                        let (level, code) = mondrian::common_ancestor(hierarchy, codes, class);
+                        mondrian::node_label(hierarchy, level, code).to_owned()
+                    }
+                })
+                .collect();
+            let numeric = means && matches!(attribute, QuasiIdentifier::Numeric(_));
+            let cells = Cells::Coded {
+                labels,
+                codes: class_of.clone(),
+            };
+            (cells, numeric)
+        })
+        .collect();
     let all_numeric = attributes
         .iter()
         .all(|a| matches!(a, QuasiIdentifier::Numeric(_)));
@@ -624,16 +654,17 @@ fn run_mdav(
     }
     let cells = (0..width)
         .map(|d| {
-            let cells = (0..rows)
-                .map(|r| {
-                    if suppressed[r] {
-                        SUPPRESSED.to_owned()
-                    } else {
-                        format_number(released[r * width + d])
-                    }
-                })
+            let coded = code_numbers((0..rows).map(|r| released[r * width + d]));
+            let mut labels = coded.values;
+            let star = labels.len() as u32;
+            labels.push(SUPPRESSED.to_owned());
+            let codes = coded
+                .codes
+                .iter()
+                .zip(&suppressed)
+                .map(|(&code, &suppressed)| if suppressed { star } else { code })
                 .collect();
-            (cells, true)
+            (Cells::Coded { labels, codes }, true)
         })
         .collect();
     Ok(MethodResult {
@@ -652,7 +683,7 @@ fn run_mdav(
 fn output_table(
     dataset: &Dataset,
     quasi: &[usize],
-    method_cells: Vec<(Vec<String>, bool)>,
+    method_cells: Vec<(Cells, bool)>,
     suppressed: &[bool],
 ) -> OutputTable {
     let mut method_cells = method_cells.into_iter();
@@ -664,19 +695,17 @@ fn output_table(
             let (cells, numeric) = if quasi.contains(&index) {
                 method_cells.next().expect("one per quasi-identifier")
             } else {
-                let cells = column
-                    .text
+                let mut labels = column.cells.values.clone();
+                let star = labels.len() as u32;
+                labels.push(SUPPRESSED.to_owned());
+                let codes = column
+                    .cells
+                    .codes
                     .iter()
                     .zip(suppressed)
-                    .map(|(text, &suppressed)| {
-                        if suppressed {
-                            SUPPRESSED.to_owned()
-                        } else {
-                            text.clone()
-                        }
-                    })
+                    .map(|(&code, &suppressed)| if suppressed { star } else { code })
                     .collect();
-                (cells, column.numbers.is_some())
+                (Cells::Coded { labels, codes }, column.numbers.is_some())
             };
             OutputColumn {
                 name: column.spec.name.clone(),
@@ -690,13 +719,13 @@ fn output_table(
 
 /// Number of classes of identical published quasi-identifier cells and the smallest one's size.
 fn class_sizes(table: &OutputTable, quasi: &[usize], suppressed: &[bool]) -> (usize, usize) {
-    let mut sizes: HashMap<Vec<&str>, usize> = HashMap::new();
-    for row in (0..table.rows()).filter(|&r| !suppressed[r]) {
-        let key = quasi
-            .iter()
-            .map(|&c| table.columns[c].cells[row].as_str())
-            .collect();
-        *sizes.entry(key).or_insert(0) += 1;
-    }
-    (sizes.len(), sizes.values().copied().min().unwrap_or(0))
+    let ids: Vec<Vec<u32>> = quasi.iter().map(|&c| table.columns[c].cell_ids()).collect();
+    let key = |row: usize| ids.iter().map(move |column| column[row]);
+    let mut rows: Vec<usize> = (0..table.rows()).filter(|&r| !suppressed[r]).collect();
+    rows.sort_unstable_by(|&a, &b| key(a).cmp(key(b)));
+    let sizes: Vec<usize> = rows
+        .chunk_by(|&a, &b| key(a).eq(key(b)))
+        .map(<[usize]>::len)
+        .collect();
+    (sizes.len(), sizes.iter().copied().min().unwrap_or(0))
 }

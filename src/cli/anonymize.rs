@@ -38,7 +38,7 @@ use crate::anonymize::engine::{self, Method, NumericRelease, Request};
 use crate::anonymize::ldiversity::Variant;
 use crate::anonymize::noise::{Distribution, NoiseSpec};
 use crate::error::{Error, Result};
-use crate::extract::table::read_table;
+use crate::extract::table::read_coded_table;
 use crate::publish::atomic::check_target;
 use crate::publish::tabular::write_anonymized;
 use crate::schema::DatasetSchema;
@@ -135,7 +135,7 @@ pub fn run(args: Args) -> Result<()> {
         })?;
     check_target(&args.out, args.force)?;
 
-    let table = read_table(&args.input, &schema)?;
+    let table = read_coded_table(&args.input, &schema)?;
     let dataset = Dataset::new(table, &schema, &args.input, &args.schema)?;
     tracing::info!(
         "read {} records of {} columns from {}",

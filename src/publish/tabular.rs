@@ -24,13 +24,75 @@ pub const ANONYMIZED_REPORT: &str = "report.json";
 /// The text a suppressed record shows in every column.
 pub const SUPPRESSED: &str = "*";
 
+/// The cells of one output column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cells {
+    /// One text per row.
+    Text(Vec<String>),
+    /// Row `r` shows `labels[codes[r]]`: generalized columns repeat few labels, and coding them
+    /// spares one allocation per cell.
+    Coded {
+        labels: Vec<String>,
+        codes: Vec<u32>,
+    },
+}
+
 /// One column of an anonymized table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutputColumn {
     pub name: String,
     /// Whether every cell is a number, empty or `*` (written as a float column to Parquet).
     pub numeric: bool,
-    pub cells: Vec<String>,
+    pub cells: Cells,
+}
+
+impl OutputColumn {
+    pub fn len(&self) -> usize {
+        match &self.cells {
+            Cells::Text(cells) => cells.len(),
+            Cells::Coded { codes, .. } => codes.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The text of one row.
+    pub fn cell(&self, row: usize) -> &str {
+        match &self.cells {
+            Cells::Text(cells) => &cells[row],
+            Cells::Coded { labels, codes } => &labels[codes[row] as usize],
+        }
+    }
+
+    /// A number per row identifying its text: equal numbers ⇔ equal texts.
+    pub fn cell_ids(&self) -> Vec<u32> {
+        match &self.cells {
+            Cells::Coded { labels, codes } => {
+                // Labels may repeat (e.g. `*` added for suppression): map each to its first copy.
+                let mut first: std::collections::HashMap<&str, u32> =
+                    std::collections::HashMap::with_capacity(labels.len());
+                let canonical: Vec<u32> = labels
+                    .iter()
+                    .enumerate()
+                    .map(|(i, label)| *first.entry(label.as_str()).or_insert(i as u32))
+                    .collect();
+                codes.iter().map(|&c| canonical[c as usize]).collect()
+            }
+            Cells::Text(cells) => {
+                let mut ids: std::collections::HashMap<&str, u32> =
+                    std::collections::HashMap::new();
+                cells
+                    .iter()
+                    .map(|cell| {
+                        let next = ids.len() as u32;
+                        *ids.entry(cell.as_str()).or_insert(next)
+                    })
+                    .collect()
+            }
+        }
+    }
 }
 
 /// An anonymized table, column-major.
@@ -41,7 +103,7 @@ pub struct OutputTable {
 
 impl OutputTable {
     pub fn rows(&self) -> usize {
-        self.columns.first().map_or(0, |c| c.cells.len())
+        self.columns.first().map_or(0, OutputColumn::len)
     }
 }
 
@@ -61,10 +123,11 @@ pub fn write_anonymized(
         .map_err(|e| Error::io("sync", &csv_path, e))?;
 
     let parquet_path = staging.path(ANONYMIZED_PARQUET);
-    let mut file = staging.create(ANONYMIZED_PARQUET)?;
+    let mut file = std::io::BufWriter::with_capacity(1 << 20, staging.create(ANONYMIZED_PARQUET)?);
     write_parquet(table, metadata, &mut file, &parquet_path)?;
-    file.flush()
-        .and_then(|_| file.sync_all())
+    file.into_inner()
+        .map_err(|e| Error::io("write", &parquet_path, e.into_error()))?
+        .sync_all()
         .map_err(|e| Error::io("sync", &parquet_path, e))?;
 
     let mut json = serde_json::to_vec_pretty(report).expect("reports serialize");
@@ -89,7 +152,7 @@ fn write_csv(
         .map_err(io)?;
     for row in 0..table.rows() {
         writer
-            .write_record(table.columns.iter().map(|c| c.cells[row].as_str()))
+            .write_record(table.columns.iter().map(|c| c.cell(row)))
             .map_err(io)?;
     }
     writer
@@ -100,7 +163,7 @@ fn write_csv(
 fn write_parquet(
     table: &OutputTable,
     metadata: Vec<(String, String)>,
-    file: &mut std::fs::File,
+    file: &mut impl Write,
     path: &Path,
 ) -> Result<()> {
     let parquet = |e: PolarsError| Error::Parquet {
@@ -112,15 +175,12 @@ fn write_parquet(
         .iter()
         .map(|column| {
             let name = column.name.as_str().into();
+            let cells = (0..column.len()).map(|row| column.cell(row));
             if column.numeric {
-                let values: Vec<Option<f64>> = column
-                    .cells
-                    .iter()
-                    .map(|cell| cell.parse::<f64>().ok())
-                    .collect();
+                let values: Vec<Option<f64>> = cells.map(|cell| cell.parse::<f64>().ok()).collect();
                 Column::new(name, values)
             } else {
-                Column::new(name, column.cells.as_slice())
+                Column::new(name, cells.collect::<Vec<&str>>())
             }
         })
         .collect();
@@ -146,12 +206,15 @@ mod tests {
                 OutputColumn {
                     name: "age".into(),
                     numeric: false,
-                    cells: vec!["[20,30)".into(), "*".into()],
+                    cells: Cells::Coded {
+                        labels: vec!["[20,30)".into(), "*".into()],
+                        codes: vec![0, 1],
+                    },
                 },
                 OutputColumn {
                     name: "height".into(),
                     numeric: true,
-                    cells: vec!["171.5".into(), "*".into()],
+                    cells: Cells::Text(vec!["171.5".into(), "*".into()]),
                 },
             ],
         };
