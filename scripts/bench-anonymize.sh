@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Whole-process benchmarks of `anonpub anonymize` (issue #3): each case runs RUNS times (default 5)
-# as a fresh process; the median wall time (nanosecond clock around the process) and the median
-# peak RSS (/usr/bin/time -v) are printed as a Markdown table for BENCHMARKS.md.
+# as a fresh process; the median wall time (nanosecond clock around the process), the median CPU
+# time (user + system) and the median peak RSS (/usr/bin/time -v) are printed as a Markdown table
+# for BENCHMARKS.md. Other processes on the machine inflate wall times but hardly CPU times, so the
+# load average is printed too.
 #
 #   scripts/bench-anonymize.sh            # all cases
 #   RUNS=9 scripts/bench-anonymize.sh     # more runs
@@ -32,7 +34,7 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 bench() {
     local name=$1
     shift
-    local times=() rss=()
+    local times=() cpu=() rss=()
     for _ in $(seq "$RUNS"); do
         local start end
         start=$(date +%s%N)
@@ -40,15 +42,20 @@ bench() {
         end=$(date +%s%N)
         times+=($(((end - start) / 1000000)))
         rss+=("$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$WORK/time.txt")")
+        cpu+=("$(awk -F': ' '/User time|System time/ { s += $2 } END { printf "%d", s * 1000 }' "$WORK/time.txt")")
     done
-    local time_median rss_median
+    local time_median cpu_median rss_median
     time_median=$(printf '%s\n' "${times[@]}" | median)
+    cpu_median=$(printf '%s\n' "${cpu[@]}" | median)
     rss_median=$(printf '%s\n' "${rss[@]}" | median)
-    printf '| %s | %s ms | %s MB | %s |\n' "$name" "$time_median" "$((rss_median / 1024))" "${times[*]}"
+    printf '| %s | %s ms | %s ms | %s MB | %s |\n' \
+        "$name" "$time_median" "$cpu_median" "$((rss_median / 1024))" "${times[*]}"
 }
 
-echo "| case | median wall time | median peak RSS | all runs (ms) |"
-echo "|---|---|---|---|"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+echo "| case | median wall time | median CPU time | median peak RSS | all wall times (ms) |"
+echo "|---|---|---|---|---|"
 bench "adult, global, k=5, 0 % suppression" \
     --input "$ARX/adult.csv" --schema schemas/adult.toml --k 5 --suppression 0
 bench "adult, global, k=5, 2 % suppression" \
@@ -57,3 +64,5 @@ bench "adult, mondrian, k=5" \
     --input "$ARX/adult.csv" --schema schemas/adult.toml --k 5 --method mondrian
 bench "100k × 38 measurements, mdav, k=5" \
     --input "$MEASUREMENTS" --schema schemas/freesewing.toml --k 5 --method mdav
+echo
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

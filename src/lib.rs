@@ -9,6 +9,11 @@
 //! 5. [`publish`] writes CSV, Parquet and metadata into a release directory atomically;
 //! 6. [`verify`] re-reads a release and checks it, for maintainers and CI.
 //!
+//! The same [`anonymize`] building blocks serve any table described by a dataset schema
+//! ([`schema`]): `anonpub anonymize` reads CSV or Parquet ([`extract::table`]), applies global
+//! recoding, Mondrian or MDAV under k-anonymity, l-diversity and t-closeness, and writes the result
+//! with [`publish::tabular`].
+//!
 //! Errors ([`Error`]) name the file, table, row or field and never a person's value.
 
 #![forbid(unsafe_code)]

@@ -3,10 +3,10 @@
 //!
 //! **Guarantees** once a [`Dataset`] exists: direct identifiers are gone (they are never copied out
 //! of the text table); every cell of a numeric column is empty or a finite number, and every cell
-//! of an `integer` column a whole number. Hierarchies are loaded and data encoded on demand by the
-//! method that needs them ([`Dataset::hierarchy`], [`Dataset::encode`]), and a value missing from a
-//! hierarchy, an unevenly deep hierarchy file or a non-numeric cell is an [`Error::BadFile`] naming
-//! the file, line and column, never the value.
+//! of an `integer` column a whole number; every `hierarchy` file of a quasi-identifier is read,
+//! well-formed, and lists every value of its column. A value missing from a hierarchy, an unevenly
+//! deep or non-nesting hierarchy file or a non-numeric cell is an [`Error::BadFile`] naming the
+//! file, line and column, never the value — reported before any anonymization work starts.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -26,13 +26,15 @@ pub struct Column {
     /// Parsed values of a numeric column (NaN for an empty cell), one per row; `None` for text
     /// columns.
     pub numbers: Option<Vec<f64>>,
+    /// A quasi-identifier's `hierarchy` file and each row's base code in it. Perturbation never
+    /// touches such columns (the schema and `--noise-columns` refuse it), so the codes stay valid.
+    listed: Option<(Hierarchy, Vec<u32>)>,
 }
 
 /// The input table without its direct identifiers, in schema order.
 #[derive(Debug, Clone)]
 pub struct Dataset {
     input: PathBuf,
-    schema_dir: PathBuf,
     schema_file: PathBuf,
     rows: usize,
     pub columns: Vec<Column>,
@@ -64,8 +66,8 @@ pub struct PerturbationCounts {
 }
 
 impl Dataset {
-    /// Checks the table's cells against the schema and drops direct identifiers. `input` and
-    /// `schema_file` name the files in errors.
+    /// Checks the table's cells against the schema, reads and applies the hierarchy files, and
+    /// drops direct identifiers. `input` and `schema_file` name the files in errors.
     pub fn new(
         table: CodedTable,
         schema: &DatasetSchema,
@@ -85,15 +87,25 @@ impl Dataset {
             } else {
                 None
             };
+            let listed = match schema.hierarchy_path(spec) {
+                Some(path) if spec.role == Role::QuasiIdentifier => {
+                    let fail = |e| hierarchy_error(e, &path, &cells, spec, input, schema_file);
+                    let hierarchy =
+                        Hierarchy::from_csv_file(&path, DEFAULT_DELIMITER).map_err(fail)?;
+                    let codes = encode(&hierarchy, &cells, spec).map_err(fail)?;
+                    Some((hierarchy, codes))
+                }
+                _ => None,
+            };
             columns.push(Column {
                 spec: spec.clone(),
                 cells,
                 numbers,
+                listed,
             });
         }
         Ok(Self {
             input: input.to_path_buf(),
-            schema_dir: schema.base_dir.clone(),
             schema_file: schema_file.to_path_buf(),
             rows,
             columns,
@@ -103,11 +115,6 @@ impl Dataset {
 
     pub fn rows(&self) -> usize {
         self.rows
-    }
-
-    /// The input file, for messages.
-    pub fn input(&self) -> &Path {
-        &self.input
     }
 
     /// Positions of the columns with a role.
@@ -238,96 +245,118 @@ impl Dataset {
             .collect()
     }
 
-    /// The generalization hierarchy of a quasi-identifier: its `hierarchy` file, or intervals of
-    /// its `widths` over the column's values; `None` if the schema gives neither.
-    pub fn hierarchy(&self, column: usize) -> Result<Option<Hierarchy>> {
-        let Column { spec, cells, .. } = &self.columns[column];
-        if let Some(file) = &spec.hierarchy {
-            let path = self.schema_dir.join(file);
-            return Hierarchy::from_csv_file(&path, DEFAULT_DELIMITER)
-                .map(Some)
-                .map_err(|e| self.hierarchy_error(e, column, &path));
+    /// How a quasi-identifier generalizes, with each row's base code: its `hierarchy` file, or
+    /// intervals of its `widths` over the column's (perturbed) values; `None` if the schema gives
+    /// neither.
+    pub fn generalization(&self, column: usize) -> Result<Option<(Hierarchy, Vec<u32>)>> {
+        let Column {
+            spec,
+            cells,
+            listed,
+            ..
+        } = &self.columns[column];
+        if let Some(listed) = listed {
+            return Ok(Some(listed.clone()));
         }
-        match &spec.widths {
-            Some(widths) => Hierarchy::numeric_intervals(&spec.name, &cells.values, widths)
-                .map(Some)
-                .map_err(|e| self.hierarchy_error(e, column, &self.schema_file)),
-            None => Ok(None),
-        }
-    }
-
-    /// The column's cells as base codes of `hierarchy`; each distinct text is looked up once.
-    pub fn encode(&self, column: usize, hierarchy: &Hierarchy) -> Result<Vec<u32>> {
-        let Column { spec, cells, .. } = &self.columns[column];
-        let bases = hierarchy
-            .encode_column(&spec.name, &cells.values)
-            .map_err(|e| self.hierarchy_error(e, column, Path::new(hierarchy.name())))?;
-        Ok(cells.codes.iter().map(|&c| bases[c as usize]).collect())
-    }
-
-    /// Turns a hierarchy error into a file error; `file` is the hierarchy or schema file involved.
-    /// Row numbers of errors about data are positions among the column's distinct texts, which
-    /// are turned back into the first record holding that text.
-    fn hierarchy_error(&self, error: HierarchyError, column: usize, file: &Path) -> Error {
-        let record = |distinct: usize| {
-            self.columns[column]
-                .cells
-                .first_row(distinct as u32 - 1)
-                .expect("every distinct text occurs in a row")
+        let Some(widths) = &spec.widths else {
+            return Ok(None);
         };
-        match error {
-            HierarchyError::Unreadable { reason, .. } => Error::bad_file(file, None, reason),
-            HierarchyError::Empty { .. } => Error::bad_file(file, None, "the hierarchy has no rows"),
-            HierarchyError::WrongDelimiter {
-                expected, found, ..
-            } => Error::bad_file(
-                file,
-                Some("line 1".into()),
-                format!("fields look separated by {found:?}, expected {expected:?}"),
-            ),
-            HierarchyError::UnevenDepth {
-                row,
-                expected,
-                found,
-                ..
-            } => Error::bad_file(
-                file,
-                Some(format!("line {row}")),
-                format!("{found} levels where line 1 has {expected}: every row of a hierarchy must be equally deep"),
-            ),
-            HierarchyError::DuplicateValue { row, first_row, .. } => Error::bad_file(
-                file,
-                Some(format!("line {row}")),
-                format!("original value already listed on line {first_row}"),
-            ),
-            HierarchyError::NotNested { row, level, .. } => Error::bad_file(
-                file,
-                Some(format!("line {row}")),
-                format!(
-                    "its level-{level} label is shared with an earlier line whose level-{} label differs: the levels do not nest",
-                    level + 1
-                ),
-            ),
-            HierarchyError::MissingValue { row, .. } => self.cell_error(
-                column,
-                record(row),
-                format!("value not listed in the hierarchy {}", file.display()),
-            ),
-            HierarchyError::NotNumeric { row, .. } => {
-                self.cell_error(column, record(row), "not a finite number")
-            }
-            HierarchyError::InvalidWidths { column, reason } => Error::bad_file(
+        let fail = |e| {
+            hierarchy_error(
+                e,
                 &self.schema_file,
-                Some(format!("column `{column}`")),
-                format!("`widths`: {reason}"),
+                cells,
+                spec,
+                &self.input,
+                &self.schema_file,
+            )
+        };
+        let hierarchy =
+            Hierarchy::numeric_intervals(&spec.name, &cells.values, widths).map_err(fail)?;
+        let codes = encode(&hierarchy, cells, spec).map_err(fail)?;
+        Ok(Some((hierarchy, codes)))
+    }
+}
+
+/// A column's cells as base codes of `hierarchy`; each distinct text is looked up once.
+fn encode(
+    hierarchy: &Hierarchy,
+    cells: &CodedColumn,
+    spec: &ColumnSpec,
+) -> std::result::Result<Vec<u32>, HierarchyError> {
+    let bases = hierarchy.encode_column(&spec.name, &cells.values)?;
+    Ok(cells.codes.iter().map(|&c| bases[c as usize]).collect())
+}
+
+/// Turns a hierarchy error into a file error; `file` is the hierarchy or schema file involved.
+/// Row numbers of errors about data are positions among the column's distinct texts, which are
+/// turned back into the first record holding that text.
+fn hierarchy_error(
+    error: HierarchyError,
+    file: &Path,
+    cells: &CodedColumn,
+    spec: &ColumnSpec,
+    input: &Path,
+    schema_file: &Path,
+) -> Error {
+    let record = |distinct: usize| {
+        cells
+            .first_row(distinct as u32 - 1)
+            .expect("every distinct text occurs in a row")
+    };
+    match error {
+        HierarchyError::Unreadable { reason, .. } => Error::bad_file(file, None, reason),
+        HierarchyError::Empty { .. } => Error::bad_file(file, None, "the hierarchy has no rows"),
+        HierarchyError::WrongDelimiter {
+            expected, found, ..
+        } => Error::bad_file(
+            file,
+            Some("line 1".into()),
+            format!("fields look separated by {found:?}, expected {expected:?}"),
+        ),
+        HierarchyError::UnevenDepth {
+            row,
+            expected,
+            found,
+            ..
+        } => Error::bad_file(
+            file,
+            Some(format!("line {row}")),
+            format!("{found} levels where line 1 has {expected}: every row of a hierarchy must be equally deep"),
+        ),
+        HierarchyError::DuplicateValue { row, first_row, .. } => Error::bad_file(
+            file,
+            Some(format!("line {row}")),
+            format!("original value already listed on line {first_row}"),
+        ),
+        HierarchyError::NotNested { row, level, .. } => Error::bad_file(
+            file,
+            Some(format!("line {row}")),
+            format!(
+                "its level-{level} label is shared with an earlier line whose level-{} label differs: the levels do not nest",
+                level + 1
             ),
+        ),
+        HierarchyError::MissingValue { row, .. } => cell_error(
+            input,
+            &spec.name,
+            record(row),
+            format!("value not listed in the hierarchy {}", file.display()),
+        ),
+        HierarchyError::NotNumeric { row, .. } => {
+            cell_error(input, &spec.name, record(row), "not a finite number")
         }
+        HierarchyError::InvalidWidths { reason, .. } => Error::bad_file(
+            schema_file,
+            Some(format!("column `{}`", spec.name)),
+            format!("`widths`: {reason}"),
+        ),
     }
 }
 
 /// Where a record of an input file is: its line in a CSV file (after the header), its row in a
 /// Parquet file.
-pub fn record_location(input: &Path, record: usize) -> String {
+fn record_location(input: &Path, record: usize) -> String {
     let parquet = input
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
@@ -407,6 +436,7 @@ mod tests {
     use super::*;
 
     fn schema(dir: &Path, extra: &str) -> DatasetSchema {
+        std::fs::write(dir.join("job.csv"), "a;*\nb;*\n").unwrap();
         let text = format!(
             "name = \"t\"\n\
              [[column]]\nname = \"email\"\nrole = \"direct_identifier\"\ntype = \"string\"\n\
@@ -475,29 +505,34 @@ mod tests {
     fn hierarchy_problems_name_file_line_and_column() {
         let dir = tempfile::tempdir().unwrap();
         let schema = schema(dir.path(), "");
-        let data = Dataset::new(
-            table(&["30", "31"], &["a", "Jane"]),
-            &schema,
-            Path::new("people.csv"),
-            Path::new("t.toml"),
-        )
-        .unwrap();
+        let read = || {
+            Dataset::new(
+                table(&["30", "31"], &["a", "Jane"]),
+                &schema,
+                Path::new("people.csv"),
+                Path::new("t.toml"),
+            )
+        };
         std::fs::write(dir.path().join("job.csv"), "a;x;*\nb;x\n").unwrap();
-        let error = data.hierarchy(1).unwrap_err().to_string();
+        let error = read().unwrap_err().to_string();
         assert!(
-            error.contains("job.csv") && error.contains("line 2") && error.contains("deep"),
+            error.contains("job.csv (line 2)") && error.contains("deep"),
             "{error}"
         );
         std::fs::write(dir.path().join("job.csv"), "a;*\nb;*\n").unwrap();
-        let hierarchy = data.hierarchy(1).unwrap().unwrap();
-        let error = data.encode(1, &hierarchy).unwrap_err().to_string();
+        let error = read().unwrap_err().to_string();
         assert!(
             error.contains("people.csv (line 3, column `job`)")
                 && error.contains("job.csv")
                 && !error.contains("Jane"),
             "{error}"
         );
-        assert!(data.hierarchy(0).unwrap().is_none());
+        std::fs::write(dir.path().join("job.csv"), "a;*\nJane;*\n").unwrap();
+        let data = read().unwrap();
+        let (hierarchy, codes) = data.generalization(1).unwrap().unwrap();
+        assert_eq!(hierarchy.levels(), 2);
+        assert_eq!(codes, [0, 1]);
+        assert!(data.generalization(0).unwrap().is_none());
     }
 
     #[test]

@@ -405,13 +405,13 @@ fn run_global(
     let mut hierarchies = Vec::with_capacity(quasi.len());
     let mut columns = Vec::with_capacity(quasi.len());
     for &column in quasi {
-        let hierarchy = dataset.hierarchy(column)?.ok_or_else(|| {
+        let (hierarchy, codes) = dataset.generalization(column)?.ok_or_else(|| {
             dataset.schema_error(
                 column,
                 "global recoding needs a `hierarchy` file or `widths` for every quasi-identifier",
             )
         })?;
-        columns.push(dataset.encode(column, &hierarchy)?);
+        columns.push(codes);
         hierarchies.push(hierarchy);
     }
     let model = PrivacyModel {
@@ -482,13 +482,14 @@ fn run_mondrian(
                 }
             }
             None => {
-                let hierarchy = dataset.hierarchy(column)?.ok_or_else(|| {
-                    dataset.schema_error(
-                        column,
-                        "mondrian needs a `hierarchy` file for a text quasi-identifier",
-                    )
-                })?;
-                codes.push(dataset.encode(column, &hierarchy)?);
+                let (hierarchy, column_codes) =
+                    dataset.generalization(column)?.ok_or_else(|| {
+                        dataset.schema_error(
+                            column,
+                            "mondrian needs a `hierarchy` file for a text quasi-identifier",
+                        )
+                    })?;
+                codes.push(column_codes);
                 hierarchies.push(hierarchy);
             }
         }

@@ -297,6 +297,64 @@ fn mondrian_and_mdav_publish_k_anonymous_classes_with_matching_parquet() {
 }
 
 #[test]
+fn parquet_input_gives_the_same_output_as_csv() {
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let (input, schema) = small_table(dir.path());
+    let (header, rows) = read_csv(&input);
+    let column = |name: &str| {
+        let c = header.iter().position(|h| h == name).unwrap();
+        rows.iter().map(move |row| row[c].clone())
+    };
+    let mut frame = DataFrame::new(
+        rows.len(),
+        vec![
+            Column::new("id".into(), column("id").collect::<Vec<_>>()),
+            Column::new(
+                "age".into(),
+                column("age")
+                    .map(|v| v.parse::<i64>().unwrap())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "height".into(),
+                column("height")
+                    .map(|v| v.parse::<f64>().unwrap())
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new("job".into(), column("job").collect::<Vec<_>>()),
+            Column::new(
+                "score".into(),
+                column("score")
+                    .map(|v| v.parse::<i64>().unwrap())
+                    .collect::<Vec<_>>(),
+            ),
+        ],
+    )
+    .unwrap();
+    let parquet = dir.path().join("people.parquet");
+    ParquetWriter::new(std::fs::File::create(&parquet).unwrap())
+        .finish(&mut frame)
+        .unwrap();
+    for method in ["global", "mondrian"] {
+        let (from_csv, from_parquet) = (dir.path().join("csv"), dir.path().join("parquet"));
+        anonymize(&input, &schema, &from_csv, &["--method", method, "--force"]).expect_code(0);
+        anonymize(
+            &parquet,
+            &schema,
+            &from_parquet,
+            &["--method", method, "--force"],
+        )
+        .expect_code(0);
+        assert_eq!(
+            std::fs::read(from_csv.join("anonymized.csv")).unwrap(),
+            std::fs::read(from_parquet.join("anonymized.csv")).unwrap(),
+            "{method}"
+        );
+    }
+}
+
+#[test]
 fn noise_is_deterministic_per_seed_and_recorded() {
     let dir = tempfile::tempdir().unwrap();
     let (input, schema) = small_table(dir.path());
