@@ -12,19 +12,24 @@ pub const CHECKSUM_FILE: &str = "SHA256SUMS";
 
 /// SHA-256 of a file, streamed.
 pub fn sha256_file(path: &Path) -> Result<String> {
-    let mut file = std::fs::File::open(path).map_err(|e| Error::io("read", path, e))?;
     let mut hasher = Sha256::new();
+    stream_file(path, |chunk| hasher.update(chunk))?;
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// Feeds a file to `consume` in 64 KiB chunks, so hashing a large file needs little memory.
+pub fn stream_file(path: &Path, mut consume: impl FnMut(&[u8])) -> Result<()> {
+    let mut file = std::fs::File::open(path).map_err(|e| Error::io("read", path, e))?;
     let mut buffer = vec![0u8; 1 << 16];
     loop {
         let n = file
             .read(&mut buffer)
             .map_err(|e| Error::io("read", path, e))?;
         if n == 0 {
-            break;
+            return Ok(());
         }
-        hasher.update(&buffer[..n]);
+        consume(&buffer[..n]);
     }
-    Ok(hex::encode(hasher.finalize()))
 }
 
 /// The text of a checksum file for `(name, hex digest)` pairs, sorted by name.

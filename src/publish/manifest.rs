@@ -10,7 +10,6 @@
 //! [`FieldKey::subkey`](crate::extract::crypto::FieldKey::subkey)) can be recomputed only by the
 //! data holder, who uses it to tell which database a release was made from.
 
-use std::io::Read;
 use std::path::Path;
 
 use hmac::{Hmac, Mac};
@@ -19,7 +18,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::config::ReleaseConfig;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Name of the manifest inside a release.
 pub const MANIFEST_FILE: &str = "manifest.json";
@@ -57,17 +56,7 @@ impl InputFingerprint {
     pub fn of_file(path: &Path, key: &[u8; 32]) -> Result<Self> {
         let mut mac =
             <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes keys of any length");
-        let mut file = std::fs::File::open(path).map_err(|e| Error::io("read", path, e))?;
-        let mut buffer = vec![0u8; 1 << 16];
-        loop {
-            let n = file
-                .read(&mut buffer)
-                .map_err(|e| Error::io("read", path, e))?;
-            if n == 0 {
-                break;
-            }
-            mac.update(&buffer[..n]);
-        }
+        super::checksums::stream_file(path, |chunk| mac.update(chunk))?;
         Ok(InputFingerprint {
             algorithm: "HMAC-SHA256".into(),
             key: format!(
