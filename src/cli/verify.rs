@@ -194,22 +194,10 @@ fn junit(dir: &Path, checks: &[Check]) -> String {
     out
 }
 
-/// Escapes text for XML attribute values and element content.
+/// Escapes text for XML attribute values and element content: the HTML report's escaping, plus
+/// line breaks, which an attribute value would otherwise fold into spaces.
 fn xml_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            '\n' => out.push_str("&#10;"),
-            c if c.is_control() => {}
-            c => out.push(c),
-        }
-    }
-    out
+    crate::publish::html::escape(text).replace('\n', "&#10;")
 }
 
 #[cfg(test)]
