@@ -6,6 +6,9 @@
 //! users are never decrypted at all. Every exclusion is counted by reason for the report.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::mpsc::Receiver;
+use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
 use rayon::prelude::*;
@@ -147,7 +150,11 @@ const SET_CHUNK: usize = 32_768;
 
 /// Reads a v3 database and returns the eligible sets as a table, one row per set, with the
 /// owner of each row as a dense person number (never published). `progress` advances by one per
-/// set read.
+/// set judged.
+///
+/// Reading and decrypting overlap: this thread steps SQLite through the `Set` table while a
+/// second thread decrypts and judges the previous chunk on the rayon pool. At most two chunks of
+/// ciphertext are in flight, so memory does not grow with the database.
 pub fn select_v3(
     database: &V3Database,
     key: &FieldKey,
@@ -157,90 +164,139 @@ pub fn select_v3(
     timings: &mut Timings,
 ) -> Result<(MeasurementTable, SelectionReport)> {
     let users = timings.time("read-users", || database.users())?;
-    let mut report = SelectionReport {
-        users_in_database: users.len() as u64,
-        ..SelectionReport::default()
-    };
     let verdicts: HashMap<i64, Result<(), Exclusion>> = users
         .iter()
         .map(|(id, user)| (*id, judge_user(user, policy)))
         .collect();
-    let mut table = MeasurementTable::new(catalog.names().to_vec());
-    let mut person_of_user: HashMap<i64, u32> = HashMap::new();
-    let mut decrypted_any = false;
-    let mut exclusions: BTreeMap<Exclusion, u64> = BTreeMap::new();
+    let judge = ChunkJudge {
+        verdicts: &verdicts,
+        key,
+        catalog,
+        path: database.path(),
+    };
+    let (chunks, received) = std::sync::mpsc::sync_channel::<Vec<SetRow>>(1);
+    let (read, judged) = std::thread::scope(|scope| {
+        let judging = scope.spawn(|| judge.all(received, progress));
+        let started = Instant::now();
+        let mut waiting = Duration::ZERO;
+        // A failed send means the judge stopped at a bad row; its error is the one to report.
+        let read = database.for_each_set_chunk(SET_CHUNK, |chunk| {
+            let handed_over = Instant::now();
+            let sent = chunks.send(chunk).is_ok();
+            waiting += handed_over.elapsed();
+            sent
+        });
+        drop(chunks);
+        timings.record("read-sets", started.elapsed().saturating_sub(waiting));
+        let judged = judging.join().expect("the judging thread does not panic");
+        (read, judged)
+    });
+    let mut judged = judged?;
+    read?;
+    timings.record("decrypt", judged.busy);
 
-    let mut decrypting = std::time::Duration::ZERO;
-    let streaming = std::time::Instant::now();
-    database.for_each_set_chunk(SET_CHUNK, |chunk| {
-        report.sets_in_database += chunk.len() as u64;
-        let started = std::time::Instant::now();
-        let outcomes: Vec<SetOutcome> = chunk
-            .par_iter()
-            .map(|row| judge_set_row(row, &verdicts, key, catalog))
-            .collect();
-        decrypting += started.elapsed();
-        progress.inc(chunk.len() as u64);
-        for (row, outcome) in chunk.iter().zip(outcomes) {
-            match outcome {
-                SetOutcome::Eligible(measies) => {
-                    decrypted_any = true;
-                    report.unknown_measurements_dropped += u64::from(measies.unknown_names);
-                    let next = person_of_user.len() as u32;
-                    let person = *person_of_user.entry(row.user_id).or_insert(next);
-                    table.push(person, &measies.values);
-                }
-                SetOutcome::Excluded { reason, decrypted } => {
-                    decrypted_any |= decrypted;
-                    *exclusions.entry(reason).or_default() += 1;
-                }
-                SetOutcome::Orphan => {
-                    return Err(database_row_error(
-                        database,
-                        row,
-                        "its `userId` matches no user".into(),
-                    ));
-                }
-                SetOutcome::Undecryptable(problem)
-                    if problem.suggests_wrong_key() && !decrypted_any =>
-                {
-                    return Err(Error::WrongKey {
-                        path: database.path().into(),
-                        detail: format!("Set row {}: {problem}", row.ordinal),
-                    });
-                }
-                SetOutcome::Undecryptable(problem) => {
-                    return Err(database_row_error(
-                        database,
-                        row,
-                        format!("`measies` cannot be decrypted: {problem}"),
-                    ));
-                }
-                SetOutcome::Malformed(problem) => {
-                    return Err(database_row_error(
-                        database,
-                        row,
-                        format!("decrypted `measies`: {problem}"),
-                    ));
-                }
-            }
-        }
-        Ok(())
-    })?;
-    timings.record("read-sets", streaming.elapsed().saturating_sub(decrypting));
-    timings.record("decrypt", decrypting);
-
-    let duplicates = table.remove_duplicates_within_person();
+    let (table, report) = (&mut judged.table, &mut judged.report);
+    report.users_in_database = users.len() as u64;
+    let duplicates = timings.time("dedupe", || table.remove_duplicates_within_person());
     if duplicates > 0 {
-        *exclusions.entry(Exclusion::DuplicateOfOwnSet).or_default() += duplicates as u64;
+        *judged
+            .exclusions
+            .entry(Exclusion::DuplicateOfOwnSet)
+            .or_default() += duplicates as u64;
     }
     report.eligible_sets = table.len() as u64;
     report.eligible_people = table.distinct_people() as u64;
-    report.excluded_sets = exclusions
+    report.excluded_sets = std::mem::take(&mut judged.exclusions)
         .into_iter()
         .map(|(reason, n)| (reason.key(), n))
         .collect();
-    Ok((table, report))
+    Ok((judged.table, judged.report))
+}
+
+/// What judging every chunk produced.
+struct Judged {
+    table: MeasurementTable,
+    report: SelectionReport,
+    exclusions: BTreeMap<Exclusion, u64>,
+    /// Time spent decrypting and judging, without waiting for chunks.
+    busy: Duration,
+}
+
+/// Decrypts and judges chunks of set rows; shared read-only with the rayon pool.
+struct ChunkJudge<'a> {
+    verdicts: &'a HashMap<i64, Result<(), Exclusion>>,
+    key: &'a FieldKey,
+    catalog: &'a Catalog,
+    path: &'a Path,
+}
+
+impl ChunkJudge<'_> {
+    /// Judges chunks in the order they arrive until the sender closes, or stops at the first row
+    /// that makes the database unusable.
+    fn all(&self, chunks: Receiver<Vec<SetRow>>, progress: &ProgressBar) -> Result<Judged> {
+        let mut judged = Judged {
+            table: MeasurementTable::new(self.catalog.names().to_vec()),
+            report: SelectionReport::default(),
+            exclusions: BTreeMap::new(),
+            busy: Duration::ZERO,
+        };
+        let mut person_of_user: HashMap<i64, u32> = HashMap::new();
+        let mut decrypted_any = false;
+        for chunk in chunks {
+            let started = Instant::now();
+            judged.report.sets_in_database += chunk.len() as u64;
+            let outcomes: Vec<SetOutcome> = chunk
+                .par_iter()
+                .map(|row| judge_set_row(row, self.verdicts, self.key, self.catalog))
+                .collect();
+            for (row, outcome) in chunk.iter().zip(outcomes) {
+                match outcome {
+                    SetOutcome::Eligible(measies) => {
+                        decrypted_any = true;
+                        judged.report.unknown_measurements_dropped +=
+                            u64::from(measies.unknown_names);
+                        let next = person_of_user.len() as u32;
+                        let person = *person_of_user.entry(row.user_id).or_insert(next);
+                        judged.table.push(person, &measies.values);
+                    }
+                    SetOutcome::Excluded { reason, decrypted } => {
+                        decrypted_any |= decrypted;
+                        *judged.exclusions.entry(reason).or_default() += 1;
+                    }
+                    SetOutcome::Orphan => {
+                        return Err(self.row_error(row, "its `userId` matches no user".into()));
+                    }
+                    SetOutcome::Undecryptable(problem)
+                        if problem.suggests_wrong_key() && !decrypted_any =>
+                    {
+                        return Err(Error::WrongKey {
+                            path: self.path.into(),
+                            detail: format!("Set row {}: {problem}", row.ordinal),
+                        });
+                    }
+                    SetOutcome::Undecryptable(problem) => {
+                        return Err(self
+                            .row_error(row, format!("`measies` cannot be decrypted: {problem}")));
+                    }
+                    SetOutcome::Malformed(problem) => {
+                        return Err(self.row_error(row, format!("decrypted `measies`: {problem}")));
+                    }
+                }
+            }
+            progress.inc(chunk.len() as u64);
+            judged.busy += started.elapsed();
+        }
+        Ok(judged)
+    }
+
+    fn row_error(&self, row: &SetRow, problem: String) -> Error {
+        Error::Database {
+            path: self.path.into(),
+            table: "Set",
+            row: Some(row.ordinal),
+            problem,
+        }
+    }
 }
 
 /// What happened to one set row.
@@ -288,15 +344,6 @@ fn judge_set_row(
             reason,
             decrypted: true,
         },
-    }
-}
-
-fn database_row_error(database: &V3Database, row: &SetRow, problem: String) -> Error {
-    Error::Database {
-        path: database.path().into(),
-        table: "Set",
-        row: Some(row.ordinal),
-        problem,
     }
 }
 

@@ -83,27 +83,40 @@ impl MeasurementTable {
     /// Drops rows that repeat another row of the same person exactly, keeping the first; returns
     /// how many were dropped. A person entering the same set twice adds no information, and two
     /// identical rows of one person would look like two people to a row-counting reader.
+    ///
+    /// Only people with more than one row are compared, row against row: most people have one set,
+    /// so this costs a sort of the person numbers rather than a hash of every row.
     pub fn remove_duplicates_within_person(&mut self) -> usize {
         let width = self.width();
-        let mut seen: HashSet<(u32, Vec<u64>)> = HashSet::new();
-        let mut kept_values = Vec::with_capacity(self.values.len());
-        let mut kept_person = Vec::with_capacity(self.person.len());
-        for index in 0..self.len() {
-            let row = self.row(index);
-            let bits = row
+        let mut by_person: Vec<(u32, usize)> = self.person.iter().copied().zip(0..).collect();
+        by_person.sort_unstable();
+        let same = |a: usize, b: usize| {
+            self.row(a)
                 .iter()
-                .map(|v| if v.is_nan() { u64::MAX } else { v.to_bits() })
-                .collect();
-            if seen.insert((self.person[index], bits)) {
-                kept_values.extend_from_slice(row);
-                kept_person.push(self.person[index]);
+                .zip(self.row(b))
+                .all(|(x, y)| x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()))
+        };
+        let mut dropped = vec![false; self.len()];
+        for rows in by_person.chunk_by(|a, b| a.0 == b.0) {
+            for (position, &(_, row)) in rows.iter().enumerate().skip(1) {
+                dropped[row] = rows[..position]
+                    .iter()
+                    .any(|&(_, earlier)| !dropped[earlier] && same(earlier, row));
             }
         }
-        let dropped = self.len() - kept_person.len();
-        debug_assert_eq!(kept_values.len(), kept_person.len() * width);
-        self.values = kept_values;
-        self.person = kept_person;
-        dropped
+        let mut kept = 0;
+        for index in 0..self.len() {
+            if !dropped[index] {
+                self.values
+                    .copy_within(index * width..(index + 1) * width, kept * width);
+                self.person[kept] = self.person[index];
+                kept += 1;
+            }
+        }
+        let count = self.len() - kept;
+        self.values.truncate(kept * width);
+        self.person.truncate(kept);
+        count
     }
 }
 
@@ -127,9 +140,13 @@ mod tests {
         table.push(0, &[1.0, f64::NAN]);
         table.push(1, &[1.0, f64::NAN]);
         table.push(0, &[1.0, 2.0]);
-        assert_eq!(table.remove_duplicates_within_person(), 1);
-        assert_eq!(table.len(), 3);
-        assert_eq!(table.distinct_people(), 2);
+        table.push(0, &[1.0, f64::NAN]);
+        table.push(2, &[3.0, 4.0]);
+        assert_eq!(table.remove_duplicates_within_person(), 2);
+        assert_eq!(table.len(), 4);
+        assert_eq!(table.persons(), [0, 1, 0, 2]);
+        assert_eq!(table.row(3), [3.0, 4.0]);
+        assert_eq!(table.distinct_people(), 3);
         assert_eq!(table.coverage(2), 0b11);
         assert_eq!(table.coverage(0), 0b01);
     }

@@ -136,18 +136,31 @@ pub fn run(args: Args, output: Output) -> Result<()> {
     let secret = load_secret(args.key_file.as_deref())?;
     let key = timings.time("derive-key", || FieldKey::derive(&secret));
     drop(secret);
-    let input_fingerprint = timings.time("fingerprint", || {
-        InputFingerprint::of_file(&args.db, &key.subkey(FINGERPRINT_LABEL))
-    })?;
     let policy = SelectionPolicy {
         as_of: args.as_of,
         retention_months: config.retention_months,
     };
     let bar = output.bar("decrypt and select", database.set_count()?);
-    let selected = select_v3(&database, &key, &policy, &catalog, &bar, &mut timings);
+    let fingerprint_key = key.subkey(FINGERPRINT_LABEL);
+    // The fingerprint reads the whole file on its own core while selection reads the tables.
+    let (fingerprinted, selected) = std::thread::scope(|scope| {
+        let fingerprinting = scope.spawn(|| {
+            let started = std::time::Instant::now();
+            let fingerprint = InputFingerprint::of_file(&args.db, &fingerprint_key);
+            (fingerprint, started.elapsed())
+        });
+        let selected = select_v3(&database, &key, &policy, &catalog, &bar, &mut timings);
+        let fingerprinted = fingerprinting
+            .join()
+            .expect("fingerprinting does not panic");
+        (fingerprinted, selected)
+    });
     bar.finish_and_clear();
-    let (table, selection) = selected?;
     drop(key);
+    let (table, selection) = selected?;
+    let (input_fingerprint, fingerprinting) = fingerprinted;
+    let input_fingerprint = input_fingerprint?;
+    timings.record("fingerprint", fingerprinting);
     tracing::info!(
         "selected {} sets of {} people (of {} sets in the database)",
         selection.eligible_sets,
@@ -190,7 +203,7 @@ pub fn run(args: Args, output: Output) -> Result<()> {
     let release_table = timings.time("deidentify", || {
         deidentify(catalog.names().to_vec(), &anonymized.values, seed)
     });
-    let risk = release_risk(&release_table, config.k);
+    let risk = timings.time("risk", || release_risk(&release_table, config.k));
     let prosecutor = risk.reidentification.prosecutor;
     let mut measured = Measured {
         k: Some(anonymized.smallest_group_people),

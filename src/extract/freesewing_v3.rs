@@ -177,11 +177,12 @@ impl V3Database {
             .map_err(|e| database_error(&self.path, "Set", None, &e))
     }
 
-    /// Streams every set in chunks of `chunk_size` rows, in a stable order (by rowid).
+    /// Streams every set in chunks of `chunk_size` rows, in a stable order (by rowid), until
+    /// `consume` returns false.
     pub fn for_each_set_chunk(
         &self,
         chunk_size: usize,
-        mut consume: impl FnMut(Vec<SetRow>) -> Result<()>,
+        mut consume: impl FnMut(Vec<SetRow>) -> bool,
     ) -> Result<()> {
         let mut statement = self
             .connection
@@ -210,15 +211,17 @@ impl V3Database {
                 user_id,
                 measies,
             });
-            if chunk.len() == chunk_size {
-                consume(std::mem::replace(
+            if chunk.len() == chunk_size
+                && !consume(std::mem::replace(
                     &mut chunk,
                     Vec::with_capacity(chunk_size),
-                ))?;
+                ))
+            {
+                return Ok(());
             }
         }
         if !chunk.is_empty() {
-            consume(chunk)?;
+            consume(chunk);
         }
         Ok(())
     }
