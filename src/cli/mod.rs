@@ -65,7 +65,7 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Sample(args) => sample::run(args),
         Command::Publish(args) => publish::run(args, output),
-        Command::Verify(args) => verify::run(args),
+        Command::Verify(args) => verify::run(args, output),
         Command::Risk(args) => risk::run(args, output),
         Command::Anonymize(args) => anonymize::run(args),
     }

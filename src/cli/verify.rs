@@ -23,6 +23,7 @@ use serde_json::json;
 
 use crate::error::{Error, Result};
 use crate::measurements::Catalog;
+use crate::timings::Timings;
 use crate::verify::{verify_release, Check};
 
 #[derive(Debug, clap::Args)]
@@ -51,14 +52,15 @@ pub enum Format {
     Github,
 }
 
-pub fn run(args: Args) -> Result<()> {
+pub fn run(args: Args, output: super::Output) -> Result<()> {
     if args.k == Some(0) {
         return Err(Error::InvalidArgument {
             name: "--k",
             problem: "must be at least 1".into(),
         });
     }
-    let checks = match verify_release(&args.dir, args.k, &Catalog::freesewing()) {
+    let mut timings = Timings::default();
+    let checks = match verify_release(&args.dir, args.k, &Catalog::freesewing(), &mut timings) {
         Ok(checks) => checks,
         Err(error) => {
             if args.format == Format::Github {
@@ -85,6 +87,7 @@ pub fn run(args: Args) -> Result<()> {
             .map_err(|e| Error::io("write JUnit report", path, e))?;
     }
     tracing::debug!("{} checks, {failed} failed", checks.len());
+    output.timings(&timings);
     if failed > 0 {
         return Err(Error::VerifyFailed {
             failed,

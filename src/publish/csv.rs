@@ -58,48 +58,58 @@ pub struct ScannedCsv {
 /// Reads a release CSV strictly (header starting with `record_id`, rows of the header's width,
 /// UTF-8; a cell that is neither a number nor empty is reported in `not_numeric`) and shows every
 /// measurement cell to `inspect` (record ids are not shown: they are checked for their exact shape
-/// instead). Rows are parsed in parallel chunks because `verify` must read a million-row release
-/// in seconds. Problems name the line and column, never the cell.
+/// instead). Problems name the line and column, never the cell.
+///
+/// `verify` must read a million-row release in about a second, so the file is read whole and,
+/// when it holds no quote character (a release written by anonpub never does), cut at line ends
+/// into chunks parsed in parallel. A file with quotes is parsed as one chunk, because a quoted
+/// field may contain a line end.
 pub fn scan_release_csv(
     path: &std::path::Path,
     inspect: impl Fn(&str) -> Option<&'static str> + Sync,
 ) -> std::result::Result<ScannedCsv, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot open: {e}"))?;
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_path(path)
-        .map_err(|e| format!("cannot open: {e}"))?;
-    let mut records = reader.byte_records();
-    let header: Vec<String> = match records.next() {
-        Some(Ok(record)) => record
+        .from_reader(bytes.as_slice());
+    let mut record = csv::ByteRecord::new();
+    let header: Vec<String> = match reader.read_byte_record(&mut record) {
+        Ok(true) => record
             .iter()
             .map(|f| String::from_utf8(f.to_vec()).map_err(|_| "line 1: invalid UTF-8".to_string()))
             .collect::<std::result::Result<_, _>>()?,
-        Some(Err(e)) => return Err(format!("line 1: {e}")),
-        None => return Err("empty file: expected a header".into()),
+        Ok(false) => return Err("empty file: expected a header".into()),
+        Err(e) => return Err(format!("line 1: {e}")),
     };
     if header.first().map(String::as_str) != Some("record_id") {
         return Err("line 1: the first column must be `record_id`".into());
     }
-    let rows: Vec<csv::ByteRecord> = records
-        .enumerate()
-        .map(|(i, r)| r.map_err(|e| format!("line {}: {e}", i + 2)))
+    let body_start = reader.position().byte() as usize;
+    let header_lines = reader.position().line() - 1;
+    let chunks = body_chunks(&bytes[body_start..]);
+    // Line number of each chunk's first line: the lines of the header and earlier chunks.
+    let mut first_lines = Vec::with_capacity(chunks.len());
+    let mut line = header_lines + 1;
+    for chunk in &chunks {
+        first_lines.push(line);
+        line += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+    }
+    let parts: Vec<ParsedChunk> = chunks
+        .par_iter()
+        .zip(first_lines)
+        .map(|(chunk, first_line)| parse_chunk(chunk, first_line, &header, &inspect))
         .collect::<std::result::Result<_, _>>()?;
+    let rows: usize = parts.iter().map(|part| part.record_ids.len()).sum();
     let width = header.len() - 1;
-    const CHUNK: usize = 8192;
-    let parts: Vec<ParsedChunk> = rows
-        .par_chunks(CHUNK)
-        .enumerate()
-        .map(|(chunk, records)| parse_chunk(records, chunk * CHUNK + 2, &header, &inspect))
-        .collect::<std::result::Result<_, _>>()?;
     let mut scanned = ScannedCsv {
         table: ReleaseTable {
             columns: header[1..].to_vec(),
-            record_ids: Vec::with_capacity(rows.len()),
-            values: Vec::with_capacity(rows.len() * width),
+            record_ids: Vec::with_capacity(rows),
+            values: Vec::with_capacity(rows * width),
         },
         flagged: BTreeMap::new(),
-        cells: rows.len() * width,
+        cells: rows * width,
         not_numeric: None,
     };
     for part in parts {
@@ -113,6 +123,29 @@ pub fn scan_release_csv(
     Ok(scanned)
 }
 
+/// The body cut after line ends into chunks of about 4 MiB; one chunk when it holds a quote.
+fn body_chunks(body: &[u8]) -> Vec<&[u8]> {
+    const CHUNK_BYTES: usize = 1 << 22;
+    if body.contains(&b'"') {
+        return vec![body];
+    }
+    let mut chunks = Vec::with_capacity(body.len() / CHUNK_BYTES + 1);
+    let mut rest = body;
+    while rest.len() > CHUNK_BYTES {
+        let cut = rest[CHUNK_BYTES..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(rest.len(), |at| CHUNK_BYTES + at + 1);
+        let (chunk, tail) = rest.split_at(cut);
+        chunks.push(chunk);
+        rest = tail;
+    }
+    if !rest.is_empty() {
+        chunks.push(rest);
+    }
+    chunks
+}
+
 struct ParsedChunk {
     not_numeric: Option<String>,
     record_ids: Vec<String>,
@@ -120,20 +153,33 @@ struct ParsedChunk {
     flagged: BTreeMap<&'static str, usize>,
 }
 
+/// Parses the rows of one chunk whose first line is line `first_line` of the file.
 fn parse_chunk(
-    records: &[csv::ByteRecord],
-    first_line: usize,
+    chunk: &[u8],
+    first_line: u64,
     header: &[String],
     inspect: &(impl Fn(&str) -> Option<&'static str> + Sync),
 ) -> std::result::Result<ParsedChunk, String> {
     let mut part = ParsedChunk {
         not_numeric: None,
-        record_ids: Vec::with_capacity(records.len()),
-        values: Vec::with_capacity(records.len() * (header.len() - 1)),
+        record_ids: Vec::new(),
+        values: Vec::new(),
         flagged: BTreeMap::new(),
     };
-    for (offset, record) in records.iter().enumerate() {
-        let line = first_line + offset;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(chunk);
+    let mut record = csv::ByteRecord::new();
+    loop {
+        let line_in_chunk = reader.position().line();
+        let more = reader
+            .read_byte_record(&mut record)
+            .map_err(|e| format!("line {}: {e}", first_line + line_in_chunk - 1))?;
+        if !more {
+            break;
+        }
+        let line = first_line + record.position().map_or(line_in_chunk, |p| p.line()) - 1;
         if record.len() != header.len() {
             return Err(format!(
                 "line {line}: {} cells, expected {}",
@@ -228,10 +274,36 @@ mod tests {
             problem.contains("line 2, column `chest`") && !problem.contains("secret"),
             "{problem}"
         );
-        std::fs::write(&path, "record_id,chest\na,1,2\n").unwrap();
+        std::fs::write(&path, "record_id,chest\na,1\n\nb,1,2\n").unwrap();
         assert!(scan_release_csv(&path, |_| None)
             .err()
             .unwrap()
-            .contains("line 2: 3 cells"));
+            .contains("line 4: 3 cells"));
+    }
+
+    #[test]
+    fn chunks_end_at_line_ends_and_keep_line_numbers() {
+        let row = "0f8fad5b-d9cb-469f-a165-70867728950e,762,13.5\n";
+        let rows = (1 << 22) / row.len() * 3;
+        let mut text = String::from("record_id,chest,shoulderSlope\n");
+        for _ in 0..rows {
+            text.push_str(row);
+        }
+        text.push_str("z,1\n");
+        let body = &text.as_bytes()[30..];
+        let chunks = body_chunks(body);
+        assert!(chunks.len() >= 3, "{}", chunks.len());
+        assert!(chunks.iter().all(|c| c.ends_with(b"\n")));
+        assert_eq!(chunks.concat(), body);
+        assert_eq!(body_chunks(b"a,\"1\n2\"\nb,3\n").len(), 1);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.csv");
+        std::fs::write(&path, &text).unwrap();
+        let problem = scan_release_csv(&path, |_| None).err().unwrap();
+        assert_eq!(problem, format!("line {}: 2 cells, expected 3", rows + 2));
+        std::fs::write(&path, &text[..text.len() - 4]).unwrap();
+        let scanned = scan_release_csv(&path, |_| None).unwrap();
+        assert_eq!(scanned.table.len(), rows);
+        assert_eq!(scanned.cells, rows * 2);
     }
 }

@@ -113,7 +113,7 @@ fn reseal(dir: &Path) {
 }
 
 fn failed_checks(dir: &Path) -> Vec<&'static str> {
-    verify_release(dir, None, &Catalog::freesewing())
+    verify_release(dir, None, &Catalog::freesewing(), &mut Default::default())
         .unwrap()
         .into_iter()
         .filter(|check| !check.passed)
