@@ -105,13 +105,11 @@ impl MeasurementTable {
             }
         }
         let mut kept = 0;
-        for index in 0..self.len() {
-            if !dropped[index] {
-                self.values
-                    .copy_within(index * width..(index + 1) * width, kept * width);
-                self.person[kept] = self.person[index];
-                kept += 1;
-            }
+        for (index, _) in dropped.iter().enumerate().filter(|(_, &gone)| !gone) {
+            self.values
+                .copy_within(index * width..(index + 1) * width, kept * width);
+            self.person[kept] = self.person[index];
+            kept += 1;
         }
         let count = self.len() - kept;
         self.values.truncate(kept * width);

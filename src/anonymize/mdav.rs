@@ -136,33 +136,66 @@ fn squared_distance(a: &[f64], b: &[f64]) -> f64 {
 }
 
 /// The pool of records not yet grouped, with a count of records per person.
-struct Pool<'a> {
-    points: Points<'a>,
+///
+/// A pool works on a copy of its cell: the cell's coordinates side by side (the distance loops
+/// then stream through a few hundred kilobytes instead of gathering rows from the whole table)
+/// and its people numbered densely. Ties are still broken by the records' indices in the whole
+/// input, so the groups are the same as on the scattered rows.
+struct Pool {
+    coordinates: Vec<f64>,
+    dim: usize,
+    /// The input index of each local record.
+    index: Vec<usize>,
+    /// The dense person number of each local record.
+    person: Vec<u32>,
+    /// Local records not yet grouped, in cell order.
     remaining: Vec<usize>,
-    records_of_person: HashMap<u32, u32>,
+    records_of_person: Vec<u32>,
+    people: usize,
 }
 
-impl<'a> Pool<'a> {
-    fn new(points: Points<'a>, remaining: Vec<usize>) -> Self {
-        let mut records_of_person = HashMap::new();
-        for &i in &remaining {
-            *records_of_person.entry(points.persons[i]).or_insert(0) += 1;
+impl Pool {
+    fn new(points: Points<'_>, cell: Vec<usize>) -> Self {
+        let dim = points.dim;
+        let mut coordinates = Vec::with_capacity(cell.len() * dim);
+        for &i in &cell {
+            coordinates.extend_from_slice(points.point(i));
+        }
+        let mut numbering: HashMap<u32, u32> = HashMap::new();
+        let person: Vec<u32> = cell
+            .iter()
+            .map(|&i| {
+                let next = numbering.len() as u32;
+                *numbering.entry(points.persons[i]).or_insert(next)
+            })
+            .collect();
+        let mut records_of_person = vec![0u32; numbering.len()];
+        for &p in &person {
+            records_of_person[p as usize] += 1;
         }
         Pool {
-            points,
-            remaining,
+            coordinates,
+            dim,
+            remaining: (0..cell.len()).collect(),
+            index: cell,
+            person,
             records_of_person,
+            people: numbering.len(),
         }
+    }
+
+    fn point(&self, local: usize) -> &[f64] {
+        &self.coordinates[local * self.dim..(local + 1) * self.dim]
     }
 
     fn people(&self) -> usize {
-        self.records_of_person.len()
+        self.people
     }
 
     fn centroid(&self) -> Vec<f64> {
-        let mut sum = vec![0.0; self.points.dim];
+        let mut sum = vec![0.0; self.dim];
         for &i in &self.remaining {
-            for (s, x) in sum.iter_mut().zip(self.points.point(i)) {
+            for (s, x) in sum.iter_mut().zip(self.point(i)) {
                 *s += x;
             }
         }
@@ -171,27 +204,32 @@ impl<'a> Pool<'a> {
         sum
     }
 
-    /// The remaining record farthest from `target` (lowest index on ties).
+    /// The remaining record farthest from `target` (lowest input index on ties), as a local
+    /// index.
     fn farthest_from(&self, target: &[f64]) -> usize {
-        let mut best = (f64::NEG_INFINITY, usize::MAX);
+        let mut best = (f64::NEG_INFINITY, usize::MAX, usize::MAX);
         for &i in &self.remaining {
-            let d = squared_distance(self.points.point(i), target);
-            if d > best.0 || (d == best.0 && i < best.1) {
-                best = (d, i);
+            let d = squared_distance(self.point(i), target);
+            if d > best.0 || (d == best.0 && self.index[i] < best.1) {
+                best = (d, self.index[i], i);
             }
         }
-        best.1
+        best.2
     }
 
-    /// Removes and returns the records nearest to `seed` until they hold `k` distinct people.
+    /// Removes the records nearest to local record `seed` until they hold `k` distinct people;
+    /// returns their input indices.
     fn take_nearest_people(&mut self, seed: usize, k: usize) -> Vec<usize> {
-        let target = self.points.point(seed).to_vec();
-        let mut by_distance: Vec<(f64, usize)> = self
+        let target = self.point(seed).to_vec();
+        // (distance, input index, local index): sorted by distance, then input index.
+        let mut by_distance: Vec<(f64, usize, usize)> = self
             .remaining
             .iter()
-            .map(|&i| (squared_distance(self.points.point(i), &target), i))
+            .map(|&i| (squared_distance(self.point(i), &target), self.index[i], i))
             .collect();
-        let order = |a: &(f64, usize), b: &(f64, usize)| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1));
+        let order = |a: &(f64, usize, usize), b: &(f64, usize, usize)| {
+            a.0.total_cmp(&b.0).then(a.1.cmp(&b.1))
+        };
         // Usually k records hold k people; look at a few more first, then at everything.
         let mut window = (2 * k).min(by_distance.len());
         loop {
@@ -201,14 +239,14 @@ impl<'a> Pool<'a> {
             by_distance[..window].sort_unstable_by(order);
             let mut group = Vec::with_capacity(k);
             let mut people: Vec<u32> = Vec::with_capacity(k);
-            for &(_, i) in &by_distance[..window] {
+            for &(_, _, i) in &by_distance[..window] {
                 group.push(i);
-                let person = self.points.persons[i];
+                let person = self.person[i];
                 if !people.contains(&person) {
                     people.push(person);
                     if people.len() == k {
                         self.remove(&group);
-                        return group;
+                        return group.iter().map(|&i| self.index[i]).collect();
                     }
                 }
             }
@@ -222,19 +260,23 @@ impl<'a> Pool<'a> {
 
     fn remove(&mut self, group: &[usize]) {
         for &i in group {
-            let person = self.points.persons[i];
-            let count = self
-                .records_of_person
-                .get_mut(&person)
-                .expect("record in pool");
+            let count = &mut self.records_of_person[self.person[i] as usize];
             *count -= 1;
             if *count == 0 {
-                self.records_of_person.remove(&person);
+                self.people -= 1;
             }
         }
         let mut taken = group.to_vec();
         taken.sort_unstable();
         self.remaining.retain(|i| taken.binary_search(i).is_err());
+    }
+
+    /// Input indices of the records not yet grouped.
+    fn take_rest(&mut self) -> Vec<usize> {
+        std::mem::take(&mut self.remaining)
+            .into_iter()
+            .map(|i| self.index[i])
+            .collect()
     }
 }
 
@@ -244,7 +286,7 @@ fn exact_mdav(points: Points<'_>, cell: Vec<usize>, k: usize) -> Vec<Vec<usize>>
     let mut groups = Vec::new();
     while pool.people() >= 3 * k {
         let far = pool.farthest_from(&pool.centroid());
-        let far_point = points.point(far).to_vec();
+        let far_point = pool.point(far).to_vec();
         groups.push(pool.take_nearest_people(far, k));
         let opposite = pool.farthest_from(&far_point);
         groups.push(pool.take_nearest_people(opposite, k));
@@ -254,7 +296,7 @@ fn exact_mdav(points: Points<'_>, cell: Vec<usize>, k: usize) -> Vec<Vec<usize>>
         groups.push(pool.take_nearest_people(far, k));
     }
     if !pool.remaining.is_empty() {
-        groups.push(std::mem::take(&mut pool.remaining));
+        groups.push(pool.take_rest());
     }
     groups
 }

@@ -274,7 +274,7 @@ mod tests {
             problem.contains("line 2, column `chest`") && !problem.contains("secret"),
             "{problem}"
         );
-        std::fs::write(&path, "record_id,chest\na,1\n\nb,1,2\n").unwrap();
+        std::fs::write(&path, "record_id,chest\na,1\nb,1\nc,1,2\n").unwrap();
         assert!(scan_release_csv(&path, |_| None)
             .err()
             .unwrap()
