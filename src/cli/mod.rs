@@ -63,7 +63,7 @@ pub fn run(cli: Cli) -> Result<()> {
     };
     output.init_logging();
     match cli.command {
-        Command::Sample(args) => sample::run(args),
+        Command::Sample(args) => sample::run(args, output),
         Command::Publish(args) => publish::run(args, output),
         Command::Verify(args) => verify::run(args, output),
         Command::Risk(args) => risk::run(args, output),

@@ -181,6 +181,15 @@ pub fn run(args: Args, output: Output) -> Result<()> {
     });
     bar.finish_and_clear();
     let suppressed = anonymized.coverage.suppressed_records;
+    if anonymized.rows() == 0 {
+        return Err(Error::Unsatisfiable {
+            problem: format!(
+                "all {suppressed} eligible records were suppressed: no coverage pattern is shared \
+                 by k = {} people, so the release would be empty",
+                config.k
+            ),
+        });
+    }
     let counts = AnonymizationCounts {
         published_records: anonymized.rows(),
         suppressed_records: suppressed,

@@ -12,6 +12,7 @@ use crate::cli::parse_date;
 use crate::dates::Date;
 use crate::error::{Error, Result};
 use crate::sample::{write_sample, SampleSpec};
+use crate::timings::Timings;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -35,7 +36,7 @@ pub struct Args {
     pub force: bool,
 }
 
-pub fn run(args: Args) -> Result<()> {
+pub fn run(args: Args, output: super::Output) -> Result<()> {
     if args.users == 0 {
         return Err(Error::InvalidArgument {
             name: "--users",
@@ -50,7 +51,8 @@ pub fn run(args: Args) -> Result<()> {
         seed: args.seed,
         as_of: args.as_of,
     };
-    let summary = write_sample(&args.db, &args.key_file, spec)?;
+    let mut timings = Timings::default();
+    let summary = write_sample(&args.db, &args.key_file, spec, &mut timings)?;
     tracing::info!(
         "wrote {} users and {} sets ({} junk, {} family, {} near-duplicate, {} exact duplicate) to {}",
         summary.users,
@@ -61,5 +63,6 @@ pub fn run(args: Args) -> Result<()> {
         summary.exact_duplicate_sets,
         args.db.display()
     );
+    output.timings(&timings);
     Ok(())
 }

@@ -9,6 +9,7 @@ pub mod people;
 mod sqlite;
 
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use rand::{Rng, RngCore, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -21,6 +22,7 @@ use crate::dates::Date;
 use crate::error::{Error, Result};
 use crate::extract::crypto::FieldKey;
 use crate::measurements::Catalog;
+use crate::timings::Timings;
 use partial::{commit_all, PartialFile};
 use people::{apply_coverage, as_typed, draw_body, draw_coverage, make_junk, SizeModels};
 
@@ -93,7 +95,15 @@ const CHUNK: usize = 4096;
 const CHUNKS_PER_BATCH: usize = 16;
 
 /// Writes a sample database to `db_path` and its key to `key_path`.
-pub fn write_sample(db_path: &Path, key_path: &Path, spec: SampleSpec) -> Result<SampleSummary> {
+/// `timings` receives `generate` (drawing people and encrypting their fields, on the rayon pool)
+/// and `write-db` (SQLite inserts, without the time spent waiting for the generator); the two
+/// overlap.
+pub fn write_sample(
+    db_path: &Path,
+    key_path: &Path,
+    spec: SampleSpec,
+    timings: &mut Timings,
+) -> Result<SampleSummary> {
     let catalog = Catalog::freesewing();
     let models = SizeModels::freesewing(&catalog);
     let mut key_rng = ChaCha20Rng::seed_from_u64(spec.seed);
@@ -127,17 +137,19 @@ pub fn write_sample(db_path: &Path, key_path: &Path, spec: SampleSpec) -> Result
     // Batches are drawn in parallel while the previous batch is inserted, so memory stays bounded
     // by two batches and the single SQLite writer overlaps with generation.
     let database = PartialFile::create(db_path)?;
-    let summary = std::thread::scope(|scope| {
+    let (written, writing, (summary, generating)) = std::thread::scope(|scope| {
         let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<UserRecord>>(1);
         let producer = scope.spawn(move || {
             let mut summary = SampleSummary {
                 users: spec.users,
                 ..SampleSummary::default()
             };
+            let mut generating = Duration::ZERO;
             for batch in (0..chunk_count)
                 .collect::<Vec<_>>()
                 .chunks(CHUNKS_PER_BATCH)
             {
+                let started = Instant::now();
                 let drawn: Vec<(Vec<UserRecord>, SampleSummary)> =
                     batch.par_iter().map(|&c| draw_chunk(c)).collect();
                 let mut users = Vec::with_capacity(drawn.iter().map(|(u, _)| u.len()).sum());
@@ -145,21 +157,36 @@ pub fn write_sample(db_path: &Path, key_path: &Path, spec: SampleSpec) -> Result
                     summary.add(&part);
                     users.extend(part_users);
                 }
+                generating += started.elapsed();
                 if sender.send(users).is_err() {
                     break;
                 }
             }
-            summary
+            (summary, generating)
         });
-        let written = sqlite::write_database(database.path(), receiver.into_iter());
-        let summary = producer
+        let started = Instant::now();
+        let mut waiting = Duration::ZERO;
+        let batches = std::iter::from_fn(|| {
+            let asked = Instant::now();
+            let batch = receiver.recv().ok();
+            waiting += asked.elapsed();
+            batch
+        });
+        let written = sqlite::write_database(database.path(), batches);
+        let writing = started.elapsed().saturating_sub(waiting);
+        let produced = producer
             .join()
             .expect("the generator thread does not panic");
-        written.map(|()| summary)
+        (written, writing, produced)
+    });
+    timings.record("generate", generating);
+    timings.record("write-db", writing);
+    written?;
+    timings.time("commit", || {
+        let key_file = PartialFile::create(key_path)?;
+        write_key_file(key_file.path(), &secret)?;
+        commit_all(vec![(database, db_path), (key_file, key_path)])
     })?;
-    let key_file = PartialFile::create(key_path)?;
-    write_key_file(key_file.path(), &secret)?;
-    commit_all(vec![(database, db_path), (key_file, key_path)])?;
     Ok(summary)
 }
 

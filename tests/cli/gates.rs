@@ -260,3 +260,23 @@ fn bad_linkage_and_threshold_settings_exit_2() {
         assert!(!out.exists());
     }
 }
+
+#[test]
+fn a_release_with_every_record_suppressed_is_refused() {
+    // Three people, each measuring something the others did not: no pattern is shared by k = 2.
+    let dir = tempfile::tempdir().unwrap();
+    let users: Vec<FixtureUser> = [r#"{"chest":900}"#, r#"{"waist":800}"#, r#"{"neck":380}"#]
+        .iter()
+        .map(|measies| FixtureUser::eligible(vec![measies.to_string()]))
+        .collect();
+    let (db, key) = fixture_db(dir.path(), &users);
+    let out = dir.path().join("release");
+    let run = publish_fixture(&db, &key, &out, 2, &[]).expect_code(1);
+    assert!(
+        run.stderr()
+            .contains("all 3 eligible records were suppressed"),
+        "{}",
+        run.stderr()
+    );
+    assert!(!out.exists());
+}
