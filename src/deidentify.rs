@@ -8,6 +8,7 @@
 //! in that order from a seeded generator that sees no input data.
 
 use rand::{RngCore, SeedableRng};
+use rayon::prelude::*;
 use rand_chacha::ChaCha20Rng;
 
 /// Domain separation: record ids draw from their own stream of the seed.
@@ -41,7 +42,8 @@ impl ReleaseTable {
 pub fn deidentify(columns: Vec<String>, released: &[f64], seed: u64) -> ReleaseTable {
     let width = columns.len();
     let mut rows: Vec<&[f64]> = released.chunks(width).collect();
-    rows.sort_by(|a, b| compare_rows(a, b));
+    // Rows that compare equal are identical, so an unstable (parallel) sort gives the same table.
+    rows.par_sort_unstable_by(|a, b| compare_rows(a, b));
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     rng.set_stream(RECORD_ID_STREAM);
     let record_ids = rows.iter().map(|_| uuid_v4(&mut rng)).collect();
@@ -68,19 +70,20 @@ fn compare_rows(a: &[f64], b: &[f64]) -> std::cmp::Ordering {
 
 /// A random (version 4) UUID in its canonical text form.
 fn uuid_v4(rng: &mut impl RngCore) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut bytes = [0u8; 16];
     rng.fill_bytes(&mut bytes);
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    let hex = hex::encode(bytes);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
+    let mut text = String::with_capacity(36);
+    for (i, byte) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            text.push('-');
+        }
+        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        text.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
+    }
+    text
 }
 
 /// Whether text is a canonical lowercase UUID v4, the only form a record id may take.

@@ -25,6 +25,7 @@ pub mod dates;
 pub mod deidentify;
 pub mod error;
 pub mod extract;
+pub mod fast_hash;
 pub mod interrupt;
 pub mod measurements;
 pub mod publish;

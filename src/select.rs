@@ -5,7 +5,7 @@
 //! value in it is plausible. Users are judged before any set is decrypted: sets of ineligible
 //! users are never decrypted at all. Every exclusion is counted by reason for the report.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
@@ -17,6 +17,7 @@ use serde::Serialize;
 use crate::dates::Date;
 use crate::error::{Error, Result};
 use crate::extract::crypto::FieldKey;
+use crate::fast_hash::FastMap;
 use crate::extract::freesewing_v3::{SetRow, UserRow, V3Database};
 use crate::measurements::{parse_measies, Catalog, Measies};
 use crate::table::MeasurementTable;
@@ -164,7 +165,7 @@ pub fn select_v3(
     timings: &mut Timings,
 ) -> Result<(MeasurementTable, SelectionReport)> {
     let users = timings.time("read-users", || database.users())?;
-    let verdicts: HashMap<i64, Result<(), Exclusion>> = users
+    let verdicts: FastMap<i64, Result<(), Exclusion>> = users
         .iter()
         .map(|(id, user)| (*id, judge_user(user, policy)))
         .collect();
@@ -224,7 +225,7 @@ struct Judged {
 
 /// Decrypts and judges chunks of set rows; shared read-only with the rayon pool.
 struct ChunkJudge<'a> {
-    verdicts: &'a HashMap<i64, Result<(), Exclusion>>,
+    verdicts: &'a FastMap<i64, Result<(), Exclusion>>,
     key: &'a FieldKey,
     catalog: &'a Catalog,
     path: &'a Path,
@@ -240,7 +241,7 @@ impl ChunkJudge<'_> {
             exclusions: BTreeMap::new(),
             busy: Duration::ZERO,
         };
-        let mut person_of_user: HashMap<i64, u32> = HashMap::new();
+        let mut person_of_user: FastMap<i64, u32> = FastMap::default();
         let mut decrypted_any = false;
         for chunk in chunks {
             let started = Instant::now();
@@ -310,7 +311,7 @@ enum SetOutcome {
 
 fn judge_set_row(
     row: &SetRow,
-    verdicts: &HashMap<i64, Result<(), Exclusion>>,
+    verdicts: &FastMap<i64, Result<(), Exclusion>>,
     key: &FieldKey,
     catalog: &Catalog,
 ) -> SetOutcome {

@@ -5,7 +5,6 @@
 //! images, emails and timestamps of sets are never selected, so they cannot leak by accident.
 //! Sets are streamed in chunks so that memory does not grow with the size of the ciphertext.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use rusqlite::types::ValueRef;
@@ -13,6 +12,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::dates::parse_iso8601_ms;
 use crate::error::{Error, Result};
+use crate::fast_hash::FastMap;
 
 /// The parts of a `User` row that decide eligibility.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,7 +122,7 @@ impl V3Database {
     }
 
     /// All users, by id. Duplicate ids are an error: the table's primary key is broken.
-    pub fn users(&self) -> Result<HashMap<i64, UserRow>> {
+    pub fn users(&self) -> Result<FastMap<i64, UserRow>> {
         let sql = format!(
             "SELECT id, consent, status, \"{}\" FROM \"User\"",
             self.last_seen_column
@@ -134,7 +134,7 @@ impl V3Database {
         let mut rows = statement
             .query([])
             .map_err(|e| database_error(&self.path, "User", None, &e))?;
-        let mut users = HashMap::new();
+        let mut users = FastMap::default();
         let mut ordinal = 0u64;
         while let Some(row) = rows
             .next()

@@ -13,11 +13,13 @@
 //! size, however many records there are.
 
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::Hash;
 
 use rayon::prelude::*;
 
 use serde::Serialize;
+
+use crate::fast_hash::FastMap;
 
 /// How many equivalence classes there are of each size, plus the totals.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -72,8 +74,7 @@ impl ClassHistogram {
             .par_iter()
             .map(|column| {
                 assert_eq!(column.len(), records, "columns of one table");
-                let mut cells: HashMap<&str, u32, BuildHasherDefault<CellHasher>> =
-                    HashMap::default();
+                let mut cells: FastMap<&str, u32> = FastMap::default();
                 let codes = column
                     .iter()
                     .map(|cell| {
@@ -164,36 +165,6 @@ fn renumber(keys: &mut [u64]) -> u64 {
         *key = distinct.partition_point(|&d| d < *key) as u64;
     }
     distinct.len() as u64
-}
-
-/// A fast, non-cryptographic hasher for table cells: risk assessment hashes every cell once,
-/// and the cells come from the table being assessed, not from an adversary who could choose
-/// colliding values to slow it down.
-#[derive(Default)]
-struct CellHasher(u64);
-
-impl Hasher for CellHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            self.mix(u64::from_le_bytes(chunk.try_into().expect("8 bytes")));
-        }
-        let mut tail = [0u8; 8];
-        tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-        self.mix(u64::from_le_bytes(tail) ^ (bytes.len() as u64) << 56);
-    }
-}
-
-impl CellHasher {
-    /// Folded 128-bit multiply: every input bit reaches the low bits the table indexes by.
-    fn mix(&mut self, word: u64) {
-        let product = u128::from(self.0 ^ word) * u128::from(0x9E37_79B9_7F4A_7C15_u64);
-        self.0 = (product as u64) ^ ((product >> 64) as u64);
-    }
 }
 
 #[cfg(test)]
