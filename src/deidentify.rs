@@ -8,8 +8,8 @@
 //! in that order from a seeded generator that sees no input data.
 
 use rand::{RngCore, SeedableRng};
-use rayon::prelude::*;
 use rand_chacha::ChaCha20Rng;
+use rayon::prelude::*;
 
 /// Domain separation: record ids draw from their own stream of the seed.
 const RECORD_ID_STREAM: u64 = 0x7265_636f_7264_6964; // "recordid"

@@ -55,7 +55,11 @@ mod tests {
                 hasher.finish() & 1023
             })
             .collect();
-        assert!(buckets.len() > 600, "{} of 1024 buckets used", buckets.len());
+        assert!(
+            buckets.len() > 600,
+            "{} of 1024 buckets used",
+            buckets.len()
+        );
         let mut map: FastMap<&str, u32> = FastMap::default();
         map.insert("chest", 1);
         assert_eq!(map.get("chest"), Some(&1));

@@ -5,11 +5,11 @@
 //! JSON text into a fixed row of `f64` (NaN = not measured) without building a JSON tree, because
 //! it runs once per measurements set.
 
-use std::collections::HashMap;
 use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
+use crate::fast_hash::FastMap;
 use crate::schema::{ColumnType, DatasetSchema, Role};
 
 /// A value that was not measured.
@@ -20,7 +20,8 @@ pub const MISSING: f64 = f64::NAN;
 pub struct Catalog {
     names: Vec<String>,
     units: Vec<String>,
-    lookup: HashMap<String, usize>,
+    /// Name or alias → index; looked up for every entry of every set, hence the fast hasher.
+    lookup: FastMap<String, usize>,
     plausible: Vec<[f64; 2]>,
     rounding: Vec<f64>,
     breasts_only: Vec<bool>,
@@ -32,7 +33,7 @@ impl Catalog {
         let mut catalog = Catalog {
             names: Vec::new(),
             units: Vec::new(),
-            lookup: HashMap::new(),
+            lookup: FastMap::default(),
             plausible: Vec::new(),
             rounding: Vec::new(),
             breasts_only: Vec::new(),

@@ -21,6 +21,9 @@ pub mod crypto;
 #[path = "../../src/error.rs"]
 pub mod error;
 
+#[path = "../../src/fast_hash.rs"]
+pub mod fast_hash;
+
 #[path = "../../src/measurements.rs"]
 pub mod measurements;
 

@@ -110,6 +110,12 @@ impl Output {
             .try_init();
     }
 
+    /// Whether progress bars are drawn: not with `--quiet`, and only on a terminal. Lets a stage
+    /// skip counting its steps when nobody will see the bar.
+    pub fn shows_progress(&self) -> bool {
+        !self.quiet && std::io::stderr().is_terminal()
+    }
+
     /// A progress bar for a stage of `total` steps. It draws on stderr only when stderr is a
     /// terminal and `--quiet` is not set; otherwise it is hidden and costs nothing.
     pub fn bar(&self, stage: &'static str, total: u64) -> ProgressBar {

@@ -140,7 +140,12 @@ pub fn run(args: Args, output: Output) -> Result<()> {
         as_of: args.as_of,
         retention_months: config.retention_months,
     };
-    let bar = output.bar("decrypt and select", database.set_count()?);
+    let sets = if output.shows_progress() {
+        database.set_count()?
+    } else {
+        0
+    };
+    let bar = output.bar("decrypt and select", sets);
     let fingerprint_key = key.subkey(FINGERPRINT_LABEL);
     // The fingerprint reads the whole file on its own core while selection reads the tables.
     let (fingerprinted, selected) = std::thread::scope(|scope| {

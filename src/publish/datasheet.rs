@@ -12,9 +12,9 @@ use super::html::HTML_FILE;
 use super::manifest::MANIFEST_FILE;
 use super::report::REPORT_FILE;
 use super::{Release, CSV_FILE, DATAPACKAGE_FILE, PARQUET_FILE};
+use crate::deidentify::ReleaseTable;
 use crate::publish::checksums::CHECKSUM_FILE;
 use crate::select::{Exclusion, ACTIVE_STATUS, OPEN_DATA_CONSENT};
-use crate::deidentify::ReleaseTable;
 
 /// Name of the datasheet inside a release.
 pub const DATASHEET_FILE: &str = "README.md";
