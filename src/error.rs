@@ -53,8 +53,12 @@ pub enum Error {
     InvalidArgument { name: &'static str, problem: String },
 
     /// Too few people are left to form even one group of k.
-    #[error("{eligible} eligible people (after selection) cannot form a group of k = {k}; nothing to publish")]
-    TooFewPeople { eligible: usize, k: usize },
+    #[error("{}: {eligible} eligible people (after selection) cannot form a group of k = {k}; nothing to publish", path.display())]
+    TooFewPeople {
+        path: PathBuf,
+        eligible: usize,
+        k: usize,
+    },
 
     /// The release directory exists and `--force` was not given.
     #[error("{} already exists and is not empty; pass --force to replace it", path.display())]

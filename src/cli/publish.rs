@@ -174,6 +174,7 @@ pub fn run(args: Args, output: Output) -> Result<()> {
     );
     if table.distinct_people() < config.k {
         return Err(Error::TooFewPeople {
+            path: args.db.clone(),
             eligible: table.distinct_people(),
             k: config.k,
         });

@@ -40,6 +40,15 @@ fn broken_db(dir: &Path, n: usize, sql: &str) -> (PathBuf, PathBuf) {
     (db, key)
 }
 
+/// Breaks a database of six eligible people with `sql`, publishes it and checks the refusal
+/// ([`assert_refused`]).
+fn refused_after(sql: &str, expected: &[&str]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, key) = broken_db(dir.path(), 6, sql);
+    let run = publish(&db, &key, dir.path(), &[]);
+    assert_refused(run, expected, dir.path(), &[&db, &key])
+}
+
 /// Stores `stored` verbatim as the `measies` of Set row `id`.
 fn store_measies(db: &Path, id: i64, stored: impl rusqlite::ToSql) {
     Connection::open(db)
@@ -183,27 +192,17 @@ fn sqlite_without_the_tables() {
 
 #[test]
 fn user_table_missing_a_column() {
-    let dir = tempfile::tempdir().unwrap();
-    let (db, key) = broken_db(dir.path(), 6, "ALTER TABLE \"User\" DROP COLUMN consent;");
-    let run = publish(&db, &key, dir.path(), &[]);
-    assert_refused(
-        run,
+    refused_after(
+        "ALTER TABLE \"User\" DROP COLUMN consent;",
         &["fixture.sqlite: User: missing column `consent`"],
-        dir.path(),
-        &[&db, &key],
     );
 }
 
 #[test]
 fn set_table_missing_measies() {
-    let dir = tempfile::tempdir().unwrap();
-    let (db, key) = broken_db(dir.path(), 6, "ALTER TABLE \"Set\" DROP COLUMN measies;");
-    let run = publish(&db, &key, dir.path(), &[]);
-    assert_refused(
-        run,
+    refused_after(
+        "ALTER TABLE \"Set\" DROP COLUMN measies;",
         &["fixture.sqlite: Set: missing column `measies`"],
-        dir.path(),
-        &[&db, &key],
     );
 }
 
@@ -597,90 +596,45 @@ fn empty_and_null_measies_are_counted_as_no_measurements() {
 
 #[test]
 fn duplicate_user_ids() {
-    let dir = tempfile::tempdir().unwrap();
-    let (db, key) = broken_db(
-        dir.path(),
-        6,
+    refused_after(
         "CREATE TABLE u2 AS SELECT * FROM \"User\";
          DROP TABLE \"User\";
          ALTER TABLE u2 RENAME TO \"User\";
          INSERT INTO \"User\" SELECT * FROM \"User\" WHERE id = 3;",
-    );
-    let run = publish(&db, &key, dir.path(), &[]);
-    assert_refused(
-        run,
         &["fixture.sqlite: User row 7: duplicate id"],
-        dir.path(),
-        &[&db, &key],
     );
 }
 
 #[test]
 fn set_without_a_user() {
-    let dir = tempfile::tempdir().unwrap();
-    let (db, key) = broken_db(
-        dir.path(),
-        6,
+    let run = refused_after(
         "UPDATE \"Set\" SET userId = 987654 WHERE id = 4;",
-    );
-    let run = publish(&db, &key, dir.path(), &[]);
-    let run = assert_refused(
-        run,
         &["fixture.sqlite: Set row 4: its `userId` matches no user"],
-        dir.path(),
-        &[&db, &key],
     );
     assert!(!run.stderr().contains("987654"));
 }
 
 #[test]
 fn set_user_id_is_null() {
-    let dir = tempfile::tempdir().unwrap();
-    let (db, key) = broken_db(
-        dir.path(),
-        6,
+    refused_after(
         "UPDATE \"Set\" SET userId = NULL WHERE id = 2;",
-    );
-    let run = publish(&db, &key, dir.path(), &[]);
-    assert_refused(
-        run,
         &["fixture.sqlite: Set row 2: `userId` is not an integer"],
-        dir.path(),
-        &[&db, &key],
     );
 }
 
 #[test]
 fn user_consent_is_not_an_integer() {
-    let dir = tempfile::tempdir().unwrap();
-    let (db, key) = broken_db(
-        dir.path(),
-        6,
+    refused_after(
         &format!("UPDATE \"User\" SET consent = '{CANARY_ID}' WHERE id = 5;"),
-    );
-    let run = publish(&db, &key, dir.path(), &[]);
-    assert_refused(
-        run,
         &["fixture.sqlite: User row 5: `consent` is not an integer"],
-        dir.path(),
-        &[&db, &key],
     );
 }
 
 #[test]
 fn last_seen_is_not_a_timestamp() {
-    let dir = tempfile::tempdir().unwrap();
-    let (db, key) = broken_db(
-        dir.path(),
-        6,
+    let run = refused_after(
         "UPDATE \"User\" SET lastSeen = 'last tuesday' WHERE id = 2;",
-    );
-    let run = publish(&db, &key, dir.path(), &[]);
-    let run = assert_refused(
-        run,
         &["User row 2: `lastSeen` is neither epoch milliseconds nor an ISO-8601 timestamp"],
-        dir.path(),
-        &[&db, &key],
     );
     assert!(!run.stderr().contains("tuesday"));
 }
@@ -694,7 +648,7 @@ fn empty_database() {
     let run = publish(&db, &key, dir.path(), &[]);
     assert_refused(
         run,
-        &["0 eligible people (after selection) cannot form a group of k = 5"],
+        &["fixture.sqlite: 0 eligible people (after selection) cannot form a group of k = 5"],
         dir.path(),
         &[&db, &key],
     );
@@ -711,7 +665,7 @@ fn no_eligible_people() {
     let run = publish(&db, &key, dir.path(), &[]);
     assert_refused(
         run,
-        &["0 eligible people (after selection) cannot form a group of k = 5"],
+        &["fixture.sqlite: 0 eligible people (after selection) cannot form a group of k = 5"],
         dir.path(),
         &[&db, &key],
     );
@@ -729,7 +683,7 @@ fn fewer_eligible_people_than_k() {
     let run = publish(&db, &key, dir.path(), &[]);
     assert_refused(
         run,
-        &["4 eligible people (after selection) cannot form a group of k = 5; nothing to publish"],
+        &["fixture.sqlite: 4 eligible people (after selection) cannot form a group of k = 5; nothing to publish"],
         dir.path(),
         &[&db, &key],
     );
