@@ -52,6 +52,14 @@ impl Timings {
     }
 }
 
+/// Runs `work` and returns its outcome with how long it took, for stages that run on other
+/// threads and are recorded once they are joined.
+pub fn timed<T>(work: impl FnOnce() -> T) -> (T, Duration) {
+    let started = Instant::now();
+    let outcome = work();
+    (outcome, started.elapsed())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,7 +41,7 @@ use crate::risk::utility::numeric_utility;
 use crate::schema::{DatasetSchema, FREESEWING_SCHEMA};
 use crate::select::{select_v3, SelectionPolicy};
 use crate::table::MeasurementTable;
-use crate::timings::Timings;
+use crate::timings::{timed, Timings};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -149,11 +149,8 @@ pub fn run(args: Args, output: Output) -> Result<()> {
     let fingerprint_key = key.subkey(FINGERPRINT_LABEL);
     // The fingerprint reads the whole file on its own core while selection reads the tables.
     let (fingerprinted, selected) = std::thread::scope(|scope| {
-        let fingerprinting = scope.spawn(|| {
-            let started = std::time::Instant::now();
-            let fingerprint = InputFingerprint::of_file(&args.db, &fingerprint_key);
-            (fingerprint, started.elapsed())
-        });
+        let fingerprinting =
+            scope.spawn(|| timed(|| InputFingerprint::of_file(&args.db, &fingerprint_key)));
         let selected = select_v3(&database, &key, &policy, &catalog, &bar, &mut timings);
         let fingerprinted = fingerprinting
             .join()

@@ -27,7 +27,7 @@ use crate::deidentify::ReleaseTable;
 use crate::error::{Error, Result};
 use crate::measurements::Catalog;
 use crate::schema::DatasetSchema;
-use crate::timings::Timings;
+use crate::timings::{timed, Timings};
 use atomic::Staging;
 use checksums::{checksum_text, sha256_file, CHECKSUM_FILE};
 use datapackage::{datapackage, PackageInfo, PackagedFile};
@@ -142,12 +142,6 @@ pub fn write_release(out: &Path, release: &Release<'_>, timings: &mut Timings) -
     staging.commit()?;
     timings.record("write-metadata", started.elapsed());
     Ok(())
-}
-
-fn timed<T>(work: impl FnOnce() -> T) -> (T, std::time::Duration) {
-    let started = std::time::Instant::now();
-    let outcome = work();
-    (outcome, started.elapsed())
 }
 
 fn write_csv_file(staging: &Staging, table: &ReleaseTable) -> Result<()> {
