@@ -146,21 +146,19 @@ pub fn run(args: Args, output: Output) -> Result<()> {
         0
     };
     let bar = output.bar("decrypt and select", sets);
-    let fingerprint_key = key.subkey(FINGERPRINT_LABEL);
-    // The fingerprint reads the whole file on its own core while selection reads the tables.
-    let (fingerprinted, selected) = std::thread::scope(|scope| {
-        let fingerprinting =
-            scope.spawn(|| timed(|| InputFingerprint::of_file(&args.db, &fingerprint_key)));
-        let selected = select_v3(&database, &key, &policy, &catalog, &bar, &mut timings);
-        let fingerprinted = fingerprinting
-            .join()
-            .expect("fingerprinting does not panic");
-        (fingerprinted, selected)
-    });
+    // The fingerprint reads the whole file on its own thread while selection reads the tables.
+    // If selection fails, the error is reported at once and the process ends without waiting.
+    let fingerprinting = {
+        let (path, fingerprint_key) = (args.db.clone(), key.subkey(FINGERPRINT_LABEL));
+        std::thread::spawn(move || timed(|| InputFingerprint::of_file(&path, &fingerprint_key)))
+    };
+    let selected = select_v3(&database, &key, &policy, &catalog, &bar, &mut timings);
     bar.finish_and_clear();
     drop(key);
     let (table, selection) = selected?;
-    let (input_fingerprint, fingerprinting) = fingerprinted;
+    let (input_fingerprint, fingerprinting) = fingerprinting
+        .join()
+        .expect("fingerprinting does not panic");
     let input_fingerprint = input_fingerprint?;
     timings.record("fingerprint", fingerprinting);
     tracing::info!(
