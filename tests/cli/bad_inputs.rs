@@ -40,13 +40,22 @@ fn broken_db(dir: &Path, n: usize, sql: &str) -> (PathBuf, PathBuf) {
     (db, key)
 }
 
-/// Breaks a database of six eligible people with `sql`, publishes it and checks the refusal
-/// ([`assert_refused`]).
-fn refused_after(sql: &str, expected: &[&str]) -> Run {
+/// Publishes a database of six eligible people after `spoil` changed its files (database, key
+/// file) and checks the refusal ([`assert_refused`]).
+fn refused_when(spoil: impl FnOnce(&Path, &Path), expected: &[&str]) -> Run {
     let dir = tempfile::tempdir().unwrap();
-    let (db, key) = broken_db(dir.path(), 6, sql);
+    let (db, key) = fixture_db(dir.path(), &people(6));
+    spoil(&db, &key);
     let run = publish(&db, &key, dir.path(), &[]);
     assert_refused(run, expected, dir.path(), &[&db, &key])
+}
+
+/// [`refused_when`] the database was changed by `sql`.
+fn refused_after(sql: &str, expected: &[&str]) -> Run {
+    refused_when(
+        |db, _| Connection::open(db).unwrap().execute_batch(sql).unwrap(),
+        expected,
+    )
 }
 
 /// Stores `stored` verbatim as the `measies` of Set row `id`.
@@ -230,43 +239,30 @@ fn corrupted_database_pages() {
 
 #[test]
 fn wrong_key() {
-    let dir = tempfile::tempdir().unwrap();
-    let (db, key) = fixture_db(dir.path(), &people(6));
-    std::fs::write(&key, "not-the-fixture-key\n").unwrap();
-    let run = publish(&db, &key, dir.path(), &[]);
-    let run = assert_refused(
-        run,
+    let run = refused_when(
+        |_, key| std::fs::write(key, "not-the-fixture-key\n").unwrap(),
         &[
             "fixture.sqlite: the key does not decrypt this database",
             "Set row 1",
         ],
-        dir.path(),
-        &[&db, &key],
     );
     assert!(!run.stderr().contains("not-the-fixture-key"));
 }
 
 #[test]
 fn empty_key_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let (db, key) = fixture_db(dir.path(), &people(6));
-    std::fs::write(&key, b"").unwrap();
-    let run = publish(&db, &key, dir.path(), &[]);
-    assert_refused(
-        run,
+    refused_when(
+        |_, key| std::fs::write(key, b"").unwrap(),
         &["no encryption key: ", "fixture.key is empty"],
-        dir.path(),
-        &[&db, &key],
     );
 }
 
 #[test]
 fn key_file_holding_only_a_newline() {
-    let dir = tempfile::tempdir().unwrap();
-    let (db, key) = fixture_db(dir.path(), &people(6));
-    std::fs::write(&key, b"\n").unwrap();
-    let run = publish(&db, &key, dir.path(), &[]);
-    assert_refused(run, &["fixture.key is empty"], dir.path(), &[&db, &key]);
+    refused_when(
+        |_, key| std::fs::write(key, b"\n").unwrap(),
+        &["fixture.key is empty"],
+    );
 }
 
 #[test]
@@ -284,15 +280,9 @@ fn key_file_line_endings_are_accepted() {
 
 #[test]
 fn key_file_with_two_newlines_is_a_wrong_key() {
-    let dir = tempfile::tempdir().unwrap();
-    let (db, key) = fixture_db(dir.path(), &people(6));
-    std::fs::write(&key, format!("{FIXTURE_SECRET}\n\n")).unwrap();
-    let run = publish(&db, &key, dir.path(), &[]);
-    assert_refused(
-        run,
+    refused_when(
+        |_, key| std::fs::write(key, format!("{FIXTURE_SECRET}\n\n")).unwrap(),
         &["the key does not decrypt this database"],
-        dir.path(),
-        &[&db, &key],
     );
 }
 
