@@ -301,20 +301,29 @@ fn missing_key_file() {
     );
 }
 
+/// `publish` arguments with no `--key-file`, so the key can only come from `API_ENC_KEY`.
+fn publish_without_key_file<'a>(db: &'a Path, out: &'a Path) -> [&'a str; 9] {
+    let path = |p: &'a Path| p.to_str().unwrap();
+    let (db, out) = (path(db), path(out));
+    [
+        "publish",
+        "--db",
+        db,
+        "--as-of",
+        "2026-11-01",
+        "--out",
+        out,
+        "--k",
+        "5",
+    ]
+}
+
 #[test]
 fn no_key_given() {
     let dir = tempfile::tempdir().unwrap();
     let (db, key) = fixture_db(dir.path(), &people(6));
     let out = dir.path().join("release");
-    let args = [
-        "publish",
-        "--db",
-        db.to_str().unwrap(),
-        "--as-of",
-        "2026-11-01",
-        "--out",
-        out.to_str().unwrap(),
-    ];
+    let args = publish_without_key_file(&db, &out);
     let run = anonpub(&args, &[]);
     assert_refused(
         run,
@@ -344,17 +353,7 @@ fn key_from_environment_is_never_echoed() {
     let dir = tempfile::tempdir().unwrap();
     let (db, key) = fixture_db(dir.path(), &people(6));
     let out = dir.path().join("release");
-    let args = [
-        "publish",
-        "--db",
-        db.to_str().unwrap(),
-        "--as-of",
-        "2026-11-01",
-        "--out",
-        out.to_str().unwrap(),
-        "--k",
-        "5",
-    ];
+    let args = publish_without_key_file(&db, &out);
     let run = anonpub(&args, &[("API_ENC_KEY", FIXTURE_SECRET)]).expect_code(0);
     assert_clean(&run.stdout(), &run.stderr());
     let run = anonpub(&args, &[("API_ENC_KEY", FIXTURE_SECRET)]);
