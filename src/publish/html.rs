@@ -130,15 +130,20 @@ fn parameters(page: &mut String, release: &Release<'_>) {
         ("Configuration SHA-256", release.config_sha256.to_string()),
     ];
     page.push_str("<section><h2>Release parameters</h2><table class=\"kv\">");
+    key_value_rows(page, &rows);
+    page.push_str("</table></section>\n");
+}
+
+/// Table rows of a name and its value, both escaped.
+fn key_value_rows(page: &mut String, rows: &[(&str, String)]) {
     for (name, value) in rows {
         let _ = write!(
             page,
             "<tr><th>{}</th><td>{}</td></tr>",
             escape(name),
-            escape(&value)
+            escape(value)
         );
     }
-    page.push_str("</table></section>\n");
 }
 
 fn risk(page: &mut String, release: &Release<'_>) {
@@ -179,14 +184,7 @@ fn risk(page: &mut String, release: &Release<'_>) {
          group of identical rows at best. Figures count rows; k counts people.</p>\
          <div class=\"pair\"><table class=\"kv\">",
     );
-    for (name, value) in rows {
-        let _ = write!(
-            page,
-            "<tr><th>{}</th><td>{}</td></tr>",
-            escape(name),
-            escape(&value)
-        );
-    }
+    key_value_rows(page, &rows);
     page.push_str("</table><figure>");
     page.push_str(&group_size_svg(release));
     page.push_str(
