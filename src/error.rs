@@ -64,6 +64,11 @@ pub enum Error {
     #[error("{} already exists and is not empty; pass --force to replace it", path.display())]
     OutputExists { path: PathBuf },
 
+    /// The output appeared while this run was writing it (another run published it first), and
+    /// `--force` was not given: it is kept, and this run's output is discarded.
+    #[error("{} appeared while this run was writing it (another run?); it was kept and nothing was written; pass --force to replace it", path.display())]
+    OutputAppeared { path: PathBuf },
+
     /// A privacy or quality threshold of the release config is not met (exit code 1).
     #[error(
         "threshold `{name}` failed: measured {measured}, required {required}; nothing was written"

@@ -19,24 +19,29 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::config::{Measured, Thresholds};
 use crate::deidentify::{is_record_id, ReleaseTable};
 use crate::error::{Error, Result};
+use crate::gates::{GateSpec, Measured, MeasuredFrom, Thresholds};
 use crate::measurements::Catalog;
-use crate::publish::checksums::{parse_checksums, sha256_file, CHECKSUM_FILE};
-use crate::publish::csv::scan_release_csv;
-use crate::publish::manifest::{read_manifest, Manifest, MANIFEST_FILE};
-use crate::publish::parquet::{read_parquet, ParquetRelease};
-use crate::publish::report::REPORT_FILE;
-use crate::publish::{CSV_FILE, PARQUET_FILE, RELEASE_FILES};
+use crate::observe::Observer;
+use crate::release::checksums::{parse_checksums, sha256_file};
+use crate::release::csv::scan_release_csv;
+use crate::release::manifest::{read_manifest, Manifest};
+use crate::release::parquet::{read_parquet, ParquetRelease};
+use crate::release::{
+    CHECKSUM_FILE, CSV_FILE, MANIFEST_FILE, PARQUET_FILE, RELEASE_FILES, REPORT_FILE,
+};
 use crate::risk::{assess, ClassHistogram};
-use crate::timings::{timed, Timings};
+use crate::timings::timed;
 
 /// The outcome of one check.
 #[derive(Debug, Clone, Serialize)]
 pub struct Check {
+    /// The check's name, as printed.
     pub name: &'static str,
+    /// Whether the release passed it.
     pub passed: bool,
+    /// What was found, in counts and names (never a value).
     pub detail: String,
 }
 
@@ -57,7 +62,7 @@ pub fn verify_release(
     dir: &Path,
     k: Option<usize>,
     catalog: &Catalog,
-    timings: &mut Timings,
+    observer: &dyn Observer,
 ) -> Result<Vec<Check>> {
     let listing =
         std::fs::read_dir(dir).map_err(|e| Error::io("read release directory", dir, e))?;
@@ -102,9 +107,9 @@ pub fn verify_release(
             )
         },
     );
-    timings.record("hash", hashing);
-    timings.record("read-csv", reading);
-    timings.record("read-parquet", parquet_reading);
+    observer.stage_took("hash", hashing);
+    observer.stage_took("read-csv", reading);
+    observer.stage_took("read-parquet", parquet_reading);
     checks.push(checksums(sums, &digests, &present));
     checks.push(manifest_check(manifest, &digests, dir, &present));
 
@@ -127,8 +132,8 @@ pub fn verify_release(
         || timed(|| parquet_matches(parquet, &csv_table)),
         || timed(|| row_checks(&csv_table, catalog, required_k, report.as_ref())),
     );
-    timings.record("compare", comparing);
-    timings.record("row-checks", checking);
+    observer.stage_took("compare", comparing);
+    observer.stage_took("row-checks", checking);
     let mut row_checks = row_checks;
     row_checks.insert(ROW_CHECKS_BEFORE_PARQUET, same_as_parquet);
     checks.extend(row_checks);
@@ -241,17 +246,10 @@ fn thresholds(report: &serde_json::Value, histogram: &ClassHistogram) -> Vec<Che
             )
         })
         .collect();
-    let raw_only: Vec<&str> = [
-        ("max_linkage_success", thresholds.max_linkage_success),
-        (
-            "max_interval_disclosure",
-            thresholds.max_interval_disclosure,
-        ),
-    ]
-    .into_iter()
-    .filter(|(_, limit)| limit.is_some())
-    .map(|(name, _)| name)
-    .collect();
+    let raw_only: Vec<&str> = thresholds
+        .set_from(MeasuredFrom::RawData)
+        .map(GateSpec::name)
+        .collect();
     if !raw_only.is_empty() {
         checks.push(check(
             NAME,

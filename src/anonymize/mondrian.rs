@@ -27,8 +27,8 @@
 //! model (at least `k` records, constraints accepting it), otherwise [`MondrianError::Infeasible`]
 //! is returned: strict Mondrian never suppresses records.
 
-use super::global::ClassConstraint;
 use super::hierarchy::Hierarchy;
+use super::model::ClassConstraint;
 
 /// One quasi-identifier column as Mondrian sees it.
 #[derive(Debug, Clone, Copy)]
@@ -54,8 +54,11 @@ impl QuasiIdentifier<'_> {
 /// The smallest range holding a class's values of a numeric quasi-identifier, and their mean.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Interval {
+    /// The smallest value.
     pub min: f64,
+    /// The largest value.
     pub max: f64,
+    /// The mean of the values.
     pub mean: f64,
 }
 

@@ -77,14 +77,17 @@ impl NoiseSpec {
         })
     }
 
+    /// The noise distribution.
     pub fn distribution(&self) -> Distribution {
         self.distribution
     }
 
+    /// Noise standard deviation as a fraction of each column's.
     pub fn relative_scale(&self) -> f64 {
         self.relative_scale
     }
 
+    /// Whether the noise is centred so each column's mean stays.
     pub fn mean_preserving(&self) -> bool {
         self.mean_preserving
     }

@@ -24,18 +24,21 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use crate::anonymize::microaggregation::{microaggregate, Microaggregated};
-use crate::cli::{parse_date, Output};
-use crate::config::{Measured, ReleaseConfig};
+use crate::atomic::check_target;
+use crate::cli::{parse_date, Console};
+use crate::config::ReleaseConfig;
 use crate::dates::Date;
 use crate::deidentify::deidentify;
 use crate::error::{Error, Result};
 use crate::extract::crypto::{load_secret, FieldKey};
 use crate::extract::freesewing_v3::V3Database;
+use crate::gates::{Measured, MeasuredFrom};
 use crate::measurements::Catalog;
+use crate::observe::Observer;
 use crate::publish::internal::{check_internal_report, write_internal_report};
-use crate::publish::manifest::{config_digest, InputFingerprint, FINGERPRINT_LABEL};
-use crate::publish::report::{release_risk, AnonymizationCounts, ReleaseReport};
-use crate::publish::{atomic::check_target, write_release, Release};
+use crate::publish::{write_release, Release};
+use crate::release::manifest::{config_digest, InputFingerprint, FINGERPRINT_LABEL};
+use crate::release::report::{release_risk, AnonymizationCounts, ReleaseReport};
 use crate::risk::linkage::{linkage_attack, Attack, LinkageReport, ReleasedRows};
 use crate::risk::utility::numeric_utility;
 use crate::schema::{DatasetSchema, FREESEWING_SCHEMA};
@@ -44,6 +47,7 @@ use crate::table::MeasurementTable;
 use crate::timings::{timed, Timings};
 
 #[derive(Debug, clap::Args)]
+/// The command line of `anonpub publish`.
 pub struct Args {
     /// The FreeSewing v3 SQLite database.
     #[arg(long)]
@@ -74,7 +78,9 @@ pub struct Args {
     pub force: bool,
 }
 
-pub fn run(args: Args, output: Output) -> Result<()> {
+/// Publishes a release as the arguments and the config say.
+pub fn run(args: Args, console: &Console) -> Result<()> {
+    let observer: &dyn Observer = console;
     let mut config = match &args.config {
         Some(path) => ReleaseConfig::load(path)?,
         None => ReleaseConfig::default(),
@@ -88,9 +94,13 @@ pub fn run(args: Args, output: Output) -> Result<()> {
             name: if field == "k" { "--k" } else { field },
             problem,
         })?;
-    if config.thresholds.min_l.is_some() {
+    if let Some(gate) = config
+        .thresholds
+        .set_from(MeasuredFrom::SensitiveColumn)
+        .next()
+    {
         return Err(Error::InvalidArgument {
-            name: "thresholds.min_l",
+            name: gate.key,
             problem:
                 "a measurements release has no sensitive column, so l-diversity does not apply"
                     .into(),
@@ -131,28 +141,36 @@ pub fn run(args: Args, output: Output) -> Result<()> {
     }
     let seed = args.seed.unwrap_or_else(rand::random);
 
-    let mut timings = Timings::default();
-    let database = timings.time("open", || V3Database::open(&args.db))?;
+    let database = observer.time("open", || V3Database::open(&args.db))?;
     let secret = load_secret(args.key_file.as_deref())?;
-    let key = timings.time("derive-key", || FieldKey::derive(&secret));
+    let key = observer.time("derive-key", || FieldKey::derive(&secret));
     drop(secret);
     let policy = SelectionPolicy {
         as_of: args.as_of,
         retention_months: config.retention_months,
     };
-    let sets = if output.shows_progress() {
+    let sets = if console.shows_progress() {
         database.set_count()?
     } else {
         0
     };
-    let bar = output.bar("decrypt and select", sets);
+    let bar = console.bar("decrypt and select", sets);
     // The fingerprint reads the whole file on its own thread while selection reads the tables.
     // If selection fails, the error is reported at once and the process ends without waiting.
     let fingerprinting = {
         let (path, fingerprint_key) = (args.db.clone(), key.subkey(FINGERPRINT_LABEL));
         std::thread::spawn(move || timed(|| InputFingerprint::of_file(&path, &fingerprint_key)))
     };
-    let selected = select_v3(&database, &key, &policy, &catalog, &bar, &mut timings);
+    let mut selection_timings = Timings::default();
+    let selected = select_v3(
+        &database,
+        &key,
+        &policy,
+        &catalog,
+        &bar,
+        &mut selection_timings,
+    );
+    console.absorb(&selection_timings);
     bar.finish_and_clear();
     drop(key);
     let (table, selection) = selected?;
@@ -160,7 +178,7 @@ pub fn run(args: Args, output: Output) -> Result<()> {
         .join()
         .expect("fingerprinting does not panic");
     let input_fingerprint = input_fingerprint?;
-    timings.record("fingerprint", fingerprinting);
+    observer.stage_took("fingerprint", fingerprinting);
     tracing::info!(
         "selected {} sets of {} people (of {} sets in the database)",
         selection.eligible_sets,
@@ -176,8 +194,8 @@ pub fn run(args: Args, output: Output) -> Result<()> {
     }
 
     let rounding: Vec<f64> = (0..catalog.len()).map(|i| catalog.rounding(i)).collect();
-    let bar = output.bar("microaggregate", table.len() as u64);
-    let anonymized = timings.time("anonymize", || {
+    let bar = console.bar("microaggregate", table.len() as u64);
+    let anonymized = observer.time("anonymize", || {
         microaggregate(&table, config.k, config.mdav_exact_limit, &rounding, &bar)
     });
     bar.finish_and_clear();
@@ -210,10 +228,10 @@ pub fn run(args: Args, output: Output) -> Result<()> {
             .collect::<std::collections::HashSet<_>>()
             .len(),
     };
-    let release_table = timings.time("deidentify", || {
+    let release_table = observer.time("deidentify", || {
         deidentify(catalog.names().to_vec(), &anonymized.values, seed)
     });
-    let risk = timings.time("risk", || release_risk(&release_table, config.k));
+    let risk = observer.time("risk", || release_risk(&release_table, config.k));
     let prosecutor = risk.reidentification.prosecutor;
     let mut measured = Measured {
         k: Some(anonymized.smallest_group_people),
@@ -232,7 +250,7 @@ pub fn run(args: Args, output: Output) -> Result<()> {
             noise: config.linkage.noise,
             seed,
         };
-        let linkage = timings.time("linkage", || run_linkage(&table, &anonymized, attack));
+        let linkage = observer.time("linkage", || run_linkage(&table, &anonymized, attack));
         tracing::info!(
             "linkage attack: {} records against {} distinct released rows",
             linkage.targets,
@@ -293,7 +311,7 @@ pub fn run(args: Args, output: Output) -> Result<()> {
         config_sha256: &config_sha256,
         input_fingerprint: &input_fingerprint,
     };
-    write_release(&args.out, &release, &mut timings)?;
+    write_release(&args.out, args.force, &release, observer)?;
     tracing::info!(
         "published {} records in {} groups (k = {}, achieved {}; {} suppressed) to {}",
         report.anonymization.published_records,
@@ -304,10 +322,9 @@ pub fn run(args: Args, output: Output) -> Result<()> {
         args.out.display()
     );
     if let Some((path, document)) = internal {
-        write_internal_report(path, &document)?;
+        write_internal_report(path, &document, args.force)?;
         tracing::info!("internal report written to {}", path.display());
     }
-    output.timings(&timings);
     Ok(())
 }
 

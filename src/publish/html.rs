@@ -16,9 +16,6 @@ use super::Release;
 use crate::risk::classes::ClassHistogram;
 use crate::select::Exclusion;
 
-/// Name of the page inside a release.
-pub const HTML_FILE: &str = "report.html";
-
 /// Size of one measurement histogram, in CSS pixels.
 const HISTOGRAM_SIZE: (u32, u32) = (340, 190);
 /// At most this many bins per histogram; bin widths are 1, 2 or 5 times a power of ten.

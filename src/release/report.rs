@@ -8,26 +8,31 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::deidentify::ReleaseTable;
-use crate::risk::{assess, ClassHistogram, RiskSummary};
+use crate::risk::{self, ClassHistogram, RiskSummary};
 use crate::select::SelectionReport;
-
-/// Name of the report file inside a release.
-pub const REPORT_FILE: &str = "report.json";
 
 /// The public release report.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReleaseReport {
+    /// The anonpub version that made the release; also the report's format version.
     pub anonpub_version: &'static str,
+    /// The schema's dataset name.
     pub dataset: String,
     /// The release date the retention window is counted back from.
     pub as_of: String,
+    /// The anonymization method (`mdav`).
     pub method: &'static str,
+    /// The k the release was made for.
     pub k_requested: usize,
     /// People in the smallest group of identical released rows.
     pub k_achieved: usize,
+    /// The seed of the record ids.
     pub seed: u64,
+    /// Release parameters from the effective configuration, thresholds included.
     pub parameters: BTreeMap<&'static str, serde_json::Value>,
+    /// What selection saw and left out, in counts.
     pub selection: SelectionReport,
+    /// What anonymization did, in counts.
     pub anonymization: AnonymizationCounts,
     /// Re-identification risk of the released rows (see [`release_risk`]).
     pub risk: RiskSummary,
@@ -36,14 +41,19 @@ pub struct ReleaseReport {
 /// What anonymization did, in counts.
 #[derive(Debug, Clone, Serialize)]
 pub struct AnonymizationCounts {
+    /// Rows in the release.
     pub published_records: usize,
     /// Records left out because their coverage pattern could not be shared by k people.
     pub suppressed_records: usize,
+    /// Suppressed records as a share of eligible records.
     pub suppressed_share: f64,
     /// Records published with fewer measurements than they had, and how many values that removed.
     pub coarsened_records: usize,
+    /// Values removed by coarsening records to a frequent coverage pattern.
     pub dropped_values: usize,
+    /// Microaggregation groups (of at least k people each).
     pub groups: usize,
+    /// Distinct coverage patterns (which measurements a row has) in the release.
     pub coverage_patterns: usize,
 }
 
@@ -55,11 +65,7 @@ pub struct AnonymizationCounts {
 /// No population size is assumed, so population uniqueness is not estimated.
 pub fn release_risk(table: &ReleaseTable, k: usize) -> RiskSummary {
     let width = table.columns.len().max(1);
-    assess(
-        &ClassHistogram::from_rows(&table.values, width),
-        None,
-        1.0 / k.max(1) as f64,
-    )
+    risk::release_risk(&ClassHistogram::from_rows(&table.values, width), k)
 }
 
 #[cfg(test)]

@@ -23,8 +23,7 @@
 //!
 //! * [`linkage`] plays an attacker who knows some of a person's measurements
 //!   and links them to the nearest released row ([`nearest`] indexes the rows);
-//! * [`utility`] measures how far the released statistics moved, and offers
-//!   the classic information-loss metrics of generalized data.
+//! * [`utility`] measures how far the released statistics moved.
 
 pub mod classes;
 pub mod linkage;
@@ -75,6 +74,14 @@ pub enum PopulationAssessment {
     },
     /// Estimates from every model and Dankar's choice among them.
     Estimated(PopulationUniqueness),
+}
+
+/// The risk of a released table anonymized for `k`, from the classes a reader of it sees: no
+/// population size is assumed (so population uniqueness is not estimated), and a record counts
+/// as at risk above 1/k, i.e. in a class of fewer than k records. `publish` and `anonymize` both
+/// report this, so the two commands' figures mean the same.
+pub fn release_risk(classes: &ClassHistogram, k: usize) -> RiskSummary {
+    assess(classes, None, 1.0 / k.max(1) as f64)
 }
 
 /// Assesses a table from its class histogram: sample-based risks against the
