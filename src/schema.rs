@@ -33,8 +33,11 @@ pub enum Role {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ColumnType {
+    /// Any number.
     Number,
+    /// A whole number.
     Integer,
+    /// Text.
     String,
 }
 

@@ -113,34 +113,64 @@ impl Anonymized {
 /// Why no anonymized table could be produced.
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
+    /// k is 0.
     #[error("k must be at least 1")]
     InvalidK,
+    /// The suppression limit is not in [0, 1].
     #[error("suppression limit {0} is not a fraction between 0 and 1")]
     InvalidSuppressionLimit(f64),
+    /// There must be one hierarchy per column.
     #[error("{columns} columns but {hierarchies} hierarchies")]
-    HierarchyCountMismatch { columns: usize, hierarchies: usize },
+    HierarchyCountMismatch {
+        /// Columns given.
+        columns: usize,
+        /// Hierarchies given.
+        hierarchies: usize,
+    },
+    /// The columns differ in length.
     #[error("column {column} has {found} records where the first column has {expected}")]
     RaggedColumns {
+        /// The column's hierarchy name.
         column: String,
+        /// Records of the first column.
         expected: usize,
+        /// Records of this column.
         found: usize,
     },
+    /// The records do not fit the search's 32-bit counters.
     #[error("more records than the search can count ({0})")]
     TooManyRecords(usize),
+    /// A code lies outside its hierarchy's base level.
     #[error("column {column}, row {row}: code is not a value of the column's hierarchy")]
-    CodeOutOfRange { column: String, row: usize },
+    CodeOutOfRange {
+        /// The column's hierarchy name.
+        column: String,
+        /// The record (1-based).
+        row: usize,
+    },
+    /// The packed class keys would overflow 128 bits.
     #[error("the quasi-identifiers have more than 2^128 value combinations")]
     DomainTooLarge,
+    /// The lattice is too large to index.
     #[error("the generalization lattice has more than {MAX_LATTICE_NODES} nodes")]
     LatticeTooLarge,
+    /// Levels given to [`apply`] that the hierarchies do not have.
     #[error("levels {levels:?} do not fit the hierarchies")]
-    InvalidLevels { levels: Vec<usize> },
+    InvalidLevels {
+        /// The levels asked for.
+        levels: Vec<usize>,
+    },
+    /// Levels given to [`apply`] that need more suppression than allowed.
     #[error("levels {levels:?} need {suppressed} suppressed records, more than the limit {limit}")]
     LimitExceeded {
+        /// The levels asked for.
         levels: Vec<usize>,
+        /// Records they suppress.
         suppressed: usize,
+        /// Records the limit allows.
         limit: usize,
     },
+    /// No lattice node satisfies the model.
     #[error("no transformation satisfies the privacy model within the suppression limit")]
     NoSolution,
 }

@@ -33,10 +33,13 @@ const ENTROPY_TOLERANCE: f64 = 1e-12;
 /// Which instantiation of l-diversity.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Variant {
+    /// At least `l` distinct sensitive values per class.
     Distinct,
+    /// The entropy of the class's sensitive values is at least `ln l`.
     Entropy,
     /// Recursive (c, l)-diversity with this `c`.
     Recursive {
+        /// How much more frequent the most frequent value may be than the tail.
         c: f64,
     },
 }
@@ -44,8 +47,10 @@ pub enum Variant {
 /// Why an l-diversity model cannot be built.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum LDiversityError {
+    /// l is 0.
     #[error("l must be at least 1")]
     InvalidL,
+    /// c is not a positive finite number.
     #[error("c of recursive (c,l)-diversity must be a positive number")]
     InvalidC,
 }

@@ -39,13 +39,16 @@ const NOISE_CONTEXT: &[u8] = b"anonpub/noise/v1";
 /// The noise distribution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Distribution {
+    /// Normal noise.
     Gaussian,
+    /// Laplace noise, with the same standard deviation.
     Laplace,
 }
 
 /// Why a noise specification is unusable.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum NoiseError {
+    /// The scale is not a positive finite number.
     #[error(
         "the noise scale must be a positive number (a fraction of the column's standard deviation)"
     )]

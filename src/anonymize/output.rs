@@ -13,7 +13,9 @@ pub enum Cells {
     /// Row `r` shows `labels[codes[r]]`: generalized columns repeat few labels, and coding them
     /// spares one allocation per cell.
     Coded {
+        /// The distinct texts (a text may repeat, e.g. `*` added for suppression).
         labels: Vec<String>,
+        /// Each row's label.
         codes: Vec<u32>,
     },
 }

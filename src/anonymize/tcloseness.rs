@@ -41,6 +41,7 @@ pub enum GroundDistance {
 /// Why a t-closeness model cannot be built.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TClosenessError {
+    /// t is not in [0, 1].
     #[error("t must be a number between 0 and 1")]
     InvalidT,
 }

@@ -136,7 +136,9 @@ pub struct ReleasedRows<'a> {
 pub struct Attack<'a> {
     /// Column indices of the known measurements.
     pub known: &'a [usize],
+    /// Size of the attacker's measurement error (see [`AttackerKnowledge::error`]).
     pub error: f64,
+    /// Shape of the attacker's measurement error.
     pub noise: Noise,
     /// Seed of the attacker's measurement error.
     pub seed: u64,
@@ -151,7 +153,9 @@ pub struct LinkageReport {
     pub people: usize,
     /// Targets without any known measurement, left out of the shares below.
     pub unlinkable_targets: usize,
+    /// Rows in the release.
     pub released_rows: usize,
+    /// Distinct rows among them (identical rows of a group count once).
     pub distinct_released_rows: usize,
     /// Expected share of targets linked to a row of a group holding their person.
     pub success: f64,
@@ -161,6 +165,7 @@ pub struct LinkageReport {
     pub one_over_k: f64,
     /// 1 / released rows.
     pub random_guess: f64,
+    /// What the linked rows reveal of the measurements the attacker did not know.
     pub interval_disclosure: IntervalDisclosure,
 }
 
