@@ -28,7 +28,6 @@
 //! Errors ([`Error`]) name the file, table, row or field and never a person's value.
 
 #![forbid(unsafe_code)]
-#![warn(missing_docs)]
 
 pub mod anonymize;
 pub mod atomic;
