@@ -97,48 +97,42 @@ pub struct GateSpec {
 /// Every threshold, in the order they are judged (the first failing one stops a release).
 pub const GATES: [GateSpec; 8] = [
     k_anonymity::MIN_K,
-    GateSpec {
-        key: "thresholds.max_suppressed_share",
-        bound: Bound::AtMost,
-        measured_from: MeasuredFrom::Release,
-        limit: |t| t.max_suppressed_share,
-        figure: |m| m.suppressed_share,
-    },
-    GateSpec {
-        key: "thresholds.max_highest_risk",
-        bound: Bound::AtMost,
-        measured_from: MeasuredFrom::Release,
-        limit: |t| t.max_highest_risk,
-        figure: |m| m.highest_risk,
-    },
-    GateSpec {
-        key: "thresholds.max_average_risk",
-        bound: Bound::AtMost,
-        measured_from: MeasuredFrom::Release,
-        limit: |t| t.max_average_risk,
-        figure: |m| m.average_risk,
-    },
-    GateSpec {
-        key: "thresholds.max_records_at_risk",
-        bound: Bound::AtMost,
-        measured_from: MeasuredFrom::Release,
-        limit: |t| t.max_records_at_risk,
-        figure: |m| m.records_at_risk,
-    },
-    GateSpec {
-        key: "thresholds.max_linkage_success",
-        bound: Bound::AtMost,
-        measured_from: MeasuredFrom::RawData,
-        limit: |t| t.max_linkage_success,
-        figure: |m| m.linkage_success,
-    },
-    GateSpec {
-        key: "thresholds.max_interval_disclosure",
-        bound: Bound::AtMost,
-        measured_from: MeasuredFrom::RawData,
-        limit: |t| t.max_interval_disclosure,
-        figure: |m| m.interval_disclosure,
-    },
+    GateSpec::at_most(
+        "thresholds.max_suppressed_share",
+        MeasuredFrom::Release,
+        |t| t.max_suppressed_share,
+        |m| m.suppressed_share,
+    ),
+    GateSpec::at_most(
+        "thresholds.max_highest_risk",
+        MeasuredFrom::Release,
+        |t| t.max_highest_risk,
+        |m| m.highest_risk,
+    ),
+    GateSpec::at_most(
+        "thresholds.max_average_risk",
+        MeasuredFrom::Release,
+        |t| t.max_average_risk,
+        |m| m.average_risk,
+    ),
+    GateSpec::at_most(
+        "thresholds.max_records_at_risk",
+        MeasuredFrom::Release,
+        |t| t.max_records_at_risk,
+        |m| m.records_at_risk,
+    ),
+    GateSpec::at_most(
+        "thresholds.max_linkage_success",
+        MeasuredFrom::RawData,
+        |t| t.max_linkage_success,
+        |m| m.linkage_success,
+    ),
+    GateSpec::at_most(
+        "thresholds.max_interval_disclosure",
+        MeasuredFrom::RawData,
+        |t| t.max_interval_disclosure,
+        |m| m.interval_disclosure,
+    ),
     ldiversity::MIN_L,
 ];
 
@@ -167,6 +161,38 @@ impl Gate {
 }
 
 impl GateSpec {
+    /// A threshold on a share or probability: the figure must be at most the limit.
+    pub const fn at_most(
+        key: &'static str,
+        measured_from: MeasuredFrom,
+        limit: fn(&Thresholds) -> Option<f64>,
+        figure: fn(&Measured) -> Option<f64>,
+    ) -> Self {
+        GateSpec {
+            key,
+            bound: Bound::AtMost,
+            measured_from,
+            limit,
+            figure,
+        }
+    }
+
+    /// A threshold on a count (k, l, as whole numbers): the figure must be at least the limit.
+    pub const fn at_least(
+        key: &'static str,
+        measured_from: MeasuredFrom,
+        limit: fn(&Thresholds) -> Option<f64>,
+        figure: fn(&Measured) -> Option<f64>,
+    ) -> Self {
+        GateSpec {
+            key,
+            bound: Bound::AtLeast,
+            measured_from,
+            limit,
+            figure,
+        }
+    }
+
     /// The key in `[thresholds]` (and in `report.json`'s `parameters.thresholds`).
     pub fn name(&self) -> &'static str {
         let key: &'static str = self.key;

@@ -17,7 +17,7 @@
 //! people in the smallest group at publish, and re-judged by `verify` on rows per class of
 //! identical rows, which can only overstate the people per class (a failure there is certain).
 
-use crate::gates::{Bound, GateSpec, MeasuredFrom};
+use crate::gates::{GateSpec, MeasuredFrom};
 
 /// Checks k: a class must hold at least one record.
 pub fn validate_k(k: usize) -> Result<(), &'static str> {
@@ -29,13 +29,12 @@ pub fn validate_k(k: usize) -> Result<(), &'static str> {
 }
 
 /// The `min_k` threshold: the achieved k must be at least this.
-pub const MIN_K: GateSpec = GateSpec {
-    key: "thresholds.min_k",
-    bound: Bound::AtLeast,
-    measured_from: MeasuredFrom::Release,
-    limit: |t| t.min_k.map(|k| k as f64),
-    figure: |m| m.k.map(|k| k as f64),
-};
+pub const MIN_K: GateSpec = GateSpec::at_least(
+    "thresholds.min_k",
+    MeasuredFrom::Release,
+    |t| t.min_k.map(|k| k as f64),
+    |m| m.k.map(|k| k as f64),
+);
 
 #[cfg(test)]
 mod tests {
