@@ -874,7 +874,7 @@ mod tests {
 
     const ADULT_DIR: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/reference/arx-benchmark/"
+        "/tests/data/arx-adult/"
     );
 
     /// Adult with all nine attributes as quasi-identifiers: raw rows, encoded

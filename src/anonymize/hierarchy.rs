@@ -438,7 +438,7 @@ mod tests {
 
     const ADULT_DIR: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/reference/arx-benchmark/"
+        "/tests/data/arx-adult/"
     );
 
     fn parse(text: &str) -> Result<Hierarchy, HierarchyError> {
