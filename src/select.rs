@@ -538,7 +538,10 @@ impl ChunkJudge<'_> {
 
 /// What happened to one set row.
 enum SetOutcome {
-    Eligible { owner: i64, measies: Measies },
+    Eligible {
+        owner: i64,
+        measies: Measies,
+    },
     Excluded {
         reason: Exclusion,
         decryption: Decryption,
@@ -577,9 +580,7 @@ fn judge_set_row(
     catalog: &Catalog,
 ) -> SetOutcome {
     let excluded = |reason, decryption| SetOutcome::Excluded { reason, decryption };
-    let owner = row
-        .user_id
-        .and_then(|id| Some((id, verdicts.get(&id)?)));
+    let owner = row.user_id.and_then(|id| Some((id, verdicts.get(&id)?)));
     let Some((owner, verdict)) = owner else {
         return excluded(Exclusion::OrphanSet, Decryption::NotTried);
     };
@@ -697,7 +698,12 @@ mod tests {
             .collect();
         assert_eq!(
             bad,
-            ["unreadable_owner", "orphan_set", "undecryptable", "malformed_value"]
+            [
+                "unreadable_owner",
+                "orphan_set",
+                "undecryptable",
+                "malformed_value"
+            ]
         );
     }
 
@@ -772,7 +778,10 @@ mod tests {
         let mut few = KeyCheck::default();
         few.observe(Decryption::Failed(DecryptError::Padding), 1, path)
             .unwrap();
-        assert!(few.finish(path).is_err(), "nothing opened, something failed");
+        assert!(
+            few.finish(path).is_err(),
+            "nothing opened, something failed"
+        );
 
         let mut right = KeyCheck::default();
         right

@@ -211,9 +211,7 @@ mod tests {
                 .is_err());
         }
         for malformed in [Messy::TextValue, Messy::NullValue] {
-            let plain = key
-                .decrypt(stored(malformed, &mut rng).as_bytes())
-                .unwrap();
+            let plain = key.decrypt(stored(malformed, &mut rng).as_bytes()).unwrap();
             assert!(parse_measies(&plain, &catalog).is_err(), "{malformed:?}");
         }
         let orphan = key

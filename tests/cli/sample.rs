@@ -94,7 +94,12 @@ fn sample_is_deterministic_and_its_key_opens_it() {
 }
 
 /// Writes a sample with the library, to know what it planted.
-fn planted_sample(dir: &Path, users: usize, seed: u64, messy: f64) -> (PathBuf, PathBuf, SampleSummary) {
+fn planted_sample(
+    dir: &Path,
+    users: usize,
+    seed: u64,
+    messy: f64,
+) -> (PathBuf, PathBuf, SampleSummary) {
     let (db, key) = (dir.join("messy.sqlite"), dir.join("messy.key"));
     let spec = SampleSpec {
         users,
@@ -112,7 +117,9 @@ fn assert_counts_match(report: &serde_json::Value, planted: &Planted) {
     let selection = &report["selection"];
     for (reason, sets) in planted.sets_by_reason() {
         assert_eq!(
-            selection["excluded_sets"][reason.key()].as_u64().unwrap_or(0),
+            selection["excluded_sets"][reason.key()]
+                .as_u64()
+                .unwrap_or(0),
             sets as u64,
             "{} in {selection}",
             reason.key()
@@ -183,7 +190,9 @@ fn a_messy_sample_is_published_with_every_planted_row_left_out_and_counted() {
     )
     .expect_code(2);
     assert!(
-        refused.stderr().contains("more than max_malformed_share = 0.01"),
+        refused
+            .stderr()
+            .contains("more than max_malformed_share = 0.01"),
         "{}",
         refused.stderr()
     );
