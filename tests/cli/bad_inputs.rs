@@ -370,26 +370,8 @@ fn left_out_when(spoil: impl FnOnce(&Path), expected: &[(&str, u64)]) -> serde_j
     let config = dir.path().join("release.toml");
     std::fs::write(&config, LENIENT_CONFIG).unwrap();
     let out = dir.path().join("release");
-    let path = |p: &Path| p.to_str().unwrap().to_string();
-    let args = [
-        "publish".to_string(),
-        "--db".into(),
-        path(&db),
-        "--key-file".into(),
-        path(&key),
-        "--as-of".into(),
-        "2026-11-01".into(),
-        "--out".into(),
-        path(&out),
-        "--k".into(),
-        "5".into(),
-        "--seed".into(),
-        "3".into(),
-        "--config".into(),
-        path(&config),
-    ];
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let run = anonpub(&args, &[]).expect_code(0);
+    let extra = ["--config", config.to_str().unwrap(), "--verbose"];
+    let run = publish_fixture(&db, &key, &out, 5, &extra).expect_code(0);
     assert_clean(&run.stdout(), &run.stderr());
     let report = report(&out);
     for &(reason, sets) in expected {

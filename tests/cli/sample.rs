@@ -139,22 +139,7 @@ fn assert_counts_match(report: &serde_json::Value, planted: &Planted) {
 }
 
 fn publish_report(db: &Path, key: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
-    let mut args = vec![
-        "publish",
-        "--db",
-        db.to_str().unwrap(),
-        "--key-file",
-        key.to_str().unwrap(),
-        "--as-of",
-        "2026-11-01",
-        "--out",
-        out.to_str().unwrap(),
-        "--seed",
-        "1",
-        "--quiet",
-    ];
-    args.extend_from_slice(extra);
-    anonpub(&args, &[]).expect_code(0);
+    publish_fixture(db, key, out, 5, extra).expect_code(0);
     serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap()
 }
 
@@ -174,21 +159,7 @@ fn a_messy_sample_is_published_with_every_planted_row_left_out_and_counted() {
     assert_counts_match(&report, &planted);
     assert_eq!(report["selection"]["sets_in_database"], summary.sets as u64);
 
-    let refused = anonpub(
-        &[
-            "publish",
-            "--db",
-            db.to_str().unwrap(),
-            "--key-file",
-            key.to_str().unwrap(),
-            "--as-of",
-            "2026-11-01",
-            "--out",
-            dir.path().join("refused").to_str().unwrap(),
-        ],
-        &[],
-    )
-    .expect_code(2);
+    let refused = publish_fixture(&db, &key, &dir.path().join("refused"), 5, &[]).expect_code(2);
     assert!(
         refused
             .stderr()
