@@ -14,6 +14,7 @@
 //! is recognised ([`KeyCheck`]), and when bad rows exceed `max_malformed_share` of the sets that
 //! could have been published, nothing is published.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::mpsc::Receiver;
@@ -21,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::dates::Date;
 use crate::error::{Error, Result};
@@ -186,17 +187,17 @@ impl Tally {
     }
 
     /// The report's `excluded_sets`: every reason with at least one set.
-    fn by_key(&self) -> BTreeMap<&'static str, u64> {
+    fn by_key(&self) -> ReasonCounts {
         Exclusion::ALL
             .into_iter()
             .filter(|&reason| self.get(reason) > 0)
-            .map(|reason| (reason.key(), self.get(reason)))
+            .map(|reason| (reason.key().into(), self.get(reason)))
             .collect()
     }
 }
 
 /// Bad rows against the sets that could have been published (see [`Exclusion::is_bad_row`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct BadRows {
     /// Sets left out as bad rows.
     pub sets: u64,
@@ -207,17 +208,21 @@ pub struct BadRows {
     pub max_share: f64,
 }
 
+/// Counts by [`Exclusion::key`], sorted by key; only reasons that occurred. The keys are
+/// borrowed when written and owned when a report is read back.
+pub type ReasonCounts = BTreeMap<Cow<'static, str>, u64>;
+
 /// Counts of what selection saw and left out.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SelectionReport {
     pub users_in_database: u64,
     pub sets_in_database: u64,
     pub eligible_sets: u64,
     pub eligible_people: u64,
     /// Sets left out, by reason.
-    pub excluded_sets: BTreeMap<&'static str, u64>,
+    pub excluded_sets: ReasonCounts,
     /// `User` rows whose sets are all left out, by reason ([`Exclusion::is_about_owner`]).
-    pub excluded_users: BTreeMap<&'static str, u64>,
+    pub excluded_users: ReasonCounts,
     /// Rows anonpub cannot read, against the limit that refuses a damaged database.
     pub bad_rows: BadRows,
     /// Values under names that are not FreeSewing measurements (dropped, as the backend does).
@@ -401,15 +406,15 @@ fn log_bad_rows(tally: &Tally, first_unreadable_user: Option<u64>) {
 fn excluded_users(
     verdicts: &FastMap<i64, Result<(), Exclusion>>,
     unreadable_rows: u64,
-) -> BTreeMap<&'static str, u64> {
-    let mut users = BTreeMap::new();
+) -> ReasonCounts {
+    let mut users = ReasonCounts::new();
     for reason in verdicts.values().filter_map(|verdict| verdict.err()) {
         if reason != Exclusion::UnreadableOwner {
-            *users.entry(reason.key()).or_default() += 1;
+            *users.entry(reason.key().into()).or_default() += 1;
         }
     }
     if unreadable_rows > 0 {
-        users.insert(Exclusion::UnreadableOwner.key(), unreadable_rows);
+        users.insert(Exclusion::UnreadableOwner.key().into(), unreadable_rows);
     }
     users
 }

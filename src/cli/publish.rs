@@ -18,7 +18,6 @@
 //!
 //! Exit codes: 0 published; 1 a threshold of the config failed (nothing written); 2 bad input.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde_json::json;
@@ -38,7 +37,7 @@ use crate::observe::Observer;
 use crate::publish::internal::{check_internal_report, write_internal_report};
 use crate::publish::{write_release, Release};
 use crate::release::manifest::{config_digest, InputFingerprint, FINGERPRINT_LABEL};
-use crate::release::report::{release_risk, AnonymizationCounts, ReleaseReport};
+use crate::release::report::{release_risk, AnonymizationCounts, ReleaseParameters, ReleaseReport};
 use crate::risk::linkage::{linkage_attack, Attack, LinkageReport, ReleasedRows};
 use crate::risk::utility::numeric_utility;
 use crate::schema::{DatasetSchema, FREESEWING_SCHEMA};
@@ -265,17 +264,17 @@ pub fn run(args: Args, console: &Console) -> Result<()> {
         config.thresholds.check(&measured)?;
     }
 
-    let parameters = BTreeMap::from([
-        ("retention_months", json!(config.retention_months)),
-        ("mdav_exact_limit", json!(config.mdav_exact_limit)),
-        ("max_malformed_share", json!(config.max_malformed_share)),
-        ("thresholds", json!(config.thresholds)),
-    ]);
+    let parameters = ReleaseParameters {
+        max_malformed_share: config.max_malformed_share,
+        mdav_exact_limit: config.mdav_exact_limit,
+        retention_months: config.retention_months,
+        thresholds: config.thresholds.clone(),
+    };
     let report = ReleaseReport {
-        anonpub_version: env!("CARGO_PKG_VERSION"),
+        anonpub_version: env!("CARGO_PKG_VERSION").into(),
         dataset: schema.name.clone(),
         as_of: args.as_of.to_string(),
-        method: "mdav",
+        method: "mdav".into(),
         k_requested: config.k,
         k_achieved: anonymized.smallest_group_people,
         seed,

@@ -210,7 +210,7 @@ fn collection(text: &mut String, release: &Release<'_>) {
 fn exclusion_rows(
     text: &mut String,
     reasons: impl Iterator<Item = Exclusion>,
-    counts: &std::collections::BTreeMap<&'static str, u64>,
+    counts: &crate::select::ReasonCounts,
 ) {
     for reason in reasons {
         let count = counts.get(reason.key()).copied().unwrap_or(0);

@@ -46,7 +46,7 @@ pub fn report_html(release: &Release<'_>) -> String {
         escape(title),
         escape(&release.config.version),
         escape(&report.as_of),
-        escape(report.anonpub_version),
+        escape(&report.anonpub_version),
         thousands(report.anonymization.published_records as u64),
         report.k_requested,
     );
@@ -239,7 +239,7 @@ fn exclusions(page: &mut String, release: &Release<'_>) {
 fn exclusion_rows(
     page: &mut String,
     reasons: impl Iterator<Item = Exclusion>,
-    counts: &std::collections::BTreeMap<&'static str, u64>,
+    counts: &crate::select::ReasonCounts,
 ) {
     for reason in reasons {
         let _ = write!(

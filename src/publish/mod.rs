@@ -206,13 +206,13 @@ fn parquet_metadata(release: &Release<'_>) -> Vec<(String, String)> {
         .map(|(i, name)| (name.clone(), release.catalog.unit(i).into()))
         .collect();
     vec![
-        ("anonpub:version".into(), report.anonpub_version.into()),
+        ("anonpub:version".into(), report.anonpub_version.clone()),
         ("anonpub:dataset".into(), report.dataset.clone()),
         (
             "anonpub:release_version".into(),
             release.config.version.clone(),
         ),
-        ("anonpub:method".into(), report.method.into()),
+        ("anonpub:method".into(), report.method.clone()),
         ("anonpub:k".into(), report.k_requested.to_string()),
         ("anonpub:seed".into(), report.seed.to_string()),
         ("anonpub:as_of".into(), report.as_of.clone()),
@@ -229,7 +229,8 @@ pub(crate) mod fixture {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::release::report::{release_risk, AnonymizationCounts};
+    use crate::gates::Thresholds;
+    use crate::release::report::{release_risk, AnonymizationCounts, ReleaseParameters};
     use crate::select::SelectionReport;
 
     /// Everything a [`Release`] borrows.
@@ -266,21 +267,26 @@ pub(crate) mod fixture {
                 values,
             };
             let report = ReleaseReport {
-                anonpub_version: "0.0.0-test",
+                anonpub_version: "0.0.0-test".into(),
                 dataset: schema.name.clone(),
                 as_of: "2026-11-01".into(),
-                method: "mdav",
+                method: "mdav".into(),
                 k_requested: 5,
                 k_achieved: 5,
                 seed: 7,
-                parameters: BTreeMap::new(),
+                parameters: ReleaseParameters {
+                    max_malformed_share: 0.01,
+                    mdav_exact_limit: 1000,
+                    retention_months: 12,
+                    thresholds: Thresholds::default(),
+                },
                 selection: SelectionReport {
                     users_in_database: 30,
                     sets_in_database: 40,
                     eligible_sets: 11,
                     eligible_people: 10,
-                    excluded_sets: BTreeMap::from([("no_open_data_consent", 29)]),
-                    excluded_users: BTreeMap::from([("no_open_data_consent", 20)]),
+                    excluded_sets: BTreeMap::from([("no_open_data_consent".into(), 29)]),
+                    excluded_users: BTreeMap::from([("no_open_data_consent".into(), 20)]),
                     bad_rows: Default::default(),
                     unknown_measurements_dropped: 2,
                 },

@@ -2,26 +2,33 @@
 //!
 //! It holds aggregate figures only, never a value of a person, and nothing that compares the raw
 //! data with the release (that would help an attacker calibrate a linkage attack).
+//!
+//! `publish` writes it and `verify` reads it back as the same type, so a field cannot be written
+//! under one name and looked for under another. The format is versioned by `anonpub_version`: a
+//! reader accepts reports of its own major and minor version (the 0.x rule of semantic
+//! versioning), where fields are only ever added with defaults.
 
-use std::collections::BTreeMap;
+use std::path::Path;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize, Serializer};
 
 use crate::deidentify::ReleaseTable;
+use crate::gates::Thresholds;
+use crate::release::REPORT_FILE;
 use crate::risk::{self, ClassHistogram, RiskSummary};
 use crate::select::SelectionReport;
 
 /// The public release report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReleaseReport {
     /// The anonpub version that made the release; also the report's format version.
-    pub anonpub_version: &'static str,
+    pub anonpub_version: String,
     /// The schema's dataset name.
     pub dataset: String,
     /// The release date the retention window is counted back from.
     pub as_of: String,
     /// The anonymization method (`mdav`).
-    pub method: &'static str,
+    pub method: String,
     /// The k the release was made for.
     pub k_requested: usize,
     /// People in the smallest group of identical released rows.
@@ -29,7 +36,7 @@ pub struct ReleaseReport {
     /// The seed of the record ids.
     pub seed: u64,
     /// Release parameters from the effective configuration, thresholds included.
-    pub parameters: BTreeMap<&'static str, serde_json::Value>,
+    pub parameters: ReleaseParameters,
     /// What selection saw and left out, in counts.
     pub selection: SelectionReport,
     /// What anonymization did, in counts.
@@ -38,8 +45,55 @@ pub struct ReleaseReport {
     pub risk: RiskSummary,
 }
 
+/// The parameters of the effective configuration that shaped the release (the fields are in
+/// alphabetical order, as the report has always listed them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReleaseParameters {
+    /// Largest share of bad rows tolerated before the database is refused.
+    pub max_malformed_share: f64,
+    /// Exact MDAV runs on cells of at most this many records.
+    pub mdav_exact_limit: usize,
+    /// Months after the last login during which a person's data may be published.
+    pub retention_months: u32,
+    /// The publish gates, every one listed (unset ones as null), keys sorted.
+    #[serde(serialize_with = "sorted_keys")]
+    pub thresholds: Thresholds,
+}
+
+/// Writes a value as a JSON object with its keys sorted, as `report.json` lists thresholds.
+fn sorted_keys<S: Serializer>(value: &Thresholds, serializer: S) -> Result<S::Ok, S::Error> {
+    serde_json::to_value(value)
+        .map_err(serde::ser::Error::custom)?
+        .serialize(serializer)
+}
+
+impl ReleaseReport {
+    /// Reads `report.json`, refusing a report of another format version. The error says what
+    /// is wrong, for `verify`'s checks.
+    pub fn read(path: &Path) -> Result<Self, String> {
+        let bytes = std::fs::read(path).map_err(|e| format!("{REPORT_FILE} unreadable: {e}"))?;
+        let report: ReleaseReport =
+            serde_json::from_slice(&bytes).map_err(|e| format!("{REPORT_FILE} malformed: {e}"))?;
+        let ours = env!("CARGO_PKG_VERSION");
+        if format_version(&report.anonpub_version) != format_version(ours) {
+            return Err(format!(
+                "{REPORT_FILE} was written by anonpub {}; this anonpub ({ours}) reads reports of \
+                 its own major and minor version",
+                report.anonpub_version
+            ));
+        }
+        Ok(report)
+    }
+}
+
+/// The part of a version that names the report format: major and minor.
+fn format_version(version: &str) -> Option<(&str, &str)> {
+    let mut parts = version.split('.');
+    Some((parts.next()?, parts.next()?))
+}
+
 /// What anonymization did, in counts.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AnonymizationCounts {
     /// Rows in the release.
     pub published_records: usize,
@@ -71,6 +125,35 @@ pub fn release_risk(table: &ReleaseTable, k: usize) -> RiskSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_written_report_reads_back_and_other_versions_are_refused() {
+        let mut report = crate::publish::fixture::Owned::new().report;
+        report.anonpub_version = env!("CARGO_PKG_VERSION").into();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(REPORT_FILE);
+        let written = serde_json::to_vec_pretty(&report).unwrap();
+        std::fs::write(&path, &written).unwrap();
+        let read = ReleaseReport::read(&path).unwrap();
+        // Every field survives the round trip. (serde_json's float parser without its
+        // `float_roundtrip` feature can be one unit in the last place off, so compare with what
+        // any JSON reader of the file sees.)
+        let as_json: serde_json::Value = serde_json::from_slice(&written).unwrap();
+        assert_eq!(serde_json::to_value(&read).unwrap(), as_json);
+        assert_eq!(read.selection.excluded_sets["no_open_data_consent"], 29);
+        // Thresholds are listed with sorted keys, as report.json always had them.
+        let text = String::from_utf8(written).unwrap();
+        assert!(text.find("\"max_average_risk\"") < text.find("\"min_k\""));
+
+        report.anonpub_version = "9.9.0".into();
+        std::fs::write(&path, serde_json::to_vec_pretty(&report).unwrap()).unwrap();
+        let refused = ReleaseReport::read(&path).unwrap_err();
+        assert!(refused.contains("anonpub 9.9.0"), "{refused}");
+        std::fs::write(&path, b"{\"anonpub_version\": \"0.1.0\"}").unwrap();
+        assert!(ReleaseReport::read(&path)
+            .unwrap_err()
+            .contains("malformed"));
+    }
 
     #[test]
     fn risk_counts_groups_of_identical_rows_including_empty_cells() {

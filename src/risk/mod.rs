@@ -32,7 +32,7 @@ pub mod population;
 pub mod reident;
 pub mod utility;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use classes::ClassHistogram;
 pub use population::{
@@ -43,7 +43,7 @@ pub use reident::{
 };
 
 /// Everything known about the re-identification risk of one table.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RiskSummary {
     /// Records in the table.
     pub records: u64,
@@ -62,7 +62,7 @@ pub struct RiskSummary {
 }
 
 /// Whether, and how, population uniqueness was estimated.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum PopulationAssessment {
     /// No population size was given.
