@@ -20,7 +20,6 @@ use std::path::Path;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use indicatif::ProgressBar;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -30,8 +29,8 @@ use crate::extract::crypto::{DecryptError, FieldKey};
 use crate::extract::freesewing_v3::{Owner, SetRow, StoredMeasies, UserRow, V3Database};
 use crate::fast_hash::FastMap;
 use crate::measurements::{parse_measies, Catalog, Measies};
+use crate::observe::{Observer, Progress};
 use crate::table::MeasurementTable;
-use crate::timings::Timings;
 
 /// The consent level that includes "share anonymized measurements as open data".
 pub const OPEN_DATA_CONSENT: i64 = 3;
@@ -270,8 +269,9 @@ pub fn judge_values(values: &[f64], catalog: &Catalog) -> Result<(), Exclusion> 
 const SET_CHUNK: usize = 32_768;
 
 /// Reads a v3 database and returns the eligible sets as a table, one row per set, with the
-/// owner of each row as a dense person number (never published). `progress` advances by one per
-/// set judged.
+/// owner of each row as a dense person number (never published). The `decrypt and select`
+/// progress advances by one per set judged, and the parts of the stage (`read-users`,
+/// `read-sets`, `decrypt`, `dedupe`) report their timings to `observer`.
 ///
 /// Reading and decrypting overlap: this thread steps SQLite through the `Set` table while a
 /// second thread decrypts and judges the previous chunk on the rayon pool. At most two chunks of
@@ -284,10 +284,15 @@ pub fn select_v3(
     key: &FieldKey,
     policy: &SelectionPolicy,
     catalog: &Catalog,
-    progress: &ProgressBar,
-    timings: &mut Timings,
+    observer: &dyn Observer,
 ) -> Result<(MeasurementTable, SelectionReport)> {
-    let users = timings.time("read-users", || database.users())?;
+    let sets = if observer.shows_progress() {
+        database.set_count()?
+    } else {
+        0
+    };
+    let progress = observer.progress("decrypt and select", sets);
+    let users = observer.time("read-users", || database.users())?;
     let verdicts: FastMap<i64, Result<(), Exclusion>> = users
         .by_id
         .iter()
@@ -307,7 +312,7 @@ pub fn select_v3(
     };
     let (chunks, received) = std::sync::mpsc::sync_channel::<Vec<SetRow>>(1);
     let (read, judged) = std::thread::scope(|scope| {
-        let judging = scope.spawn(|| judge.all(received, progress));
+        let judging = scope.spawn(|| judge.all(received, &*progress));
         let started = Instant::now();
         let mut waiting = Duration::ZERO;
         // A failed send means the judge stopped (a wrong key); its error is the one to report.
@@ -318,13 +323,13 @@ pub fn select_v3(
             sent
         });
         drop(chunks);
-        timings.record("read-sets", started.elapsed().saturating_sub(waiting));
+        observer.stage_took("read-sets", started.elapsed().saturating_sub(waiting));
         let judged = judging.join().expect("the judging thread does not panic");
         (read, judged)
     });
     let mut judged = judged?;
     read?;
-    timings.record("decrypt", judged.busy);
+    observer.stage_took("decrypt", judged.busy);
 
     let bad_rows = bad_row_share(&judged.tally, policy.max_malformed_share);
     if bad_rows.share > bad_rows.max_share {
@@ -343,7 +348,7 @@ pub fn select_v3(
     report.users_in_database = users.rows;
     report.excluded_users = excluded_users(&verdicts, users.unreadable_rows);
     report.bad_rows = bad_rows;
-    let duplicates = timings.time("dedupe", || table.remove_duplicates_within_person());
+    let duplicates = observer.time("dedupe", || table.remove_duplicates_within_person());
     judged.tally.sets[Exclusion::DuplicateOfOwnSet as usize] += duplicates as u64;
     report.eligible_sets = table.len() as u64;
     report.eligible_people = table.distinct_people() as u64;
@@ -500,7 +505,7 @@ struct ChunkJudge<'a> {
 impl ChunkJudge<'_> {
     /// Judges chunks in the order they arrive until the sender closes, or stops as soon as the
     /// key is known to be wrong.
-    fn all(&self, chunks: Receiver<Vec<SetRow>>, progress: &ProgressBar) -> Result<Judged> {
+    fn all(&self, chunks: Receiver<Vec<SetRow>>, progress: &dyn Progress) -> Result<Judged> {
         let mut judged = Judged {
             table: MeasurementTable::new(self.catalog.names().to_vec()),
             report: SelectionReport::default(),
@@ -533,7 +538,7 @@ impl ChunkJudge<'_> {
                     }
                 }
             }
-            progress.inc(chunk.len() as u64);
+            progress.advance(chunk.len() as u64);
             judged.busy += started.elapsed();
         }
         key_check.finish(self.path)?;

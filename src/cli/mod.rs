@@ -100,13 +100,6 @@ impl Console {
         self.output.bar(stage, total)
     }
 
-    /// Takes over the stages a stage recorded on its own [`Timings`].
-    pub fn absorb(&self, timings: &Timings) {
-        for (stage, duration) in timings.stages() {
-            self.stage_took(stage, duration);
-        }
-    }
-
     /// Prints the timing lines with `--timings`, if any stage ran.
     fn print_timings(&self) {
         let timings = self.lock();

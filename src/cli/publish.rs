@@ -43,7 +43,7 @@ use crate::risk::utility::numeric_utility;
 use crate::schema::{DatasetSchema, FREESEWING_SCHEMA};
 use crate::select::{select_v3, SelectionPolicy};
 use crate::table::MeasurementTable;
-use crate::timings::{timed, Timings};
+use crate::timings::timed;
 
 #[derive(Debug, clap::Args)]
 /// The command line of `anonpub publish`.
@@ -149,29 +149,13 @@ pub fn run(args: Args, console: &Console) -> Result<()> {
         retention_months: config.retention_months,
         max_malformed_share: config.max_malformed_share,
     };
-    let sets = if console.shows_progress() {
-        database.set_count()?
-    } else {
-        0
-    };
-    let bar = console.bar("decrypt and select", sets);
     // The fingerprint reads the whole file on its own thread while selection reads the tables.
     // If selection fails, the error is reported at once and the process ends without waiting.
     let fingerprinting = {
         let (path, fingerprint_key) = (args.db.clone(), key.subkey(FINGERPRINT_LABEL));
         std::thread::spawn(move || timed(|| InputFingerprint::of_file(&path, &fingerprint_key)))
     };
-    let mut selection_timings = Timings::default();
-    let selected = select_v3(
-        &database,
-        &key,
-        &policy,
-        &catalog,
-        &bar,
-        &mut selection_timings,
-    );
-    console.absorb(&selection_timings);
-    bar.finish_and_clear();
+    let selected = select_v3(&database, &key, &policy, &catalog, observer);
     drop(key);
     let (table, selection) = selected?;
     let (input_fingerprint, fingerprinting) = fingerprinting
