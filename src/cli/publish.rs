@@ -276,6 +276,7 @@ pub fn run(args: Args, output: Output) -> Result<()> {
             "k_achieved": report.k_achieved,
             "eligible_records": table.len(),
             "published_records": report.anonymization.published_records,
+            "anonymization": report.anonymization,
             "linkage": {
                 "attacker": config.linkage,
                 "result": linkage,
