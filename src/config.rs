@@ -31,6 +31,11 @@ pub struct ReleaseConfig {
     /// Exact MDAV runs on cells of at most this many records; larger inputs are partitioned.
     #[serde(default = "default_exact_limit")]
     pub mdav_exact_limit: usize,
+    /// Coverage planning merges smaller measurement patterns until each holds at least this many
+    /// people (never fewer than k), so that every pattern has several groups whose spread can be
+    /// restored; see `anonymize::coverage`.
+    #[serde(default = "default_min_pattern_people")]
+    pub min_pattern_people: usize,
     /// The attacker of the linkage attack (internal report, `max_linkage_success`).
     #[serde(default)]
     pub linkage: AttackerKnowledge,
@@ -189,6 +194,9 @@ fn default_version() -> String {
 fn default_exact_limit() -> usize {
     1000
 }
+fn default_min_pattern_people() -> usize {
+    25
+}
 
 impl Default for ReleaseConfig {
     fn default() -> Self {
@@ -234,6 +242,9 @@ impl ReleaseConfig {
         }
         if self.mdav_exact_limit == 0 {
             return Err(("mdav_exact_limit", "must be at least 1".into()));
+        }
+        if self.min_pattern_people == 0 {
+            return Err(("min_pattern_people", "must be at least 1".into()));
         }
         self.linkage.validate()?;
         let thresholds = &self.thresholds;

@@ -85,6 +85,7 @@ pub fn config_digest(config: &ReleaseConfig, schema_text: &str) -> String {
         "license": config.license,
         "version": config.version,
         "mdav_exact_limit": config.mdav_exact_limit,
+        "min_pattern_people": config.min_pattern_people,
         "thresholds": {
             "min_k": config.thresholds.min_k,
             "max_suppressed_share": config.thresholds.max_suppressed_share,
