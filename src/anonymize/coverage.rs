@@ -20,13 +20,16 @@
 //!    record, the pattern opens a cluster of its own instead, to meet a closer partner later. A
 //!    cluster that reaches `min_people` people is closed: later patterns may join it only by
 //!    containing it.
-//! 3. A cluster left with fewer than `min_people` but at least k people is published as it is. One
-//!    with fewer than k people is merged, smallest first, into the cluster (open or closed) whose
-//!    merge drops the fewest values — as long as that merge drops no more values than suppressing
-//!    the cluster would remove (its records times its measurements); otherwise, or when it shares
-//!    no measurement with any other cluster, it is suppressed. A record without any measurement is
-//!    suppressed too (the empty pattern would release rows of nothing, and microaggregation needs
-//!    at least one column).
+//! 3. A cluster still short of `min_people` people is merged, smallest first, into the cluster
+//!    whose merge drops the fewest values (closed ones may shrink now), as long as that merge
+//!    drops no more than a quarter ([`MERGE_DROP_SHARE`]) of the values the cluster holds (its
+//!    records times its measurements): a pattern of one group releases a single value per
+//!    measurement for all its records, so its spread is lost whatever follows. A cluster without
+//!    such a partner stays as it is if it has k people; one short of k is merged as long as that
+//!    drops no more values than it holds (suppressing it would remove them all) or, failing that,
+//!    suppressed, as is a cluster sharing no measurement with any other. A record without any measurement is suppressed too
+//!    (the empty pattern would release rows of nothing, and microaggregation needs at least one
+//!    column).
 //!
 //! Dropping values only removes information, and a record is suppressed only when no coarser
 //! pattern is shared by k people, or when sharing one would cost others more values than it
@@ -45,6 +48,11 @@ use crate::table::MeasurementTable;
 /// A small pattern opens a cluster of its own rather than joining one that costs more than this
 /// many dropped values per record (its own and, shared out, the cluster's).
 pub const MAX_JOIN_DROP: usize = 4;
+
+/// A pattern short of `min_people` people merges only when that drops at most this share
+/// (numerator, denominator) of its own values: merging more would publish every pattern with
+/// several groups but drop as many cells as it saves (measured in BENCHMARKS.md, issue 13).
+pub const MERGE_DROP_SHARE: (usize, usize) = (1, 4);
 
 /// What happens to each record's coverage.
 #[derive(Debug, Clone, PartialEq)]
@@ -130,7 +138,11 @@ pub fn plan_coverage(table: &MeasurementTable, k: usize, min_people: usize) -> C
             _ => clusters.push(pattern),
         }
     }
-    merge_below_k(&mut clusters, k);
+    for cluster in &mut clusters {
+        cluster.closed = false;
+    }
+    merge_small(&mut clusters, min_people, true);
+    merge_small(&mut clusters, k, false);
     let target_of: HashMap<u64, u64> = clusters
         .iter()
         .flat_map(|c| c.members.iter().map(move |&m| (m, c.target)))
@@ -169,25 +181,33 @@ fn cheapest_join(clusters: &[Cluster], pattern: &Cluster) -> Option<(usize, usiz
         .min_by_key(|&(index, cost)| (cost, index))
 }
 
-/// Merges every cluster of fewer than `k` people into its cheapest partner (closed clusters may
-/// shrink now), smallest first, until every cluster has k people; a cluster without a partner
-/// that costs at most its own values is removed, its records suppressed.
-fn merge_below_k(clusters: &mut Vec<Cluster>, k: usize) {
-    for cluster in clusters.iter_mut() {
-        cluster.closed = false;
-    }
+/// Merges every cluster of fewer than `below` people into its cheapest partner (now any cluster,
+/// which may shrink), smallest first, as long as the merge drops no more values than the cluster
+/// holds (its records times its measurements), or [`MERGE_DROP_SHARE`] of them when
+/// `keep_unmerged`. A cluster without such a partner is kept when `keep_unmerged`, and removed
+/// otherwise (its records are then suppressed).
+fn merge_small(clusters: &mut Vec<Cluster>, below: usize, keep_unmerged: bool) {
+    let mut settled: Vec<Cluster> = Vec::new();
     while let Some(index) = (0..clusters.len())
-        .filter(|&i| clusters[i].people.len() < k)
+        .filter(|&i| clusters[i].people.len() < below)
         .min_by_key(|&i| (clusters[i].people.len(), i))
     {
         let small = clusters.remove(index);
         let own_values = small.records * small.target.count_ones() as usize;
-        if let Some((partner, cost)) = cheapest_join(clusters, &small) {
-            if cost <= own_values {
+        let share = if keep_unmerged {
+            MERGE_DROP_SHARE
+        } else {
+            (1, 1)
+        };
+        match cheapest_join(clusters, &small) {
+            Some((partner, cost)) if cost <= own_values * share.0 / share.1 => {
                 clusters[partner].absorb(small);
             }
+            _ if keep_unmerged => settled.push(small),
+            _ => {}
         }
     }
+    clusters.extend(settled);
 }
 
 #[cfg(test)]

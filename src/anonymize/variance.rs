@@ -38,7 +38,7 @@
 use nalgebra::{DMatrix, DVector, SymmetricEigen};
 
 /// Largest factor by which the map may stretch any direction.
-pub const MAX_STRETCH: f64 = 3.0;
+pub const MAX_STRETCH: f64 = 10.0;
 
 /// Eigenvalues of `Σ_G` below this share of the largest count as zero (rank-deficient).
 const RANK_TOLERANCE: f64 = 1e-9;
@@ -131,7 +131,10 @@ fn transport_map(released: &DMatrix<f64>, raw: &DMatrix<f64>) -> Option<DMatrix<
 }
 
 /// `V f(Λ) Vᵀ` of a symmetric eigen-decomposition.
-fn matrix_function(eigen: &SymmetricEigen<f64, nalgebra::Dyn>, f: impl Fn(f64) -> f64) -> DMatrix<f64> {
+fn matrix_function(
+    eigen: &SymmetricEigen<f64, nalgebra::Dyn>,
+    f: impl Fn(f64) -> f64,
+) -> DMatrix<f64> {
     let values = DMatrix::from_diagonal(&eigen.eigenvalues.map(f));
     &eigen.eigenvectors * values * eigen.eigenvectors.transpose()
 }
@@ -144,7 +147,9 @@ fn diagonal_map(released: &DMatrix<f64>, raw: &DMatrix<f64>) -> DMatrix<f64> {
         if i != j {
             0.0
         } else if released[(i, i)] > 0.0 {
-            (raw[(i, i)] / released[(i, i)]).sqrt().clamp(1.0, MAX_STRETCH)
+            (raw[(i, i)] / released[(i, i)])
+                .sqrt()
+                .clamp(1.0, MAX_STRETCH)
         } else {
             1.0
         }
@@ -220,7 +225,10 @@ mod tests {
     #[test]
     fn one_group_keeps_its_mean() {
         let coordinates = [1.0, 2.0, 3.0, 6.0];
-        assert_eq!(restore_spread(&coordinates, 1, &[vec![0, 1, 2, 3]]), vec![3.0]);
+        assert_eq!(
+            restore_spread(&coordinates, 1, &[vec![0, 1, 2, 3]]),
+            vec![3.0]
+        );
     }
 
     #[test]

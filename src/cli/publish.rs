@@ -262,7 +262,9 @@ pub fn run(args: Args, output: Output) -> Result<()> {
         ("min_pattern_people", json!(config.min_pattern_people)),
         (
             "spread_restoration",
-            json!("per pattern: optimal-transport map of the group means to the pattern's covariance"),
+            json!(
+                "per pattern: optimal-transport map of the group means to the pattern's covariance"
+            ),
         ),
         ("thresholds", json!(config.thresholds)),
     ]);

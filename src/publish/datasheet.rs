@@ -339,9 +339,15 @@ fn mind_the_method(text: &mut String, release: &Release<'_>) {
     let worst_shift = |levels: &[usize]| {
         columns
             .iter()
-            .flat_map(|c| levels.iter().map(move |&l| (c.tail_shift_sd[l].abs(), &c.column)))
+            .flat_map(|c| {
+                levels
+                    .iter()
+                    .map(move |&l| (c.tail_shift_sd[l].abs(), &c.column))
+            })
             .max_by(|a, b| a.0.total_cmp(&b.0))
-            .map_or((0.0, String::new()), |(shift, column)| (shift, column.clone()))
+            .map_or((0.0, String::new()), |(shift, column)| {
+                (shift, column.clone())
+            })
     };
     let (inner, inner_column) = worst_shift(&[1, 2]);
     let (outer, outer_column) = worst_shift(&[0, 3]);
@@ -431,8 +437,14 @@ mod tests {
         assert!(text.contains("**Licence:** CC0-1.0"));
         assert!(text.contains("| `ankle` | mm | 5 |"), "ankle row");
         assert!(text.contains("| 97 % | +0.05 / -0.04 |"), "ankle benchmark");
-        assert!(text.contains("standard deviations are 97–101 % of the true ones"), "{text}");
-        assert!(text.contains("P1 and P99 within 0.30 (worst `ankle`)"), "{text}");
+        assert!(
+            text.contains("standard deviations are 97–101 % of the true ones"),
+            "{text}"
+        );
+        assert!(
+            text.contains("P1 and P99 within 0.30 (worst `ankle`)"),
+            "{text}"
+        );
         assert!(text.contains(
             "| the owner did not consent to sharing anonymized measurements as open data | 29 |"
         ));

@@ -183,14 +183,15 @@ fn compare_column(name: &str, raw: Vec<f64>, released: Vec<f64>) -> ColumnUtilit
         (raw.len() >= least && released.len() >= least)
             .then(|| statistic(&released) - statistic(&raw))
     };
-    let raw_sd = (raw.len() >= 2).then(|| raw.iter().std_dev()).filter(|&sd| sd > 0.0);
+    let raw_sd = (raw.len() >= 2)
+        .then(|| raw.iter().std_dev())
+        .filter(|&sd| sd > 0.0);
     let in_sd = |d: Option<f64>| Some(d? / raw_sd?);
     let (mut raw_data, mut released_data) = (Data::new(raw.clone()), Data::new(released.clone()));
     let quantile_differences = QUANTILES
         .iter()
         .map(|&level| {
-            let difference =
-                both.then(|| released_data.quantile(level) - raw_data.quantile(level));
+            let difference = both.then(|| released_data.quantile(level) - raw_data.quantile(level));
             QuantileDifference {
                 level,
                 difference,
