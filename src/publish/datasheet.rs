@@ -367,8 +367,8 @@ fn mind_the_method(text: &mut String, release: &Release<'_>) {
         k = release.report.k_requested,
         people = benchmark.people,
         seed = benchmark.seed,
-        ks = benchmark.median_ks_distance,
-        worst_ks = benchmark.worst_ks_distance,
+        ks = benchmark.median_kolmogorov_smirnov,
+        worst_ks = benchmark.worst_kolmogorov_smirnov,
         correlation = benchmark.correlation_difference,
     );
 }

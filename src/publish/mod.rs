@@ -247,8 +247,8 @@ pub(crate) mod fixture {
         MethodBenchmark {
             people: 10_000,
             seed: 2026,
-            median_ks_distance: 0.031,
-            worst_ks_distance: 0.062,
+            median_kolmogorov_smirnov: 0.031,
+            worst_kolmogorov_smirnov: 0.062,
             correlation_difference: 0.04,
             suppressed_share: 0.001,
             columns: vec![

@@ -34,8 +34,8 @@ pub struct MethodBenchmark {
     pub people: usize,
     pub seed: u64,
     /// Median over measurements of the Kolmogorov–Smirnov distance, released against true.
-    pub median_ks_distance: f64,
-    pub worst_ks_distance: f64,
+    pub median_kolmogorov_smirnov: f64,
+    pub worst_kolmogorov_smirnov: f64,
     /// Mean absolute difference of the correlation matrices.
     pub correlation_difference: f64,
     /// Share of the generated sets suppressed.
@@ -108,8 +108,8 @@ fn summarize(utility: &NumericUtility, suppressed_share: f64) -> MethodBenchmark
     MethodBenchmark {
         people: BENCHMARK_PEOPLE,
         seed: BENCHMARK_SEED,
-        median_ks_distance: rounded(ks.median),
-        worst_ks_distance: rounded(ks.worst),
+        median_kolmogorov_smirnov: rounded(ks.median),
+        worst_kolmogorov_smirnov: rounded(ks.worst),
         correlation_difference: rounded(utility.correlation_mean_absolute_difference),
         suppressed_share: rounded(Some(suppressed_share)),
         columns,
@@ -135,6 +135,6 @@ mod tests {
                 column.spread_kept
             );
         }
-        assert!(first.median_ks_distance < 0.1);
+        assert!(first.median_kolmogorov_smirnov < 0.1);
     }
 }
