@@ -388,10 +388,8 @@ mod tests {
     /// Population variance of the present values of column `c`.
     fn column_variance(values: &[f64], width: usize, c: usize) -> f64 {
         let present: Vec<f64> = values
-            .iter()
-            .skip(c)
-            .step_by(width)
-            .copied()
+            .chunks_exact(width)
+            .map(|row| row[c])
             .filter(|v| !v.is_nan())
             .collect();
         let mean = present.iter().sum::<f64>() / present.len() as f64;
