@@ -26,6 +26,7 @@
 //! * [`utility`] measures how far the released statistics moved, and offers
 //!   the classic information-loss metrics of generalized data.
 
+pub mod benchmark;
 pub mod classes;
 pub mod linkage;
 pub mod nearest;
