@@ -13,7 +13,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
 use anonpub::dp::sizechart::{
-    size_chart, ChartPerson, ChartRow, MeasurementBounds, SizeChartConfig, PERCENTILES,
+    size_chart, ChartPerson, ChartRow, Figure, MeasurementBounds, SizeChartConfig, PERCENTILES,
 };
 use anonpub::measurements::Catalog;
 use anonpub::sample::people::{apply_coverage, as_typed, draw_body, draw_coverage, SizeModels};
@@ -109,24 +109,25 @@ fn exact(people: &[ChartPerson], column: usize, bounds: &MeasurementBounds) -> E
 }
 
 /// Errors of every figure of one row in SD units (n in people), and whether each lay within
-/// its stated error95: (names, errors, covered).
-fn errors(row: &ChartRow, exact: &Exact) -> Vec<(String, f64, bool)> {
-    let mut out = vec![(
-        "n".to_string(),
-        row.n.value - exact.n,
-        (row.n.value - exact.n).abs() <= row.n.error95,
-    )];
-    let mut push = |name: String, figure: Option<anonpub::dp::sizechart::Figure>, truth: f64| {
-        let (error, covered) = match figure {
-            Some(f) => ((f.value - truth) / exact.sd, (f.value - truth).abs() <= f.error95),
-            None => (f64::INFINITY, false),
-        };
-        out.push((name, error, covered));
+/// its stated error95 (`None` when the figure was not published): (name, error, covered).
+fn errors(row: &ChartRow, exact: &Exact) -> Vec<(String, f64, Option<bool>)> {
+    let n_error = row.n.value - exact.n;
+    let mut out = vec![("n".to_string(), n_error, Some(n_error.abs() <= row.n.error95))];
+    let mut push = |name: String, figure: Option<Figure>, truth: f64| {
+        out.push(match figure {
+            Some(f) => (
+                name,
+                (f.value - truth) / exact.sd,
+                Some((f.value - truth).abs() <= f.error95),
+            ),
+            // Not published (too few people to locate it): counted as an unbounded error.
+            None => (name, f64::INFINITY, None),
+        });
     };
     push("mean".into(), row.mean, exact.mean);
     push("sd".into(), row.sd, exact.sd);
     for (j, &p) in PERCENTILES.iter().enumerate() {
-        push(format!("P{p}"), row.percentiles.get(j).copied(), exact.percentiles[j]);
+        push(format!("P{p}"), row.percentiles[j], exact.percentiles[j]);
     }
     out
 }
@@ -162,7 +163,8 @@ fn main() {
         // errors[measurement][figure] = one error per run; covered likewise.
         let figure_count = 3 + PERCENTILES.len();
         let mut all = vec![vec![Vec::with_capacity(options.runs); figure_count]; bounds.len()];
-        let mut covered = vec![vec![0usize; figure_count]; bounds.len()];
+        // (within error95, published) per measurement and figure.
+        let mut covered = vec![vec![(0usize, 0usize); figure_count]; bounds.len()];
         let mut names = Vec::new();
         let started = Instant::now();
         for _ in 0..options.runs {
@@ -172,21 +174,27 @@ fn main() {
                 names = figures.iter().map(|(n, _, _)| n.clone()).collect();
                 for (f, (_, error, inside)) in figures.into_iter().enumerate() {
                     all[m][f].push(error);
-                    covered[m][f] += usize::from(inside);
+                    if let Some(inside) = inside {
+                        covered[m][f].0 += usize::from(inside);
+                        covered[m][f].1 += 1;
+                    }
                 }
             }
         }
         let seconds = started.elapsed().as_secs_f64() / options.runs as f64;
         println!("### {count} people ({seconds:.2} s per chart)\n");
         println!(
-            "95th percentile of |error| (n in people, others in SD units); coverage = share of runs within the stated error95\n"
+            "95th percentile of |error| (n in people, others in SD units); coverage = share of published figures within their stated error95\n"
         );
         println!("| measurement | n (exact) | SD | {} |", names.join(" | "));
         println!("|---|---:|---:|{}", "---:|".repeat(names.len()));
         for (m, measurement) in bounds.iter().enumerate() {
             let cells: Vec<String> = all[m]
                 .iter()
-                .map(|errors| format!("{:.3}", abs_quantile(errors, 0.95)))
+                .map(|errors| match abs_quantile(errors, 0.95) {
+                    e if e.is_finite() => format!("{e:.3}"),
+                    _ => "not published".into(),
+                })
                 .collect();
             println!(
                 "| {} | {} | {:.1} | {} |",
@@ -198,8 +206,12 @@ fn main() {
         }
         let coverage: Vec<String> = (0..figure_count)
             .map(|f| {
-                let inside: usize = covered.iter().map(|c| c[f]).sum();
-                format!("{:.0} %", 100.0 * inside as f64 / (options.runs * bounds.len()) as f64)
+                let inside: usize = covered.iter().map(|c| c[f].0).sum();
+                let published: usize = covered.iter().map(|c| c[f].1).sum();
+                match published {
+                    0 => "–".to_string(),
+                    _ => format!("{:.0} %", 100.0 * inside as f64 / published as f64),
+                }
             })
             .collect();
         println!("| coverage of error95 | | | {} |\n", coverage.join(" | "));

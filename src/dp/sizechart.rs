@@ -12,14 +12,20 @@
 //! depends only on their own values, so strata compose in parallel and each gets the whole ρ):
 //! 1. `n` by the discrete Gaussian mechanism (sensitivity 1);
 //! 2. P1 … P99, each by the exponential mechanism over the grid ([`super::quantile`]), sorted
-//!    afterwards (post-processing; sorting never increases the largest error);
+//!    afterwards (post-processing; sorting never increases the largest error). A percentile is
+//!    published only where the mechanism can locate it: when its 95 % rank error is below half
+//!    the number of people beyond it (q·n or (1-q)·n), judged on the noisy n. Below that the
+//!    empty grid past the data outweighs the data and the draw says little (P1 and P99 need
+//!    about 40 000 people);
 //! 3. the sum and the sum of squares of the values' distances from the private median, clamped to
-//!    a window of ±1.5·max(P99 - P50, P50 - P1) around it (chosen from private outputs, so it is
-//!    public from here on: adaptive composition), by the discrete Gaussian mechanism with
-//!    sensitivities `R` and `R²`; mean and SD follow from them and `n` (post-processing).
+//!    a window of ±2.5·max(P95 - P50, P50 - P5) around it (about ±4 SD; chosen from private
+//!    outputs, so it is public from here on: adaptive composition), by the discrete Gaussian
+//!    mechanism with sensitivities `R` and `R²`; mean and SD follow from them and `n`
+//!    (post-processing).
 //!
-//! The split of each measurement's ρ (out of 100 parts: 9 per percentile, 4 for n, 5 for the sum,
-//! 10 for the sum of squares) favours the percentiles, whose accuracy targets are the strictest;
+//! The split of each measurement's ρ (out of 100 parts: 20 each for P5, P50 and P95, 4 for each
+//! other percentile, 3 for n, 5 for the sum, 8 for the sum of squares) favours the percentiles a
+//! size chart is read by;
 //! [`SizeChart::budget`] records it with the mechanism of every figure, and the
 //! [`Accountant`] refuses any overspend. Everything after the noise (the SD formula, the error
 //! estimates, the rounding) is post-processing of noisy figures and public constants, which adds
@@ -38,12 +44,22 @@ use crate::measurements::Catalog;
 /// The percentiles of the chart, in order.
 pub const PERCENTILES: [u32; 9] = [1, 5, 10, 25, 50, 75, 90, 95, 99];
 
-/// Parts of a measurement's ρ, out of [`TOTAL_PARTS`].
-const PERCENTILE_PARTS: u32 = 9;
-const COUNT_PARTS: u32 = 4;
+/// Parts of a measurement's ρ for each percentile, aligned with [`PERCENTILES`]: P5, P50 and P95,
+/// the figures a size chart is read by (and the ones with accuracy targets), get five times the
+/// share of the others.
+const PERCENTILE_PARTS: [u32; 9] = [4, 20, 4, 4, 20, 4, 4, 20, 4];
+const COUNT_PARTS: u32 = 3;
 const SUM_PARTS: u32 = 5;
-const SQUARES_PARTS: u32 = 10;
-const TOTAL_PARTS: u32 = PERCENTILE_PARTS * PERCENTILES.len() as u32 + COUNT_PARTS + SUM_PARTS + SQUARES_PARTS;
+const SQUARES_PARTS: u32 = 8;
+const TOTAL_PARTS: u32 = {
+    let mut total = COUNT_PARTS + SUM_PARTS + SQUARES_PARTS;
+    let mut level = 0;
+    while level < PERCENTILE_PARTS.len() {
+        total += PERCENTILE_PARTS[level];
+        level += 1;
+    }
+    total
+};
 
 /// Below this noisy count only `n` is published: mean, SD and percentiles of a handful of people
 /// would be mostly noise.
@@ -254,8 +270,9 @@ pub struct ChartRow {
     /// `None` when the noisy n is below [`MIN_PEOPLE_FOR_FIGURES`].
     pub mean: Option<Figure>,
     pub sd: Option<Figure>,
-    /// Aligned with [`PERCENTILES`]; empty when `mean` is `None`.
-    pub percentiles: Vec<Figure>,
+    /// Aligned with [`PERCENTILES`]; `None` where the percentile is not published (too few people
+    /// to locate it, see the module documentation), all `None` when `mean` is `None`.
+    pub percentiles: Vec<Option<Figure>>,
 }
 
 /// How one kind of figure was noised, the same for every measurement and stratum.
@@ -387,7 +404,8 @@ fn check_input(bounds: &[MeasurementBounds], people: &[ChartPerson], strata: usi
 struct BudgetPlan {
     rho: f64,
     per_measurement: f64,
-    percentile: f64,
+    /// Aligned with [`PERCENTILES`].
+    percentiles: [f64; 9],
     count: f64,
     sum: f64,
     squares: f64,
@@ -401,17 +419,17 @@ impl BudgetPlan {
         BudgetPlan {
             rho,
             per_measurement,
-            percentile: part(PERCENTILE_PARTS),
+            percentiles: PERCENTILE_PARTS.map(part),
             count: part(COUNT_PARTS),
             sum: part(SUM_PARTS),
             squares: part(SQUARES_PARTS),
         }
     }
 
-    /// ε of each percentile's exponential mechanism: the largest ε with ε²/8 ≤ ρ, exactly.
-    fn percentile_epsilon(&self) -> Fraction {
-        let rho = Fraction::from_f64(self.percentile).expect("ρ is a positive number");
-        let mut epsilon = (8.0 * self.percentile).sqrt();
+    /// ε of a percentile's exponential mechanism: the largest float ε with ε²/8 ≤ ρ, exactly.
+    fn percentile_epsilon(&self, level: usize) -> Fraction {
+        let rho = Fraction::from_f64(self.percentiles[level]).expect("ρ is a positive number");
+        let mut epsilon = (8.0 * self.percentiles[level]).sqrt();
         loop {
             let exact = Fraction::from_f64(epsilon).expect("ε is a positive number");
             let cost = exact.times(&exact).times(&Fraction::new(1u32, 8u32));
@@ -431,12 +449,11 @@ impl BudgetPlan {
             epsilon: None,
             noise_sd: Some(count_noise),
         }];
-        let epsilon = self.percentile_epsilon().to_f64();
-        figures.extend(PERCENTILES.iter().map(|p| FigureBudget {
+        figures.extend(PERCENTILES.iter().enumerate().map(|(level, p)| FigureBudget {
             figure: format!("P{p}"),
             mechanism: Mechanism::ExponentialMechanism,
-            rho: self.percentile,
-            epsilon: Some(epsilon),
+            rho: self.percentiles[level],
+            epsilon: Some(self.percentile_epsilon(level).to_f64()),
             noise_sd: None,
         }));
         for (figure, rho) in [
@@ -499,20 +516,20 @@ impl MeasurementFigures {
             return Ok(MeasurementFigures { n, detail: None });
         }
         let histogram = grid.histogram(indices);
-        let epsilon = plan.percentile_epsilon();
         let mut percentiles = Vec::with_capacity(PERCENTILES.len());
-        for &percent in &PERCENTILES {
+        for (level, &percent) in PERCENTILES.iter().enumerate() {
             accountant.spend(
                 format!("{name} P{percent}"),
                 Mechanism::ExponentialMechanism,
-                plan.percentile,
+                plan.percentiles[level],
             )?;
+            let epsilon = plan.percentile_epsilon(level);
             percentiles.push(exponential_quantile(&histogram, percent, &epsilon, rng));
         }
         percentiles.sort_unstable();
-        let (first, median, last) = (percentiles[0], percentiles[4], percentiles[8]);
+        let (low, median, high) = (percentiles[1], percentiles[4], percentiles[7]);
         let centre = median as i128;
-        let radius = ((1.5 * (last - median).max(median - first) as f64).ceil() as i128)
+        let radius = ((2.5 * (high - median).max(median - low) as f64).ceil() as i128)
             .clamp(1, grid.points as i128);
         let (mut sum, mut squares) = (0i128, 0i128);
         for &i in indices {
@@ -561,7 +578,7 @@ impl MeasurementFigures {
             },
             mean: None,
             sd: None,
-            percentiles: Vec::new(),
+            percentiles: vec![None; PERCENTILES.len()],
         };
         let Some(detail) = self.detail else {
             return row;
@@ -584,19 +601,23 @@ impl MeasurementFigures {
             value: round_to(sd * step, 0.1),
             error95: round_to(sd_error * step, 0.1),
         });
-        let rank_error = rank_error95(plan.percentile_epsilon().to_f64());
         row.percentiles = (0..PERCENTILES.len())
             .map(|j| {
+                let rank_error = rank_error95(plan.percentile_epsilon(j).to_f64());
+                let beyond = f64::from(PERCENTILES[j].min(100 - PERCENTILES[j])) / 100.0 * n;
+                if rank_error > beyond / 2.0 {
+                    return None;
+                }
                 // Grid steps per person near P_j, from the neighbouring private percentiles.
                 let (below, above) = (j.saturating_sub(1), (j + 1).min(PERCENTILES.len() - 1));
                 let people_between =
                     f64::from(PERCENTILES[above] - PERCENTILES[below]) / 100.0 * n;
                 let steps_between = (detail.percentiles[above] - detail.percentiles[below]) as f64;
                 let slope = steps_between / people_between.max(1.0);
-                Figure {
+                Some(Figure {
                     value: grid.value(detail.percentiles[j]),
                     error95: round_to((rank_error * slope + 0.5) * step, 0.1),
-                }
+                })
             })
             .collect();
         row
@@ -631,7 +652,7 @@ impl SizeChart {
                     Cell::Text(row.unit.clone()),
                 ];
                 let mut figures = vec![Some(row.n), row.mean, row.sd];
-                figures.extend((0..PERCENTILES.len()).map(|j| row.percentiles.get(j).copied()));
+                figures.extend(row.percentiles.iter().copied());
                 for figure in figures {
                     match figure {
                         Some(f) => cells.extend([Cell::Number(f.value), Cell::Number(f.error95)]),
@@ -744,6 +765,7 @@ mod tests {
         assert!((mean.value - 1000.0).abs() < 10.0, "{mean:?}");
         assert!((row.sd.unwrap().value - 230.9).abs() < 10.0, "{:?}", row.sd);
         for (figure, &p) in row.percentiles.iter().zip(&PERCENTILES) {
+            let figure = figure.expect("20 000 people locate every percentile");
             let exact = 600.0 + 8.0 * f64::from(p);
             // One measurement gets all of ρ here: the rank error is ~25 people = 1 mm.
             assert!((figure.value - exact).abs() <= 8.0, "P{p}: {figure:?}");
@@ -770,12 +792,16 @@ mod tests {
         )
         .unwrap();
         assert_eq!(chart.rows.len(), 2);
-        let median = chart.rows[0].percentiles[4].value;
+        let median = chart.rows[0].percentiles[4].unwrap().value;
         assert!((median - 700.0).abs() < 10.0, "{median}");
         let tiny = &chart.rows[1];
         let published = tiny.n.value >= MIN_PEOPLE_FOR_FIGURES;
         assert_eq!(tiny.mean.is_some(), published);
-        assert_eq!(tiny.percentiles.len(), if published { 9 } else { 0 });
+        assert_eq!(tiny.percentiles.len(), 9);
+        assert!(tiny.percentiles.iter().all(Option::is_none), "3 people locate no percentile");
+        // 5 000 people locate P5 … P95 but not P1 and P99.
+        let located: Vec<bool> = chart.rows[0].percentiles.iter().map(Option::is_some).collect();
+        assert_eq!(located, [false, true, true, true, true, true, true, true, false]);
         let columns = chart.columns();
         assert_eq!(columns.names.len(), 3 + 2 * 12);
         assert!(columns.rows.iter().all(|r| r.len() == columns.names.len()));
