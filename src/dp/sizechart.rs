@@ -18,8 +18,9 @@
 //!    empty grid past the data outweighs the data and the draw says little (P1 and P99 need
 //!    about 40 000 people);
 //! 3. the sum and the sum of squares of the values' distances from the private median, clamped to
-//!    a window of ±2.5·max(P95 - P50, P50 - P5) around it (about ±4 SD; chosen from private
-//!    outputs, so it is public from here on: adaptive composition), by the discrete Gaussian
+//!    a window of ±min(2.5·max(P95 - P50, P50 - P5), 6·max(P75 - P50, P50 - P25)) around it
+//!    (about ±4 SD; chosen from private outputs, so it is public from here on: adaptive
+//!    composition), by the discrete Gaussian
 //!    mechanism with sensitivities `R` and `R²`; mean and SD follow from them and `n`
 //!    (post-processing).
 //!
@@ -269,6 +270,7 @@ pub struct ChartRow {
     pub n: Figure,
     /// `None` when the noisy n is below [`MIN_PEOPLE_FOR_FIGURES`].
     pub mean: Option<Figure>,
+    /// `None` also when the noisy variance is not positive.
     pub sd: Option<Figure>,
     /// Aligned with [`PERCENTILES`]; `None` where the percentile is not published (too few people
     /// to locate it, see the module documentation), all `None` when `mean` is `None`.
@@ -527,10 +529,14 @@ impl MeasurementFigures {
             percentiles.push(exponential_quantile(&histogram, percent, &epsilon, rng));
         }
         percentiles.sort_unstable();
-        let (low, median, high) = (percentiles[1], percentiles[4], percentiles[7]);
-        let centre = median as i128;
-        let radius = ((2.5 * (high - median).max(median - low) as f64).ceil() as i128)
-            .clamp(1, grid.points as i128);
+        let centre = percentiles[4] as i128;
+        let spread = |low: usize, high: usize| {
+            (percentiles[high] as i128 - centre).max(centre - percentiles[low] as i128) as f64
+        };
+        // About ±4 SD for a normal distribution, from P5/P95 or from the quartiles, whichever is
+        // narrower: a percentile the data cannot locate lands out in the empty grid, too far.
+        let radius = (2.5 * spread(1, 7)).min(6.0 * spread(3, 5)).ceil() as i128;
+        let radius = radius.clamp(1, grid.points as i128);
         let (mut sum, mut squares) = (0i128, 0i128);
         for &i in indices {
             let distance = (i as i128 - centre).clamp(-radius, radius);
@@ -590,14 +596,10 @@ impl MeasurementFigures {
             value: round_to(grid.lower + detail.mean * step, 0.1),
             error95: round_to(1.96 * detail.sum_noise_sd / n * step, 0.1),
         });
-        // Delta method: Var(√V) ≈ Var(V)/(4V); for a zero SD, the error of V itself.
-        let variance_error = 1.96 * detail.squares_noise_sd / n;
-        let sd_error = if sd > 0.0 {
-            variance_error / (2.0 * sd)
-        } else {
-            variance_error.sqrt()
-        };
-        row.sd = Some(Figure {
+        // Delta method: Var(√V) ≈ Var(V)/(4V).
+        let sd_error = 1.96 * detail.squares_noise_sd / n / (2.0 * sd);
+        // A noisy variance of zero or below says nothing about the spread: no SD then.
+        row.sd = (detail.variance > 0.0).then(|| Figure {
             value: round_to(sd * step, 0.1),
             error95: round_to(sd_error * step, 0.1),
         });
