@@ -112,7 +112,11 @@ fn exact(people: &[ChartPerson], column: usize, bounds: &MeasurementBounds) -> E
 /// its stated error95 (`None` when the figure was not published): (name, error, covered).
 fn errors(row: &ChartRow, exact: &Exact) -> Vec<(String, f64, Option<bool>)> {
     let n_error = row.n.value - exact.n;
-    let mut out = vec![("n".to_string(), n_error, Some(n_error.abs() <= row.n.error95))];
+    let mut out = vec![(
+        "n".to_string(),
+        n_error,
+        Some(n_error.abs() <= row.n.error95),
+    )];
     let mut push = |name: String, figure: Option<Figure>, truth: f64| {
         out.push(match figure {
             Some(f) => (

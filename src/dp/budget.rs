@@ -40,7 +40,9 @@ pub fn delta_for(rho: f64, epsilon: f64) -> f64 {
             low = a;
         }
     }
-    log_delta_at(rho, epsilon, (low + high) / 2.0).exp().min(1.0)
+    log_delta_at(rho, epsilon, (low + high) / 2.0)
+        .exp()
+        .min(1.0)
 }
 
 /// The largest ρ (to 10⁻¹² relative) whose ρ-zCDP is (ε, δ)-DP.
@@ -119,7 +121,7 @@ impl Accountant {
     /// Records a figure's cost; refuses one that would exceed the total (a programming error in
     /// the budget split, reported rather than silently overspent).
     pub fn spend(&mut self, figure: String, mechanism: Mechanism, rho: f64) -> Result<f64> {
-        if !(rho > 0.0) || self.spent_rho() + rho > self.total_rho {
+        if rho.is_nan() || rho <= 0.0 || self.spent_rho() + rho > self.total_rho {
             return Err(Error::InvalidArgument {
                 name: "privacy budget",
                 problem: format!(
@@ -146,7 +148,8 @@ mod tests {
     fn conversion_is_tighter_than_bun_steinke_and_consistent() {
         for delta in [1e-5, 1e-6, 1e-8] {
             let rho = rho_for(1.0, delta);
-            let bun_steinke = ((1.0 + (1.0 / delta).ln()).sqrt() - (1.0 / delta).ln().sqrt()).powi(2);
+            let bun_steinke =
+                ((1.0 + (1.0 / delta).ln()).sqrt() - (1.0 / delta).ln().sqrt()).powi(2);
             assert!(rho > bun_steinke, "{rho} vs {bun_steinke}");
             assert!(delta_for(rho, 1.0) <= delta);
             assert!(delta_for(rho * 1.01, 1.0) > delta);

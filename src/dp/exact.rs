@@ -172,7 +172,10 @@ pub(crate) mod tests {
         assert_eq!(Fraction::from_f64(6.0).map(|f| f.to_f64()), Some(6.0));
         let tenth = Fraction::from_f64(0.1).unwrap();
         assert_eq!(tenth.to_f64(), 0.1);
-        assert!(!tenth.at_most(&Fraction::new(1u32, 10u32)), "0.1 as f64 is above 1/10");
+        assert!(
+            !tenth.at_most(&Fraction::new(1u32, 10u32)),
+            "0.1 as f64 is above 1/10"
+        );
         assert_eq!(Fraction::from_f64(-1.0), None);
         assert_eq!(Fraction::from_f64(f64::NAN), None);
         let tiny = Fraction::from_f64(5e-324).unwrap();
@@ -212,7 +215,10 @@ pub(crate) mod tests {
             let gamma = Fraction::new(num, den);
             let expected = (-(num as f64) / den as f64).exp();
             let f = frequency(100_000, || bernoulli_exp_minus(&gamma, &mut rng));
-            assert!((f - expected).abs() < 0.008, "γ = {num}/{den}: {f} vs {expected}");
+            assert!(
+                (f - expected).abs() < 0.008,
+                "γ = {num}/{den}: {f} vs {expected}"
+            );
         }
     }
 

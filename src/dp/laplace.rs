@@ -87,7 +87,10 @@ mod tests {
         let variance = draws.iter().map(|x| x * x).sum::<f64>() / draws.len() as f64;
         let expected = discrete_laplace_sd(2.5).powi(2);
         // Var ≈ 12.1; the variance estimate has relative SD ≈ 2.5 %, the mean SD ≈ 0.017.
-        assert!((variance / expected - 1.0).abs() < 0.1, "{variance} vs {expected}");
+        assert!(
+            (variance / expected - 1.0).abs() < 0.1,
+            "{variance} vs {expected}"
+        );
         assert!(mean.abs() < 0.09, "{mean}");
     }
 

@@ -139,7 +139,10 @@ mod tests {
             .collect();
         // Rank error within 2·ln(20)/ε ≈ 120 people = 12 grid points in ~95 % of draws.
         let within = errors.iter().filter(|e| e.abs() <= 12).count();
-        assert!(within >= 180, "{within} of 200 within 12 points: {errors:?}");
+        assert!(
+            within >= 180,
+            "{within} of 200 within 12 points: {errors:?}"
+        );
         assert!(errors.iter().all(|e| e.abs() < 60));
     }
 

@@ -217,10 +217,12 @@ impl MeasurementBounds {
         let mut bounds = Vec::with_capacity(names.len());
         let mut columns = Vec::with_capacity(names.len());
         for name in names {
-            let index = catalog.index_of(name).ok_or_else(|| Error::InvalidArgument {
-                name: "sizechart.measurements",
-                problem: format!("`{name}` is not a measurement of the dataset schema"),
-            })?;
+            let index = catalog
+                .index_of(name)
+                .ok_or_else(|| Error::InvalidArgument {
+                    name: "sizechart.measurements",
+                    problem: format!("`{name}` is not a measurement of the dataset schema"),
+                })?;
             if columns.contains(&index) {
                 return Err(Error::InvalidArgument {
                     name: "sizechart.measurements",
@@ -451,16 +453,24 @@ impl BudgetPlan {
             epsilon: None,
             noise_sd: Some(count_noise),
         }];
-        figures.extend(PERCENTILES.iter().enumerate().map(|(level, p)| FigureBudget {
-            figure: format!("P{p}"),
-            mechanism: Mechanism::ExponentialMechanism,
-            rho: self.percentiles[level],
-            epsilon: Some(self.percentile_epsilon(level).to_f64()),
-            noise_sd: None,
-        }));
+        figures.extend(
+            PERCENTILES
+                .iter()
+                .enumerate()
+                .map(|(level, p)| FigureBudget {
+                    figure: format!("P{p}"),
+                    mechanism: Mechanism::ExponentialMechanism,
+                    rho: self.percentiles[level],
+                    epsilon: Some(self.percentile_epsilon(level).to_f64()),
+                    noise_sd: None,
+                }),
+        );
         for (figure, rho) in [
             ("sum of distances from P50 (for the mean)", self.sum),
-            ("sum of squared distances from P50 (for the SD)", self.squares),
+            (
+                "sum of squared distances from P50 (for the SD)",
+                self.squares,
+            ),
         ] {
             figures.push(FigureBudget {
                 figure: figure.into(),
@@ -612,8 +622,7 @@ impl MeasurementFigures {
                 }
                 // Grid steps per person near P_j, from the neighbouring private percentiles.
                 let (below, above) = (j.saturating_sub(1), (j + 1).min(PERCENTILES.len() - 1));
-                let people_between =
-                    f64::from(PERCENTILES[above] - PERCENTILES[below]) / 100.0 * n;
+                let people_between = f64::from(PERCENTILES[above] - PERCENTILES[below]) / 100.0 * n;
                 let steps_between = (detail.percentiles[above] - detail.percentiles[below]) as f64;
                 let slope = steps_between / people_between.max(1.0);
                 Some(Figure {
@@ -634,7 +643,9 @@ fn round_to(value: f64, unit: f64) -> f64 {
 impl SizeChart {
     /// The chart as columns: stratum, measurement, unit, then each figure and its `_error95`.
     pub fn columns(&self) -> ChartColumns {
-        let mut names: Vec<String> = ["stratum", "measurement", "unit"].map(String::from).to_vec();
+        let mut names: Vec<String> = ["stratum", "measurement", "unit"]
+            .map(String::from)
+            .to_vec();
         let figure_names: Vec<String> = ["n", "mean", "sd"]
             .into_iter()
             .map(String::from)
@@ -702,7 +713,13 @@ mod tests {
         let strata: SizeChartConfig =
             toml::from_str("strata = \"breasts-only-measurements\"").unwrap();
         assert_eq!(strata.strata, Strata::BreastsOnlyMeasurements);
-        for bad in ["epsilon = 0", "epsilon = -1", "delta = 0", "delta = 1", "measurements = []"] {
+        for bad in [
+            "epsilon = 0",
+            "epsilon = -1",
+            "delta = 0",
+            "delta = 1",
+            "measurements = []",
+        ] {
             let config: SizeChartConfig = toml::from_str(bad).unwrap();
             assert!(config.validate().is_err(), "{bad}");
         }
@@ -715,7 +732,10 @@ mod tests {
             MeasurementBounds::from_catalog(&catalog, &default_measurements()).unwrap();
         assert_eq!(bounds.len(), 8);
         assert_eq!(bounds[0].name, "chest");
-        assert_eq!([bounds[0].lower, bounds[0].upper], catalog.plausible(columns[0]));
+        assert_eq!(
+            [bounds[0].lower, bounds[0].upper],
+            catalog.plausible(columns[0])
+        );
         let unknown = MeasurementBounds::from_catalog(&catalog, &["elbowSpan".into()]);
         assert!(unknown.unwrap_err().to_string().contains("elbowSpan"));
         let twice = MeasurementBounds::from_catalog(&catalog, &["chest".into(), "chest".into()]);
@@ -740,9 +760,15 @@ mod tests {
         let mut set = vec![f64::NAN; catalog.len()];
         set[catalog.index_of("chest").unwrap()] = 1000.0;
         let rule = Strata::BreastsOnlyMeasurements;
-        assert_eq!(rule.names()[rule.of(&catalog, &set)], "without breasts-only measurements");
+        assert_eq!(
+            rule.names()[rule.of(&catalog, &set)],
+            "without breasts-only measurements"
+        );
         set[catalog.index_of("underbust").unwrap()] = 800.0;
-        assert_eq!(rule.names()[rule.of(&catalog, &set)], "with breasts-only measurements");
+        assert_eq!(
+            rule.names()[rule.of(&catalog, &set)],
+            "with breasts-only measurements"
+        );
         assert_eq!(Strata::None.of(&catalog, &set), 0);
     }
 
@@ -762,7 +788,11 @@ mod tests {
         )
         .unwrap();
         let row = &chart.rows[0];
-        assert!((row.n.value - 20_000.0).abs() < 4.0 * row.n.error95, "{:?}", row.n);
+        assert!(
+            (row.n.value - 20_000.0).abs() < 4.0 * row.n.error95,
+            "{:?}",
+            row.n
+        );
         let mean = row.mean.unwrap();
         assert!((mean.value - 1000.0).abs() < 10.0, "{mean:?}");
         assert!((row.sd.unwrap().value - 230.9).abs() < 10.0, "{:?}", row.sd);
@@ -800,10 +830,20 @@ mod tests {
         let published = tiny.n.value >= MIN_PEOPLE_FOR_FIGURES;
         assert_eq!(tiny.mean.is_some(), published);
         assert_eq!(tiny.percentiles.len(), 9);
-        assert!(tiny.percentiles.iter().all(Option::is_none), "3 people locate no percentile");
+        assert!(
+            tiny.percentiles.iter().all(Option::is_none),
+            "3 people locate no percentile"
+        );
         // 5 000 people locate P5 … P95 but not P1 and P99.
-        let located: Vec<bool> = chart.rows[0].percentiles.iter().map(Option::is_some).collect();
-        assert_eq!(located, [false, true, true, true, true, true, true, true, false]);
+        let located: Vec<bool> = chart.rows[0]
+            .percentiles
+            .iter()
+            .map(Option::is_some)
+            .collect();
+        assert_eq!(
+            located,
+            [false, true, true, true, true, true, true, true, false]
+        );
         let columns = chart.columns();
         assert_eq!(columns.names.len(), 3 + 2 * 12);
         assert!(columns.rows.iter().all(|r| r.len() == columns.names.len()));
@@ -824,7 +864,10 @@ mod tests {
         let chart = size_chart_with(&config, &two, &people, &mut test_rng()).unwrap();
         assert!(chart.rows[1].n.value < 3.0 * chart.rows[1].n.error95);
         let refused = size_chart_with(&config, &two[..1], &people, &mut test_rng());
-        assert!(refused.unwrap_err().to_string().contains("person 1 has 2 values"));
+        assert!(refused
+            .unwrap_err()
+            .to_string()
+            .contains("person 1 has 2 values"));
     }
 
     #[test]

@@ -70,7 +70,13 @@ pub fn tabulate(
         2 => two_way(&counts, threshold),
         _ => counts
             .into_iter()
-            .map(|(key, people)| cell(key.into_iter().map(Some).collect(), people, primary(people, threshold)))
+            .map(|(key, people)| {
+                cell(
+                    key.into_iter().map(Some).collect(),
+                    people,
+                    primary(people, threshold),
+                )
+            })
             .collect(),
     };
     Ok(FrequencyTable {
@@ -117,8 +123,18 @@ fn one_way(counts: &BTreeMap<Vec<String>, u64>, threshold: u64) -> Vec<TableCell
 }
 
 fn two_way(counts: &BTreeMap<Vec<String>, u64>, threshold: u64) -> Vec<TableCell> {
-    let rows: Vec<&String> = counts.keys().map(|k| &k[0]).collect::<BTreeSet<_>>().into_iter().collect();
-    let columns: Vec<&String> = counts.keys().map(|k| &k[1]).collect::<BTreeSet<_>>().into_iter().collect();
+    let rows: Vec<&String> = counts
+        .keys()
+        .map(|k| &k[0])
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let columns: Vec<&String> = counts
+        .keys()
+        .map(|k| &k[1])
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     let (r, c) = (rows.len(), columns.len());
     let mut extended = vec![vec![0u64; c + 1]; r + 1];
     for (i, row) in rows.iter().enumerate() {
@@ -142,7 +158,13 @@ fn two_way(counts: &BTreeMap<Vec<String>, u64>, threshold: u64) -> Vec<TableCell
     order.push((r, c));
     order
         .into_iter()
-        .map(|(i, j)| cell(vec![label(&rows, i), label(&columns, j)], extended[i][j], marks[i][j]))
+        .map(|(i, j)| {
+            cell(
+                vec![label(&rows, i), label(&columns, j)],
+                extended[i][j],
+                marks[i][j],
+            )
+        })
         .collect()
 }
 
@@ -201,7 +223,13 @@ mod tests {
     fn one_way_tables_have_a_total_and_wide_tables_no_margins() {
         let person = [1, 2, 3, 4, 5, 6];
         let pages = strings(&["/a", "/a", "/a", "/a", "/b", "/c"]);
-        let table = tabulate(&strings(&["page"]), &person, &[pages.clone()], 2).unwrap();
+        let table = tabulate(
+            &strings(&["page"]),
+            &person,
+            std::slice::from_ref(&pages),
+            2,
+        )
+        .unwrap();
         assert_eq!(table.cells.len(), 4);
         assert_eq!(table.cells[3].key, [None]);
         let hidden = table.cells.iter().filter(|c| c.people.is_none()).count();

@@ -48,7 +48,10 @@ pub fn primary(count: u64, threshold: u64) -> Suppression {
 /// Suppression of a 1-D table: `entries` are the cells followed by the total.
 pub fn suppress_line(entries: &[u64], threshold: u64) -> Vec<Suppression> {
     let mut marks: Vec<Suppression> = entries.iter().map(|&c| primary(c, threshold)).collect();
-    let hidden = marks.iter().filter(|&&m| m != Suppression::Published).count();
+    let hidden = marks
+        .iter()
+        .filter(|&&m| m != Suppression::Published)
+        .count();
     if hidden == 1 {
         let cheapest = (0..entries.len())
             .filter(|&i| marks[i] == Suppression::Published)
@@ -210,10 +213,7 @@ mod tests {
                     .collect(),
             );
         }
-        let unit: Vec<i128> = unknowns
-            .iter()
-            .map(|&u| i128::from(u == target))
-            .collect();
+        let unit: Vec<i128> = unknowns.iter().map(|&u| i128::from(u == target)).collect();
         let without = rank(equations.clone());
         equations.push(unit);
         rank(equations) == without
@@ -260,7 +260,10 @@ mod tests {
         let extended = with_margins(&cells);
         let marks = suppress_grid(&extended, 5);
         assert_eq!(marks[0][1], Suppression::Primary);
-        let hidden = marks.iter().flatten().filter(|&&m| m != Suppression::Published);
+        let hidden = marks
+            .iter()
+            .flatten()
+            .filter(|&&m| m != Suppression::Published);
         assert_eq!(hidden.count(), 4, "a rectangle: {marks:?}");
         assert!(!recomputable(&marks, (0, 1)));
     }
