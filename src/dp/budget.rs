@@ -49,30 +49,30 @@ pub fn delta_for(rho: f64, epsilon: f64) -> f64 {
 pub fn rho_for(epsilon: f64, delta: f64) -> f64 {
     // δ grows with ρ, and a ρ-zCDP mechanism is never (ε, δ)-DP with small δ for ε below ρ, so
     // the answer lies in (0, ε]; bisection keeps `delta_for(low) ≤ delta`.
-    let (mut low, mut high) = (0.0, epsilon);
-    for _ in 0..200 {
-        let middle = (low + high) / 2.0;
-        if delta_for(middle, epsilon) <= delta {
-            low = middle;
-        } else {
-            high = middle;
-        }
-    }
+    let (low, _) = bisect(0.0, epsilon, |rho| delta_for(rho, epsilon) <= delta);
     low * (1.0 - 1e-9)
 }
 
 /// The smallest ε at which a ρ-zCDP mechanism is (ε, δ)-DP, for reports.
 pub fn epsilon_for(rho: f64, delta: f64) -> f64 {
-    let (mut low, mut high) = (0.0, rho + 2.0 * (rho * (1.0 / delta).ln()).sqrt());
+    // Bun & Steinke's ε is always enough, so the answer lies below it.
+    let start = rho + 2.0 * (rho * (1.0 / delta).ln()).sqrt();
+    let (_, high) = bisect(0.0, start, |epsilon| delta_for(rho, epsilon) > delta);
+    high
+}
+
+/// Bisection of `[low, high]` for the point where `below` turns from true to false; returns the
+/// final bracket (`below(low)` holds throughout, `below(high)` does not unless at the start).
+fn bisect(mut low: f64, mut high: f64, below: impl Fn(f64) -> bool) -> (f64, f64) {
     for _ in 0..200 {
         let middle = (low + high) / 2.0;
-        if delta_for(rho, middle) <= delta {
-            high = middle;
-        } else {
+        if below(middle) {
             low = middle;
+        } else {
+            high = middle;
         }
     }
-    high
+    (low, high)
 }
 
 /// How a figure was noised.

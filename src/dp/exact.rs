@@ -161,6 +161,32 @@ pub(crate) mod tests {
         ChaCha20Rng::seed_from_u64(0x5eed_d1ff)
     }
 
+    /// Pearson's χ² of integer draws against a distribution: cells `-cutoff+1 ..= cutoff-1` with
+    /// probabilities `mass(z)`, and the two tails (|z| ≥ cutoff) with probability `tail` each.
+    pub(crate) fn chi_square(
+        draws: impl Iterator<Item = i64>,
+        cutoff: i64,
+        mass: impl Fn(i64) -> f64,
+        tail: f64,
+    ) -> f64 {
+        let mut observed = vec![0usize; (2 * cutoff + 1) as usize];
+        let mut trials = 0usize;
+        for z in draws {
+            observed[(z.clamp(-cutoff, cutoff) + cutoff) as usize] += 1;
+            trials += 1;
+        }
+        observed
+            .iter()
+            .enumerate()
+            .map(|(cell, &o)| {
+                let z = cell as i64 - cutoff;
+                let p = if z.abs() == cutoff { tail } else { mass(z) };
+                let e = p * trials as f64;
+                (o as f64 - e).powi(2) / e
+            })
+            .sum()
+    }
+
     /// Share of `true` in `trials` draws.
     fn frequency(trials: u32, mut draw: impl FnMut() -> bool) -> f64 {
         (0..trials).filter(|_| draw()).count() as f64 / trials as f64

@@ -76,7 +76,7 @@ impl DiscreteGaussian {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dp::exact::tests::test_rng;
+    use crate::dp::exact::tests::{chi_square, test_rng};
 
     fn draws(noise: &DiscreteGaussian, count: usize) -> Vec<f64> {
         let mut rng = test_rng();
@@ -113,30 +113,13 @@ mod tests {
         let noise = DiscreteGaussian {
             variance: Fraction::new(3u32, 2u32),
         };
-        let trials = 50_000;
-        let mut observed = [0usize; 9];
-        for v in draws(&noise, trials) {
-            observed[(v.clamp(-4.0, 4.0) + 4.0) as usize] += 1;
-        }
         let weight = |z: i64| (-(z * z) as f64 / 3.0).exp();
         let total: f64 = (-60..=60).map(weight).sum();
         let tail: f64 = (4..=60).map(weight).sum::<f64>() / total;
-        let chi_square: f64 = observed
-            .iter()
-            .enumerate()
-            .map(|(cell, &o)| {
-                let z = cell as i64 - 4;
-                let p = if z.abs() == 4 {
-                    tail
-                } else {
-                    weight(z) / total
-                };
-                let e = p * trials as f64;
-                (o as f64 - e).powi(2) / e
-            })
-            .sum();
+        let samples = draws(&noise, 50_000).into_iter().map(|v| v as i64);
         // 8 degrees of freedom: P(χ² > 26.1) = 0.001.
-        assert!(chi_square < 26.1, "χ² = {chi_square}, {observed:?}");
+        let statistic = chi_square(samples, 4, |z| weight(z) / total, tail);
+        assert!(statistic < 26.1, "χ² = {statistic}");
     }
 
     #[test]

@@ -74,7 +74,7 @@ pub fn discrete_laplace_sd(scale: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::dp::exact::tests::test_rng;
+    use crate::dp::exact::tests::{chi_square, test_rng};
 
     #[test]
     fn discrete_laplace_has_its_variance_and_is_symmetric() {
@@ -99,28 +99,13 @@ mod tests {
         let mut rng = test_rng();
         let t = 1.5f64;
         let scale = Fraction::new(3u32, 2u32);
-        let trials = 60_000usize;
-        // Cells -4..=4 plus the two tails.
-        let mut observed = [0usize; 11];
-        for _ in 0..trials {
-            let z = sample_discrete_laplace(&scale, &mut rng).to_i64().unwrap();
-            observed[(z.clamp(-5, 5) + 5) as usize] += 1;
-        }
+        let draws =
+            (0..60_000).map(|_| sample_discrete_laplace(&scale, &mut rng).to_i64().unwrap());
         let r = (-1.0 / t).exp();
         let mass = |z: i64| (1.0 - r) / (1.0 + r) * r.powi(z.unsigned_abs() as i32);
-        let tail = r.powi(5) / (1.0 + r);
-        let chi_square: f64 = observed
-            .iter()
-            .enumerate()
-            .map(|(cell, &o)| {
-                let z = cell as i64 - 5;
-                let p = if z.abs() == 5 { tail } else { mass(z) };
-                let e = p * trials as f64;
-                (o as f64 - e).powi(2) / e
-            })
-            .sum();
-        // 10 degrees of freedom: P(χ² > 29.6) = 0.001.
-        assert!(chi_square < 29.6, "χ² = {chi_square}, {observed:?}");
+        // Cells -4..=4 plus the two tails: 10 degrees of freedom, P(χ² > 29.6) = 0.001.
+        let statistic = chi_square(draws, 5, mass, r.powi(5) / (1.0 + r));
+        assert!(statistic < 29.6, "χ² = {statistic}");
     }
 
     #[test]

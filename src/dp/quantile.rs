@@ -11,8 +11,9 @@
 //! ε-bounded range, also ε²/8-zCDP (Cesar & Rogers 2021), which is how [`super::budget`] counts
 //! it. Quantiles by this mechanism: Smith (2011); the fixed grid instead of data-dependent
 //! intervals follows Gillenwater et al. (2021), whose JointExp draws several quantiles at once.
-//! Here each level has its own draw: under zCDP the m draws cost `m·ε²/8` (the budget grows as
-//! √m in ε), which at the chart's 9 levels measured at least as accurate as a joint draw needs.
+//! Here each level has its own draw: under zCDP the m draws cost `m·ε²/8`, so each draw's ε
+//! shrinks only as √m, and the size chart's accuracy targets are met this way (BENCHMARKS.md);
+//! JointExp was not needed and is not implemented.
 //!
 //! **Accuracy.** Where many people share each grid step, the rank error is close to a Laplace
 //! variable of scale `2/ε` ([`rank_error95`]); whatever the data, it exceeds

@@ -704,6 +704,17 @@ mod tests {
             .collect()
     }
 
+    /// The chart of one measurement `x` on [500, 1500] mm with the default budget.
+    fn one_measurement_chart(people: &[ChartPerson], strata: Strata) -> SizeChart {
+        let config = SizeChartConfig {
+            measurements: vec!["x".into()],
+            strata,
+            ..SizeChartConfig::default()
+        };
+        let x = [bounds("x", 500.0, 1500.0)];
+        size_chart_with(&config, &x, people, &mut test_rng()).unwrap()
+    }
+
     #[test]
     fn config_defaults_and_unknown_keys() {
         let config: SizeChartConfig = toml::from_str("").unwrap();
@@ -776,17 +787,7 @@ mod tests {
     fn chart_of_evenly_spread_values_is_close_and_within_budget() {
         // 20 000 people evenly over [600, 1400): P_q = 600 + 8q, mean 1000, SD 800/√12 ≈ 230.9.
         let people = evenly_spread(20_000, 600.0, 1400.0, 0);
-        let config = SizeChartConfig {
-            measurements: vec!["x".into()],
-            ..SizeChartConfig::default()
-        };
-        let chart = size_chart_with(
-            &config,
-            &[bounds("x", 500.0, 1500.0)],
-            &people,
-            &mut test_rng(),
-        )
-        .unwrap();
+        let chart = one_measurement_chart(&people, Strata::None);
         let row = &chart.rows[0];
         assert!(
             (row.n.value - 20_000.0).abs() < 4.0 * row.n.error95,
@@ -811,18 +812,7 @@ mod tests {
     fn strata_are_computed_separately_and_tiny_ones_publish_only_n() {
         let mut people = evenly_spread(5_000, 600.0, 800.0, 0);
         people.extend(evenly_spread(3, 1200.0, 1300.0, 1));
-        let config = SizeChartConfig {
-            measurements: vec!["x".into()],
-            strata: Strata::BreastsOnlyMeasurements,
-            ..SizeChartConfig::default()
-        };
-        let chart = size_chart_with(
-            &config,
-            &[bounds("x", 500.0, 1500.0)],
-            &people,
-            &mut test_rng(),
-        )
-        .unwrap();
+        let chart = one_measurement_chart(&people, Strata::BreastsOnlyMeasurements);
         assert_eq!(chart.rows.len(), 2);
         let median = chart.rows[0].percentiles[4].unwrap().value;
         assert!((median - 700.0).abs() < 10.0, "{median}");

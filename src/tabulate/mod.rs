@@ -123,18 +123,11 @@ fn one_way(counts: &BTreeMap<Vec<String>, u64>, threshold: u64) -> Vec<TableCell
 }
 
 fn two_way(counts: &BTreeMap<Vec<String>, u64>, threshold: u64) -> Vec<TableCell> {
-    let rows: Vec<&String> = counts
-        .keys()
-        .map(|k| &k[0])
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    let columns: Vec<&String> = counts
-        .keys()
-        .map(|k| &k[1])
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let distinct = |position: usize| -> Vec<&String> {
+        let values: BTreeSet<&String> = counts.keys().map(|k| &k[position]).collect();
+        values.into_iter().collect()
+    };
+    let (rows, columns) = (distinct(0), distinct(1));
     let (r, c) = (rows.len(), columns.len());
     let mut extended = vec![vec![0u64; c + 1]; r + 1];
     for (i, row) in rows.iter().enumerate() {

@@ -188,30 +188,23 @@ mod tests {
             .collect();
         // Each line says: its entries before the last add up to its last entry (the margin).
         // Row equations give the last column -1, column equations the last row -1.
+        let equation = |on_line: &dyn Fn(usize, usize) -> bool,
+                        margin: &dyn Fn(usize, usize) -> bool| {
+            unknowns
+                .iter()
+                .map(|&(i, j)| match (on_line(i, j), margin(i, j)) {
+                    (false, _) => 0,
+                    (true, false) => 1,
+                    (true, true) => -1,
+                })
+                .collect::<Vec<i128>>()
+        };
         let mut equations: Vec<Vec<i128>> = Vec::new();
         for line in 0..rows {
-            equations.push(
-                unknowns
-                    .iter()
-                    .map(|&(i, j)| match (i == line, j == columns - 1) {
-                        (false, _) => 0,
-                        (true, false) => 1,
-                        (true, true) => -1,
-                    })
-                    .collect(),
-            );
+            equations.push(equation(&|i, _| i == line, &|_, j| j == columns - 1));
         }
         for line in 0..columns {
-            equations.push(
-                unknowns
-                    .iter()
-                    .map(|&(i, j)| match (j == line, i == rows - 1) {
-                        (false, _) => 0,
-                        (true, false) => 1,
-                        (true, true) => -1,
-                    })
-                    .collect(),
-            );
+            equations.push(equation(&|_, j| j == line, &|i, _| i == rows - 1));
         }
         let unit: Vec<i128> = unknowns.iter().map(|&u| i128::from(u == target)).collect();
         let without = rank(equations.clone());
