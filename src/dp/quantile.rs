@@ -79,18 +79,7 @@ pub fn exponential_quantile<R: RngCore + CryptoRng>(
     rng: &mut R,
 ) -> usize {
     assert!((1..100).contains(&percent), "percentiles lie in 1‥99");
-    let n: u64 = histogram.iter().sum();
-    // D(x) = 100 · distance from q·n to [L(x), U(x)], an integer: q·n·100 = percent·n.
-    let target = u128::from(percent) * u128::from(n);
-    let mut below = 0u128;
-    let distances: Vec<u128> = histogram
-        .iter()
-        .map(|&count| {
-            let (low, high) = (below * 100, (below + u128::from(count)) * 100);
-            below += u128::from(count);
-            low.saturating_sub(target).max(target.saturating_sub(high))
-        })
-        .collect();
+    let distances = rank_distances(histogram, percent);
     let best = *distances.iter().min().expect("the grid has points");
     // Weight relative to the best point: the mechanism weighs exp(ε·u/2) with u = -D/100.
     let scale = &epsilon.den * 200u32;
@@ -103,6 +92,23 @@ pub fn exponential_quantile<R: RngCore + CryptoRng>(
     }
 }
 
+/// `D(x)` for every grid point: 100 × the distance from `q·n` to the ranks `[L(x), U(x)]` that
+/// `x` covers, an integer (`q·n·100 = percent·n`). Minus `D/100` is the mechanism's utility,
+/// whose sensitivity the module documentation argues (and a property test checks).
+fn rank_distances(histogram: &[u64], percent: u32) -> Vec<u128> {
+    let n: u64 = histogram.iter().sum();
+    let target = u128::from(percent) * u128::from(n);
+    let mut below = 0u128;
+    histogram
+        .iter()
+        .map(|&count| {
+            let (low, high) = (below * 100, (below + u128::from(count)) * 100);
+            below += u128::from(count);
+            low.saturating_sub(target).max(target.saturating_sub(high))
+        })
+        .collect()
+}
+
 /// The rank error that the mechanism stays within in 95 % of draws, where many people share each
 /// grid step: a Laplace variable of scale 2/ε exceeds `2 ln(20)/ε` with probability 5 %.
 pub fn rank_error95(epsilon: f64) -> f64 {
@@ -113,6 +119,33 @@ pub fn rank_error95(epsilon: f64) -> f64 {
 mod tests {
     use super::*;
     use crate::dp::exact::tests::test_rng;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The utility, checked against its definition on the raw values (not the histogram
+        /// arithmetic), changes by at most 1 person when one person is added anywhere.
+        #[test]
+        fn utility_matches_its_definition_and_has_sensitivity_one(
+            values in proptest::collection::vec(0usize..30, 0..60),
+            added in 0usize..30,
+            percent in 1u32..100,
+        ) {
+            let grid = Grid { lower: 0.0, step: 1.0, points: 30 };
+            let mut neighbour = values.clone();
+            neighbour.push(added);
+            let before = rank_distances(&grid.histogram(&values), percent);
+            let after = rank_distances(&grid.histogram(&neighbour), percent);
+            for x in 0..30 {
+                let n = values.len() as f64;
+                let at_or_below = values.iter().filter(|&&v| v <= x).count() as f64;
+                let below = values.iter().filter(|&&v| v < x).count() as f64;
+                let q_n = f64::from(percent) / 100.0 * n;
+                let distance = (below - q_n).max(q_n - at_or_below).max(0.0);
+                prop_assert!((before[x] as f64 / 100.0 - distance).abs() < 1e-9);
+                prop_assert!(before[x].abs_diff(after[x]) <= 100, "x = {x}");
+            }
+        }
+    }
 
     #[test]
     fn grid_clamps_and_rounds_to_its_points() {
