@@ -13,7 +13,7 @@
 //! bound, so an imperfect search for the best α only costs tightness; the last step shrinks ρ by
 //! a relative 10⁻⁹ to absorb rounding in the final evaluation.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
@@ -76,7 +76,7 @@ fn bisect(mut low: f64, mut high: f64, below: impl Fn(f64) -> bool) -> (f64, f64
 }
 
 /// How a figure was noised.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Mechanism {
     /// [`super::gaussian`]: ρ = Δ²/(2σ²).

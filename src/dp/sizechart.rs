@@ -81,6 +81,10 @@ pub struct SizeChartConfig {
     pub measurements: Vec<String>,
     #[serde(default)]
     pub strata: Strata,
+    /// The most ε that all size charts of these people may spend together, checked against the
+    /// data holder's ledger ([`super::ledger::Ledger::check`]); no limit by default.
+    #[serde(default)]
+    pub lifetime_epsilon: Option<f64>,
 }
 
 fn default_epsilon() -> f64 {
@@ -113,6 +117,7 @@ impl Default for SizeChartConfig {
             delta: default_delta(),
             measurements: default_measurements(),
             strata: Strata::default(),
+            lifetime_epsilon: None,
         }
     }
 }
@@ -131,6 +136,14 @@ impl SizeChartConfig {
                 name: "sizechart.delta",
                 problem: "must lie strictly between 0 and 1".into(),
             });
+        }
+        if let Some(lifetime) = self.lifetime_epsilon {
+            if !(lifetime.is_finite() && lifetime >= self.epsilon) {
+                return Err(Error::InvalidArgument {
+                    name: "sizechart.lifetime_epsilon",
+                    problem: "must be a number at least as large as sizechart.epsilon".into(),
+                });
+            }
         }
         if self.measurements.is_empty() {
             return Err(Error::InvalidArgument {
@@ -280,7 +293,8 @@ pub struct ChartRow {
 }
 
 /// How one kind of figure was noised, the same for every measurement and stratum.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct FigureBudget {
     pub figure: String,
     pub mechanism: Mechanism,
@@ -294,18 +308,55 @@ pub struct FigureBudget {
     pub noise_sd: Option<f64>,
 }
 
-/// The chart's budget: what was configured, the zCDP total, and how it was split.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The chart's budget: what was configured, the zCDP total, and how it was split. Serialized into
+/// the release report, and read back by [`ChartBudget::check`] in `verify`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ChartBudget {
     pub epsilon: f64,
     pub delta: f64,
     pub rho: f64,
-    pub neighbours: &'static str,
-    pub composition: &'static str,
+    pub neighbours: String,
+    pub composition: String,
+    pub measurements: usize,
     pub rho_per_measurement: f64,
     pub figures: Vec<FigureBudget>,
     /// ρ actually spent in the most expensive stratum (≤ `rho`).
     pub rho_spent: f64,
+}
+
+impl ChartBudget {
+    /// Checks, from the recorded figures alone, that the chart did not spend more than its
+    /// configured (ε, δ): the ρ matches the conversion, the figures of all measurements add up
+    /// to at most ρ, each exponential mechanism's ε costs at most its ρ, and the spent ρ is
+    /// within the total. For `verify`, which has no raw data.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        let allowed = rho_for(self.epsilon, self.delta);
+        if self.rho > allowed * (1.0 + 1e-9) {
+            return Err(format!(
+                "ρ = {:e} exceeds the {allowed:e} that (ε = {}, δ = {}) allows",
+                self.rho, self.epsilon, self.delta
+            ));
+        }
+        let planned: f64 =
+            self.figures.iter().map(|f| f.rho).sum::<f64>() * self.measurements as f64;
+        if planned > self.rho || self.rho_spent > self.rho {
+            return Err(format!(
+                "the figures spend ρ = {planned:e} (recorded as spent: {:e}) of ρ = {:e}",
+                self.rho_spent, self.rho
+            ));
+        }
+        for figure in &self.figures {
+            let pure = figure.epsilon.unwrap_or(0.0);
+            if pure * pure / 8.0 > figure.rho * (1.0 + 1e-9) {
+                return Err(format!(
+                    "{}: ε = {pure} costs more than its ρ = {:e}",
+                    figure.figure, figure.rho
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A DP size chart.
@@ -407,6 +458,7 @@ fn check_input(bounds: &[MeasurementBounds], people: &[ChartPerson], strata: usi
 /// The ρ of each figure of one measurement.
 struct BudgetPlan {
     rho: f64,
+    measurements: usize,
     per_measurement: f64,
     /// Aligned with [`PERCENTILES`].
     percentiles: [f64; 9],
@@ -422,6 +474,7 @@ impl BudgetPlan {
         let part = |parts: u32| per_measurement * f64::from(parts) / f64::from(TOTAL_PARTS);
         BudgetPlan {
             rho,
+            measurements,
             per_measurement,
             percentiles: PERCENTILE_PARTS.map(part),
             count: part(COUNT_PARTS),
@@ -484,10 +537,12 @@ impl BudgetPlan {
             epsilon: config.epsilon,
             delta: config.delta,
             rho: self.rho,
-            neighbours: "add or remove one person (each person contributes one set)",
+            neighbours: "add or remove one person (each person contributes one set)".into(),
             composition: "zCDP: ρ adds up over the figures and measurements of a stratum \
                           (Bun & Steinke 2016); strata hold disjoint people and compose in \
-                          parallel; ρ to (ε, δ) by Canonne, Kamath & Steinke 2020, Corollary 13",
+                          parallel; ρ to (ε, δ) by Canonne, Kamath & Steinke 2020, Corollary 13"
+                .into(),
+            measurements: self.measurements,
             rho_per_measurement: self.per_measurement,
             figures,
             rho_spent,
@@ -725,6 +780,7 @@ mod tests {
             toml::from_str("strata = \"breasts-only-measurements\"").unwrap();
         assert_eq!(strata.strata, Strata::BreastsOnlyMeasurements);
         for bad in [
+            "lifetime_epsilon = 0.5",
             "epsilon = 0",
             "epsilon = -1",
             "delta = 0",
@@ -806,6 +862,17 @@ mod tests {
         }
         assert!(chart.budget.rho_spent <= chart.budget.rho);
         assert_eq!(chart.budget.figures.len(), 12);
+        // The recorded budget survives a JSON round trip and passes the verify check; a report
+        // whose budget was inflated fails it.
+        let json = serde_json::to_string(&chart.budget).unwrap();
+        let read: ChartBudget = serde_json::from_str(&json).unwrap();
+        assert_eq!(read.check(), Ok(()));
+        let mut inflated = read.clone();
+        inflated.figures[1].rho *= 2.0;
+        assert!(inflated.check().unwrap_err().contains("the figures spend"));
+        let mut loose = read;
+        loose.epsilon = 0.5;
+        assert!(loose.check().unwrap_err().contains("exceeds"));
     }
 
     #[test]
