@@ -20,15 +20,13 @@
 //! 3. the sum and the sum of squares of the values' distances from the private median, clamped to
 //!    a window of ±min(2.5·max(P95 - P50, P50 - P5), 6·max(P75 - P50, P50 - P25)) around it
 //!    (about ±4 SD; chosen from private outputs, so it is public from here on: adaptive
-//!    composition), by the discrete Gaussian
-//!    mechanism with sensitivities `R` and `R²`; mean and SD follow from them and `n`
-//!    (post-processing).
+//!    composition), by the discrete Gaussian mechanism with sensitivities `R` and `R²`; mean
+//!    and SD follow from them and `n` (post-processing).
 //!
 //! The split of each measurement's ρ (out of 100 parts: 20 each for P5, P50 and P95, 4 for each
 //! other percentile, 3 for n, 5 for the sum, 8 for the sum of squares) favours the percentiles a
-//! size chart is read by;
-//! [`SizeChart::budget`] records it with the mechanism of every figure, and the
-//! [`Accountant`] refuses any overspend. Everything after the noise (the SD formula, the error
+//! size chart is read by; [`SizeChart::budget`] records it with the mechanism of every figure,
+//! and the [`Accountant`] refuses any overspend. Everything after the noise (the SD formula, the error
 //! estimates, the rounding) is post-processing of noisy figures and public constants, which adds
 //! no risk.
 
@@ -436,8 +434,26 @@ fn size_chart_with<R: RngCore + CryptoRng>(
     })
 }
 
-/// Every row has one value per measurement and a known stratum; values are numbers or NaN.
+/// Grids of more points than this are refused: a measurement without a real plausible range.
+const MAX_GRID_POINTS: f64 = 1_000_000.0;
+
+/// Every measurement has a finite range and step; every row has one value per measurement and a
+/// known stratum; values are numbers or NaN.
 fn check_input(bounds: &[MeasurementBounds], people: &[ChartPerson], strata: usize) -> Result<()> {
+    for measurement in bounds {
+        let points = (measurement.upper - measurement.lower) / measurement.step;
+        if !(measurement.lower.is_finite() && points.is_finite() && points > 0.0)
+            || points > MAX_GRID_POINTS
+        {
+            return Err(Error::InvalidArgument {
+                name: "sizechart.measurements",
+                problem: format!(
+                    "`{}` needs a finite plausible range in the dataset schema, at most {MAX_GRID_POINTS} steps wide",
+                    measurement.name
+                ),
+            });
+        }
+    }
     for (row, person) in people.iter().enumerate() {
         if person.values.len() != bounds.len() || person.stratum >= strata {
             return Err(Error::InvalidArgument {
@@ -795,18 +811,28 @@ mod tests {
     #[test]
     fn bounds_come_from_the_catalogue_and_unknown_names_are_refused() {
         let catalog = Catalog::freesewing();
-        let (bounds, columns) =
+        let (from_schema, columns) =
             MeasurementBounds::from_catalog(&catalog, &default_measurements()).unwrap();
-        assert_eq!(bounds.len(), 8);
-        assert_eq!(bounds[0].name, "chest");
+        assert_eq!(from_schema.len(), 8);
+        assert_eq!(from_schema[0].name, "chest");
         assert_eq!(
-            [bounds[0].lower, bounds[0].upper],
+            [from_schema[0].lower, from_schema[0].upper],
             catalog.plausible(columns[0])
         );
         let unknown = MeasurementBounds::from_catalog(&catalog, &["elbowSpan".into()]);
         assert!(unknown.unwrap_err().to_string().contains("elbowSpan"));
         let twice = MeasurementBounds::from_catalog(&catalog, &["chest".into(), "chest".into()]);
         assert!(twice.is_err());
+        let config = SizeChartConfig {
+            measurements: vec!["x".into()],
+            ..SizeChartConfig::default()
+        };
+        let unbounded = [bounds("x", f64::MIN_POSITIVE, f64::MAX)];
+        let refused = size_chart(&config, &unbounded, &[]).unwrap_err();
+        assert!(
+            refused.to_string().contains("finite plausible range"),
+            "{refused}"
+        );
     }
 
     #[test]
