@@ -35,6 +35,7 @@ pub mod cli;
 pub mod config;
 pub mod dates;
 pub mod deidentify;
+pub mod dp;
 pub mod error;
 pub mod extract;
 pub mod fast_hash;
@@ -49,6 +50,7 @@ pub mod sample;
 pub mod schema;
 pub mod select;
 pub mod table;
+pub mod tabulate;
 pub mod timings;
 pub mod verify;
 

@@ -22,7 +22,7 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use crate::anonymize::microaggregation::{microaggregate, Microaggregated};
+use crate::anonymize::microaggregation::{microaggregate, Microaggregated, ReleaseMethod};
 use crate::atomic::check_target;
 use crate::cli::{parse_date, Console};
 use crate::config::ReleaseConfig;
@@ -38,6 +38,7 @@ use crate::publish::internal::{check_internal_report, write_internal_report};
 use crate::publish::{write_release, Release};
 use crate::release::manifest::{config_digest, InputFingerprint, FINGERPRINT_LABEL};
 use crate::release::report::{release_risk, AnonymizationCounts, ReleaseParameters, ReleaseReport};
+use crate::risk::benchmark::benchmark_method;
 use crate::risk::linkage::{linkage_attack, Attack, LinkageReport, ReleasedRows};
 use crate::risk::utility::numeric_utility;
 use crate::schema::{DatasetSchema, FREESEWING_SCHEMA};
@@ -139,6 +140,18 @@ pub fn run(args: Args, console: &Console) -> Result<()> {
         check_internal_report(path, &args.out, args.force)?;
     }
     let seed = args.seed.unwrap_or_else(rand::random);
+    let method = ReleaseMethod::for_catalog(
+        &catalog,
+        config.k,
+        config.mdav_exact_limit,
+        config.min_pattern_people,
+    );
+    // The datasheet's figures about the method come from a synthetic benchmark, not from these
+    // people (see `risk::benchmark`); it needs nothing from the database, so it runs beside it.
+    let benchmarking = {
+        let (catalog, method) = (catalog.clone(), method.clone());
+        std::thread::spawn(move || timed(|| benchmark_method(&catalog, &method)))
+    };
 
     let database = observer.time("open", || V3Database::open(&args.db))?;
     let secret = load_secret(args.key_file.as_deref())?;
@@ -177,11 +190,8 @@ pub fn run(args: Args, console: &Console) -> Result<()> {
         });
     }
 
-    let rounding: Vec<f64> = (0..catalog.len()).map(|i| catalog.rounding(i)).collect();
     let bar = console.bar("microaggregate", table.len() as u64);
-    let anonymized = observer.time("anonymize", || {
-        microaggregate(&table, config.k, config.mdav_exact_limit, &rounding, &bar)
-    });
+    let anonymized = observer.time("anonymize", || microaggregate(&table, &method, &bar));
     bar.finish_and_clear();
     let suppressed = anonymized.coverage.suppressed_records;
     if anonymized.rows() == 0 {
@@ -251,9 +261,16 @@ pub fn run(args: Args, console: &Console) -> Result<()> {
     let parameters = ReleaseParameters {
         max_malformed_share: config.max_malformed_share,
         mdav_exact_limit: config.mdav_exact_limit,
+        min_pattern_people: config.min_pattern_people,
         retention_months: config.retention_months,
+        spread_restoration:
+            "per pattern: optimal-transport map of the group means to the pattern's covariance"
+                .into(),
         thresholds: config.thresholds.clone(),
     };
+    let (method_benchmark, benchmarking) =
+        benchmarking.join().expect("the benchmark does not panic");
+    observer.stage_took("method-benchmark", benchmarking);
     let report = ReleaseReport {
         anonpub_version: env!("CARGO_PKG_VERSION").into(),
         dataset: schema.name.clone(),
@@ -266,6 +283,7 @@ pub fn run(args: Args, console: &Console) -> Result<()> {
         selection,
         anonymization: counts,
         risk,
+        method_benchmark,
     };
     let internal = args.internal_report.as_ref().map(|path| {
         let utility = numeric_utility(catalog.names(), table.values(), &anonymized.values);
@@ -279,6 +297,7 @@ pub fn run(args: Args, console: &Console) -> Result<()> {
             "k_achieved": report.k_achieved,
             "eligible_records": table.len(),
             "published_records": report.anonymization.published_records,
+            "anonymization": report.anonymization,
             "linkage": {
                 "attacker": config.linkage,
                 "result": linkage,

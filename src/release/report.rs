@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use crate::deidentify::ReleaseTable;
 use crate::gates::Thresholds;
 use crate::release::REPORT_FILE;
+use crate::risk::benchmark::MethodBenchmark;
 use crate::risk::{self, ClassHistogram, RiskSummary};
 use crate::select::SelectionReport;
 
@@ -43,6 +44,9 @@ pub struct ReleaseReport {
     pub anonymization: AnonymizationCounts,
     /// Re-identification risk of the released rows (see [`release_risk`]).
     pub risk: RiskSummary,
+    /// What the method does to a synthetic population of known truth (not to these people; see
+    /// [`crate::risk::benchmark`]); `None` for a schema other than FreeSewing's.
+    pub method_benchmark: Option<MethodBenchmark>,
 }
 
 /// The parameters of the effective configuration that shaped the release (the fields are in
@@ -53,8 +57,12 @@ pub struct ReleaseParameters {
     pub max_malformed_share: f64,
     /// Exact MDAV runs on cells of at most this many records.
     pub mdav_exact_limit: usize,
+    /// Fewest people a coverage pattern is published with (smaller ones are merged).
+    pub min_pattern_people: usize,
     /// Months after the last login during which a person's data may be published.
     pub retention_months: u32,
+    /// How the spread of the group means is restored, in words.
+    pub spread_restoration: String,
     /// The publish gates, every one listed (unset ones as null), keys sorted.
     #[serde(serialize_with = "sorted_keys")]
     pub thresholds: Thresholds,

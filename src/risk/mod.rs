@@ -25,6 +25,7 @@
 //!   and links them to the nearest released row ([`nearest`] indexes the rows);
 //! * [`utility`] measures how far the released statistics moved.
 
+pub mod benchmark;
 pub mod classes;
 pub mod linkage;
 pub mod nearest;
