@@ -196,6 +196,8 @@ impl GroupNoise {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+    use std::collections::{HashMap, HashSet};
 
     fn noise(scale: f64) -> GroupNoise {
         GroupNoise::new(Zeroizing::new([7u8; 32]), scale, &[100.0, 10.0])
@@ -265,5 +267,101 @@ mod tests {
             &[1.0, 0.5],
         );
         assert_eq!(row, [20.0, 20.0]);
+    }
+
+    /// `count` people drawn from FreeSewing's size models, one full set each.
+    fn sample_people(count: u32) -> (MeasurementTable, crate::measurements::Catalog) {
+        use crate::sample::people::{as_typed, draw_body, SizeModels};
+        let catalog = crate::measurements::Catalog::freesewing();
+        let models = SizeModels::freesewing(&catalog);
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        let mut table = MeasurementTable::new(catalog.names().to_vec());
+        for person in 0..count {
+            let body = draw_body(&models, &catalog, &mut rng);
+            table.push(person, &as_typed(&body.values, false, &catalog));
+        }
+        (table, catalog)
+    }
+
+    /// MDAV at k, then (with a positive scale) the keyed noise, as `publish` releases.
+    fn release_method(
+        catalog: &crate::measurements::Catalog,
+        sd: &[f64],
+        k: usize,
+        scale: f64,
+    ) -> impl Fn(&MeasurementTable) -> crate::risk::recovery::GroupedRelease {
+        let rounding: Vec<f64> = (0..catalog.len()).map(|i| catalog.rounding(i)).collect();
+        let plausible: Vec<[f64; 2]> = (0..catalog.len()).map(|i| catalog.plausible(i)).collect();
+        let noise = GroupNoise::new(Zeroizing::new([1u8; 32]), scale, sd);
+        move |table: &MeasurementTable| {
+            let hidden = indicatif::ProgressBar::hidden();
+            let mut released =
+                super::super::microaggregation::microaggregate(table, k, 1000, &rounding, &hidden);
+            let membership = Membership {
+                source: &released.source,
+                group: &released.group,
+            };
+            let columns = Columns {
+                plausible: &plausible,
+                rounding: &rounding,
+            };
+            noise.apply(
+                table,
+                &mut released.values,
+                membership,
+                &|p| u64::from(p),
+                columns,
+            );
+            crate::risk::recovery::GroupedRelease {
+                values: released.values,
+                source: released.source,
+                group: released.group,
+            }
+        }
+    }
+
+    #[test]
+    fn keyed_noise_defeats_differencing_of_two_releases() {
+        use crate::risk::differencing::{attack_changes, Change};
+        use crate::risk::recovery::{Scoring, Tolerance};
+        let (table, catalog) = sample_people(400);
+        let scoring = Scoring::new(Tolerance::for_catalog(&catalog), &table);
+        let plain = release_method(&catalog, &scoring.sd, 5, 0.0);
+        let before = attack_changes(&table, &plain, Change::Left, 12, 1, &scoring);
+        let noisy = release_method(&catalog, &scoring.sd, 5, 0.05);
+        let after = attack_changes(&table, &noisy, Change::Left, 12, 1, &scoring);
+        assert_eq!((before.located, after.located), (12, 12));
+        let (before, after) = (
+            before.median_error_sd.unwrap(),
+            after.median_error_sd.unwrap(),
+        );
+        assert!(before < 0.15, "rounding alone leaves {before} SD");
+        assert!(after >= 0.25, "noise leaves only {after} SD");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+        /// Independent check of k-anonymity after the noise: every distinct released row is the
+        /// row of at least k distinct people, counted here from the rows and person numbers only.
+        #[test]
+        fn noise_keeps_every_released_row_shared_by_k_people(
+            k in 2usize..6,
+            people in 12u32..60,
+            scale in 0.0f64..0.5,
+        ) {
+            let (table, catalog) = sample_people(people);
+            let sd = crate::risk::recovery::column_sd(&table);
+            let release = release_method(&catalog, &sd, k, scale)(&table);
+            let width = table.width();
+            let mut people_of: HashMap<Vec<u64>, HashSet<u32>> = HashMap::new();
+            for (row, &record) in release.source.iter().enumerate() {
+                let bits = release.values[row * width..(row + 1) * width]
+                    .iter()
+                    .map(|v| v.to_bits())
+                    .collect();
+                people_of.entry(bits).or_default().insert(table.person(record));
+            }
+            prop_assert!(people_of.values().all(|p| p.len() >= k));
+        }
     }
 }
