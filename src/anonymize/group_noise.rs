@@ -54,7 +54,9 @@ pub struct GroupNoise {
 /// mean was taken over.
 #[derive(Debug, Clone, Copy)]
 pub struct Member<'a> {
+    /// Stable across releases (the user id in `publish`), never published.
     pub person_key: u64,
+    /// The member's record, every column.
     pub values: &'a [f64],
 }
 
@@ -148,7 +150,9 @@ pub struct Membership<'a> {
 /// What [`GroupNoise::apply`] needs of the columns.
 #[derive(Debug, Clone, Copy)]
 pub struct Columns<'a> {
+    /// Closed plausible range of each column; noisy values are clamped into it.
     pub plausible: &'a [[f64; 2]],
+    /// Published step of each column (1 mm, 0.5°).
     pub rounding: &'a [f64],
 }
 

@@ -49,7 +49,9 @@ pub enum Change {
 /// The figures for leavers and joiners.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DifferencingReport {
+    /// Targets who left between the two releases.
     pub leavers: RecoveryFigures,
+    /// Targets who joined between the two releases.
     pub joiners: RecoveryFigures,
 }
 

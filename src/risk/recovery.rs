@@ -44,6 +44,7 @@ impl GroupedRelease {
 /// Any `Fn(&MeasurementTable) -> GroupedRelease` is one, so the same attack measures today's
 /// method and any defended one.
 pub trait ReleaseMethod: Sync {
+    /// The release of `table`, with its ground truth.
     fn release(&self, table: &MeasurementTable) -> GroupedRelease;
 }
 
@@ -91,6 +92,7 @@ impl Tolerance {
 /// Scores rebuilt records against the truth.
 #[derive(Debug, Clone)]
 pub struct Scoring {
+    /// What counts as recovered.
     pub tolerance: Tolerance,
     /// Standard deviation of each column in the eligible data (1 where it is constant or empty).
     pub sd: Vec<f64>,
@@ -181,6 +183,7 @@ impl Tally {
             .extend(records.into_iter().flatten().flat_map(|r| r.errors_sd));
     }
 
+    /// The figures of every target added.
     pub fn figures(mut self) -> RecoveryFigures {
         self.errors_sd.sort_unstable_by(f64::total_cmp);
         RecoveryFigures {
