@@ -3,13 +3,17 @@
 //! ```sh
 //! cargo run --release -- sample --users 10000 --seed 1 --db /tmp/a.sqlite --key-file /tmp/a.key
 //! cargo run --release --example attacks -- --db /tmp/a.sqlite --key-file /tmp/a.key \
-//!     --as-of 2026-11-01 [--k 5] [--targets 50] [--public-share 0.2] [--seed 1] [--json]
+//!     --as-of 2026-11-01 [--k 5] [--targets 50] [--public-share 0.2] [--seed 1] \
+//!     [--guess-error 0.04] [--noise-scale 0] [--json]
 //! ```
 //!
 //! Selects the eligible sets as `publish` does, then runs, against MDAV microaggregation at k:
 //! differencing (leavers and joiners), known members with `--public-share` of the eligible sets
 //! drawn public at random, and fake accounts. Prints, per attack, the share of targets recovered
-//! (every published measurement within 2 % or 5 mm) and the median error in standard deviations.
+//! (every published measurement within 2 % or 5 mm) and the median error in standard deviations,
+//! next to how often a person's own group mean is already that close. With `--noise-scale`, every
+//! release carries the keyed group noise (`anonymize::group_noise`) of that many standard
+//! deviations, keyed from the database's key, with person numbers as the stable person keys.
 //! These figures describe the private data: keep them with the internal report.
 
 use std::path::PathBuf;
@@ -58,6 +62,9 @@ struct Args {
     public_share: f64,
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Largest relative error of the fake-account attacker's guess of each measurement.
+    #[arg(long, default_value_t = 0.04)]
+    guess_error: f64,
     /// Keyed group noise of this many standard deviations on every released value (0: none).
     #[arg(long, default_value_t = 0.0)]
     noise_scale: f64,
@@ -138,7 +145,9 @@ fn main() -> anonpub::Result<()> {
     let known_seconds = started.elapsed().as_secs_f64();
 
     let started = Instant::now();
-    let attacker = FakeAccounts::default();
+    let attacker = FakeAccounts {
+        guess_error: args.guess_error,
+    };
     let fakes = fake_accounts_attack(
         &table,
         &method,
