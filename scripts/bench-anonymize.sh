@@ -8,14 +8,14 @@
 #   scripts/bench-anonymize.sh            # all cases
 #   RUNS=9 scripts/bench-anonymize.sh     # more runs
 #
-# Needs a release build (`cargo build --release --examples`) and ../shared/reference/arx-benchmark.
+# Needs a release build (`cargo build --release --examples`) (the ARX files are in tests/data/arx-adult).
 # The 100k × 38 measurements CSV is generated once into target/bench/ by examples/mdav_bench.rs.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-5}
 BIN=target/release/anonpub
-ARX=../shared/reference/arx-benchmark
+ARX=tests/data/arx-adult
 WORK=target/bench
 mkdir -p "$WORK"
 

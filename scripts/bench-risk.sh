@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-7}
-ADULT=${ADULT:-../shared/reference/arx-benchmark/adult.csv}
+ADULT=${ADULT:-tests/data/arx-adult/adult.csv}
 POPULATION=317238626
 cargo build --release --quiet
 BIN=target/release/anonpub

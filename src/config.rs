@@ -31,6 +31,12 @@ pub struct ReleaseConfig {
     /// Exact MDAV runs on cells of at most this many records; larger inputs are partitioned.
     #[serde(default = "default_exact_limit")]
     pub mdav_exact_limit: usize,
+    /// Largest share of unreadable rows (undecryptable, malformed, orphan sets, sets of
+    /// unreadable users) among the sets that could have been published. Such rows are left out
+    /// and counted; beyond this share the database is taken for damaged and `publish` refuses it
+    /// (exit 2). Empty sets do not count: they are legitimate.
+    #[serde(default = "default_max_malformed_share")]
+    pub max_malformed_share: f64,
     /// The attacker of the linkage attack (internal report, `max_linkage_success`).
     #[serde(default)]
     pub linkage: AttackerKnowledge,
@@ -189,6 +195,9 @@ fn default_version() -> String {
 fn default_exact_limit() -> usize {
     1000
 }
+fn default_max_malformed_share() -> f64 {
+    0.01
+}
 
 impl Default for ReleaseConfig {
     fn default() -> Self {
@@ -238,6 +247,7 @@ impl ReleaseConfig {
         self.linkage.validate()?;
         let thresholds = &self.thresholds;
         for (field, share) in [
+            ("max_malformed_share", Some(self.max_malformed_share)),
             (
                 "thresholds.max_suppressed_share",
                 thresholds.max_suppressed_share,
@@ -307,6 +317,16 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(share.contains("max_suppressed_share"), "{share}");
+        assert_eq!(ReleaseConfig::default().max_malformed_share, 0.01);
+        for bad in ["1.5", "-0.1", "nan"] {
+            let share = load(&format!("max_malformed_share = {bad}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                share.contains("field `max_malformed_share`): must be between 0 and 1"),
+                "{share}"
+            );
+        }
         let risk = load("[thresholds]\nmax_highest_risk = -0.1\n")
             .unwrap_err()
             .to_string();

@@ -44,6 +44,22 @@ pub enum Error {
     #[error("{}: the key does not decrypt this database ({detail}); check API_ENC_KEY or --key-file", path.display())]
     WrongKey { path: PathBuf, detail: String },
 
+    /// Too many rows of the database cannot be read: it is damaged, or not what anonpub reads.
+    #[error(
+        "{}: {bad} of {of} sets that could be published cannot be read ({share_pct:.2} %, more than max_malformed_share = {limit}): {reasons}; the database looks damaged, nothing was written",
+        path.display(),
+        share_pct = share * 100.0
+    )]
+    TooManyBadRows {
+        path: PathBuf,
+        bad: u64,
+        of: u64,
+        share: f64,
+        limit: f64,
+        /// Counts by reason with the first row of each; never a value.
+        reasons: String,
+    },
+
     /// No usable key was given.
     #[error("no encryption key: {problem}")]
     MissingKey { problem: String },

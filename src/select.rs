@@ -4,6 +4,15 @@
 //! (status 1), the owner was seen within the retention window before the release date, and every
 //! value in it is plausible. Users are judged before any set is decrypted: sets of ineligible
 //! users are never decrypted at all. Every exclusion is counted by reason for the report.
+//!
+//! **Bad rows are left out, a bad database is refused.** A production database always holds a few
+//! rows anonpub cannot read: a set without measurements, a value left unencrypted by a migration,
+//! a hand edit, a set whose owner is gone, a user row with an unreadable consent. Each such row is
+//! left out and counted ([`Exclusion::is_bad_row`]); the release goes ahead. Leaving a row out
+//! never adds risk: a set that cannot be read, or whose owner's consent cannot be read, is simply
+//! not published. Two checks keep a damaged database from passing as a small release: a wrong key
+//! is recognised ([`KeyCheck`]), and when bad rows exceed `max_malformed_share` of the sets that
+//! could have been published, nothing is published.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -16,8 +25,8 @@ use serde::Serialize;
 
 use crate::dates::Date;
 use crate::error::{Error, Result};
-use crate::extract::crypto::FieldKey;
-use crate::extract::freesewing_v3::{SetRow, UserRow, V3Database};
+use crate::extract::crypto::{DecryptError, FieldKey};
+use crate::extract::freesewing_v3::{Owner, SetRow, StoredMeasies, UserRow, V3Database};
 use crate::fast_hash::FastMap;
 use crate::measurements::{parse_measies, Catalog, Measies};
 use crate::table::MeasurementTable;
@@ -34,9 +43,12 @@ pub struct SelectionPolicy {
     pub as_of: Date,
     /// Sets of people not seen for longer than this many months are not published.
     pub retention_months: u32,
+    /// Largest share of bad rows ([`Exclusion::is_bad_row`]) among the sets that could have been
+    /// published before the database is taken for damaged and refused.
+    pub max_malformed_share: f64,
 }
 
-/// Why a set was left out.
+/// Why a set was left out. The order is that of [`Exclusion::ALL`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Exclusion {
@@ -46,8 +58,18 @@ pub enum Exclusion {
     AccountNotActive,
     /// The owner was not seen within the retention window (or never).
     OutsideRetentionWindow,
-    /// The set has no known measurement.
+    /// The owner's row cannot be read (consent, status or lastSeen), or its id is not unique.
+    UnreadableOwner,
+    /// The set's `userId` matches no user (possible when SQLite does not enforce foreign keys).
+    OrphanSet,
+    /// The set has no known measurement (NULL, empty, the plain `{}` default, or an encrypted
+    /// empty object): an empty set, not a damaged one.
     NoMeasurements,
+    /// `measies` is not an envelope the key opens: stored unencrypted, bad hex, wrong IV length,
+    /// bad padding, not UTF-8, not text.
+    Undecryptable,
+    /// The decrypted `measies` is not an object, or a measurement is not a finite number.
+    MalformedValue,
     /// A value is outside its plausible range: a doll, a giant, cm or inches, zeros.
     ImplausibleValue,
     /// The same user owns another set with exactly the same values.
@@ -56,11 +78,15 @@ pub enum Exclusion {
 
 impl Exclusion {
     /// Every reason, in the order reports list them.
-    pub const ALL: [Exclusion; 6] = [
+    pub const ALL: [Exclusion; 10] = [
         Exclusion::NoOpenDataConsent,
         Exclusion::AccountNotActive,
         Exclusion::OutsideRetentionWindow,
+        Exclusion::UnreadableOwner,
+        Exclusion::OrphanSet,
         Exclusion::NoMeasurements,
+        Exclusion::Undecryptable,
+        Exclusion::MalformedValue,
         Exclusion::ImplausibleValue,
         Exclusion::DuplicateOfOwnSet,
     ];
@@ -75,7 +101,15 @@ impl Exclusion {
             Exclusion::OutsideRetentionWindow => {
                 "the owner was not seen within the retention window before the release date"
             }
+            Exclusion::UnreadableOwner => {
+                "the owner's consent, status or last visit cannot be read (or the owner's id is not unique)"
+            }
+            Exclusion::OrphanSet => "the set belongs to no account in the database",
             Exclusion::NoMeasurements => "the set holds no known measurement",
+            Exclusion::Undecryptable => "the stored measurements cannot be decrypted",
+            Exclusion::MalformedValue => {
+                "the measurements are not a list of names and numbers (a value is text, empty or out of range)"
+            }
             Exclusion::ImplausibleValue => {
                 "a value lies outside its plausible range (doll or giant scale, cm or inches, zero)"
             }
@@ -89,11 +123,88 @@ impl Exclusion {
             Exclusion::NoOpenDataConsent => "no_open_data_consent",
             Exclusion::AccountNotActive => "account_not_active",
             Exclusion::OutsideRetentionWindow => "outside_retention_window",
+            Exclusion::UnreadableOwner => "unreadable_owner",
+            Exclusion::OrphanSet => "orphan_set",
             Exclusion::NoMeasurements => "no_measurements",
+            Exclusion::Undecryptable => "undecryptable",
+            Exclusion::MalformedValue => "malformed_value",
             Exclusion::ImplausibleValue => "implausible_value",
             Exclusion::DuplicateOfOwnSet => "duplicate_of_own_set",
         }
     }
+
+    /// Whether this reason judges the owner (and so applies to users as well as to sets).
+    pub fn is_about_owner(self) -> bool {
+        matches!(
+            self,
+            Exclusion::NoOpenDataConsent
+                | Exclusion::AccountNotActive
+                | Exclusion::OutsideRetentionWindow
+                | Exclusion::UnreadableOwner
+        )
+    }
+
+    /// Whether this reason is a row anonpub cannot read, as opposed to a legitimate decision (no
+    /// consent, an empty set, junk values a person typed). Bad rows count toward
+    /// `max_malformed_share`; an empty set does not.
+    pub fn is_bad_row(self) -> bool {
+        matches!(
+            self,
+            Exclusion::UnreadableOwner
+                | Exclusion::OrphanSet
+                | Exclusion::Undecryptable
+                | Exclusion::MalformedValue
+        )
+    }
+
+    /// Whether a set excluded for this reason could have been published had its rows been
+    /// readable: every reason but the three that judge a readable owner. These sets are the
+    /// denominator of the bad-row share; an orphan or unreadable-owner set might have belonged to
+    /// an eligible person, so it is counted there too.
+    fn could_have_been_published(self) -> bool {
+        self == Exclusion::UnreadableOwner || !self.is_about_owner()
+    }
+}
+
+/// Counts of excluded sets by reason, with the first set row of each (for messages).
+#[derive(Debug, Clone, Default)]
+struct Tally {
+    sets: [u64; Exclusion::ALL.len()],
+    first_row: [Option<u64>; Exclusion::ALL.len()],
+    /// Sets that passed every check (before duplicates are removed).
+    eligible: u64,
+}
+
+impl Tally {
+    fn count(&mut self, reason: Exclusion, ordinal: u64) {
+        self.sets[reason as usize] += 1;
+        self.first_row[reason as usize].get_or_insert(ordinal);
+    }
+
+    fn get(&self, reason: Exclusion) -> u64 {
+        self.sets[reason as usize]
+    }
+
+    /// The report's `excluded_sets`: every reason with at least one set.
+    fn by_key(&self) -> BTreeMap<&'static str, u64> {
+        Exclusion::ALL
+            .into_iter()
+            .filter(|&reason| self.get(reason) > 0)
+            .map(|reason| (reason.key(), self.get(reason)))
+            .collect()
+    }
+}
+
+/// Bad rows against the sets that could have been published (see [`Exclusion::is_bad_row`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct BadRows {
+    /// Sets left out as bad rows.
+    pub sets: u64,
+    /// Sets of eligible owners, of unreadable owners and without an owner.
+    pub of_sets: u64,
+    pub share: f64,
+    /// The configured limit (`max_malformed_share`).
+    pub max_share: f64,
 }
 
 /// Counts of what selection saw and left out.
@@ -105,6 +216,10 @@ pub struct SelectionReport {
     pub eligible_people: u64,
     /// Sets left out, by reason.
     pub excluded_sets: BTreeMap<&'static str, u64>,
+    /// `User` rows whose sets are all left out, by reason ([`Exclusion::is_about_owner`]).
+    pub excluded_users: BTreeMap<&'static str, u64>,
+    /// Rows anonpub cannot read, against the limit that refuses a damaged database.
+    pub bad_rows: BadRows,
     /// Values under names that are not FreeSewing measurements (dropped, as the backend does).
     pub unknown_measurements_dropped: u64,
 }
@@ -156,6 +271,9 @@ const SET_CHUNK: usize = 32_768;
 /// Reading and decrypting overlap: this thread steps SQLite through the `Set` table while a
 /// second thread decrypts and judges the previous chunk on the rayon pool. At most two chunks of
 /// ciphertext are in flight, so memory does not grow with the database.
+///
+/// Bad rows are left out and counted; the database is refused (exit 2) when the key is wrong or
+/// when bad rows exceed `policy.max_malformed_share` of the sets that could have been published.
 pub fn select_v3(
     database: &V3Database,
     key: &FieldKey,
@@ -166,8 +284,15 @@ pub fn select_v3(
 ) -> Result<(MeasurementTable, SelectionReport)> {
     let users = timings.time("read-users", || database.users())?;
     let verdicts: FastMap<i64, Result<(), Exclusion>> = users
+        .by_id
         .iter()
-        .map(|(id, user)| (*id, judge_user(user, policy)))
+        .map(|(id, owner)| {
+            let verdict = match owner {
+                Owner::Readable(user) => judge_user(user, policy),
+                Owner::Unreadable => Err(Exclusion::UnreadableOwner),
+            };
+            (*id, verdict)
+        })
         .collect();
     let judge = ChunkJudge {
         verdicts: &verdicts,
@@ -180,7 +305,7 @@ pub fn select_v3(
         let judging = scope.spawn(|| judge.all(received, progress));
         let started = Instant::now();
         let mut waiting = Duration::ZERO;
-        // A failed send means the judge stopped at a bad row; its error is the one to report.
+        // A failed send means the judge stopped (a wrong key); its error is the one to report.
         let read = database.for_each_set_chunk(SET_CHUNK, |chunk| {
             let handed_over = Instant::now();
             let sent = chunks.send(chunk).is_ok();
@@ -196,29 +321,165 @@ pub fn select_v3(
     read?;
     timings.record("decrypt", judged.busy);
 
-    let (table, report) = (&mut judged.table, &mut judged.report);
-    report.users_in_database = users.len() as u64;
-    let duplicates = timings.time("dedupe", || table.remove_duplicates_within_person());
-    if duplicates > 0 {
-        *judged
-            .exclusions
-            .entry(Exclusion::DuplicateOfOwnSet)
-            .or_default() += duplicates as u64;
+    let bad_rows = bad_row_share(&judged.tally, policy.max_malformed_share);
+    if bad_rows.share > bad_rows.max_share {
+        return Err(Error::TooManyBadRows {
+            path: database.path().into(),
+            bad: bad_rows.sets,
+            of: bad_rows.of_sets,
+            share: bad_rows.share,
+            limit: bad_rows.max_share,
+            reasons: bad_row_reasons(&judged.tally, users.first_unreadable_row),
+        });
     }
+    log_bad_rows(&judged.tally, users.first_unreadable_row);
+
+    let (table, report) = (&mut judged.table, &mut judged.report);
+    report.users_in_database = users.rows;
+    report.excluded_users = excluded_users(&verdicts, users.unreadable_rows);
+    report.bad_rows = bad_rows;
+    let duplicates = timings.time("dedupe", || table.remove_duplicates_within_person());
+    judged.tally.sets[Exclusion::DuplicateOfOwnSet as usize] += duplicates as u64;
     report.eligible_sets = table.len() as u64;
     report.eligible_people = table.distinct_people() as u64;
-    report.excluded_sets = std::mem::take(&mut judged.exclusions)
-        .into_iter()
-        .map(|(reason, n)| (reason.key(), n))
-        .collect();
+    report.excluded_sets = judged.tally.by_key();
     Ok((judged.table, judged.report))
+}
+
+/// The bad-row share: bad rows over the sets that could have been published.
+fn bad_row_share(tally: &Tally, max_share: f64) -> BadRows {
+    let sum = |keep: fn(Exclusion) -> bool| -> u64 {
+        Exclusion::ALL
+            .into_iter()
+            .filter(|&reason| keep(reason))
+            .map(|reason| tally.get(reason))
+            .sum()
+    };
+    let sets = sum(Exclusion::is_bad_row);
+    let of_sets = sum(Exclusion::could_have_been_published) + tally.eligible;
+    BadRows {
+        sets,
+        of_sets,
+        share: if of_sets == 0 {
+            0.0
+        } else {
+            sets as f64 / of_sets as f64
+        },
+        max_share,
+    }
+}
+
+/// "undecryptable 3 (first: Set row 55), …" for every bad-row reason that occurred.
+fn bad_row_reasons(tally: &Tally, first_unreadable_user: Option<u64>) -> String {
+    Exclusion::ALL
+        .into_iter()
+        .filter(|&reason| reason.is_bad_row() && tally.get(reason) > 0)
+        .map(|reason| {
+            let first = match (reason, first_unreadable_user) {
+                (Exclusion::UnreadableOwner, Some(row)) => format!("User row {row}"),
+                _ => format!(
+                    "Set row {}",
+                    tally.first_row[reason as usize].expect("counted sets have a first row")
+                ),
+            };
+            format!("{} {} (first: {first})", reason.key(), tally.get(reason))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Tells the publisher which bad rows were left out (counts and row ordinals only).
+fn log_bad_rows(tally: &Tally, first_unreadable_user: Option<u64>) {
+    let reasons = bad_row_reasons(tally, first_unreadable_user);
+    if !reasons.is_empty() {
+        tracing::warn!("left out sets that cannot be read: {reasons}");
+    }
+}
+
+/// `User` rows by owner reason; unreadable rows are counted by the reader (duplicate ids collapse
+/// into one entry of the map but are every one a row).
+fn excluded_users(
+    verdicts: &FastMap<i64, Result<(), Exclusion>>,
+    unreadable_rows: u64,
+) -> BTreeMap<&'static str, u64> {
+    let mut users = BTreeMap::new();
+    for reason in verdicts.values().filter_map(|verdict| verdict.err()) {
+        if reason != Exclusion::UnreadableOwner {
+            *users.entry(reason.key()).or_default() += 1;
+        }
+    }
+    if unreadable_rows > 0 {
+        users.insert(Exclusion::UnreadableOwner.key(), unreadable_rows);
+    }
+    users
+}
+
+/// Consecutive failed decryptions, before any value opened, that mark the key as wrong.
+const WRONG_KEY_PROBES: u32 = 64;
+
+/// Recognises a wrong key, so that it is reported as one (exit 2) and not turned into a release
+/// of the few sets that happen not to need decrypting.
+///
+/// A wrong key fails every envelope with bad padding or non-UTF-8 output; the right key opens
+/// nearly all. So the key is wrong when the first [`WRONG_KEY_PROBES`] envelopes tried all fail
+/// that way, or when no envelope opens at all while some failed that way. Once one value opens,
+/// later failures are bad rows. Failures no key could cause (an unencrypted value, bad hex) say
+/// nothing about the key and are not counted.
+#[derive(Debug, Default)]
+struct KeyCheck {
+    opened_any: bool,
+    failures: u32,
+    /// Set row and reason of the first failure, for the message.
+    first_failure: Option<(u64, DecryptError)>,
+}
+
+impl KeyCheck {
+    /// Records the decryption of the set at `ordinal`; an error once the key is known to be
+    /// wrong.
+    fn observe(&mut self, decryption: Decryption, ordinal: u64, path: &Path) -> Result<()> {
+        match decryption {
+            Decryption::Opened => self.opened_any = true,
+            Decryption::Failed(problem) if problem.suggests_wrong_key() && !self.opened_any => {
+                self.failures += 1;
+                self.first_failure.get_or_insert((ordinal, problem));
+                if self.failures >= WRONG_KEY_PROBES {
+                    return Err(self.wrong_key(path));
+                }
+            }
+            Decryption::Failed(_) | Decryption::NotTried => {}
+        }
+        Ok(())
+    }
+
+    /// After every set: an error when nothing opened but something failed as a wrong key would.
+    fn finish(&self, path: &Path) -> Result<()> {
+        match self.first_failure {
+            Some(_) if !self.opened_any => Err(self.wrong_key(path)),
+            _ => Ok(()),
+        }
+    }
+
+    fn wrong_key(&self, path: &Path) -> Error {
+        let (ordinal, problem) = self
+            .first_failure
+            .clone()
+            .expect("a wrong key is only reported after a failure");
+        Error::WrongKey {
+            path: path.into(),
+            detail: format!(
+                "none of the {} encrypted values tried opens; the first is Set row {ordinal}: \
+                 {problem}",
+                self.failures
+            ),
+        }
+    }
 }
 
 /// What judging every chunk produced.
 struct Judged {
     table: MeasurementTable,
     report: SelectionReport,
-    exclusions: BTreeMap<Exclusion, u64>,
+    tally: Tally,
     /// Time spent decrypting and judging, without waiting for chunks.
     busy: Duration,
 }
@@ -232,17 +493,17 @@ struct ChunkJudge<'a> {
 }
 
 impl ChunkJudge<'_> {
-    /// Judges chunks in the order they arrive until the sender closes, or stops at the first row
-    /// that makes the database unusable.
+    /// Judges chunks in the order they arrive until the sender closes, or stops as soon as the
+    /// key is known to be wrong.
     fn all(&self, chunks: Receiver<Vec<SetRow>>, progress: &ProgressBar) -> Result<Judged> {
         let mut judged = Judged {
             table: MeasurementTable::new(self.catalog.names().to_vec()),
             report: SelectionReport::default(),
-            exclusions: BTreeMap::new(),
+            tally: Tally::default(),
             busy: Duration::ZERO,
         };
         let mut person_of_user: FastMap<i64, u32> = FastMap::default();
-        let mut decrypted_any = false;
+        let mut key_check = KeyCheck::default();
         for chunk in chunks {
             let started = Instant::now();
             judged.report.sets_in_database += chunk.len() as u64;
@@ -252,61 +513,64 @@ impl ChunkJudge<'_> {
                 .collect();
             for (row, outcome) in chunk.iter().zip(outcomes) {
                 match outcome {
-                    SetOutcome::Eligible(measies) => {
-                        decrypted_any = true;
+                    SetOutcome::Eligible { owner, measies } => {
+                        key_check.observe(Decryption::Opened, row.ordinal, self.path)?;
+                        judged.tally.eligible += 1;
                         judged.report.unknown_measurements_dropped +=
                             u64::from(measies.unknown_names);
                         let next = person_of_user.len() as u32;
-                        let person = *person_of_user.entry(row.user_id).or_insert(next);
+                        let person = *person_of_user.entry(owner).or_insert(next);
                         judged.table.push(person, &measies.values);
                     }
-                    SetOutcome::Excluded { reason, decrypted } => {
-                        decrypted_any |= decrypted;
-                        *judged.exclusions.entry(reason).or_default() += 1;
-                    }
-                    SetOutcome::Orphan => {
-                        return Err(self.row_error(row, "its `userId` matches no user".into()));
-                    }
-                    SetOutcome::Undecryptable(problem)
-                        if problem.suggests_wrong_key() && !decrypted_any =>
-                    {
-                        return Err(Error::WrongKey {
-                            path: self.path.into(),
-                            detail: format!("Set row {}: {problem}", row.ordinal),
-                        });
-                    }
-                    SetOutcome::Undecryptable(problem) => {
-                        return Err(self
-                            .row_error(row, format!("`measies` cannot be decrypted: {problem}")));
-                    }
-                    SetOutcome::Malformed(problem) => {
-                        return Err(self.row_error(row, format!("decrypted `measies`: {problem}")));
+                    SetOutcome::Excluded { reason, decryption } => {
+                        key_check.observe(decryption, row.ordinal, self.path)?;
+                        judged.tally.count(reason, row.ordinal);
                     }
                 }
             }
             progress.inc(chunk.len() as u64);
             judged.busy += started.elapsed();
         }
+        key_check.finish(self.path)?;
         Ok(judged)
-    }
-
-    fn row_error(&self, row: &SetRow, problem: String) -> Error {
-        Error::Database {
-            path: self.path.into(),
-            table: "Set",
-            row: Some(row.ordinal),
-            problem,
-        }
     }
 }
 
 /// What happened to one set row.
 enum SetOutcome {
-    Eligible(Measies),
-    Excluded { reason: Exclusion, decrypted: bool },
-    Orphan,
-    Undecryptable(crate::extract::crypto::DecryptError),
-    Malformed(crate::measurements::MeasiesError),
+    Eligible {
+        owner: i64,
+        measies: Measies,
+    },
+    Excluded {
+        reason: Exclusion,
+        decryption: Decryption,
+    },
+}
+
+/// Whether the key was tried on a set, and with what result (for [`KeyCheck`]).
+enum Decryption {
+    NotTried,
+    Opened,
+    Failed(DecryptError),
+}
+
+/// Whether a stored `measies` is empty as stored: NULL, empty text, or the schema's unencrypted
+/// default `{}` (whitespace allowed). The backend writes `{}` for a set created without
+/// measurements; it is an empty set, not an unencrypted value.
+fn is_stored_empty(stored: &StoredMeasies) -> bool {
+    match stored {
+        StoredMeasies::Null => true,
+        StoredMeasies::Text(bytes) => {
+            let text = bytes.trim_ascii();
+            text.is_empty()
+                || (text.len() >= 2
+                    && text[0] == b'{'
+                    && text[text.len() - 1] == b'}'
+                    && text[1..text.len() - 1].trim_ascii().is_empty())
+        }
+        StoredMeasies::NotText => false,
+    }
 }
 
 fn judge_set_row(
@@ -315,36 +579,30 @@ fn judge_set_row(
     key: &FieldKey,
     catalog: &Catalog,
 ) -> SetOutcome {
-    match verdicts.get(&row.user_id) {
-        None => return SetOutcome::Orphan,
-        Some(Err(reason)) => {
-            return SetOutcome::Excluded {
-                reason: *reason,
-                decrypted: false,
-            }
-        }
-        Some(Ok(())) => {}
+    let excluded = |reason, decryption| SetOutcome::Excluded { reason, decryption };
+    let owner = row.user_id.and_then(|id| Some((id, verdicts.get(&id)?)));
+    let Some((owner, verdict)) = owner else {
+        return excluded(Exclusion::OrphanSet, Decryption::NotTried);
+    };
+    if let Err(reason) = verdict {
+        return excluded(*reason, Decryption::NotTried);
     }
-    let Some(stored) = &row.measies else {
-        return SetOutcome::Excluded {
-            reason: Exclusion::NoMeasurements,
-            decrypted: false,
-        };
+    if is_stored_empty(&row.measies) {
+        return excluded(Exclusion::NoMeasurements, Decryption::NotTried);
+    }
+    let StoredMeasies::Text(stored) = &row.measies else {
+        return excluded(Exclusion::Undecryptable, Decryption::NotTried);
     };
     let plaintext = match key.decrypt(stored) {
         Ok(plaintext) => plaintext,
-        Err(problem) => return SetOutcome::Undecryptable(problem),
+        Err(problem) => return excluded(Exclusion::Undecryptable, Decryption::Failed(problem)),
     };
-    let measies = match parse_measies(&plaintext, catalog) {
-        Ok(measies) => measies,
-        Err(problem) => return SetOutcome::Malformed(problem),
+    let Ok(measies) = parse_measies(&plaintext, catalog) else {
+        return excluded(Exclusion::MalformedValue, Decryption::Opened);
     };
     match judge_values(&measies.values, catalog) {
-        Ok(()) => SetOutcome::Eligible(measies),
-        Err(reason) => SetOutcome::Excluded {
-            reason,
-            decrypted: true,
-        },
+        Ok(()) => SetOutcome::Eligible { owner, measies },
+        Err(reason) => excluded(reason, Decryption::Opened),
     }
 }
 
@@ -356,6 +614,7 @@ mod tests {
         SelectionPolicy {
             as_of: Date::parse("2026-06-30").unwrap(),
             retention_months: 12,
+            max_malformed_share: 0.01,
         }
     }
 
@@ -424,5 +683,117 @@ mod tests {
         }
         values[chest] = 960.0;
         assert_eq!(judge_values(&values, &catalog), Ok(()));
+    }
+
+    #[test]
+    fn reasons_are_listed_in_declaration_order() {
+        // `Tally` indexes its arrays by discriminant.
+        for (index, reason) in Exclusion::ALL.into_iter().enumerate() {
+            assert_eq!(reason as usize, index, "{reason:?}");
+        }
+        let bad: Vec<&str> = Exclusion::ALL
+            .into_iter()
+            .filter(|r| r.is_bad_row())
+            .map(Exclusion::key)
+            .collect();
+        assert_eq!(
+            bad,
+            [
+                "unreadable_owner",
+                "orphan_set",
+                "undecryptable",
+                "malformed_value"
+            ]
+        );
+    }
+
+    #[test]
+    fn stored_empties_are_null_empty_text_and_the_plain_default() {
+        let text = |t: &str| StoredMeasies::Text(t.as_bytes().to_vec());
+        for empty in [StoredMeasies::Null, text(""), text("{}"), text(" { \n} ")] {
+            assert!(is_stored_empty(&empty), "{empty:?}");
+        }
+        for stored in [
+            StoredMeasies::NotText,
+            text("{\"chest\":1}"),
+            text("{\"iv\":\"00\",\"ct\":\"00\"}"),
+            text("}{"),
+            text("{"),
+        ] {
+            assert!(!is_stored_empty(&stored), "{stored:?}");
+        }
+    }
+
+    #[test]
+    fn the_bad_row_share_counts_bad_rows_against_sets_that_could_be_published() {
+        let mut tally = Tally::default();
+        for (reason, n) in [
+            (Exclusion::NoOpenDataConsent, 50),
+            (Exclusion::OutsideRetentionWindow, 30),
+            (Exclusion::UnreadableOwner, 2),
+            (Exclusion::OrphanSet, 1),
+            (Exclusion::NoMeasurements, 5),
+            (Exclusion::Undecryptable, 3),
+            (Exclusion::ImplausibleValue, 4),
+        ] {
+            for ordinal in 0..n {
+                tally.count(reason, 100 + ordinal);
+            }
+        }
+        tally.eligible = 85;
+        let share = bad_row_share(&tally, 0.01);
+        assert_eq!((share.sets, share.of_sets), (6, 100));
+        assert_eq!(share.share, 0.06);
+        assert_eq!(
+            bad_row_reasons(&tally, Some(9)),
+            "unreadable_owner 2 (first: User row 9), orphan_set 1 (first: Set row 100), \
+             undecryptable 3 (first: Set row 100)"
+        );
+        assert_eq!(bad_row_share(&Tally::default(), 0.01).share, 0.0);
+    }
+
+    #[test]
+    fn a_wrong_key_is_recognised_but_bad_rows_after_an_opened_value_are_not_one() {
+        let path = Path::new("db.sqlite");
+        let mut check = KeyCheck::default();
+        for ordinal in 1..WRONG_KEY_PROBES as u64 {
+            check
+                .observe(Decryption::Failed(DecryptError::Padding), ordinal, path)
+                .unwrap();
+            // Failures no key could cause do not count.
+            check
+                .observe(Decryption::Failed(DecryptError::BadHex), ordinal, path)
+                .unwrap();
+        }
+        let error = check
+            .observe(Decryption::Failed(DecryptError::NotJson), 99, path)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("none of the 64 encrypted values tried opens")
+                && error.contains("the first is Set row 1: bad padding"),
+            "{error}"
+        );
+
+        let mut few = KeyCheck::default();
+        few.observe(Decryption::Failed(DecryptError::Padding), 1, path)
+            .unwrap();
+        assert!(
+            few.finish(path).is_err(),
+            "nothing opened, something failed"
+        );
+
+        let mut right = KeyCheck::default();
+        right
+            .observe(Decryption::Failed(DecryptError::Padding), 1, path)
+            .unwrap();
+        right.observe(Decryption::Opened, 2, path).unwrap();
+        for ordinal in 3..200 {
+            right
+                .observe(Decryption::Failed(DecryptError::Padding), ordinal, path)
+                .unwrap();
+        }
+        right.finish(path).unwrap();
+        KeyCheck::default().finish(path).unwrap();
     }
 }

@@ -872,10 +872,7 @@ mod tests {
     use super::*;
     use std::path::Path;
 
-    const ADULT_DIR: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/reference/arx-benchmark/"
-    );
+    const ADULT_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/arx-adult/");
 
     /// Adult with all nine attributes as quasi-identifiers: raw rows, encoded
     /// columns and hierarchies.

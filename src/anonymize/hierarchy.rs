@@ -436,10 +436,7 @@ fn decimals_of(width: f64) -> usize {
 mod tests {
     use super::*;
 
-    const ADULT_DIR: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/reference/arx-benchmark/"
-    );
+    const ADULT_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/arx-adult/");
 
     fn parse(text: &str) -> Result<Hierarchy, HierarchyError> {
         Hierarchy::from_csv_reader(text.as_bytes(), "test.csv", DEFAULT_DELIMITER)

@@ -139,6 +139,7 @@ pub fn run(args: Args, output: Output) -> Result<()> {
     let policy = SelectionPolicy {
         as_of: args.as_of,
         retention_months: config.retention_months,
+        max_malformed_share: config.max_malformed_share,
     };
     let sets = if output.shows_progress() {
         database.set_count()?
@@ -249,6 +250,7 @@ pub fn run(args: Args, output: Output) -> Result<()> {
     let parameters = BTreeMap::from([
         ("retention_months", json!(config.retention_months)),
         ("mdav_exact_limit", json!(config.mdav_exact_limit)),
+        ("max_malformed_share", json!(config.max_malformed_share)),
         ("thresholds", json!(config.thresholds)),
     ]);
     let report = ReleaseReport {

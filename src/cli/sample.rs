@@ -3,14 +3,16 @@
 //! Writes a synthetic FreeSewing v3 SQLite database: the real `User` and `Set` tables, every
 //! encrypted field encrypted with the v3 scheme under a random key that is written to the key
 //! file (mode 0600). People have correlated measurements drawn from FreeSewing's size models,
-//! partial sets, several sets per user, mixed consent, status and last-seen dates, and junk sets.
-//! The same --users, --seed and --as-of give the same database.
+//! partial sets, several sets per user, mixed consent, status and last-seen dates, junk sets, and
+//! a few bad rows of every kind a production database holds (`--messy`, see
+//! [`crate::sample::messy`]). The same --users, --seed, --as-of and --messy give the same database.
 
 use std::path::PathBuf;
 
 use crate::cli::parse_date;
 use crate::dates::Date;
 use crate::error::{Error, Result};
+use crate::sample::messy::DEFAULT_MESSY_SHARE;
 use crate::sample::{write_sample, SampleSpec};
 use crate::timings::Timings;
 
@@ -31,6 +33,10 @@ pub struct Args {
     /// Dates (last seen, created) are spread before this day.
     #[arg(long, value_parser = parse_date, default_value = "2026-11-01")]
     pub as_of: Date,
+    /// About this share of the sets are bad rows (empty, undecryptable, malformed, orphaned, or
+    /// owned by an unreadable user row); 0 writes a clean database.
+    #[arg(long, default_value_t = DEFAULT_MESSY_SHARE)]
+    pub messy: f64,
     /// Replace an existing database file.
     #[arg(long)]
     pub force: bool,
@@ -43,6 +49,12 @@ pub fn run(args: Args, output: super::Output) -> Result<()> {
             problem: "must be at least 1".into(),
         });
     }
+    if !(0.0..=1.0).contains(&args.messy) {
+        return Err(Error::InvalidArgument {
+            name: "--messy",
+            problem: "must be between 0 and 1".into(),
+        });
+    }
     if args.db.exists() && !args.force {
         return Err(Error::OutputExists { path: args.db });
     }
@@ -50,6 +62,7 @@ pub fn run(args: Args, output: super::Output) -> Result<()> {
         users: args.users,
         seed: args.seed,
         as_of: args.as_of,
+        messy: args.messy,
     };
     let mut timings = Timings::default();
     let summary = write_sample(&args.db, &args.key_file, spec, &mut timings)?;
@@ -62,6 +75,17 @@ pub fn run(args: Args, output: super::Output) -> Result<()> {
         summary.near_duplicate_sets,
         summary.exact_duplicate_sets,
         args.db.display()
+    );
+    let planted = summary.planted;
+    tracing::info!(
+        "planted bad rows: no_measurements={} undecryptable={} malformed_value={} orphan_set={} \
+         unreadable_owner={} (sets of {} unreadable user rows)",
+        planted.no_measurements,
+        planted.undecryptable,
+        planted.malformed_value,
+        planted.orphan_set,
+        planted.unreadable_owner,
+        planted.unreadable_owners
     );
     output.timings(&timings);
     Ok(())

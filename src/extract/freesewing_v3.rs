@@ -4,6 +4,11 @@
 //! time the account was seen; from `Set` the owner and the encrypted `measies`. Names, notes,
 //! images, emails and timestamps of sets are never selected, so they cannot leak by accident.
 //! Sets are streamed in chunks so that memory does not grow with the size of the ciphertext.
+//!
+//! A row whose fields cannot be read is not an error here: the reader hands it on marked as such
+//! ([`Owner::Unreadable`], [`StoredMeasies::NotText`], a `userId` of `None`), so that selection can
+//! leave it out and count it. Only a database that cannot be read at all (not SQLite, missing
+//! tables or columns, corrupted pages) stops the reader.
 
 use std::path::{Path, PathBuf};
 
@@ -23,13 +28,72 @@ pub struct UserRow {
     pub last_seen_ms: Option<i64>,
 }
 
+/// A `User` row as read: its eligibility fields, or the fact that they cannot be trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    Readable(UserRow),
+    /// `consent`, `status` or `lastSeen` cannot be read, or another row has the same id: no
+    /// decision about this person's consent can be made, so none of their sets is published.
+    Unreadable,
+}
+
+/// Every `User` row, by id, with counts of the rows that could not be read.
+#[derive(Debug, Default)]
+pub struct UserTable {
+    pub by_id: FastMap<i64, Owner>,
+    /// Rows in the table.
+    pub rows: u64,
+    /// Rows whose fields cannot be read, whose id is not an integer, or whose id is shared with
+    /// another row (every row of such an id counts).
+    pub unreadable_rows: u64,
+    /// 1-based scan position of the first such row, for messages.
+    pub first_unreadable_row: Option<u64>,
+}
+
+impl UserTable {
+    /// Adds the row at `ordinal`; a row without a readable id can own no set and is only counted.
+    fn add(&mut self, ordinal: u64, id: Option<i64>, owner: Owner) {
+        use std::collections::hash_map::Entry;
+        self.rows += 1;
+        let unreadable = match id.map(|id| self.by_id.entry(id)) {
+            None => true,
+            Some(Entry::Vacant(slot)) => {
+                slot.insert(owner);
+                owner == Owner::Unreadable
+            }
+            Some(Entry::Occupied(mut slot)) => {
+                // The earlier row of this id was counted as readable; it is not any more.
+                if let Owner::Readable(_) = slot.insert(Owner::Unreadable) {
+                    self.unreadable_rows += 1;
+                }
+                true
+            }
+        };
+        if unreadable {
+            self.unreadable_rows += 1;
+            self.first_unreadable_row.get_or_insert(ordinal);
+        }
+    }
+}
+
+/// A `Set.measies` cell as stored.
+#[derive(Debug, Clone)]
+pub enum StoredMeasies {
+    Null,
+    /// Text or blob: normally the encrypted envelope.
+    Text(Vec<u8>),
+    /// An integer or a real: no envelope can be stored like that.
+    NotText,
+}
+
 /// One `Set` row as stored: its owner and its still-encrypted measurements.
 #[derive(Debug, Clone)]
 pub struct SetRow {
-    /// 1-based position in scan order, for error messages (the id itself is never shown).
+    /// 1-based position in scan order, for messages (the id itself is never shown).
     pub ordinal: u64,
-    pub user_id: i64,
-    pub measies: Option<Vec<u8>>,
+    /// `None` when `userId` is not an integer (NULL, text): the set has no owner.
+    pub user_id: Option<i64>,
+    pub measies: StoredMeasies,
 }
 
 /// An open, read-only v3 database.
@@ -121,8 +185,9 @@ impl V3Database {
         &self.path
     }
 
-    /// All users, by id. Duplicate ids are an error: the table's primary key is broken.
-    pub fn users(&self) -> Result<FastMap<i64, UserRow>> {
+    /// All users, by id. A row whose eligibility fields cannot be read, or whose id another row
+    /// shares (the table's primary key is broken), is kept as [`Owner::Unreadable`].
+    pub fn users(&self) -> Result<UserTable> {
         let sql = format!(
             "SELECT id, consent, status, \"{}\" FROM \"User\"",
             self.last_seen_column
@@ -134,35 +199,28 @@ impl V3Database {
         let mut rows = statement
             .query([])
             .map_err(|e| database_error(&self.path, "User", None, &e))?;
-        let mut users = FastMap::default();
+        let mut users = UserTable::default();
         let mut ordinal = 0u64;
         while let Some(row) = rows
             .next()
             .map_err(|e| database_error(&self.path, "User", Some(ordinal + 1), &e))?
         {
             ordinal += 1;
-            let integer = |index: usize, name: &str| -> Result<i64> {
-                row.get::<_, i64>(index).map_err(|_| {
-                    self.error("User", Some(ordinal), format!("`{name}` is not an integer"))
-                })
+            let id = row.get::<_, i64>(0).ok();
+            let fields = (
+                row.get::<_, i64>(1),
+                row.get::<_, i64>(2),
+                timestamp_ms(row.get_ref(3).expect("selected 4 columns")),
+            );
+            let owner = match fields {
+                (Ok(consent), Ok(status), Some(last_seen_ms)) => Owner::Readable(UserRow {
+                    consent,
+                    status,
+                    last_seen_ms,
+                }),
+                _ => Owner::Unreadable,
             };
-            let id = integer(0, "id")?;
-            let user = UserRow {
-                consent: integer(1, "consent")?,
-                status: integer(2, "status")?,
-                last_seen_ms: timestamp_ms(row.get_ref(3).expect("selected 4 columns")).map_err(
-                    |problem| {
-                        self.error(
-                            "User",
-                            Some(ordinal),
-                            format!("`{}` {problem}", self.last_seen_column),
-                        )
-                    },
-                )?,
-            };
-            if users.insert(id, user).is_some() {
-                return Err(self.error("User", Some(ordinal), "duplicate id".into()));
-            }
+            users.add(ordinal, id, owner);
         }
         Ok(users)
     }
@@ -198,13 +256,13 @@ impl V3Database {
             .map_err(|e| database_error(&self.path, "Set", Some(ordinal + 1), &e))?
         {
             ordinal += 1;
-            let user_id = row.get::<_, i64>(0).map_err(|_| {
-                self.error("Set", Some(ordinal), "`userId` is not an integer".into())
-            })?;
+            let user_id = row.get::<_, i64>(0).ok();
             let measies = match row.get_ref(1).expect("selected 2 columns") {
-                ValueRef::Null => None,
-                ValueRef::Text(bytes) | ValueRef::Blob(bytes) => Some(bytes.to_vec()),
-                _ => return Err(self.error("Set", Some(ordinal), "`measies` is not text".into())),
+                ValueRef::Null => StoredMeasies::Null,
+                ValueRef::Text(bytes) | ValueRef::Blob(bytes) => {
+                    StoredMeasies::Text(bytes.to_vec())
+                }
+                ValueRef::Integer(_) | ValueRef::Real(_) => StoredMeasies::NotText,
             };
             chunk.push(SetRow {
                 ordinal,
@@ -227,18 +285,18 @@ impl V3Database {
     }
 }
 
-/// Reads a Prisma `DateTime`: integer ms, or ISO-8601 text.
-fn timestamp_ms(value: ValueRef<'_>) -> std::result::Result<Option<i64>, &'static str> {
+/// Reads a Prisma `DateTime`: integer ms, or ISO-8601 text; `Some(None)` when NULL (never
+/// recorded), `None` when the cell holds something else.
+fn timestamp_ms(value: ValueRef<'_>) -> Option<Option<i64>> {
     match value {
-        ValueRef::Null => Ok(None),
-        ValueRef::Integer(ms) => Ok(Some(ms)),
-        ValueRef::Real(ms) => Ok(Some(ms as i64)),
+        ValueRef::Null => Some(None),
+        ValueRef::Integer(ms) => Some(Some(ms)),
+        ValueRef::Real(ms) => Some(Some(ms as i64)),
         ValueRef::Text(text) => std::str::from_utf8(text)
             .ok()
             .and_then(parse_iso8601_ms)
-            .map(Some)
-            .ok_or("is neither epoch milliseconds nor an ISO-8601 timestamp"),
-        ValueRef::Blob(_) => Err("is a blob, expected a timestamp"),
+            .map(Some),
+        ValueRef::Blob(_) => None,
     }
 }
 
@@ -279,5 +337,48 @@ fn sqlite_message(error: &rusqlite::Error) -> String {
         }
         rusqlite::Error::SqliteFailure(code, None) => format!("{:?}", code.code),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn readable(consent: i64) -> Owner {
+        Owner::Readable(UserRow {
+            consent,
+            status: 1,
+            last_seen_ms: None,
+        })
+    }
+
+    #[test]
+    fn unreadable_rows_and_every_row_of_a_shared_id_are_counted() {
+        let mut users = UserTable::default();
+        users.add(1, Some(10), readable(3));
+        users.add(2, Some(11), Owner::Unreadable);
+        users.add(3, None, readable(3));
+        users.add(4, Some(12), readable(3));
+        users.add(5, Some(12), readable(3));
+        users.add(6, Some(12), readable(2));
+        assert_eq!(users.rows, 6);
+        // Row 2 (a field), row 3 (its id) and all three rows of id 12.
+        assert_eq!(users.unreadable_rows, 5);
+        assert_eq!(users.first_unreadable_row, Some(2));
+        assert_eq!(users.by_id[&10], readable(3));
+        assert_eq!(users.by_id[&12], Owner::Unreadable);
+        assert_eq!(users.by_id.len(), 3);
+    }
+
+    #[test]
+    fn timestamps_read_as_prisma_stores_them() {
+        assert_eq!(timestamp_ms(ValueRef::Null), Some(None));
+        assert_eq!(timestamp_ms(ValueRef::Integer(5)), Some(Some(5)));
+        assert_eq!(
+            timestamp_ms(ValueRef::Text(b"1970-01-01T00:00:01.000Z")),
+            Some(Some(1000))
+        );
+        assert_eq!(timestamp_ms(ValueRef::Text(b"yesterday")), None);
+        assert_eq!(timestamp_ms(ValueRef::Blob(b"\x00")), None);
     }
 }

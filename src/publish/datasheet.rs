@@ -184,24 +184,42 @@ fn collection(text: &mut String, release: &Release<'_>) {
         people = selection.eligible_people,
     );
     text.push_str("| left out because | sets |\n|---|---:|\n");
-    for reason in Exclusion::ALL {
-        let _ = writeln!(
-            text,
-            "| {} | {} |",
-            reason.description(),
-            selection
-                .excluded_sets
-                .get(reason.key())
-                .copied()
-                .unwrap_or(0)
-        );
-    }
+    exclusion_rows(text, Exclusion::ALL.into_iter(), &selection.excluded_sets);
+    text.push_str("\n| accounts left out because | accounts |\n|---|---:|\n");
+    exclusion_rows(
+        text,
+        Exclusion::ALL.into_iter().filter(|r| r.is_about_owner()),
+        &selection.excluded_users,
+    );
+    let bad = selection.bad_rows;
+    let _ = writeln!(
+        text,
+        "\nRows that cannot be read (an orphan set, an unreadable account, a value that does not \
+         decrypt or is not a number) are left out, never guessed at: {} of {} sets that could \
+         have been published ({:.2}%; a database above {}% is refused as damaged).",
+        bad.sets,
+        bad.of_sets,
+        bad.share * 100.0,
+        bad.max_share * 100.0
+    );
     let _ = writeln!(
         text,
         "\n{} values under names that are not FreeSewing measurements were dropped, as the \
          FreeSewing backend does. FreeSewing v4's `waistToArmpit` is read as `waistToArmhole`.\n",
         selection.unknown_measurements_dropped
     );
+}
+
+/// One Markdown table row per reason: what it means and how many were left out for it.
+fn exclusion_rows(
+    text: &mut String,
+    reasons: impl Iterator<Item = Exclusion>,
+    counts: &std::collections::BTreeMap<&'static str, u64>,
+) {
+    for reason in reasons {
+        let count = counts.get(reason.key()).copied().unwrap_or(0);
+        let _ = writeln!(text, "| {} | {count} |", reason.description());
+    }
 }
 
 fn anonymization(text: &mut String, release: &Release<'_>) {
@@ -214,8 +232,9 @@ fn anonymization(text: &mut String, release: &Release<'_>) {
         text,
         "## Preprocessing and anonymization\n\n\
          1. **Cleaning.** A set with any value outside its plausible range (see *Columns*; doll- \
-         and giant-scale sets, values typed in cm or inches, zeros) is left out whole. An exact \
-         copy of a set its owner already has is left out.\n\
+         and giant-scale sets, values typed in cm or inches, zeros) is left out whole, and so is \
+         a set that does not decrypt or whose values are not numbers. An exact copy of a set its \
+         owner already has is left out.\n\
          2. **Measurement patterns.** Which measurements a set has identifies people too, so \
          sets are only grouped with sets of the same pattern. A pattern shared by fewer than \
          k = {k} people is reduced to the largest frequent pattern it contains ({coarsened} \

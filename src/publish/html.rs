@@ -204,26 +204,13 @@ fn exclusions(page: &mut String, release: &Release<'_>) {
         "<tr class=\"total\"><td>In the database</td><td></td><td>{}</td></tr>",
         thousands(selection.sets_in_database)
     );
-    for reason in Exclusion::ALL {
-        let count = selection
-            .excluded_sets
-            .get(reason.key())
-            .copied()
-            .unwrap_or(0);
-        let _ = write!(
-            page,
-            "<tr><td>Excluded: {}</td><td>{}</td><td>{}</td></tr>",
-            escape(reason.key()),
-            escape(reason.description()),
-            thousands(count)
-        );
-    }
+    exclusion_rows(page, Exclusion::ALL.into_iter(), &selection.excluded_sets);
     let _ = writeln!(
         page,
         "<tr class=\"total\"><td>Eligible</td><td>sets of {} people</td><td>{}</td></tr>\
          <tr><td>Suppressed</td><td>their measurement pattern could not be shared by k people</td><td>{}</td></tr>\
          <tr class=\"total\"><td>Published</td><td>{} of them with fewer measurements ({} values dropped)</td><td>{}</td></tr>\
-         </table></section>",
+         </table>",
         thousands(selection.eligible_people),
         thousands(selection.eligible_sets),
         thousands(counts.suppressed_records as u64),
@@ -231,6 +218,41 @@ fn exclusions(page: &mut String, release: &Release<'_>) {
         thousands(counts.dropped_values as u64),
         thousands(counts.published_records as u64),
     );
+    page.push_str(
+        "<table class=\"counts\"><tr><th>Accounts</th><th>Why</th><th>Accounts</th></tr>",
+    );
+    exclusion_rows(
+        page,
+        Exclusion::ALL.into_iter().filter(|r| r.is_about_owner()),
+        &selection.excluded_users,
+    );
+    let bad = selection.bad_rows;
+    let _ = writeln!(
+        page,
+        "</table><p>Rows that cannot be read: {} of {} sets that could have been published \
+         ({:.2}%; above {}% the database is refused as damaged).</p></section>",
+        thousands(bad.sets),
+        thousands(bad.of_sets),
+        bad.share * 100.0,
+        bad.max_share * 100.0
+    );
+}
+
+/// One table row per reason: its key, what it means, and how many were left out for it.
+fn exclusion_rows(
+    page: &mut String,
+    reasons: impl Iterator<Item = Exclusion>,
+    counts: &std::collections::BTreeMap<&'static str, u64>,
+) {
+    for reason in reasons {
+        let _ = write!(
+            page,
+            "<tr><td>Excluded: {}</td><td>{}</td><td>{}</td></tr>",
+            escape(reason.key()),
+            escape(reason.description()),
+            thousands(counts.get(reason.key()).copied().unwrap_or(0))
+        );
+    }
 }
 
 fn measurements(page: &mut String, release: &Release<'_>) {

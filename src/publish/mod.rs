@@ -284,6 +284,8 @@ pub(crate) mod fixture {
                     eligible_sets: 11,
                     eligible_people: 10,
                     excluded_sets: BTreeMap::from([("no_open_data_consent", 29)]),
+                    excluded_users: BTreeMap::from([("no_open_data_consent", 20)]),
+                    bad_rows: Default::default(),
                     unknown_measurements_dropped: 2,
                 },
                 anonymization: AnonymizationCounts {

@@ -120,7 +120,7 @@ mod tests {
 
     const ADULT: &str = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/reference/arx-benchmark/adult.csv"
+        "/tests/data/arx-adult/adult.csv"
     );
     const US_POPULATION: u64 = 317_238_626;
 

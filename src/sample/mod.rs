@@ -2,8 +2,10 @@
 //!
 //! The database has the real `User` and `Set` tables and columns; every field the backend encrypts
 //! is encrypted with the v3 scheme under a random key, written to the key file. Nothing in it is
-//! about a real person. The same `--users` and `--seed` give the same people, key and values.
+//! about a real person. The same `--users`, `--seed` and `--messy` give the same people, key and
+//! values. A small share of bad rows ([`messy`]) is always planted, as real databases hold them.
 
+pub mod messy;
 mod partial;
 pub mod people;
 mod sqlite;
@@ -22,7 +24,9 @@ use crate::dates::Date;
 use crate::error::{Error, Result};
 use crate::extract::crypto::FieldKey;
 use crate::measurements::Catalog;
+use crate::select::{ACTIVE_STATUS, OPEN_DATA_CONSENT};
 use crate::timings::Timings;
+use messy::{Messy, Planted};
 use partial::{commit_all, PartialFile};
 use people::{apply_coverage, as_typed, draw_body, draw_coverage, make_junk, SizeModels};
 
@@ -33,6 +37,8 @@ pub struct SampleSpec {
     pub seed: u64,
     /// lastSeen and createdAt dates are spread before this date.
     pub as_of: Date,
+    /// About this share of the sets are bad rows ([`messy`]); 0 for a clean database.
+    pub messy: f64,
 }
 
 /// What was generated, in counts (the truth a test can compare a release report with).
@@ -44,10 +50,13 @@ pub struct SampleSummary {
     pub family_sets: usize,
     pub near_duplicate_sets: usize,
     pub exact_duplicate_sets: usize,
+    /// Bad rows (`--messy`), by the reason a release counts them under.
+    pub planted: Planted,
 }
 
 impl SampleSummary {
     fn add(&mut self, part: &SampleSummary) {
+        self.planted.add(&part.planted);
         self.sets += part.sets;
         self.junk_sets += part.junk_sets;
         self.family_sets += part.family_sets;
@@ -63,6 +72,8 @@ pub(crate) struct UserRecord {
     pub status: i64,
     pub created_ms: i64,
     pub last_seen_ms: i64,
+    /// Whether `lastSeen` is stored as text that is not a timestamp (an unreadable owner).
+    pub last_seen_unreadable: bool,
     pub email: String,
     pub initial: String,
     pub ehash: String,
@@ -86,6 +97,8 @@ pub(crate) struct SetRecord {
     pub created_ms: i64,
     pub imperial: bool,
     pub public: bool,
+    /// Whether `userId` points at no user (an orphan set).
+    pub orphan: bool,
 }
 
 /// Users generated per parallel chunk; each chunk has its own random stream, so the output does
@@ -121,7 +134,7 @@ pub fn write_sample(
         let mut summary = SampleSummary::default();
         let users: Vec<UserRecord> = (first..last)
             .map(|i| {
-                draw_user(
+                let mut user = draw_user(
                     i as i64 + 1,
                     spec,
                     &catalog,
@@ -129,7 +142,11 @@ pub fn write_sample(
                     &key,
                     &mut rng,
                     &mut summary,
-                )
+                );
+                if let Some(kind) = Messy::of_user(i, spec.messy) {
+                    plant(&mut user, kind, spec, &key, &mut summary);
+                }
+                user
             })
             .collect();
         (users, summary)
@@ -308,6 +325,7 @@ fn draw_user(
             created_ms: created_ms + rng.gen_range(0..=(last_seen_ms - created_ms).max(0)),
             imperial,
             public: rng.gen_bool(0.1),
+            orphan: false,
         });
     }
     summary.sets += sets.len();
@@ -321,6 +339,7 @@ fn draw_user(
         status: weighted(rng, &[(1, 0.90), (0, 0.06), (-1, 0.025), (-2, 0.015)]),
         created_ms,
         last_seen_ms,
+        last_seen_unreadable: false,
         ehash: hex::encode(Sha256::digest(email.as_bytes())),
         initial: encrypt(&format!("\"{email}\""), rng),
         email: encrypt(&format!("\"{email}\""), rng),
@@ -340,6 +359,45 @@ fn draw_user(
         language: LANGUAGES[rng.gen_range(0..LANGUAGES.len())],
         sets,
     }
+}
+
+/// Gives a carrier its bad row (see [`messy`]): an extra set, or an unreadable `lastSeen`. The
+/// extra set's random draws come from a stream of its own, so the regular data does not change.
+fn plant(
+    user: &mut UserRecord,
+    kind: Messy,
+    spec: SampleSpec,
+    key: &FieldKey,
+    summary: &mut SampleSummary,
+) {
+    summary.planted.count(kind, user.sets.len());
+    if kind == Messy::UnreadableOwner {
+        user.last_seen_unreadable = true;
+        return;
+    }
+    let mut rng = Messy::rng(spec.seed, user.id);
+    if kind.needs_an_eligible_owner() {
+        user.consent = OPEN_DATA_CONSENT;
+        user.status = ACTIVE_STATUS;
+        user.last_seen_ms =
+            Messy::recent_last_seen(user.last_seen_ms, spec.as_of.start_ms(), &mut rng);
+    }
+    let own = &user.sets[0];
+    let own_json = key
+        .decrypt(own.measies.as_bytes())
+        .expect("the sample's own sets decrypt");
+    let own_json = std::str::from_utf8(&own_json).expect("decrypted values are UTF-8");
+    let extra = SetRecord {
+        name: own.name.clone(),
+        notes: own.notes.clone(),
+        measies: kind.stored_measies(own_json, key, &mut rng),
+        created_ms: own.created_ms,
+        imperial: user.imperial,
+        public: false,
+        orphan: kind == Messy::Orphan,
+    };
+    user.sets.push(extra);
+    summary.sets += 1;
 }
 
 /// The JSON text the backend stores for a set's measurements (missing ones omitted). Whole

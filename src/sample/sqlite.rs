@@ -2,8 +2,10 @@
 
 use std::path::Path;
 
+use rusqlite::types::Value;
 use rusqlite::{params, Connection};
 
+use super::messy::{ORPHAN_OWNER_OFFSET, UNREADABLE_LAST_SEEN};
 use super::UserRecord;
 use crate::error::{Error, Result};
 
@@ -79,9 +81,12 @@ pub(super) fn write_database(
     batches: impl Iterator<Item = Vec<UserRecord>>,
 ) -> Result<()> {
     let mut connection = Connection::open(path).map_err(|e| sql_error(path, e))?;
+    // Foreign keys are off, as in a database restored or edited without them: that is how the
+    // orphan sets of `--messy` (and of production databases) come about.
     connection
         .execute_batch(
-            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA page_size = 8192;",
+            "PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA page_size = 8192; \
+             PRAGMA foreign_keys = OFF;",
         )
         .map_err(|e| sql_error(path, e))?;
     connection
@@ -93,7 +98,7 @@ pub(super) fn write_database(
             .prepare(
                 "INSERT INTO \"User\" (id, bio, consent, createdAt, data, ehash, email, ihash, initial, imperial, language, \
                  lastSeen, lusername, mfaSecret, newsletter, password, patron, status, updatedAt, username) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?6, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?11, ?12)",
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?6, ?8, ?9, ?10, ?18, ?12, ?13, ?14, ?15, ?16, ?17, ?11, ?12)",
             )
             .map_err(|e| sql_error(path, e))?;
         let mut insert_set = transaction
@@ -103,6 +108,11 @@ pub(super) fn write_database(
             )
             .map_err(|e| sql_error(path, e))?;
         for user in batches.flatten() {
+            let last_seen = if user.last_seen_unreadable {
+                Value::Text(UNREADABLE_LAST_SEEN.into())
+            } else {
+                Value::Integer(user.last_seen_ms)
+            };
             insert_user
                 .execute(params![
                     user.id,
@@ -121,7 +131,8 @@ pub(super) fn write_database(
                     user.newsletter,
                     user.password,
                     user.patron,
-                    user.status
+                    user.status,
+                    last_seen
                 ])
                 .map_err(|e| sql_error(path, e))?;
             for set in &user.sets {
@@ -131,7 +142,11 @@ pub(super) fn write_database(
                         set.imperial,
                         set.name,
                         set.notes,
-                        user.id,
+                        if set.orphan {
+                            ORPHAN_OWNER_OFFSET + user.id
+                        } else {
+                            user.id
+                        },
                         set.measies,
                         set.public
                     ])

@@ -11,7 +11,7 @@ fn repo(path: &str) -> PathBuf {
 }
 
 fn arx(file: &str) -> PathBuf {
-    repo("../shared/reference/arx-benchmark").join(file)
+    repo("tests/data/arx-adult").join(file)
 }
 
 fn anonymize(input: &Path, schema: &Path, out: &Path, extra: &[&str]) -> Run {

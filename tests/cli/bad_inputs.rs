@@ -33,13 +33,6 @@ fn people(n: usize) -> Vec<FixtureUser> {
         .collect()
 }
 
-/// A fixture database of `n` eligible people, then `sql` run on it (to break it).
-fn broken_db(dir: &Path, n: usize, sql: &str) -> (PathBuf, PathBuf) {
-    let (db, key) = fixture_db(dir, &people(n));
-    Connection::open(&db).unwrap().execute_batch(sql).unwrap();
-    (db, key)
-}
-
 /// Publishes a database of six eligible people after `spoil` changed its files (database, key
 /// file) and checks the refusal ([`assert_refused`]).
 fn refused_when(spoil: impl FnOnce(&Path, &Path), expected: &[&str]) -> Run {
@@ -360,86 +353,155 @@ fn key_from_environment_is_never_echoed() {
     assert_refused(run, &["--force"], dir.path(), &[&db, &key, &out]);
 }
 
-// ---------------------------------------------------------------- stored (encrypted) values
+// ---------------------------------------------------------------- bad rows in a usable database
 
-/// Six good sets, then row 7 replaced by `stored`: the key is proven right by rows 1..6, so the
-/// bad row is reported as a malformed row, not as a wrong key.
-fn refuse_stored(stored: impl rusqlite::ToSql, expected: &[&str]) {
+/// The bad-row limit the "left out" tests publish with: one bad row among seven sets stays under
+/// it (the default, 1 %, would refuse such a small database; see
+/// `bad_rows_beyond_max_malformed_share_are_refused`).
+const LENIENT_CONFIG: &str = "max_malformed_share = 0.2\n";
+
+/// Seven eligible people after `spoil` changed the database, published with [`LENIENT_CONFIG`]:
+/// the release goes ahead, every `(reason, sets)` is counted in `report.json`, the warning names
+/// the first bad row, and no canary reaches the output or the release. Returns the report.
+fn left_out_when(spoil: impl FnOnce(&Path), expected: &[(&str, u64)]) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let (db, key) = fixture_db(dir.path(), &people(7));
-    store_measies(&db, 7, stored);
-    let run = publish(&db, &key, dir.path(), &[]);
-    let mut fragments = vec!["fixture.sqlite: Set row 7: "];
-    fragments.extend_from_slice(expected);
-    assert_refused(run, &fragments, dir.path(), &[&db, &key]);
+    spoil(&db);
+    let config = dir.path().join("release.toml");
+    std::fs::write(&config, LENIENT_CONFIG).unwrap();
+    let out = dir.path().join("release");
+    let extra = ["--config", config.to_str().unwrap(), "--verbose"];
+    let run = publish_fixture(&db, &key, &out, 5, &extra).expect_code(0);
+    assert_clean(&run.stdout(), &run.stderr());
+    let report = report(&out);
+    for &(reason, sets) in expected {
+        assert_eq!(
+            report["selection"]["excluded_sets"][reason], sets,
+            "{reason} in {}",
+            report["selection"]
+        );
+    }
+    let bad_row = |reason: &str| {
+        [
+            "undecryptable",
+            "malformed_value",
+            "orphan_set",
+            "unreadable_owner",
+        ]
+        .contains(&reason)
+    };
+    if expected.iter().any(|(reason, _)| bad_row(reason)) {
+        assert!(
+            run.stderr().contains("left out sets that cannot be read: "),
+            "{}",
+            run.stderr()
+        );
+    }
+    for file in [
+        "measurements.csv",
+        "README.md",
+        "report.html",
+        "report.json",
+    ] {
+        let text = std::fs::read_to_string(out.join(file)).unwrap();
+        assert!(
+            !text.contains(CANARY_VALUE) && !text.contains(CANARY_ID),
+            "{file}"
+        );
+    }
+    report
 }
+
+/// Row 7 of seven sets replaced by `stored`: left out and counted under `reason`, the release
+/// goes ahead.
+fn left_out_stored(stored: impl rusqlite::ToSql, reason: &str) -> serde_json::Value {
+    left_out_when(|db| store_measies(db, 7, stored), &[(reason, 1)])
+}
+
+/// [`left_out_when`] the database was changed by `sql`.
+fn left_out_after(sql: &str, expected: &[(&str, u64)]) -> serde_json::Value {
+    left_out_when(
+        |db| Connection::open(db).unwrap().execute_batch(sql).unwrap(),
+        expected,
+    )
+}
+
+// ---------------------------------------------------------------- stored (encrypted) values
 
 #[test]
 fn measies_stored_unencrypted() {
-    refuse_stored(
-        format!("{{\"chest\":{CANARY_VALUE}}}"),
-        &["`measies` cannot be decrypted: not an encrypted value: expected JSON {\"iv\": hex, \"ct\": hex}"],
-    );
+    left_out_stored(format!("{{\"chest\":{CANARY_VALUE}}}"), "undecryptable");
 }
 
 #[test]
 fn envelope_without_ct() {
-    refuse_stored(
+    left_out_stored(
         format!("{{\"iv\":\"{}\"}}", "0".repeat(32)),
-        &["not an encrypted value"],
+        "undecryptable",
     );
 }
 
 #[test]
 fn envelope_with_bad_hex() {
-    refuse_stored(
+    left_out_stored(
         format!(
             "{{\"iv\":\"{}\",\"ct\":\"{}\"}}",
             "0".repeat(32),
             "zz".repeat(16)
         ),
-        &["`iv` or `ct` is not valid hex"],
+        "undecryptable",
     );
 }
 
 #[test]
 fn iv_of_the_wrong_length() {
-    refuse_stored(
+    left_out_stored(
         format!(
             "{{\"iv\":\"{}\",\"ct\":\"{}\"}}",
             "0".repeat(16),
             "0".repeat(32)
         ),
-        &["IV is 8 bytes, expected 16"],
+        "undecryptable",
     );
 }
 
 #[test]
 fn ciphertext_not_in_whole_blocks() {
-    refuse_stored(
+    left_out_stored(
         format!(
             "{{\"iv\":\"{}\",\"ct\":\"{}\"}}",
             "0".repeat(32),
             "ab".repeat(20)
         ),
-        &["ciphertext length is not a positive multiple of 16 bytes"],
+        "undecryptable",
     );
 }
 
-#[test]
-fn bad_padding() {
-    // One block that decrypts to bytes ending in 0x00: never valid PKCS#7.
+/// One block that decrypts to bytes ending in 0x00 under the fixture key: never valid PKCS#7.
+fn badly_padded() -> String {
     let mut block = [0x41u8; 16];
     block[15] = 0;
     let key = scrypt_key();
     let ciphertext = cbc::Encryptor::<aes::Aes256>::new(&key.into(), &[3u8; 16].into())
         .encrypt_padded_vec_mut::<NoPadding>(&block);
-    let stored = format!(
+    format!(
         "{{\"iv\":\"{}\",\"ct\":\"{}\"}}",
         hex::encode([3u8; 16]),
         hex::encode(ciphertext)
+    )
+}
+
+#[test]
+fn bad_padding() {
+    left_out_stored(badly_padded(), "undecryptable");
+}
+
+#[test]
+fn a_bad_first_value_is_not_a_wrong_key_when_later_values_open() {
+    left_out_when(
+        |db| store_measies(db, 1, badly_padded()),
+        &[("undecryptable", 1)],
     );
-    refuse_stored(stored, &["bad padding after decryption"]);
 }
 
 /// The fixture's AES key, derived here with the scrypt crate directly (FreeSewing's parameters).
@@ -452,83 +514,79 @@ fn scrypt_key() -> [u8; 32] {
 
 #[test]
 fn decrypts_to_bytes_that_are_not_utf8() {
-    refuse_stored(
-        encrypted(&[0xff, 0xfe, 0x39, 0x38, 0x37]),
-        &["decrypted bytes are not UTF-8 JSON"],
-    );
+    left_out_stored(encrypted(&[0xff, 0xfe, 0x39, 0x38, 0x37]), "undecryptable");
 }
 
 #[test]
 fn measies_stored_as_a_number() {
     // A column without type affinity keeps an integer as an integer.
-    let dir = tempfile::tempdir().unwrap();
-    let (db, key) = broken_db(
-        dir.path(),
-        7,
+    let report = left_out_after(
         "CREATE TABLE s2 (id INTEGER PRIMARY KEY, userId INTEGER, measies);
          INSERT INTO s2 SELECT * FROM \"Set\";
          DROP TABLE \"Set\";
          ALTER TABLE s2 RENAME TO \"Set\";
          UPDATE \"Set\" SET measies = 987654 WHERE id = 7;",
+        &[("undecryptable", 1)],
     );
-    let run = publish(&db, &key, dir.path(), &[]);
-    let run = assert_refused(
-        run,
-        &["fixture.sqlite: Set row 7: `measies` is not text"],
-        dir.path(),
-        &[&db, &key],
-    );
-    assert!(!run.stderr().contains("987654"));
+    assert_eq!(report["selection"]["eligible_sets"], 6);
 }
 
 // ---------------------------------------------------------------- decrypted measies
 
 #[test]
 fn measies_not_an_object() {
-    refuse_stored(
+    left_out_stored(
         encrypted(format!("[{CANARY_VALUE},\"{CANARY_ID}\"]").as_bytes()),
-        &["decrypted `measies`: measies is not a JSON object of measurement name → number"],
+        "malformed_value",
     );
 }
 
 #[test]
 fn measies_truncated_json() {
-    refuse_stored(
+    left_out_stored(
         encrypted(format!("{{\"chest\":{CANARY_VALUE}").as_bytes()),
-        &["measies is not a JSON object"],
+        "malformed_value",
     );
 }
 
 #[test]
 fn measurement_value_is_a_string() {
-    refuse_stored(
+    left_out_stored(
         encrypted(format!("{{\"chest\":\"{CANARY_VALUE} {CANARY_ID}\"}}").as_bytes()),
-        &["decrypted `measies`: measurement `chest` is not a number"],
+        "malformed_value",
     );
 }
 
 #[test]
 fn measurement_value_is_null() {
-    refuse_stored(
-        encrypted(b"{\"waist\":null}"),
-        &["measurement `waist` is not a number"],
-    );
+    left_out_stored(encrypted(b"{\"waist\":null}"), "malformed_value");
 }
 
 #[test]
 fn measurement_value_is_nan() {
-    refuse_stored(
-        encrypted(b"{\"hips\":NaN}"),
-        &["measurement `hips` is not a number"],
-    );
+    left_out_stored(encrypted(b"{\"hips\":NaN}"), "malformed_value");
 }
 
 #[test]
 fn measurement_value_overflows() {
-    refuse_stored(
-        encrypted(b"{\"neck\":1e999}"),
-        &["measurement `neck` is not a number"],
+    left_out_stored(encrypted(b"{\"neck\":1e999}"), "malformed_value");
+}
+
+#[test]
+fn measurement_value_is_a_nested_object() {
+    left_out_stored(
+        encrypted(format!("{{\"chest\":{{\"value\":{CANARY_VALUE}}},\"waist\":700}}").as_bytes()),
+        "malformed_value",
     );
+}
+
+#[test]
+fn one_bad_value_leaves_the_whole_set_out() {
+    let report = left_out_stored(
+        encrypted(format!("{{\"chest\":{CANARY_VALUE},\"waist\":\"n/a\"}}").as_bytes()),
+        "malformed_value",
+    );
+    assert_eq!(report["selection"]["eligible_sets"], 6);
 }
 
 #[test]
@@ -569,63 +627,110 @@ fn unknown_measurement_names_are_dropped_and_counted() {
 
 #[test]
 fn empty_and_null_measies_are_counted_as_no_measurements() {
+    // Encrypted `{}`, NULL, empty text, and the schema's plain `{}` default: empty sets, which do
+    // not count toward `max_malformed_share` (the default 1 % would refuse 4 bad rows in 10).
     let dir = tempfile::tempdir().unwrap();
-    let (db, key) = fixture_db(dir.path(), &people(8));
+    let (db, key) = fixture_db(dir.path(), &people(10));
     store_measies(&db, 7, encrypted(b"{}"));
     store_measies(&db, 8, rusqlite::types::Null);
+    store_measies(&db, 9, "");
+    store_measies(&db, 10, "{ }");
     let out = dir.path().join("release");
     publish_fixture(&db, &key, &out, 5, &[]).expect_code(0);
-    assert_eq!(
-        report(&out)["selection"]["excluded_sets"]["no_measurements"],
-        2
-    );
+    let report = report(&out);
+    assert_eq!(report["selection"]["excluded_sets"]["no_measurements"], 4);
+    assert_eq!(report["selection"]["bad_rows"]["sets"], 0);
 }
 
 // ---------------------------------------------------------------- table structure
 
 #[test]
 fn duplicate_user_ids() {
-    refused_after(
+    // User 3 appears twice: both rows are unreadable owners, and user 3's one set is left out.
+    let report = left_out_after(
         "CREATE TABLE u2 AS SELECT * FROM \"User\";
          DROP TABLE \"User\";
          ALTER TABLE u2 RENAME TO \"User\";
          INSERT INTO \"User\" SELECT * FROM \"User\" WHERE id = 3;",
-        &["fixture.sqlite: User row 7: duplicate id"],
+        &[("unreadable_owner", 1)],
     );
+    assert_eq!(report["selection"]["excluded_users"]["unreadable_owner"], 2);
+    assert_eq!(report["selection"]["users_in_database"], 8);
 }
 
 #[test]
 fn set_without_a_user() {
-    let run = refused_after(
+    left_out_after(
         "UPDATE \"Set\" SET userId = 987654 WHERE id = 4;",
-        &["fixture.sqlite: Set row 4: its `userId` matches no user"],
+        &[("orphan_set", 1)],
     );
-    assert!(!run.stderr().contains("987654"));
 }
 
 #[test]
 fn set_user_id_is_null() {
-    refused_after(
+    left_out_after(
         "UPDATE \"Set\" SET userId = NULL WHERE id = 2;",
-        &["fixture.sqlite: Set row 2: `userId` is not an integer"],
+        &[("orphan_set", 1)],
     );
 }
 
 #[test]
 fn user_consent_is_not_an_integer() {
-    refused_after(
+    let report = left_out_after(
         &format!("UPDATE \"User\" SET consent = '{CANARY_ID}' WHERE id = 5;"),
-        &["fixture.sqlite: User row 5: `consent` is not an integer"],
+        &[("unreadable_owner", 1)],
     );
+    assert_eq!(report["selection"]["excluded_users"]["unreadable_owner"], 1);
 }
 
 #[test]
 fn last_seen_is_not_a_timestamp() {
-    let run = refused_after(
+    left_out_after(
         "UPDATE \"User\" SET lastSeen = 'last tuesday' WHERE id = 2;",
-        &["User row 2: `lastSeen` is neither epoch milliseconds nor an ISO-8601 timestamp"],
+        &[("unreadable_owner", 1)],
     );
-    assert!(!run.stderr().contains("tuesday"));
+}
+
+#[test]
+fn null_last_seen_is_never_seen_outside_retention() {
+    let report = left_out_after(
+        "UPDATE \"User\" SET lastSeen = NULL WHERE id = 2;",
+        &[("outside_retention_window", 1)],
+    );
+    assert_eq!(
+        report["selection"]["excluded_users"]["outside_retention_window"],
+        1
+    );
+    assert_eq!(report["selection"]["bad_rows"]["sets"], 0);
+}
+
+#[test]
+fn bad_rows_beyond_max_malformed_share_are_refused() {
+    // One undecryptable set in six (17 %) is far beyond the default 1 %: the database is taken
+    // for damaged, nothing is written, and the message gives counts and the first row only.
+    let run = refused_when(
+        |db, _| store_measies(db, 6, format!("{{\"chest\":{CANARY_VALUE}}}")),
+        &[
+            "fixture.sqlite: 1 of 6 sets that could be published cannot be read (16.67 %, more than max_malformed_share = 0.01)",
+            "undecryptable 1 (first: Set row 6)",
+            "nothing was written",
+        ],
+    );
+    assert!(!run.stderr().contains("chest"));
+}
+
+#[test]
+fn a_database_of_garbage_is_refused_with_every_reason_counted() {
+    let run = refused_after(
+        "UPDATE \"Set\" SET measies = '{\"chest\":1}' WHERE id <= 2;
+         UPDATE \"Set\" SET userId = 987654 WHERE id = 3;
+         UPDATE \"User\" SET status = 'active' WHERE id = 4;",
+        &[
+            "4 of 6 sets that could be published cannot be read",
+            "unreadable_owner 1 (first: User row 4), orphan_set 1 (first: Set row 3), undecryptable 2 (first: Set row 1)",
+        ],
+    );
+    assert!(!run.stderr().contains("987654"));
 }
 
 // ---------------------------------------------------------------- who is left
@@ -747,6 +852,16 @@ fn suppression_share_outside_0_1() {
         refuse_config(
             &format!("[thresholds]\nmax_suppressed_share = {share}\n"),
             &["release.toml (field `thresholds.max_suppressed_share`): must be between 0 and 1"],
+        );
+    }
+}
+
+#[test]
+fn malformed_share_outside_0_1() {
+    for share in ["1.5", "-0.1", "nan"] {
+        refuse_config(
+            &format!("max_malformed_share = {share}\n"),
+            &["release.toml (field `max_malformed_share`): must be between 0 and 1"],
         );
     }
 }
@@ -1313,28 +1428,47 @@ fn release_csv_with_a_byte_order_mark() {
 
 // ---------------------------------------------------------------- other commands
 
+/// Runs `sample` into `dir` with `extra` arguments (a valid `--users` unless `extra` has one).
+fn sample_into(dir: &Path, extra: &[&str]) -> Run {
+    let (db, key) = (dir.join("s.sqlite"), dir.join("s.key"));
+    let mut args = vec![
+        "sample",
+        "--db",
+        db.to_str().unwrap(),
+        "--key-file",
+        key.to_str().unwrap(),
+    ];
+    if !extra.contains(&"--users") {
+        args.extend_from_slice(&["--users", "10"]);
+    }
+    args.extend_from_slice(extra);
+    anonpub(&args, &[])
+}
+
 #[test]
 fn sample_with_zero_users() {
     let dir = tempfile::tempdir().unwrap();
-    let (db, key) = (dir.path().join("s.sqlite"), dir.path().join("s.key"));
-    let run = anonpub(
-        &[
-            "sample",
-            "--users",
-            "0",
-            "--db",
-            db.to_str().unwrap(),
-            "--key-file",
-            key.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let run = sample_into(dir.path(), &["--users", "0"]);
     assert_refused(
         run,
         &["invalid --users: must be at least 1"],
         dir.path(),
         &[],
     );
+}
+
+#[test]
+fn sample_with_a_messy_share_outside_0_1() {
+    for share in ["1.5", "-0.1", "NaN"] {
+        let dir = tempfile::tempdir().unwrap();
+        let run = sample_into(dir.path(), &[&format!("--messy={share}")]);
+        assert_refused(
+            run,
+            &["invalid --messy: must be between 0 and 1"],
+            dir.path(),
+            &[],
+        );
+    }
 }
 
 #[test]

@@ -146,7 +146,8 @@ pub fn fixture_db(dir: &Path, users: &[FixtureUser]) -> (PathBuf, PathBuf) {
     (db, key_file)
 }
 
-/// Publishes a fixture database with k and extra arguments.
+/// Publishes a fixture database with k and extra arguments (quietly, unless they hold
+/// `--verbose`).
 pub fn publish_fixture(db: &Path, key: &Path, out: &Path, k: usize, extra: &[&str]) -> Run {
     let k = k.to_string();
     let mut args = vec![
@@ -163,8 +164,10 @@ pub fn publish_fixture(db: &Path, key: &Path, out: &Path, k: usize, extra: &[&st
         &k,
         "--seed",
         "3",
-        "--quiet",
     ];
+    if !extra.contains(&"--verbose") {
+        args.push("--quiet");
+    }
     args.extend_from_slice(extra);
     anonpub(&args, &[])
 }

@@ -9,7 +9,7 @@ use crate::fixtures::*;
 const US_POPULATION: &str = "317238626";
 
 fn adult() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/arx-benchmark/adult.csv")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/arx-adult/adult.csv")
 }
 
 fn test_schema(name: &str) -> PathBuf {
