@@ -21,6 +21,7 @@ use std::time::Instant;
 
 use anonpub::anonymize::group_noise::{Columns, GroupNoise, Membership, GROUP_NOISE_LABEL};
 use anonpub::anonymize::microaggregation::microaggregate;
+use anonpub::config::ReleaseConfig;
 use anonpub::dates::Date;
 use anonpub::extract::crypto::{load_secret, FieldKey};
 use anonpub::extract::freesewing_v3::V3Database;
@@ -238,7 +239,7 @@ fn median_ks(utility: &NumericUtility) -> f64 {
     ks[ks.len() / 2]
 }
 
-/// The eligible sets, selected as `publish` selects them with the default retention, and the
+/// The eligible sets, selected as `publish` selects them with the default config, and the
 /// group-noise key derived from the database's key.
 fn eligible(
     args: &Args,
@@ -247,9 +248,11 @@ fn eligible(
     let database = V3Database::open(&args.db)?;
     let secret = load_secret(Some(&args.key_file))?;
     let key = FieldKey::derive(&secret);
+    let defaults = ReleaseConfig::default();
     let policy = SelectionPolicy {
         as_of: args.as_of,
-        retention_months: 12,
+        retention_months: defaults.retention_months,
+        max_malformed_share: defaults.max_malformed_share,
     };
     let hidden = indicatif::ProgressBar::hidden();
     let (table, _) = select_v3(
