@@ -113,11 +113,7 @@ pub fn attack_changes(
             }
         })
         .collect();
-    let mut tally = Tally::default();
-    for outcome in outcomes {
-        tally.add(outcome);
-    }
-    tally.figures()
+    Tally::figures_of(outcomes)
 }
 
 /// The attacker's estimate of every released set of `person`, from the release holding them and

@@ -91,11 +91,7 @@ pub fn fake_accounts_attack(
             vec![rebuild(&planted, &release, record, &guess, k, scoring)]
         })
         .collect();
-    let mut tally = Tally::default();
-    for outcome in outcomes {
-        tally.add(outcome);
-    }
-    tally.figures()
+    Tally::figures_of(outcomes)
 }
 
 /// The attacker's estimate of the target's set from the row nearest to the guess, judged on the

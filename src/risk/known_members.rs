@@ -19,7 +19,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use serde::Serialize;
 
-use super::recovery::{published_columns, GroupedRelease, RecoveryFigures, Scoring, Tally};
+use super::recovery::{published_columns, share, GroupedRelease, RecoveryFigures, Scoring, Tally};
 use crate::table::MeasurementTable;
 
 /// What the attacker learns from the public sets of one release.
@@ -87,11 +87,7 @@ pub fn known_members_attack(
         private_sets: release.source.len() - public_sets,
         private_people: private_people.len(),
         exposed_people: exposed,
-        exposed_share: if private_people.is_empty() {
-            0.0
-        } else {
-            exposed as f64 / private_people.len() as f64
-        },
+        exposed_share: share(exposed, private_people.len()),
         alone_people: alone,
         rebuilt: tally.figures(),
     }

@@ -183,6 +183,15 @@ impl Tally {
             .extend(records.into_iter().flatten().flat_map(|r| r.errors_sd));
     }
 
+    /// The figures of these targets, each given as for [`Tally::add`].
+    pub fn figures_of(targets: Vec<Vec<Option<Rebuilt>>>) -> RecoveryFigures {
+        let mut tally = Tally::default();
+        for records in targets {
+            tally.add(records);
+        }
+        tally.figures()
+    }
+
     /// The figures of every target added.
     pub fn figures(mut self) -> RecoveryFigures {
         self.errors_sd.sort_unstable_by(f64::total_cmp);
@@ -190,13 +199,18 @@ impl Tally {
             targets: self.targets,
             located: self.located,
             recovered: self.recovered,
-            recovered_share: if self.targets == 0 {
-                0.0
-            } else {
-                self.recovered as f64 / self.targets as f64
-            },
+            recovered_share: share(self.recovered, self.targets),
             median_error_sd: median_of_sorted(&self.errors_sd),
         }
+    }
+}
+
+/// `part / whole`, 0 when `whole` is 0.
+pub fn share(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
     }
 }
 
