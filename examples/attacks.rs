@@ -26,7 +26,7 @@ use anonpub::dates::Date;
 use anonpub::extract::crypto::{load_secret, FieldKey};
 use anonpub::extract::freesewing_v3::V3Database;
 use anonpub::measurements::Catalog;
-use anonpub::risk::differencing::{attack_changes, Change};
+use anonpub::risk::differencing::differencing_attack;
 use anonpub::risk::fake_accounts::{fake_accounts_attack, FakeAccounts};
 use anonpub::risk::known_members::known_members_attack;
 use anonpub::risk::recovery::{GroupedRelease, RecoveryFigures, Scoring, Tolerance};
@@ -116,22 +116,7 @@ fn main() -> anonpub::Result<()> {
     let median_ks = median_ks(&utility);
 
     let started = Instant::now();
-    let leavers = attack_changes(
-        &table,
-        &method,
-        Change::Left,
-        args.targets,
-        args.seed,
-        &scoring,
-    );
-    let joiners = attack_changes(
-        &table,
-        &method,
-        Change::Joined,
-        args.targets,
-        args.seed,
-        &scoring,
-    );
+    let differencing = differencing_attack(&table, &method, args.targets, args.seed, &scoring);
     let differencing_seconds = started.elapsed().as_secs_f64();
 
     let started = Instant::now();
@@ -169,7 +154,7 @@ fn main() -> anonpub::Result<()> {
             "noise_scale": args.noise_scale,
             "median_ks": median_ks,
             "group_mean_alone": group_mean_alone.rebuilt,
-            "differencing": {"leavers": leavers, "joiners": joiners, "seconds": differencing_seconds},
+            "differencing": {"result": differencing, "seconds": differencing_seconds},
             "known_members": {"public_share": args.public_share, "result": known, "seconds": known_seconds},
             "fake_accounts": {"attacker": attacker, "result": fakes, "seconds": fake_seconds},
         });
@@ -188,8 +173,8 @@ fn main() -> anonpub::Result<()> {
         "attack", "targets", "located", "recovered", "median SD"
     );
     print_line("group mean alone (no attack)", &group_mean_alone.rebuilt);
-    print_line("differencing, one leaver", &leavers);
-    print_line("differencing, one joiner", &joiners);
+    print_line("differencing, one leaver", &differencing.leavers);
+    print_line("differencing, one joiner", &differencing.joiners);
     print_line(
         &format!("known members, {:.0} % public", 100.0 * args.public_share),
         &known.rebuilt,

@@ -21,13 +21,14 @@
 //! comes back within the tolerance ([`super::recovery`]); a joiner whose sets are all suppressed
 //! counts as a target that was not located.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use rayon::prelude::*;
 use serde::Serialize;
 
 use super::recovery::{
-    published_columns, sample_people, without_people, GroupedRelease, RecoveryFigures,
+    published_columns, sample_people, without_people, GroupedRelease, Rebuilt, RecoveryFigures,
     ReleaseMethod, Scoring, Tally,
 };
 use crate::table::{coverage_mask, MeasurementTable};
@@ -84,8 +85,8 @@ pub fn attack_changes(
     };
     let people = sample_people(table, targets, seed, stream);
     let base = match change {
-        Change::Left => table.clone(),
-        Change::Joined => without_people(table, &people),
+        Change::Left => Cow::Borrowed(table),
+        Change::Joined => Cow::Owned(without_people(table, &people)),
     };
     let base_release = method.release(&base);
     let base_sums = PatternSums::of(&base_release, table.width());
@@ -125,7 +126,7 @@ fn rebuild(
     with_sums: &PatternSums,
     without: &PatternSums,
     scoring: &Scoring,
-) -> Vec<Option<super::recovery::Rebuilt>> {
+) -> Vec<Option<Rebuilt>> {
     let width = with_table.width();
     (0..with.source.len())
         .filter(|&r| with_table.person(with.source[r]) == person)

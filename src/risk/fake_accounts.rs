@@ -25,8 +25,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::recovery::{
-    next_person, published_columns, same_row, sample_people, GroupedRelease, RecoveryFigures,
-    ReleaseMethod, Scoring, Tally,
+    next_person, published_columns, same_row, sample_people, GroupedRelease, Rebuilt,
+    RecoveryFigures, ReleaseMethod, Scoring, Tally,
 };
 use crate::table::{coverage_mask, MeasurementTable};
 
@@ -104,7 +104,7 @@ fn rebuild(
     guess: &[f64],
     k: usize,
     scoring: &Scoring,
-) -> Option<super::recovery::Rebuilt> {
+) -> Option<Rebuilt> {
     let width = planted.width();
     let target_row = release.source.iter().position(|&s| s == record)?;
     let columns = published_columns(release.row(target_row, width));
