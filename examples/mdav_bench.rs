@@ -15,7 +15,7 @@
 use std::io::Write;
 use std::time::Instant;
 
-use anonpub::anonymize::microaggregation::microaggregate;
+use anonpub::anonymize::microaggregation::microaggregate_constrained;
 use anonpub::anonymize::sse::sse_information_loss;
 use anonpub::measurements::Catalog;
 use anonpub::sample::people::{apply_coverage, as_typed, draw_body, draw_coverage, SizeModels};
@@ -66,11 +66,12 @@ fn compare(rows: usize, seed: u64, k: usize, limits: &[usize]) {
             .chain(limits.iter().map(|&l| (format!("limit {l}"), l)));
         for (name, limit) in runs {
             let start = Instant::now();
-            let result = microaggregate(
+            let result = microaggregate_constrained(
                 &table,
                 k,
                 limit,
                 &rounding,
+                &[],
                 &indicatif::ProgressBar::hidden(),
             );
             let seconds = start.elapsed().as_secs_f64();

@@ -37,6 +37,11 @@ pub struct ReleaseConfig {
     /// (exit 2). Empty sets do not count: they are legitimate.
     #[serde(default = "default_max_malformed_share")]
     pub max_malformed_share: f64,
+    /// Coverage planning merges smaller measurement patterns until each holds at least this many
+    /// people (never fewer than k), so that every pattern has several groups whose spread can be
+    /// restored; see `anonymize::coverage`.
+    #[serde(default = "default_min_pattern_people")]
+    pub min_pattern_people: usize,
     /// The attacker of the linkage attack (internal report, `max_linkage_success`).
     #[serde(default)]
     pub linkage: AttackerKnowledge,
@@ -198,6 +203,9 @@ fn default_exact_limit() -> usize {
 fn default_max_malformed_share() -> f64 {
     0.01
 }
+fn default_min_pattern_people() -> usize {
+    25
+}
 
 impl Default for ReleaseConfig {
     fn default() -> Self {
@@ -243,6 +251,9 @@ impl ReleaseConfig {
         }
         if self.mdav_exact_limit == 0 {
             return Err(("mdav_exact_limit", "must be at least 1".into()));
+        }
+        if self.min_pattern_people == 0 {
+            return Err(("min_pattern_people", "must be at least 1".into()));
         }
         self.linkage.validate()?;
         let thresholds = &self.thresholds;

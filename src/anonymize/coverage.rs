@@ -4,18 +4,55 @@
 //! present columns) shared by records of at least `k` distinct people. Microaggregation then
 //! groups records only within one pattern, so a released row's pattern never singles anyone out.
 //!
-//! **Method.** A pattern already shared by ≥ k people is kept. A rarer pattern is coarsened to the
-//! largest frequent pattern that it contains (its record loses the extra measurements: dropping
-//! values only removes information); ties go to the pattern with more people, then the lower mask.
-//! A record whose pattern contains no frequent pattern is suppressed, and so is a record without any
-//! measurement (the empty pattern is never frequent: it would release rows of nothing, and
-//! microaggregation needs at least one column). This is local suppression of cells followed by
-//! record suppression, in the spirit of ARX's and sdcMicro's handling of missing values, but
-//! without treating "missing" as a wildcard that matches anything (sdcMicro #225).
+//! **Method.** Patterns are planned as clusters of whole patterns (all records of one pattern share
+//! its fate), each published with the *intersection* of its members' patterns, so a record only
+//! ever loses values and never gains any. The aim is that every published pattern holds at least
+//! `min_people` people (25 by default; never fewer than k): a pattern of one or two groups is
+//! published as one or two values per column, which no later step can spread out again
+//! ([`super::variance`]), so a little coarsening buys a lot of distribution.
+//!
+//! 1. A pattern of at least `min_people` people is kept as it is.
+//! 2. Smaller patterns are taken largest first (most measurements, then most people, then the
+//!    lower mask, for determinism). Each joins whichever costs the fewest dropped values: a kept
+//!    pattern that it contains (its records lose the extra measurements), or an open cluster of
+//!    earlier small patterns (the cluster shrinks to the common measurements, so the cluster's
+//!    records pay too). When the cheapest of these costs more than [`MAX_JOIN_DROP`] values per
+//!    record, the pattern opens a cluster of its own instead, to meet a closer partner later. A
+//!    cluster that reaches `min_people` people is closed: later patterns may join it only by
+//!    containing it.
+//! 3. A cluster still short of `min_people` people is merged, smallest first, into the cluster
+//!    whose merge drops the fewest values (closed ones may shrink now), as long as that merge
+//!    drops no more than a quarter ([`MERGE_DROP_SHARE`]) of the values the cluster holds (its
+//!    records times its measurements): a pattern of one group releases a single value per
+//!    measurement for all its records, so its spread is lost whatever follows. A cluster without
+//!    such a partner stays as it is if it has k people; one short of k is merged as long as that
+//!    drops no more values than it holds (suppressing it would remove them all) or, failing that,
+//!    suppressed, as is a cluster sharing no measurement with any other. A record without any measurement is suppressed too
+//!    (the empty pattern would release rows of nothing, and microaggregation needs at least one
+//!    column).
+//!
+//! Dropping values only removes information, and a record is suppressed only when no coarser
+//! pattern is shared by k people, or when sharing one would cost others more values than it
+//! saves. This is local suppression of cells followed by record suppression, in the spirit of
+//! ARX's and sdcMicro's handling of missing values, but without treating "missing" as a wildcard
+//! that matches anything (sdcMicro #225); the merging of rare patterns into their common
+//! sub-pattern is greedy agglomerative clustering on the lattice of patterns, with dropped values
+//! as the cost.
+//! Clusters count distinct person numbers, so a person's several sets never make a pattern
+//! frequent on their own.
 
 use std::collections::{HashMap, HashSet};
 
 use crate::table::MeasurementTable;
+
+/// A small pattern opens a cluster of its own rather than joining one that costs more than this
+/// many dropped values per record (its own and, shared out, the cluster's).
+pub const MAX_JOIN_DROP: usize = 4;
+
+/// A pattern short of `min_people` people merges only when that drops at most this share
+/// (numerator, denominator) of its own values: merging more would publish every pattern with
+/// several groups but drop as many cells as it saves (measured in BENCHMARKS.md, issue 13).
+pub const MERGE_DROP_SHARE: (usize, usize) = (1, 4);
 
 /// What happens to each record's coverage.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,34 +63,90 @@ pub struct CoveragePlan {
     pub coarsened_records: usize,
     /// Measurement values removed by coarsening.
     pub dropped_values: usize,
-    /// Records left out because no frequent pattern fits them.
+    /// Records left out because no coarser pattern is shared by k people.
     pub suppressed_records: usize,
 }
 
-/// Plans the coverage of every record of the table for groups of `k` people.
-pub fn plan_coverage(table: &MeasurementTable, k: usize) -> CoveragePlan {
-    let masks: Vec<u64> = (0..table.len()).map(|i| table.coverage(i)).collect();
-    let mut people_by_pattern: HashMap<u64, HashSet<u32>> = HashMap::new();
-    for (i, &mask) in masks.iter().enumerate() {
-        people_by_pattern
-            .entry(mask)
-            .or_default()
-            .insert(table.person(i));
+/// Patterns published together under their common measurements.
+#[derive(Debug)]
+struct Cluster {
+    target: u64,
+    people: HashSet<u32>,
+    records: usize,
+    /// The original patterns of the members.
+    members: Vec<u64>,
+    closed: bool,
+}
+
+impl Cluster {
+    /// Values dropped if `other` (with `records` records and pattern `mask`) joins this cluster.
+    fn join_cost(&self, mask: u64, records: usize) -> Option<usize> {
+        let common = self.target & mask;
+        if common == 0 || (self.closed && common != self.target) {
+            return None;
+        }
+        let shrink = (self.target & !common).count_ones() as usize;
+        Some(records * (mask & !common).count_ones() as usize + self.records * shrink)
     }
-    let mut frequent: Vec<(u64, usize)> = people_by_pattern
-        .iter()
-        .filter(|(&mask, people)| mask != 0 && people.len() >= k)
-        .map(|(&mask, people)| (mask, people.len()))
+
+    fn absorb(&mut self, other: Cluster) {
+        self.target &= other.target;
+        self.people.extend(other.people);
+        self.records += other.records;
+        self.members.extend(other.members);
+    }
+}
+
+/// Plans the coverage of every record of the table for groups of `k` people, aiming at patterns
+/// of at least `min_people` people.
+pub fn plan_coverage(table: &MeasurementTable, k: usize, min_people: usize) -> CoveragePlan {
+    let min_people = min_people.max(k);
+    let masks: Vec<u64> = (0..table.len()).map(|i| table.coverage(i)).collect();
+    let mut by_pattern: HashMap<u64, (HashSet<u32>, usize)> = HashMap::new();
+    for (i, &mask) in masks.iter().enumerate() {
+        let entry = by_pattern.entry(mask).or_default();
+        entry.0.insert(table.person(i));
+        entry.1 += 1;
+    }
+    let mut patterns: Vec<Cluster> = by_pattern
+        .into_iter()
+        .filter(|(mask, _)| *mask != 0)
+        .map(|(mask, (people, records))| Cluster {
+            target: mask,
+            closed: people.len() >= min_people,
+            people,
+            records,
+            members: vec![mask],
+        })
         .collect();
-    // Most measurements first, then most people, then the mask itself for determinism.
-    frequent.sort_unstable_by(|a, b| {
-        b.0.count_ones()
-            .cmp(&a.0.count_ones())
-            .then(b.1.cmp(&a.1))
-            .then(a.0.cmp(&b.0))
+    patterns.sort_unstable_by(|a, b| {
+        b.target
+            .count_ones()
+            .cmp(&a.target.count_ones())
+            .then(b.people.len().cmp(&a.people.len()))
+            .then(a.target.cmp(&b.target))
     });
-    let frequent_set: HashSet<u64> = frequent.iter().map(|f| f.0).collect();
-    let mut target_of: HashMap<u64, Option<u64>> = HashMap::new();
+    let (mut clusters, small): (Vec<Cluster>, Vec<Cluster>) =
+        patterns.into_iter().partition(|p| p.closed);
+    for pattern in small {
+        match cheapest_join(&clusters, &pattern) {
+            Some((index, cost)) if cost <= MAX_JOIN_DROP * pattern.records => {
+                let cluster = &mut clusters[index];
+                cluster.absorb(pattern);
+                cluster.closed |= cluster.people.len() >= min_people;
+            }
+            _ => clusters.push(pattern),
+        }
+    }
+    for cluster in &mut clusters {
+        cluster.closed = false;
+    }
+    merge_small(&mut clusters, min_people, true);
+    merge_small(&mut clusters, k, false);
+    let target_of: HashMap<u64, u64> = clusters
+        .iter()
+        .flat_map(|c| c.members.iter().map(move |&m| (m, c.target)))
+        .collect();
     let mut plan = CoveragePlan {
         pattern: Vec::with_capacity(masks.len()),
         coarsened_records: 0,
@@ -61,13 +154,7 @@ pub fn plan_coverage(table: &MeasurementTable, k: usize) -> CoveragePlan {
         suppressed_records: 0,
     };
     for &mask in &masks {
-        let target = if frequent_set.contains(&mask) {
-            Some(mask)
-        } else {
-            *target_of
-                .entry(mask)
-                .or_insert_with(|| frequent.iter().find(|(f, _)| f & !mask == 0).map(|f| f.0))
-        };
+        let target = target_of.get(&mask).copied();
         match target {
             Some(t) if t != mask => {
                 plan.coarsened_records += 1;
@@ -79,6 +166,48 @@ pub fn plan_coverage(table: &MeasurementTable, k: usize) -> CoveragePlan {
         plan.pattern.push(target);
     }
     plan
+}
+
+/// The cluster that `pattern` joins for the fewest dropped values, with that cost; the first such
+/// cluster on ties.
+fn cheapest_join(clusters: &[Cluster], pattern: &Cluster) -> Option<(usize, usize)> {
+    clusters
+        .iter()
+        .enumerate()
+        .filter_map(|(index, cluster)| {
+            let cost = cluster.join_cost(pattern.target, pattern.records)?;
+            Some((index, cost))
+        })
+        .min_by_key(|&(index, cost)| (cost, index))
+}
+
+/// Merges every cluster of fewer than `below` people into its cheapest partner (now any cluster,
+/// which may shrink), smallest first, as long as the merge drops no more values than the cluster
+/// holds (its records times its measurements), or [`MERGE_DROP_SHARE`] of them when
+/// `keep_unmerged`. A cluster without such a partner is kept when `keep_unmerged`, and removed
+/// otherwise (its records are then suppressed).
+fn merge_small(clusters: &mut Vec<Cluster>, below: usize, keep_unmerged: bool) {
+    let mut settled: Vec<Cluster> = Vec::new();
+    while let Some(index) = (0..clusters.len())
+        .filter(|&i| clusters[i].people.len() < below)
+        .min_by_key(|&i| (clusters[i].people.len(), i))
+    {
+        let small = clusters.remove(index);
+        let own_values = small.records * small.target.count_ones() as usize;
+        let share = if keep_unmerged {
+            MERGE_DROP_SHARE
+        } else {
+            (1, 1)
+        };
+        match cheapest_join(clusters, &small) {
+            Some((partner, cost)) if cost <= own_values * share.0 / share.1 => {
+                clusters[partner].absorb(small);
+            }
+            _ if keep_unmerged => settled.push(small),
+            _ => {}
+        }
+    }
+    clusters.extend(settled);
 }
 
 #[cfg(test)]
@@ -103,7 +232,7 @@ mod tests {
             (3, [n, n, 1.0]),     // rare, contains no frequent pattern → suppressed
             (3, [1.0, 1.0, n]),
         ]);
-        let plan = plan_coverage(&t, 3);
+        let plan = plan_coverage(&t, 3, 3);
         assert_eq!(
             plan.pattern,
             vec![Some(0b011), Some(0b011), Some(0b011), None, Some(0b011)]
@@ -118,11 +247,94 @@ mod tests {
         );
     }
 
+    /// A table of `width` columns with a row of ones for each (person, mask).
+    fn masked(width: usize, rows: &[(u32, u64)]) -> MeasurementTable {
+        let mut t = MeasurementTable::new((0..width).map(|c| format!("m{c}")).collect());
+        for &(person, mask) in rows {
+            let row: Vec<f64> = (0..width)
+                .map(|c| if mask & (1 << c) != 0 { 1.0 } else { f64::NAN })
+                .collect();
+            t.push(person, &row);
+        }
+        t
+    }
+
+    #[test]
+    fn small_patterns_merge_into_their_common_measurements() {
+        // {a,b,c} and {a,b,d}: two people each, neither frequent for k = 3, nothing to coarsen
+        // to; together they make {a,b} with four people.
+        let t = masked(4, &[(0, 0b0111), (1, 0b0111), (2, 0b1011), (3, 0b1011)]);
+        let plan = plan_coverage(&t, 3, 3);
+        assert_eq!(plan.pattern, vec![Some(0b0011); 4]);
+        assert_eq!((plan.dropped_values, plan.suppressed_records), (4, 0));
+    }
+
+    #[test]
+    fn patterns_below_min_people_join_a_larger_one_they_contain() {
+        // 30 people with {a,b}, 6 with {a,b,c}: frequent for k = 5, but below 25 people.
+        let mut rows: Vec<(u32, u64)> = (0..30).map(|p| (p, 0b011)).collect();
+        rows.extend((30..36).map(|p| (p, 0b111)));
+        let t = masked(3, &rows);
+        let kept = plan_coverage(&t, 5, 5);
+        assert_eq!(kept.coarsened_records, 0);
+        let merged = plan_coverage(&t, 5, 25);
+        assert_eq!(merged.pattern, vec![Some(0b011); 36]);
+        assert_eq!(merged.dropped_values, 6);
+    }
+
+    #[test]
+    fn a_cluster_short_of_k_is_merged_when_that_costs_less_than_suppressing_it() {
+        // Three people with {a,b,c,d}; one with {a,b,c,e} joins them under {a,b,c}: 4 values
+        // dropped, no more than the 4 its suppression would remove.
+        let mut rows: Vec<(u32, u64)> = (0..3).map(|p| (p, 0b01111)).collect();
+        rows.push((3, 0b10111));
+        let plan = plan_coverage(&masked(5, &rows), 3, 3);
+        assert_eq!(plan.suppressed_records, 0);
+        assert!(plan.pattern.iter().all(|&p| p == Some(0b00111)));
+        // With ten people the merge would drop 11 values to save 4: suppression is cheaper.
+        let mut rows: Vec<(u32, u64)> = (0..10).map(|p| (p, 0b01111)).collect();
+        rows.push((10, 0b10111));
+        let plan = plan_coverage(&masked(5, &rows), 3, 3);
+        assert_eq!(plan.suppressed_records, 1);
+        assert_eq!(plan.pattern[0], Some(0b01111));
+    }
+
+    proptest::proptest! {
+        /// Every published pattern is contained in its records' own patterns and is shared by at
+        /// least k distinct people, counted here; the counts add up.
+        #[test]
+        fn published_patterns_are_subsets_shared_by_k_people(
+            k in 1usize..6,
+            min_people in 1usize..30,
+            rows in proptest::collection::vec((0u32..40, 0u64..64), 1..200),
+        ) {
+            let t = masked(6, &rows);
+            let plan = plan_coverage(&t, k, min_people);
+            let mut people: HashMap<u64, HashSet<u32>> = HashMap::new();
+            let (mut dropped, mut coarsened) = (0, 0);
+            for (i, &(person, mask)) in rows.iter().enumerate() {
+                if let Some(target) = plan.pattern[i] {
+                    proptest::prop_assert!(target != 0 && target & !mask == 0);
+                    people.entry(target).or_default().insert(person);
+                    dropped += (mask & !target).count_ones() as usize;
+                    coarsened += usize::from(target != mask);
+                }
+            }
+            for (target, owners) in &people {
+                proptest::prop_assert!(owners.len() >= k, "{:b}: {} people", target, owners.len());
+            }
+            let suppressed = plan.pattern.iter().filter(|p| p.is_none()).count();
+            proptest::prop_assert_eq!(suppressed, plan.suppressed_records);
+            proptest::prop_assert_eq!(dropped, plan.dropped_values);
+            proptest::prop_assert_eq!(coarsened, plan.coarsened_records);
+        }
+    }
+
     #[test]
     fn one_person_with_many_sets_does_not_make_a_pattern_frequent() {
         let n = f64::NAN;
         let t = table(&[(7, [1.0, n, n]), (7, [2.0, n, n]), (7, [3.0, n, n])]);
-        let plan = plan_coverage(&t, 2);
+        let plan = plan_coverage(&t, 2, 2);
         assert_eq!(plan.suppressed_records, 3);
     }
 }

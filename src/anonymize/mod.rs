@@ -7,6 +7,8 @@
 //! - `mondrian`: strict multidimensional partitioning (local recoding);
 //! - `mdav`: microaggregation in groups of k distinct people (exact, or partitioned for scale),
 //!   used by `microaggregation` after `coverage` planning — the FreeSewing release method;
+//! - `variance`: spread restoration of the group means of one coverage pattern, the last step of
+//!   `microaggregation`;
 //! - `noise`: top/bottom coding, additive noise and rounding of numeric columns.
 //!
 //! Privacy models besides k-anonymity, as per-class constraints (`global::ClassConstraint`):
@@ -31,3 +33,4 @@ pub mod noise;
 mod properties;
 pub mod sse;
 pub mod tcloseness;
+pub mod variance;

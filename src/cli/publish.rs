@@ -23,7 +23,7 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use crate::anonymize::microaggregation::{microaggregate, Microaggregated};
+use crate::anonymize::microaggregation::{microaggregate, Microaggregated, ReleaseMethod};
 use crate::cli::{parse_date, Output};
 use crate::config::{Measured, ReleaseConfig};
 use crate::dates::Date;
@@ -36,6 +36,7 @@ use crate::publish::internal::{check_internal_report, write_internal_report};
 use crate::publish::manifest::{config_digest, InputFingerprint, FINGERPRINT_LABEL};
 use crate::publish::report::{release_risk, AnonymizationCounts, ReleaseReport};
 use crate::publish::{atomic::check_target, write_release, Release};
+use crate::risk::benchmark::benchmark_method;
 use crate::risk::linkage::{linkage_attack, Attack, LinkageReport, ReleasedRows};
 use crate::risk::utility::numeric_utility;
 use crate::schema::{DatasetSchema, FREESEWING_SCHEMA};
@@ -130,6 +131,18 @@ pub fn run(args: Args, output: Output) -> Result<()> {
         check_internal_report(path, &args.out, args.force)?;
     }
     let seed = args.seed.unwrap_or_else(rand::random);
+    let method = ReleaseMethod::for_catalog(
+        &catalog,
+        config.k,
+        config.mdav_exact_limit,
+        config.min_pattern_people,
+    );
+    // The datasheet's figures about the method come from a synthetic benchmark, not from these
+    // people (see `risk::benchmark`); it needs nothing from the database, so it runs beside it.
+    let benchmarking = {
+        let (catalog, method) = (catalog.clone(), method.clone());
+        std::thread::spawn(move || timed(|| benchmark_method(&catalog, &method)))
+    };
 
     let mut timings = Timings::default();
     let database = timings.time("open", || V3Database::open(&args.db))?;
@@ -176,11 +189,8 @@ pub fn run(args: Args, output: Output) -> Result<()> {
         });
     }
 
-    let rounding: Vec<f64> = (0..catalog.len()).map(|i| catalog.rounding(i)).collect();
     let bar = output.bar("microaggregate", table.len() as u64);
-    let anonymized = timings.time("anonymize", || {
-        microaggregate(&table, config.k, config.mdav_exact_limit, &rounding, &bar)
-    });
+    let anonymized = timings.time("anonymize", || microaggregate(&table, &method, &bar));
     bar.finish_and_clear();
     let suppressed = anonymized.coverage.suppressed_records;
     if anonymized.rows() == 0 {
@@ -251,8 +261,18 @@ pub fn run(args: Args, output: Output) -> Result<()> {
         ("retention_months", json!(config.retention_months)),
         ("mdav_exact_limit", json!(config.mdav_exact_limit)),
         ("max_malformed_share", json!(config.max_malformed_share)),
+        ("min_pattern_people", json!(config.min_pattern_people)),
+        (
+            "spread_restoration",
+            json!(
+                "per pattern: optimal-transport map of the group means to the pattern's covariance"
+            ),
+        ),
         ("thresholds", json!(config.thresholds)),
     ]);
+    let (method_benchmark, benchmarking) =
+        benchmarking.join().expect("the benchmark does not panic");
+    timings.record("method-benchmark", benchmarking);
     let report = ReleaseReport {
         anonpub_version: env!("CARGO_PKG_VERSION"),
         dataset: schema.name.clone(),
@@ -265,6 +285,7 @@ pub fn run(args: Args, output: Output) -> Result<()> {
         selection,
         anonymization: counts,
         risk,
+        method_benchmark,
     };
     let internal = args.internal_report.as_ref().map(|path| {
         let utility = numeric_utility(catalog.names(), table.values(), &anonymized.values);
@@ -278,6 +299,7 @@ pub fn run(args: Args, output: Output) -> Result<()> {
             "k_achieved": report.k_achieved,
             "eligible_records": table.len(),
             "published_records": report.anonymization.published_records,
+            "anonymization": report.anonymization,
             "linkage": {
                 "attacker": config.linkage,
                 "result": linkage,

@@ -27,7 +27,7 @@ pub fn datasheet(release: &Release<'_>) -> String {
     composition(&mut text, release);
     collection(&mut text, release);
     anonymization(&mut text, release);
-    uses(&mut text);
+    uses(&mut text, release);
     distribution(&mut text, release);
     maintenance(&mut text, release);
     text
@@ -113,8 +113,12 @@ fn composition(text: &mut String, release: &Release<'_>) {
     );
     text.push_str(
         "### Columns\n\n\
-         | column | unit | published in | plausible range | rounded to | description |\n\
-         |---|---|---:|---|---|---|\n",
+         Spread kept and tail shifts describe the method, measured on the synthetic benchmark \
+         of *Uses* (not on this release's people): the released standard deviation over the true \
+         one, and how far the released P5 and P95 lie from the true ones, in standard \
+         deviations.\n\n\
+         | column | unit | published in | plausible range | rounded to | spread kept | P5 / P95 shift (SD) | description |\n\
+         |---|---|---:|---|---|---:|---|---|\n",
     );
     let published = published_per_column(table);
     for (c, name) in table.columns.iter().enumerate() {
@@ -136,9 +140,20 @@ fn composition(text: &mut String, release: &Release<'_>) {
         } else {
             ""
         };
+        let benchmark = release
+            .report
+            .method_benchmark
+            .as_ref()
+            .and_then(|b| b.columns.iter().find(|c| &c.column == name));
+        let (kept, tails) = benchmark.map_or(("–".into(), "–".into()), |b| {
+            (
+                format!("{:.0} %", b.spread_kept * 100.0),
+                format!("{:+.2} / {:+.2}", b.tail_shift_sd[1], b.tail_shift_sd[2]),
+            )
+        });
         let _ = writeln!(
             text,
-            "| `{name}` | {unit} | {published} | {low} – {high} | {step} | {description}{breasts} |",
+            "| `{name}` | {unit} | {published} | {low} – {high} | {step} | {kept} | {tails} | {description}{breasts} |",
             unit = release.catalog.unit(index),
             step = release.catalog.rounding(index),
             description = spec.description.as_deref().unwrap_or_default(),
@@ -237,19 +252,28 @@ fn anonymization(text: &mut String, release: &Release<'_>) {
          owner already has is left out.\n\
          2. **Measurement patterns.** Which measurements a set has identifies people too, so \
          sets are only grouped with sets of the same pattern. A pattern shared by fewer than \
-         k = {k} people is reduced to the largest frequent pattern it contains ({coarsened} \
-         records, {dropped} values dropped) or, failing that, suppressed ({suppressed} records, \
+         {min_pattern} people joins a larger pattern it contains or is merged with other small \
+         patterns into the measurements they have in common, whichever drops the fewest values \
+         ({coarsened} records, {dropped} values dropped); only sets that share no measurement \
+         with any pattern of k = {k} people are suppressed ({suppressed} records, \
          {share:.2}% of the eligible sets).\n\
          3. **Microaggregation (MDAV).** Within each pattern, values are standardized by their \
          column's standard deviation and MDAV (Domingo-Ferrer & Torra, 2005) forms groups of at \
          least k = {k} *distinct people*. A pattern with more than {exact} records is first cut \
          into cells by recursive median splits (each keeping at least 2k people) and MDAV runs \
-         exactly within each cell. Each record is replaced by its group's mean, rounded to the \
-         step shown under *Columns*.\n\
-         4. **De-identification.** Only measurement columns are kept; each row gets a fresh \
+         exactly within each cell. Each record is replaced by its group's mean.\n\
+         4. **Spread restoration.** Group means shrink the spread, so within each pattern one \
+         linear map of the group means (the optimal-transport map between the covariance of the \
+         means and that of the pattern's sets; one stretch per measurement for a pattern with \
+         fewer groups than measurements) gives the released values the pattern's standard \
+         deviations and correlations back. It moves whole groups, so every released row is \
+         still shared by at least k people; it uses the pattern's covariance, an aggregate of at \
+         least {min_pattern} people. Values are then kept within their plausible range and \
+         rounded to the step shown under *Columns*.\n\
+         5. **De-identification.** Only measurement columns are kept; each row gets a fresh \
          random UUID (seed {seed}, which affects the ids only) and rows are sorted by value, so \
          neither account ids nor database order survive.\n\
-         5. **Gates.** {gates}\n\n\
+         6. **Gates.** {gates}\n\n\
          **Achieved.** The smallest group holds {achieved} distinct people (asked: {k}). Over \
          groups of identical released rows, the highest re-identification probability of a \
          row is {highest:.3}, the average {average:.3}; {above:.2}% of rows lie above the \
@@ -261,6 +285,7 @@ fn anonymization(text: &mut String, release: &Release<'_>) {
         suppressed = counts.suppressed_records,
         share = counts.suppressed_share * 100.0,
         exact = config.mdav_exact_limit,
+        min_pattern = config.min_pattern_people.max(report.k_requested),
         seed = report.seed,
         gates = gates(config),
         achieved = report.k_achieved,
@@ -297,19 +322,73 @@ fn gates(config: &crate::config::ReleaseConfig) -> String {
     }
 }
 
-fn uses(text: &mut String) {
+fn uses(text: &mut String, release: &Release<'_>) {
     text.push_str(
         "## Uses\n\n\
          - **Good for:** size charts and percentiles, grading rules, relations between \
-         measurements, ease and fit studies, teaching.\n\
-         - **Mind the method:** group means shrink the spread (extremes move towards the middle) \
-         and smooth out rare body shapes; percentiles far in the tails and the variance of a \
-         measurement are underestimated. Correlations between measurements are largely kept \
-         within a pattern. Rounding adds up to half a step of error.\n\
-         - **Not for:** anything about a particular person, medical or clinical use, or \
+         measurements, ease and fit studies, teaching.\n",
+    );
+    mind_the_method(text, release);
+    text.push_str(
+        "- **Not for:** anything about a particular person, medical or clinical use, or \
          estimates for a population the sample does not represent (people who sew, use \
          FreeSewing and consented are a self-selected group).\n\
          - **Never:** try to re-identify anyone, or link records with other data to that end.\n\n",
+    );
+}
+
+/// What the method keeps, in figures of the method's benchmark (never of this release's raw data,
+/// which would help an attacker calibrate).
+fn mind_the_method(text: &mut String, release: &Release<'_>) {
+    let Some(benchmark) = &release.report.method_benchmark else {
+        text.push_str(
+            "- **Mind the method:** every value is the mean of a group of at least k people, \
+             with each pattern's spread restored by a linear map; rare body shapes are smoothed \
+             out, and no benchmark of the method exists for this schema. Rounding adds up to half \
+             a step of error.\n",
+        );
+        return;
+    };
+    let columns = &benchmark.columns;
+    let kept = |pick: fn(&[f64]) -> f64| {
+        pick(&columns.iter().map(|c| c.spread_kept).collect::<Vec<_>>()) * 100.0
+    };
+    let lowest = kept(|v| v.iter().copied().fold(f64::INFINITY, f64::min));
+    let highest = kept(|v| v.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+    let worst_shift = |levels: &[usize]| {
+        columns
+            .iter()
+            .flat_map(|c| {
+                levels
+                    .iter()
+                    .map(move |&l| (c.tail_shift_sd[l].abs(), &c.column))
+            })
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map_or((0.0, String::new()), |(shift, column)| {
+                (shift, column.clone())
+            })
+    };
+    let (inner, inner_column) = worst_shift(&[1, 2]);
+    let (outer, outer_column) = worst_shift(&[0, 3]);
+    let _ = writeln!(
+        text,
+        "- **Mind the method:** every value is the mean of a group of at least k = {k} people, \
+         with each pattern's spread restored (see *Preprocessing and anonymization*). On a fixed \
+         synthetic benchmark — {people} people drawn by anonpub's own generator (seed {seed}) \
+         and released with this method and k, not this release's people — the released \
+         standard deviations are {lowest:.0}–{highest:.0} % of the true ones; P5 and P95 lie \
+         within {inner:.2} standard deviations of the true percentiles for every measurement \
+         (worst `{inner_column}`), P1 and P99 within {outer:.2} (worst `{outer_column}`); the \
+         median Kolmogorov–Smirnov distance is {ks:.3} (worst {worst_ks:.3}) and correlations \
+         differ by {correlation:.3} on average. *Columns* gives every measurement's figures. \
+         Rare body shapes are still smoothed out, as group members share one value, and \
+         rounding adds up to half a step of error.",
+        k = release.report.k_requested,
+        people = benchmark.people,
+        seed = benchmark.seed,
+        ks = benchmark.median_kolmogorov_smirnov,
+        worst_ks = benchmark.worst_kolmogorov_smirnov,
+        correlation = benchmark.correlation_difference,
     );
 }
 
@@ -376,6 +455,15 @@ mod tests {
         assert!(text.contains("more than 1000 records is first cut"));
         assert!(text.contains("**Licence:** CC0-1.0"));
         assert!(text.contains("| `ankle` | mm | 5 |"), "ankle row");
+        assert!(text.contains("| 97 % | +0.05 / -0.04 |"), "ankle benchmark");
+        assert!(
+            text.contains("standard deviations are 97–101 % of the true ones"),
+            "{text}"
+        );
+        assert!(
+            text.contains("P1 and P99 within 0.30 (worst `ankle`)"),
+            "{text}"
+        );
         assert!(text.contains(
             "| the owner did not consent to sharing anonymized measurements as open data | 29 |"
         ));

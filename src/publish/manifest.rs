@@ -86,6 +86,7 @@ pub fn config_digest(config: &ReleaseConfig, schema_text: &str) -> String {
         "version": config.version,
         "mdav_exact_limit": config.mdav_exact_limit,
         "max_malformed_share": config.max_malformed_share,
+        "min_pattern_people": config.min_pattern_people,
         "thresholds": {
             "min_k": config.thresholds.min_k,
             "max_suppressed_share": config.thresholds.max_suppressed_share,

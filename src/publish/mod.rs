@@ -234,7 +234,29 @@ pub(crate) mod fixture {
 
     use super::*;
     use crate::publish::report::{release_risk, AnonymizationCounts};
+    use crate::risk::benchmark::{ColumnBenchmark, MethodBenchmark};
     use crate::select::SelectionReport;
+
+    /// Benchmark figures for two measurements, made up for the tests.
+    fn benchmark_fixture() -> MethodBenchmark {
+        let column = |name: &str, spread_kept, tail_shift_sd| ColumnBenchmark {
+            column: name.into(),
+            spread_kept,
+            tail_shift_sd,
+        };
+        MethodBenchmark {
+            people: 10_000,
+            seed: 2026,
+            median_kolmogorov_smirnov: 0.031,
+            worst_kolmogorov_smirnov: 0.062,
+            correlation_difference: 0.04,
+            suppressed_share: 0.001,
+            columns: vec![
+                column("ankle", 0.97, [0.2, 0.05, -0.04, -0.3]),
+                column("chest", 1.01, [0.1, 0.02, 0.01, -0.12]),
+            ],
+        }
+    }
 
     /// Everything a [`Release`] borrows.
     pub struct Owned {
@@ -298,6 +320,7 @@ pub(crate) mod fixture {
                     coverage_patterns: 2,
                 },
                 risk: release_risk(&table, 5),
+                method_benchmark: Some(benchmark_fixture()),
             };
             let fingerprint = InputFingerprint {
                 algorithm: "HMAC-SHA256".into(),

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::deidentify::ReleaseTable;
+use crate::risk::benchmark::MethodBenchmark;
 use crate::risk::{assess, ClassHistogram, RiskSummary};
 use crate::select::SelectionReport;
 
@@ -31,6 +32,9 @@ pub struct ReleaseReport {
     pub anonymization: AnonymizationCounts,
     /// Re-identification risk of the released rows (see [`release_risk`]).
     pub risk: RiskSummary,
+    /// What the method does to a synthetic population of known truth (not to these people; see
+    /// [`crate::risk::benchmark`]); `None` for a schema other than FreeSewing's.
+    pub method_benchmark: Option<MethodBenchmark>,
 }
 
 /// What anonymization did, in counts.

@@ -31,6 +31,7 @@
 //!   method where the attacker would make a new release happen; [`recovery`]
 //!   holds what they share.
 
+pub mod benchmark;
 pub mod classes;
 pub mod differencing;
 pub mod fake_accounts;

@@ -3,9 +3,11 @@
 //! Two families, for the two kinds of release anonpub makes:
 //!
 //! * **Numeric microdata** (the microaggregated measurements): per column the change in mean,
-//!   standard deviation and the 5/25/50/75/95 % quantiles, the two-sample Kolmogorov–Smirnov
-//!   distance between the raw and released values, and the mean absolute change of the
-//!   correlation matrix. These are the figures sdcMicro and the microaggregation literature
+//!   standard deviation (also relative to the raw one) and the 1/5/25/50/75/95/99 % quantiles
+//!   (also in units of the raw standard deviation, so that columns of any spread compare), the
+//!   two-sample Kolmogorov–Smirnov distance between the raw and released values, the share of the
+//!   raw values that are published, and the mean absolute change of the correlation matrix; then a
+//!   [`UtilitySummary`] over columns (median and worst), the figures a publisher weighs. These are the figures sdcMicro and the microaggregation literature
 //!   (Domingo-Ferrer & Mateo-Sanz 2002) report; each compares raw with released data, so they
 //!   go to the internal report only. Missing values are skipped per column, and correlations use
 //!   pairwise complete observations, because FreeSewing sets are partial by design.
@@ -26,7 +28,7 @@ use super::classes::ClassHistogram;
 use crate::anonymize::global::Anonymized;
 
 /// Quantile levels compared per column.
-pub const QUANTILES: [f64; 5] = [0.05, 0.25, 0.5, 0.75, 0.95];
+pub const QUANTILES: [f64; 7] = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
 
 /// How one numeric column changed. Differences are released minus raw, in the column's unit;
 /// `None` where a side has too few values for the statistic.
@@ -37,8 +39,12 @@ pub struct ColumnUtility {
     pub raw_values: usize,
     /// Values present in the release.
     pub released_values: usize,
+    /// `released_values / raw_values`: how much of the column coverage planning kept.
+    pub published_share: Option<f64>,
     pub mean_difference: Option<f64>,
     pub std_dev_difference: Option<f64>,
+    /// `std_dev_difference` over the raw standard deviation (−0.2: the release is 20 % narrower).
+    pub std_dev_relative_error: Option<f64>,
     /// One entry per level of [`QUANTILES`].
     pub quantile_differences: Vec<QuantileDifference>,
     /// Largest gap between the two empirical distribution functions, in `[0, 1]`.
@@ -52,6 +58,8 @@ pub struct QuantileDifference {
     pub level: f64,
     /// Released minus raw quantile.
     pub difference: Option<f64>,
+    /// `difference` in units of the raw standard deviation.
+    pub difference_sd: Option<f64>,
 }
 
 /// The utility of a numeric release against its raw data.
@@ -63,6 +71,68 @@ pub struct NumericUtility {
     pub correlation_mean_absolute_difference: Option<f64>,
     /// Column pairs that entered that mean.
     pub correlation_pairs: usize,
+    pub summary: UtilitySummary,
+}
+
+/// The per-column figures reduced over columns: for each, the median and the worst column.
+/// Absolute values throughout (an error of −0.3 SD is as bad as +0.3).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UtilitySummary {
+    /// |relative error of the standard deviation|.
+    pub std_dev_relative_error: Spread,
+    pub ks_distance: Spread,
+    /// |quantile difference| in raw standard deviations, one entry per level of [`QUANTILES`].
+    pub quantile_difference_sd: Vec<(f64, Spread)>,
+}
+
+/// Median and maximum of one figure over the columns where it is defined.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Spread {
+    pub median: Option<f64>,
+    pub worst: Option<f64>,
+    /// The column with the worst figure.
+    pub worst_column: Option<String>,
+}
+
+impl Spread {
+    fn of(columns: &[ColumnUtility], figure: impl Fn(&ColumnUtility) -> Option<f64>) -> Self {
+        let mut values: Vec<(f64, &str)> = columns
+            .iter()
+            .filter_map(|c| Some((figure(c)?.abs(), c.column.as_str())))
+            .collect();
+        values.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let median = (!values.is_empty()).then(|| {
+            let middle = values.len() / 2;
+            if values.len() % 2 == 1 {
+                values[middle].0
+            } else {
+                (values[middle - 1].0 + values[middle].0) / 2.0
+            }
+        });
+        let worst = values.last();
+        Spread {
+            median,
+            worst: worst.map(|w| w.0),
+            worst_column: worst.map(|w| w.1.to_string()),
+        }
+    }
+}
+
+impl UtilitySummary {
+    fn of(columns: &[ColumnUtility]) -> Self {
+        UtilitySummary {
+            std_dev_relative_error: Spread::of(columns, |c| c.std_dev_relative_error),
+            ks_distance: Spread::of(columns, |c| c.ks_distance),
+            quantile_difference_sd: QUANTILES
+                .iter()
+                .enumerate()
+                .map(|(q, &level)| {
+                    let spread = Spread::of(columns, |c| c.quantile_differences[q].difference_sd);
+                    (level, spread)
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Compares a release with the raw data; both row-major with one column per name, NaN for a
@@ -70,7 +140,7 @@ pub struct NumericUtility {
 pub fn numeric_utility(names: &[String], raw: &[f64], released: &[f64]) -> NumericUtility {
     let width = names.len();
     assert!(width > 0 && raw.len().is_multiple_of(width) && released.len().is_multiple_of(width));
-    let columns = (0..width)
+    let columns: Vec<ColumnUtility> = (0..width)
         .into_par_iter()
         .map(|c| {
             let raw_column = present(raw, width, c);
@@ -86,6 +156,7 @@ pub fn numeric_utility(names: &[String], raw: &[f64], released: &[f64]) -> Numer
         .filter_map(|(a, b)| Some((a.as_ref()? - b.as_ref()?).abs()))
         .collect();
     NumericUtility {
+        summary: UtilitySummary::of(&columns),
         columns,
         correlation_mean_absolute_difference: (!differences.is_empty())
             .then(|| differences.iter().sum::<f64>() / differences.len() as f64),
@@ -112,21 +183,31 @@ fn compare_column(name: &str, raw: Vec<f64>, released: Vec<f64>) -> ColumnUtilit
         (raw.len() >= least && released.len() >= least)
             .then(|| statistic(&released) - statistic(&raw))
     };
+    let raw_sd = (raw.len() >= 2)
+        .then(|| raw.iter().std_dev())
+        .filter(|&sd| sd > 0.0);
+    let in_sd = |d: Option<f64>| Some(d? / raw_sd?);
+    let (mut raw_data, mut released_data) = (Data::new(raw.clone()), Data::new(released.clone()));
     let quantile_differences = QUANTILES
         .iter()
-        .map(|&level| QuantileDifference {
-            level,
-            difference: both.then(|| {
-                Data::new(released.clone()).quantile(level) - Data::new(raw.clone()).quantile(level)
-            }),
+        .map(|&level| {
+            let difference = both.then(|| released_data.quantile(level) - raw_data.quantile(level));
+            QuantileDifference {
+                level,
+                difference,
+                difference_sd: in_sd(difference),
+            }
         })
         .collect();
+    let std_dev_difference = difference(|v| v.std_dev(), 2);
     ColumnUtility {
         column: name.to_string(),
         raw_values: raw.len(),
         released_values: released.len(),
+        published_share: (!raw.is_empty()).then(|| released.len() as f64 / raw.len() as f64),
         mean_difference: difference(|v| v.mean(), 1),
-        std_dev_difference: difference(|v| v.std_dev(), 2),
+        std_dev_difference,
+        std_dev_relative_error: in_sd(std_dev_difference),
         quantile_differences,
         ks_distance: both.then(|| ks_distance(&raw, &released)),
     }

@@ -90,7 +90,7 @@ fn report_has_public_risk_and_internal_report_stays_outside() {
     assert_eq!(columns.len(), 38);
     let chest = columns.iter().find(|c| c["column"] == "chest").unwrap();
     assert!(chest["ks_distance"].as_f64().unwrap() < 0.2);
-    assert_eq!(chest["quantile_differences"].as_array().unwrap().len(), 5);
+    assert_eq!(chest["quantile_differences"].as_array().unwrap().len(), 7);
     assert!(
         utility["correlation_mean_absolute_difference"]
             .as_f64()
