@@ -7,7 +7,8 @@
 //!     [--guess-error 0.04] [--noise-scale 0] [--json]
 //! ```
 //!
-//! Selects the eligible sets as `publish` does, then runs, against MDAV microaggregation at k:
+//! Selects the eligible sets as `publish` does, then runs, against the publish method at k (the
+//! default config: coverage planning, MDAV, spread restoration, rounding):
 //! differencing (leavers and joiners), known members with `--public-share` of the eligible sets
 //! drawn public at random, and fake accounts. Prints, per attack, the share of targets recovered
 //! (every published measurement within 2 % or 5 mm) and the median error in standard deviations,
@@ -20,7 +21,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anonpub::anonymize::group_noise::{Columns, GroupNoise, Membership, GROUP_NOISE_LABEL};
-use anonpub::anonymize::microaggregation::microaggregate;
+use anonpub::anonymize::microaggregation::{self, microaggregate};
 use anonpub::config::ReleaseConfig;
 use anonpub::dates::Date;
 use anonpub::extract::crypto::{load_secret, FieldKey};
@@ -40,8 +41,6 @@ use rand_chacha::ChaCha20Rng;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-/// The partition threshold `publish` uses by default.
-const DEFAULT_EXACT_LIMIT: usize = 1000;
 /// Domain separation of the draw of public sets.
 const PUBLIC_STREAM: u64 = 0x7075_626c_6963_2121; // "public!!"
 
@@ -78,20 +77,25 @@ fn main() -> anonpub::Result<()> {
     let args = Args::parse();
     let catalog = Catalog::freesewing();
     let (table, noise_key) = eligible(&args, &catalog)?;
-    let rounding: Vec<f64> = (0..catalog.len()).map(|i| catalog.rounding(i)).collect();
-    let plausible: Vec<[f64; 2]> = (0..catalog.len()).map(|i| catalog.plausible(i)).collect();
+    let defaults = ReleaseConfig::default();
+    let release_method = microaggregation::ReleaseMethod::for_catalog(
+        &catalog,
+        args.k,
+        defaults.mdav_exact_limit,
+        defaults.min_pattern_people,
+    );
     let k = args.k;
     let scoring = Scoring::new(Tolerance::for_catalog(&catalog), &table);
     let noise = GroupNoise::new(noise_key, args.noise_scale, &scoring.sd);
     let columns = Columns {
-        plausible: &plausible,
-        rounding: &rounding,
+        plausible: &release_method.bounds,
+        rounding: &release_method.rounding,
     };
     // Person numbers stay the same across the simulated releases, so they serve as stable keys.
     let person_key = |person: u32| u64::from(person);
     let method = |table: &MeasurementTable| {
         let hidden = indicatif::ProgressBar::hidden();
-        let mut released = microaggregate(table, k, DEFAULT_EXACT_LIMIT, &rounding, &hidden);
+        let mut released = microaggregate(table, &release_method, &hidden);
         if args.noise_scale > 0.0 {
             let membership = Membership {
                 source: &released.source,
