@@ -346,7 +346,10 @@ mod tests {
         );
         // Without noise the difference is the leaver up to rounding and the spread map's shift.
         assert!(before < 0.25, "without noise {before} SD");
-        assert!(after >= 2.0 * before.max(0.25), "noise leaves only {after} SD");
+        assert!(
+            after >= 2.0 * before.max(0.25),
+            "noise leaves only {after} SD"
+        );
     }
 
     proptest! {
