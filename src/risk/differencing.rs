@@ -28,8 +28,8 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::recovery::{
-    published_columns, sample_people, without_people, GroupedRelease, Rebuilt, RecoveryFigures,
-    ReleaseMethod, Scoring, Tally,
+    published_columns, sample_people, without_people, GroupedRelease, MethodUnderAttack, Rebuilt,
+    RecoveryFigures, Scoring, Tally,
 };
 use crate::table::{coverage_mask, MeasurementTable};
 
@@ -59,7 +59,7 @@ pub struct DifferencingReport {
 /// Runs the attack for `targets` leavers and `targets` joiners.
 pub fn differencing_attack(
     table: &MeasurementTable,
-    method: &dyn ReleaseMethod,
+    method: &dyn MethodUnderAttack,
     targets: usize,
     seed: u64,
     scoring: &Scoring,
@@ -73,7 +73,7 @@ pub fn differencing_attack(
 /// Runs the attack for `targets` people who made the given change.
 pub fn attack_changes(
     table: &MeasurementTable,
-    method: &dyn ReleaseMethod,
+    method: &dyn MethodUnderAttack,
     change: Change,
     targets: usize,
     seed: u64,

@@ -25,8 +25,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::recovery::{
-    next_person, published_columns, same_row, sample_people, GroupedRelease, Rebuilt,
-    RecoveryFigures, ReleaseMethod, Scoring, Tally,
+    next_person, published_columns, same_row, sample_people, GroupedRelease, MethodUnderAttack,
+    Rebuilt, RecoveryFigures, Scoring, Tally,
 };
 use crate::table::{coverage_mask, MeasurementTable};
 
@@ -58,7 +58,7 @@ impl Default for FakeAccounts {
 /// Runs the attack on `targets` people drawn from `seed`, planting `k − 1` accounts for each.
 pub fn fake_accounts_attack(
     table: &MeasurementTable,
-    method: &dyn ReleaseMethod,
+    method: &dyn MethodUnderAttack,
     k: usize,
     attacker: FakeAccounts,
     targets: usize,

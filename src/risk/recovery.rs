@@ -43,12 +43,12 @@ impl GroupedRelease {
 /// The release method the attacks re-run on tables with a person removed, added or planted.
 /// Any `Fn(&MeasurementTable) -> GroupedRelease` is one, so the same attack measures today's
 /// method and any defended one.
-pub trait ReleaseMethod: Sync {
+pub trait MethodUnderAttack: Sync {
     /// The release of `table`, with its ground truth.
     fn release(&self, table: &MeasurementTable) -> GroupedRelease;
 }
 
-impl<F: Fn(&MeasurementTable) -> GroupedRelease + Sync> ReleaseMethod for F {
+impl<F: Fn(&MeasurementTable) -> GroupedRelease + Sync> MethodUnderAttack for F {
     fn release(&self, table: &MeasurementTable) -> GroupedRelease {
         self(table)
     }
