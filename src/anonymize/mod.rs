@@ -22,12 +22,15 @@ pub mod dataset;
 pub mod engine;
 pub mod global;
 pub mod hierarchy;
+pub mod k_anonymity;
 pub mod ldiversity;
 pub mod loss;
 pub mod mdav;
 pub mod microaggregation;
+pub mod model;
 pub mod mondrian;
 pub mod noise;
+pub mod output;
 #[cfg(test)]
 mod properties;
 pub mod sse;
