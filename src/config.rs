@@ -4,9 +4,11 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
+use crate::anonymize::k_anonymity;
 use crate::error::{Error, Result};
+use crate::gates::Thresholds;
 use crate::risk::linkage::AttackerKnowledge;
 
 /// A release configuration file (`--config`). Unknown keys are errors, so a typo cannot silently
@@ -48,141 +50,6 @@ pub struct ReleaseConfig {
     /// Conditions a release must meet, or nothing is written.
     #[serde(default)]
     pub thresholds: Thresholds,
-}
-
-/// Publish gates. Each unset threshold is not checked. `report.json` records them all, and
-/// `verify` re-checks those that can be measured on the release alone.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Thresholds {
-    /// The achieved k (people in the smallest group) must be at least this.
-    pub min_k: Option<usize>,
-    /// At most this share of eligible records may be suppressed.
-    pub max_suppressed_share: Option<f64>,
-    /// Highest prosecutor risk of any released row (1 / its number of identical rows).
-    pub max_highest_risk: Option<f64>,
-    /// Prosecutor risk averaged over released rows (classes / rows).
-    pub max_average_risk: Option<f64>,
-    /// Share of released rows whose risk exceeds 1/k, i.e. in classes of fewer than k rows.
-    pub max_records_at_risk: Option<f64>,
-    /// Share of released records the linkage attack links to their own group.
-    pub max_linkage_success: Option<f64>,
-    /// Share of the measurements the attacker did not know that the linked row reveals within
-    /// ±2 %.
-    pub max_interval_disclosure: Option<f64>,
-    /// Distinct sensitive values per class (l-diversity), for releases with a sensitive column.
-    pub min_l: Option<usize>,
-}
-
-/// What a release measured, for [`Thresholds::evaluate`]; `None` where a figure is not known
-/// (not computed, or not derivable from what the caller has).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Measured {
-    pub k: Option<usize>,
-    pub suppressed_share: Option<f64>,
-    pub highest_risk: Option<f64>,
-    pub average_risk: Option<f64>,
-    pub records_at_risk: Option<f64>,
-    pub linkage_success: Option<f64>,
-    pub interval_disclosure: Option<f64>,
-    pub l: Option<usize>,
-}
-
-/// The verdict on one threshold.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Gate {
-    /// The threshold's key in `[thresholds]`.
-    pub name: &'static str,
-    pub passed: bool,
-    pub measured: String,
-    pub required: String,
-}
-
-impl Gate {
-    /// The error `publish` stops with when this gate failed.
-    pub fn into_error(self) -> Error {
-        Error::ThresholdFailed {
-            name: self.name.into(),
-            measured: self.measured,
-            required: self.required,
-        }
-    }
-}
-
-impl Thresholds {
-    /// Judges every threshold that is set and whose figure was measured, in declaration order.
-    pub fn evaluate(&self, measured: &Measured) -> Vec<Gate> {
-        let minimum = |name, limit: Option<usize>, value: Option<usize>| {
-            Some((limit?, value?)).map(|(limit, value)| Gate {
-                name,
-                passed: value >= limit,
-                measured: value.to_string(),
-                required: format!(">= {limit}"),
-            })
-        };
-        let maximum = |name, limit: Option<f64>, value: Option<f64>| {
-            Some((limit?, value?)).map(|(limit, value)| Gate {
-                name,
-                passed: value <= limit,
-                measured: format!("{value:.6}"),
-                required: format!("<= {limit}"),
-            })
-        };
-        [
-            minimum("min_k", self.min_k, measured.k),
-            maximum(
-                "max_suppressed_share",
-                self.max_suppressed_share,
-                measured.suppressed_share,
-            ),
-            maximum(
-                "max_highest_risk",
-                self.max_highest_risk,
-                measured.highest_risk,
-            ),
-            maximum(
-                "max_average_risk",
-                self.max_average_risk,
-                measured.average_risk,
-            ),
-            maximum(
-                "max_records_at_risk",
-                self.max_records_at_risk,
-                measured.records_at_risk,
-            ),
-            maximum(
-                "max_linkage_success",
-                self.max_linkage_success,
-                measured.linkage_success,
-            ),
-            maximum(
-                "max_interval_disclosure",
-                self.max_interval_disclosure,
-                measured.interval_disclosure,
-            ),
-            minimum("min_l", self.min_l, measured.l),
-        ]
-        .into_iter()
-        .flatten()
-        .collect()
-    }
-
-    /// The first failing gate among those measured, as the error `publish` stops with.
-    pub fn check(&self, measured: &Measured) -> Result<()> {
-        match self
-            .evaluate(measured)
-            .into_iter()
-            .find(|gate| !gate.passed)
-        {
-            Some(gate) => Err(gate.into_error()),
-            None => Ok(()),
-        }
-    }
-
-    /// Whether a threshold needs the linkage attack.
-    pub fn need_linkage(&self) -> bool {
-        self.max_linkage_success.is_some() || self.max_interval_disclosure.is_some()
-    }
 }
 
 fn default_k() -> usize {
@@ -246,9 +113,7 @@ impl ReleaseConfig {
 
     /// Checks ranges; returns the offending field and what was expected.
     pub fn validate(&self) -> std::result::Result<(), (&'static str, String)> {
-        if self.k == 0 {
-            return Err(("k", "must be at least 1".into()));
-        }
+        k_anonymity::validate_k(self.k).map_err(|problem| ("k", problem.to_string()))?;
         if self.mdav_exact_limit == 0 {
             return Err(("mdav_exact_limit", "must be at least 1".into()));
         }
@@ -256,39 +121,10 @@ impl ReleaseConfig {
             return Err(("min_pattern_people", "must be at least 1".into()));
         }
         self.linkage.validate()?;
-        let thresholds = &self.thresholds;
-        for (field, share) in [
-            ("max_malformed_share", Some(self.max_malformed_share)),
-            (
-                "thresholds.max_suppressed_share",
-                thresholds.max_suppressed_share,
-            ),
-            ("thresholds.max_highest_risk", thresholds.max_highest_risk),
-            ("thresholds.max_average_risk", thresholds.max_average_risk),
-            (
-                "thresholds.max_records_at_risk",
-                thresholds.max_records_at_risk,
-            ),
-            (
-                "thresholds.max_linkage_success",
-                thresholds.max_linkage_success,
-            ),
-            (
-                "thresholds.max_interval_disclosure",
-                thresholds.max_interval_disclosure,
-            ),
-        ] {
-            if share.is_some_and(|share| !(0.0..=1.0).contains(&share)) {
-                return Err((field, "must be between 0 and 1".into()));
-            }
+        if !(0.0..=1.0).contains(&self.max_malformed_share) {
+            return Err(("max_malformed_share", "must be between 0 and 1".into()));
         }
-        if thresholds.min_k == Some(0) {
-            return Err(("thresholds.min_k", "must be at least 1".into()));
-        }
-        if thresholds.min_l == Some(0) {
-            return Err(("thresholds.min_l", "must be at least 1".into()));
-        }
-        Ok(())
+        self.thresholds.validate()
     }
 }
 
@@ -356,35 +192,5 @@ mod tests {
         assert_eq!(config.linkage.known, ["chest"]);
         assert_eq!(config.linkage.error, 10.0);
         assert_eq!(ReleaseConfig::default().linkage.known.len(), 5);
-    }
-
-    #[test]
-    fn gates_judge_only_what_is_set_and_measured() {
-        let thresholds = Thresholds {
-            min_k: Some(5),
-            max_highest_risk: Some(0.2),
-            max_linkage_success: Some(0.5),
-            ..Thresholds::default()
-        };
-        let measured = Measured {
-            k: Some(5),
-            highest_risk: Some(0.25),
-            average_risk: Some(0.1),
-            ..Measured::default()
-        };
-        let gates = thresholds.evaluate(&measured);
-        assert_eq!(
-            gates.iter().map(|g| (g.name, g.passed)).collect::<Vec<_>>(),
-            [("min_k", true), ("max_highest_risk", false)]
-        );
-        let error = thresholds.check(&measured).unwrap_err().to_string();
-        assert!(
-            error.contains("max_highest_risk")
-                && error.contains("0.250000")
-                && error.contains("<= 0.2"),
-            "{error}"
-        );
-        assert!(thresholds.need_linkage());
-        assert!(!Thresholds::default().need_linkage());
     }
 }

@@ -29,8 +29,11 @@ fn days_in_month(year: i64, month: u32) -> u32 {
 /// A calendar date (the `--as-of` release date).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Date {
+    /// The year (proleptic Gregorian).
     pub year: i64,
+    /// The month, 1 to 12.
     pub month: u32,
+    /// The day of the month, from 1.
     pub day: u32,
 }
 

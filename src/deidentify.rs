@@ -17,21 +17,26 @@ const RECORD_ID_STREAM: u64 = 0x7265_636f_7264_6964; // "recordid"
 /// The de-identified table that is written to a release.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ReleaseTable {
+    /// Measurement column names, in release order (after `record_id`).
     pub columns: Vec<String>,
+    /// One fresh random UUID per row.
     pub record_ids: Vec<String>,
     /// Row-major, one row per record id; NaN = not published.
     pub values: Vec<f64>,
 }
 
 impl ReleaseTable {
+    /// Number of rows.
     pub fn len(&self) -> usize {
         self.record_ids.len()
     }
 
+    /// Whether the table has no rows.
     pub fn is_empty(&self) -> bool {
         self.record_ids.is_empty()
     }
 
+    /// The values of one row.
     pub fn row(&self, index: usize) -> &[f64] {
         let width = self.columns.len();
         &self.values[index * width..(index + 1) * width]

@@ -33,8 +33,11 @@ pub enum Role {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ColumnType {
+    /// Any number.
     Number,
+    /// A whole number.
     Integer,
+    /// Text.
     String,
 }
 
@@ -42,14 +45,19 @@ pub enum ColumnType {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ColumnSpec {
+    /// The column's name in the input (and the output).
     pub name: String,
     /// Other names the same column is read under (e.g. FreeSewing v4's `waistToArmpit`).
     #[serde(default)]
     pub aliases: Vec<String>,
+    /// What the column is to the anonymization.
     pub role: Role,
     #[serde(rename = "type")]
+    /// What its cells hold.
     pub value_type: ColumnType,
+    /// The unit of a numeric column (`mm`, `deg`), for the release metadata.
     pub unit: Option<String>,
+    /// A grouping for readers (e.g. `torso`), for the datasheet.
     pub group: Option<String>,
     /// Only people with breasts have this measurement; its presence alone is informative.
     #[serde(default)]
@@ -58,6 +66,7 @@ pub struct ColumnSpec {
     pub plausible: Option<[f64; 2]>,
     /// Published values are rounded to a multiple of this step.
     pub rounding: Option<f64>,
+    /// What the column measures, for the release metadata.
     pub description: Option<String>,
     /// ARX-format hierarchy file (`;`-separated, no header; relative to the schema file) for
     /// generalizing a quasi-identifier.
@@ -81,12 +90,16 @@ impl ColumnSpec {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DatasetSchema {
+    /// The dataset's name, recorded in every report.
     pub name: String,
+    /// A title for people.
     pub title: Option<String>,
+    /// What the dataset holds.
     pub description: Option<String>,
     /// Field delimiter of CSV inputs described by this schema (default `,`).
     pub delimiter: Option<char>,
     #[serde(rename = "column")]
+    /// Every column of the input, in order (`[[column]]`).
     pub columns: Vec<ColumnSpec>,
     /// Directory that relative `hierarchy` paths are resolved against: the schema file's.
     #[serde(skip)]

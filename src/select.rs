@@ -14,14 +14,14 @@
 //! is recognised ([`KeyCheck`]), and when bad rows exceed `max_malformed_share` of the sets that
 //! could have been published, nothing is published.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
-use indicatif::ProgressBar;
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::dates::Date;
 use crate::error::{Error, Result};
@@ -29,8 +29,8 @@ use crate::extract::crypto::{DecryptError, FieldKey};
 use crate::extract::freesewing_v3::{Owner, SetRow, StoredMeasies, UserRow, V3Database};
 use crate::fast_hash::FastMap;
 use crate::measurements::{parse_measies, Catalog, Measies};
+use crate::observe::{Observer, Progress};
 use crate::table::MeasurementTable;
-use crate::timings::Timings;
 
 /// The consent level that includes "share anonymized measurements as open data".
 pub const OPEN_DATA_CONSENT: i64 = 3;
@@ -186,17 +186,17 @@ impl Tally {
     }
 
     /// The report's `excluded_sets`: every reason with at least one set.
-    fn by_key(&self) -> BTreeMap<&'static str, u64> {
+    fn by_key(&self) -> ReasonCounts {
         Exclusion::ALL
             .into_iter()
             .filter(|&reason| self.get(reason) > 0)
-            .map(|reason| (reason.key(), self.get(reason)))
+            .map(|reason| (reason.key().into(), self.get(reason)))
             .collect()
     }
 }
 
 /// Bad rows against the sets that could have been published (see [`Exclusion::is_bad_row`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct BadRows {
     /// Sets left out as bad rows.
     pub sets: u64,
@@ -207,17 +207,21 @@ pub struct BadRows {
     pub max_share: f64,
 }
 
+/// Counts by [`Exclusion::key`], sorted by key; only reasons that occurred. The keys are
+/// borrowed when written and owned when a report is read back.
+pub type ReasonCounts = BTreeMap<Cow<'static, str>, u64>;
+
 /// Counts of what selection saw and left out.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SelectionReport {
     pub users_in_database: u64,
     pub sets_in_database: u64,
     pub eligible_sets: u64,
     pub eligible_people: u64,
     /// Sets left out, by reason.
-    pub excluded_sets: BTreeMap<&'static str, u64>,
+    pub excluded_sets: ReasonCounts,
     /// `User` rows whose sets are all left out, by reason ([`Exclusion::is_about_owner`]).
-    pub excluded_users: BTreeMap<&'static str, u64>,
+    pub excluded_users: ReasonCounts,
     /// Rows anonpub cannot read, against the limit that refuses a damaged database.
     pub bad_rows: BadRows,
     /// Values under names that are not FreeSewing measurements (dropped, as the backend does).
@@ -265,8 +269,9 @@ pub fn judge_values(values: &[f64], catalog: &Catalog) -> Result<(), Exclusion> 
 const SET_CHUNK: usize = 32_768;
 
 /// Reads a v3 database and returns the eligible sets as a table, one row per set, with the
-/// owner of each row as a dense person number (never published). `progress` advances by one per
-/// set judged.
+/// owner of each row as a dense person number (never published). The `decrypt and select`
+/// progress advances by one per set judged, and the parts of the stage (`read-users`,
+/// `read-sets`, `decrypt`, `dedupe`) report their timings to `observer`.
 ///
 /// Reading and decrypting overlap: this thread steps SQLite through the `Set` table while a
 /// second thread decrypts and judges the previous chunk on the rayon pool. At most two chunks of
@@ -279,10 +284,15 @@ pub fn select_v3(
     key: &FieldKey,
     policy: &SelectionPolicy,
     catalog: &Catalog,
-    progress: &ProgressBar,
-    timings: &mut Timings,
+    observer: &dyn Observer,
 ) -> Result<(MeasurementTable, SelectionReport)> {
-    let users = timings.time("read-users", || database.users())?;
+    let sets = if observer.shows_progress() {
+        database.set_count()?
+    } else {
+        0
+    };
+    let progress = observer.progress("decrypt and select", sets);
+    let users = observer.time("read-users", || database.users())?;
     let verdicts: FastMap<i64, Result<(), Exclusion>> = users
         .by_id
         .iter()
@@ -302,7 +312,7 @@ pub fn select_v3(
     };
     let (chunks, received) = std::sync::mpsc::sync_channel::<Vec<SetRow>>(1);
     let (read, judged) = std::thread::scope(|scope| {
-        let judging = scope.spawn(|| judge.all(received, progress));
+        let judging = scope.spawn(|| judge.all(received, &*progress));
         let started = Instant::now();
         let mut waiting = Duration::ZERO;
         // A failed send means the judge stopped (a wrong key); its error is the one to report.
@@ -313,13 +323,13 @@ pub fn select_v3(
             sent
         });
         drop(chunks);
-        timings.record("read-sets", started.elapsed().saturating_sub(waiting));
+        observer.stage_took("read-sets", started.elapsed().saturating_sub(waiting));
         let judged = judging.join().expect("the judging thread does not panic");
         (read, judged)
     });
     let mut judged = judged?;
     read?;
-    timings.record("decrypt", judged.busy);
+    observer.stage_took("decrypt", judged.busy);
 
     let bad_rows = bad_row_share(&judged.tally, policy.max_malformed_share);
     if bad_rows.share > bad_rows.max_share {
@@ -338,7 +348,7 @@ pub fn select_v3(
     report.users_in_database = users.rows;
     report.excluded_users = excluded_users(&verdicts, users.unreadable_rows);
     report.bad_rows = bad_rows;
-    let duplicates = timings.time("dedupe", || table.remove_duplicates_within_person());
+    let duplicates = observer.time("dedupe", || table.remove_duplicates_within_person());
     judged.tally.sets[Exclusion::DuplicateOfOwnSet as usize] += duplicates as u64;
     report.eligible_sets = table.len() as u64;
     report.eligible_people = table.distinct_people() as u64;
@@ -401,15 +411,15 @@ fn log_bad_rows(tally: &Tally, first_unreadable_user: Option<u64>) {
 fn excluded_users(
     verdicts: &FastMap<i64, Result<(), Exclusion>>,
     unreadable_rows: u64,
-) -> BTreeMap<&'static str, u64> {
-    let mut users = BTreeMap::new();
+) -> ReasonCounts {
+    let mut users = ReasonCounts::new();
     for reason in verdicts.values().filter_map(|verdict| verdict.err()) {
         if reason != Exclusion::UnreadableOwner {
-            *users.entry(reason.key()).or_default() += 1;
+            *users.entry(reason.key().into()).or_default() += 1;
         }
     }
     if unreadable_rows > 0 {
-        users.insert(Exclusion::UnreadableOwner.key(), unreadable_rows);
+        users.insert(Exclusion::UnreadableOwner.key().into(), unreadable_rows);
     }
     users
 }
@@ -495,7 +505,7 @@ struct ChunkJudge<'a> {
 impl ChunkJudge<'_> {
     /// Judges chunks in the order they arrive until the sender closes, or stops as soon as the
     /// key is known to be wrong.
-    fn all(&self, chunks: Receiver<Vec<SetRow>>, progress: &ProgressBar) -> Result<Judged> {
+    fn all(&self, chunks: Receiver<Vec<SetRow>>, progress: &dyn Progress) -> Result<Judged> {
         let mut judged = Judged {
             table: MeasurementTable::new(self.catalog.names().to_vec()),
             report: SelectionReport::default(),
@@ -528,7 +538,7 @@ impl ChunkJudge<'_> {
                     }
                 }
             }
-            progress.inc(chunk.len() as u64);
+            progress.advance(chunk.len() as u64);
             judged.busy += started.elapsed();
         }
         key_check.finish(self.path)?;

@@ -40,6 +40,11 @@ impl Timings {
         }
     }
 
+    /// The stages recorded so far, in the order they first ran, with their durations.
+    pub fn stages(&self) -> impl Iterator<Item = (&'static str, Duration)> + '_ {
+        self.stages.iter().copied()
+    }
+
     /// One line per stage, `timing <stage> <milliseconds> ms` (stage names have no spaces, for
     /// scripts), then `total`: the wall-clock time since the timings were created.
     pub fn report(&self) -> String {

@@ -19,24 +19,30 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::config::{Measured, Thresholds};
 use crate::deidentify::{is_record_id, ReleaseTable};
 use crate::error::{Error, Result};
+use crate::gates::{GateSpec, Measured, MeasuredFrom};
 use crate::measurements::Catalog;
-use crate::publish::checksums::{parse_checksums, sha256_file, CHECKSUM_FILE};
-use crate::publish::csv::scan_release_csv;
-use crate::publish::manifest::{read_manifest, Manifest, MANIFEST_FILE};
-use crate::publish::parquet::{read_parquet, ParquetRelease};
-use crate::publish::report::REPORT_FILE;
-use crate::publish::{CSV_FILE, PARQUET_FILE, RELEASE_FILES};
+use crate::observe::Observer;
+use crate::release::checksums::{parse_checksums, sha256_file};
+use crate::release::csv::scan_release_csv;
+use crate::release::manifest::{read_manifest, Manifest};
+use crate::release::parquet::{read_parquet, ParquetRelease};
+use crate::release::report::ReleaseReport;
+use crate::release::{
+    CHECKSUM_FILE, CSV_FILE, MANIFEST_FILE, PARQUET_FILE, RELEASE_FILES, REPORT_FILE,
+};
 use crate::risk::{assess, ClassHistogram};
-use crate::timings::{timed, Timings};
+use crate::timings::timed;
 
 /// The outcome of one check.
 #[derive(Debug, Clone, Serialize)]
 pub struct Check {
+    /// The check's name, as printed.
     pub name: &'static str,
+    /// Whether the release passed it.
     pub passed: bool,
+    /// What was found, in counts and names (never a value).
     pub detail: String,
 }
 
@@ -57,7 +63,7 @@ pub fn verify_release(
     dir: &Path,
     k: Option<usize>,
     catalog: &Catalog,
-    timings: &mut Timings,
+    observer: &dyn Observer,
 ) -> Result<Vec<Check>> {
     let listing =
         std::fs::read_dir(dir).map_err(|e| Error::io("read release directory", dir, e))?;
@@ -102,9 +108,9 @@ pub fn verify_release(
             )
         },
     );
-    timings.record("hash", hashing);
-    timings.record("read-csv", reading);
-    timings.record("read-parquet", parquet_reading);
+    observer.stage_took("hash", hashing);
+    observer.stage_took("read-csv", reading);
+    observer.stage_took("read-parquet", parquet_reading);
     checks.push(checksums(sums, &digests, &present));
     checks.push(manifest_check(manifest, &digests, dir, &present));
 
@@ -121,14 +127,19 @@ pub fn verify_release(
         return Ok(checks);
     }
     let csv_table = scanned.table;
-    let report = read_report(&dir.join(REPORT_FILE));
-    let required_k = k.or_else(|| report_k(report.as_ref()));
+    let report = ReleaseReport::read(&dir.join(REPORT_FILE));
+    let required_k = k.or_else(|| report.as_ref().ok().map(|report| report.k_requested));
     let ((same_as_parquet, comparing), (row_checks, checking)) = rayon::join(
         || timed(|| parquet_matches(parquet, &csv_table)),
-        || timed(|| row_checks(&csv_table, catalog, required_k, report.as_ref())),
+        || {
+            timed(|| {
+                let report = report.as_ref().map_err(String::as_str);
+                row_checks(&csv_table, catalog, required_k, report)
+            })
+        },
     );
-    timings.record("compare", comparing);
-    timings.record("row-checks", checking);
+    observer.stage_took("compare", comparing);
+    observer.stage_took("row-checks", checking);
     let mut row_checks = row_checks;
     row_checks.insert(ROW_CHECKS_BEFORE_PARQUET, same_as_parquet);
     checks.extend(row_checks);
@@ -144,23 +155,24 @@ fn row_checks(
     table: &ReleaseTable,
     catalog: &Catalog,
     required_k: Option<usize>,
-    report: Option<&serde_json::Value>,
+    report: std::result::Result<&ReleaseReport, &str>,
 ) -> Vec<Check> {
     let (histogram, (columns, ids)) = rayon::join(
         || ClassHistogram::from_rows(&table.values, table.columns.len().max(1)),
         || (allowed_columns(table, catalog), record_ids(table)),
     );
     let mut checks = vec![columns, ids];
-    checks.push(match required_k {
-        Some(k) => smallest_group(&histogram, table.is_empty(), k),
-        None => check(
+    checks.push(match (required_k, report) {
+        (Some(k), _) => smallest_group(&histogram, table.is_empty(), k),
+        (None, Err(problem)) => check(
             "k-anonymity",
             false,
-            "no --k given and report.json has no k_requested",
+            format!("no --k given and no k_requested: {problem}"),
         ),
+        (None, Ok(_)) => unreachable!("a readable report gives k_requested"),
     });
     checks.push(plausible_values(table, catalog));
-    if let Some(report) = report {
+    if let Ok(report) = report {
         checks.extend(thresholds(report, &histogram));
     }
     checks
@@ -188,26 +200,12 @@ fn digest_files(dir: &Path, names: &BTreeSet<&str>) -> BTreeMap<String, Option<S
 }
 
 /// Re-checks the thresholds recorded in the report against figures measured on the release.
-fn thresholds(report: &serde_json::Value, histogram: &ClassHistogram) -> Vec<Check> {
+fn thresholds(report: &ReleaseReport, histogram: &ClassHistogram) -> Vec<Check> {
     const NAME: &str = "thresholds";
-    let Some(recorded) = report.pointer("/parameters/thresholds") else {
-        return Vec::new();
-    };
-    let thresholds: Thresholds = match serde_json::from_value(recorded.clone()) {
-        Ok(thresholds) => thresholds,
-        Err(e) => {
-            return vec![check(
-                NAME,
-                false,
-                format!("report.json parameters.thresholds unreadable: {e}"),
-            )]
-        }
-    };
+    let thresholds = &report.parameters.thresholds;
     // The per-record threshold of `records_at_risk` is the one the report's risk section used.
-    let risk_threshold = report
-        .pointer("/risk/reidentification/threshold")
-        .and_then(serde_json::Value::as_f64)
-        .filter(|t| *t > 0.0 && *t <= 1.0);
+    let risk_threshold =
+        Some(report.risk.reidentification.threshold).filter(|t| *t > 0.0 && *t <= 1.0);
     if thresholds.max_records_at_risk.is_some() && risk_threshold.is_none() {
         return vec![check(
             NAME,
@@ -222,9 +220,7 @@ fn thresholds(report: &serde_json::Value, histogram: &ClassHistogram) -> Vec<Che
         .prosecutor;
     let measured = Measured {
         k: Some(histogram.smallest_class().unwrap_or(0) as usize),
-        suppressed_share: report
-            .pointer("/anonymization/suppressed_share")
-            .and_then(serde_json::Value::as_f64),
+        suppressed_share: Some(report.anonymization.suppressed_share),
         highest_risk: Some(prosecutor.highest),
         average_risk: Some(prosecutor.average),
         records_at_risk: risk_threshold.map(|_| prosecutor.records_at_risk),
@@ -241,17 +237,10 @@ fn thresholds(report: &serde_json::Value, histogram: &ClassHistogram) -> Vec<Che
             )
         })
         .collect();
-    let raw_only: Vec<&str> = [
-        ("max_linkage_success", thresholds.max_linkage_success),
-        (
-            "max_interval_disclosure",
-            thresholds.max_interval_disclosure,
-        ),
-    ]
-    .into_iter()
-    .filter(|(_, limit)| limit.is_some())
-    .map(|(name, _)| name)
-    .collect();
+    let raw_only: Vec<&str> = thresholds
+        .set_from(MeasuredFrom::RawData)
+        .map(GateSpec::name)
+        .collect();
     if !raw_only.is_empty() {
         checks.push(check(
             NAME,
@@ -491,15 +480,6 @@ fn no_identifiers(flagged: &BTreeMap<&'static str, usize>, scanned: usize) -> Ch
             format!("cells that look like: {}", kinds.join(", ")),
         )
     }
-}
-
-fn read_report(path: &Path) -> Option<serde_json::Value> {
-    let text = std::fs::read_to_string(path).ok()?;
-    serde_json::from_str(&text).ok()
-}
-
-fn report_k(report: Option<&serde_json::Value>) -> Option<usize> {
-    report?.get("k_requested")?.as_u64().map(|k| k as usize)
 }
 
 /// The smallest number of released rows that share all measurement values and coverage.

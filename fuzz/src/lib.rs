@@ -12,6 +12,14 @@
 #[path = "../../src/anonymize/hierarchy.rs"]
 pub mod hierarchy;
 
+/// The release config checks k and its thresholds through the privacy models' files.
+#[path = "../../src/anonymize"]
+pub mod anonymize {
+    pub mod k_anonymity;
+    pub mod ldiversity;
+    pub mod model;
+}
+
 #[path = "../../src/config.rs"]
 pub mod config;
 
@@ -23,6 +31,9 @@ pub mod error;
 
 #[path = "../../src/fast_hash.rs"]
 pub mod fast_hash;
+
+#[path = "../../src/gates.rs"]
+pub mod gates;
 
 #[path = "../../src/measurements.rs"]
 pub mod measurements;

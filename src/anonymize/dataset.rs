@@ -20,6 +20,7 @@ use crate::schema::{ColumnSpec, ColumnType, DatasetSchema, Role};
 /// One published column of the input.
 #[derive(Debug, Clone)]
 pub struct Column {
+    /// The column's schema entry.
     pub spec: ColumnSpec,
     /// Cell texts, coded (rewritten after perturbation of a numeric column).
     pub cells: CodedColumn,
@@ -37,6 +38,7 @@ pub struct Dataset {
     input: PathBuf,
     schema_file: PathBuf,
     rows: usize,
+    /// The published columns, in schema order.
     pub columns: Vec<Column>,
     /// Names of the dropped direct identifiers.
     pub dropped: Vec<String>,
@@ -113,6 +115,7 @@ impl Dataset {
         })
     }
 
+    /// Number of rows.
     pub fn rows(&self) -> usize {
         self.rows
     }

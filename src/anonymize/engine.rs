@@ -17,17 +17,20 @@
 use serde::Serialize;
 
 use super::dataset::{code_numbers, format_number, Dataset, Perturbation, PerturbationCounts};
-use super::global::{self, ClassConstraint, PrivacyModel, SearchError};
-use super::ldiversity::{LDiversity, Variant};
+use super::global::{self, PrivacyModel, SearchError};
+use super::ldiversity::{LDiversity, LDiversityReport, Variant};
 use super::microaggregation::{microaggregate_constrained, round_to};
+use super::model::ClassConstraint;
 use super::mondrian::{self, MondrianError, QuasiIdentifier};
 use super::noise::Distribution;
+use super::output::{Cells, OutputColumn, OutputTable, SUPPRESSED};
 use super::sse::sse_information_loss;
-use super::tcloseness::{GroundDistance, TCloseness};
+use super::tcloseness::{GroundDistance, TCloseness, TClosenessReport};
 use crate::error::{Error, Result};
-use crate::publish::tabular::{Cells, OutputColumn, OutputTable, SUPPRESSED};
+use crate::observe::Observer;
+use crate::risk::{release_risk, ClassHistogram, RiskSummary};
 use crate::schema::Role;
-use crate::table::MeasurementTable;
+use crate::table::{IdenticalRows, MeasurementTable};
 
 /// Precision of class means of columns without a `rounding` step: enough for any measurement,
 /// without float residue.
@@ -72,7 +75,9 @@ pub enum NumericRelease {
 /// What to anonymize with, validated by the caller (k ≥ 1, limit in [0, 1]).
 #[derive(Debug, Clone)]
 pub struct Request {
+    /// The method to run.
     pub method: Method,
+    /// Smallest class of published records.
     pub k: usize,
     /// Largest share of records global recoding may suppress.
     pub suppression_limit: f64,
@@ -80,73 +85,83 @@ pub struct Request {
     pub l_diversity: Option<(usize, Variant)>,
     /// t-closeness of every sensitive column.
     pub t_closeness: Option<f64>,
+    /// How Mondrian publishes numeric quasi-identifiers.
     pub numeric: NumericRelease,
     /// MDAV runs exactly on cells of at most this many records (see `mdav.rs`).
     pub mdav_exact_limit: usize,
+    /// Noise and coding applied before the method.
     pub perturbation: Perturbation,
 }
 
 /// The anonymized table and its report.
 #[derive(Debug, Clone)]
 pub struct Outcome {
+    /// The anonymized table, row `i` being input row `i`.
     pub table: OutputTable,
+    /// What was done and achieved, in parameters and counts.
     pub report: Report,
 }
 
 /// `report.json` of `anonymize`: parameters and aggregate figures, never a value.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// The anonpub version that wrote the report.
     pub anonpub_version: &'static str,
+    /// The schema's dataset name.
     pub dataset: String,
+    /// Rows read.
     pub input_records: usize,
+    /// The method that ran.
     pub method: Method,
+    /// The quasi-identifier columns, in schema order.
     pub quasi_identifiers: Vec<String>,
+    /// The sensitive columns, in schema order.
     pub sensitive: Vec<String>,
     /// Direct identifiers, not published.
     pub dropped_columns: Vec<String>,
+    /// The privacy model enforced.
     pub privacy_model: ModelReport,
+    /// Perturbation applied before the method.
     pub perturbation: PerturbationReport,
+    /// What the method produced.
     pub result: ResultReport,
+    /// Re-identification risk of the published rows over the quasi-identifiers, computed as
+    /// `publish` computes it for a release ([`crate::risk::release_risk`]).
+    pub risk: RiskSummary,
 }
 
 /// The privacy model that was enforced.
 #[derive(Debug, Clone, Serialize)]
 pub struct ModelReport {
+    /// k of k-anonymity, over records.
     pub k: usize,
     /// Global recoding only.
     pub suppression_limit: Option<f64>,
+    /// l-diversity of every sensitive column, if requested.
     pub l_diversity: Option<LDiversityReport>,
+    /// t-closeness of every sensitive column, if requested.
     pub t_closeness: Option<TClosenessReport>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct LDiversityReport {
-    pub l: usize,
-    pub variant: &'static str,
-    pub c: Option<f64>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct TClosenessReport {
-    pub t: f64,
-    /// Ground distance per sensitive column: `equal` (text) or `ordered` (numeric).
-    pub distances: Vec<(String, &'static str)>,
 }
 
 /// Perturbation applied before the method.
 #[derive(Debug, Clone, Serialize)]
 pub struct PerturbationReport {
+    /// The noise added, if any.
     pub noise: Option<NoiseReport>,
     /// Seed of the noise generator (keyed by the input too, see `noise.rs`); `None` without noise.
     pub seed: Option<u64>,
+    /// Values changed by coding, rounding and noise.
     pub counts: PerturbationCounts,
 }
 
 #[derive(Debug, Clone, Serialize)]
+/// The noise added to numeric columns.
 pub struct NoiseReport {
+    /// `gaussian` or `laplace`.
     pub distribution: &'static str,
     /// Noise standard deviation as a fraction of each column's standard deviation.
     pub relative_scale: f64,
+    /// Whether the noise was centred per column.
     pub mean_preserving: bool,
 }
 
@@ -161,12 +176,15 @@ pub struct ResultReport {
     pub numeric_release: Option<NumericRelease>,
     /// MDAV: number of groups.
     pub groups: Option<usize>,
+    /// Records published (not suppressed).
     pub published_records: usize,
+    /// Records published as `*` in every column.
     pub suppressed_records: usize,
     /// Classes of identical published quasi-identifier cells.
     pub classes: usize,
     /// Records in the smallest class; 0 if nothing is published.
     pub smallest_class: usize,
+    /// How much information the method removed.
     pub information_loss: InformationLoss,
 }
 
@@ -193,8 +211,14 @@ struct MethodResult {
     released_numbers: Option<Vec<f64>>,
 }
 
-/// Anonymizes the dataset as requested; `dataset_name` goes into the report.
-pub fn run(mut dataset: Dataset, dataset_name: &str, request: &Request) -> Result<Outcome> {
+/// Anonymizes the dataset as requested; `dataset_name` goes into the report. The stages
+/// (`perturb`, the method's name, `assemble`) report their timings to `observer`.
+pub fn run(
+    mut dataset: Dataset,
+    dataset_name: &str,
+    request: &Request,
+    observer: &dyn Observer,
+) -> Result<Outcome> {
     let quasi = dataset.with_role(Role::QuasiIdentifier);
     if quasi.is_empty() {
         return Err(Error::InvalidArgument {
@@ -204,14 +228,15 @@ pub fn run(mut dataset: Dataset, dataset_name: &str, request: &Request) -> Resul
         });
     }
     let originals = numeric_rows(&dataset, &quasi);
-    let counts = dataset.perturb(&request.perturbation)?;
+    let counts = observer.time("perturb", || dataset.perturb(&request.perturbation))?;
     let (constraints, l_report, t_report) = constraints(&dataset, request)?;
     let constraint_refs: Vec<&dyn ClassConstraint> = constraints.iter().map(|c| &**c).collect();
-    let mut result = match request.method {
-        Method::Global => run_global(&dataset, &quasi, request, &constraint_refs)?,
-        Method::Mondrian => run_mondrian(&dataset, &quasi, request, &constraint_refs)?,
-        Method::Mdav => run_mdav(&dataset, &quasi, request, &constraint_refs)?,
-    };
+    let mut result = observer.time(request.method.name(), || match request.method {
+        Method::Global => run_global(&dataset, &quasi, request, &constraint_refs),
+        Method::Mondrian => run_mondrian(&dataset, &quasi, request, &constraint_refs),
+        Method::Mdav => run_mdav(&dataset, &quasi, request, &constraint_refs),
+    })?;
+    let started = std::time::Instant::now();
     let sse = match (&originals, &result.released_numbers) {
         (Some(original), Some(released)) => sse_information_loss(original, released, quasi.len()),
         _ => None,
@@ -219,7 +244,9 @@ pub fn run(mut dataset: Dataset, dataset_name: &str, request: &Request) -> Resul
 
     let cells = std::mem::take(&mut result.cells);
     let table = output_table(&dataset, &quasi, cells, &result.suppressed);
-    let (classes, smallest_class) = class_sizes(&table, &quasi, &result.suppressed);
+    let histogram = published_classes(&table, &quasi, &result.suppressed);
+    let classes = histogram.classes() as usize;
+    let smallest_class = histogram.smallest_class().unwrap_or(0) as usize;
     let suppressed_records = result.suppressed.iter().filter(|&&s| s).count();
     let name = |columns: &[usize]| -> Vec<String> {
         columns
@@ -273,7 +300,9 @@ pub fn run(mut dataset: Dataset, dataset_name: &str, request: &Request) -> Resul
                 sse,
             },
         },
+        risk: release_risk(&histogram, request.k),
     };
+    observer.stage_took("assemble", started.elapsed());
     Ok(Outcome { table, report })
 }
 
@@ -324,10 +353,10 @@ fn constraints(dataset: &Dataset, request: &Request) -> Result<Constraints> {
             boxed.push(Box::new(model));
         }
         if let Some(t) = request.t_closeness {
-            let (distance, word) = if dataset.columns[column].numbers.is_some() {
-                (GroundDistance::Ordered, "ordered")
+            let distance = if dataset.columns[column].numbers.is_some() {
+                GroundDistance::Ordered
             } else {
-                (GroundDistance::Equal, "equal")
+                GroundDistance::Equal
             };
             let model =
                 TCloseness::new(codes, t, distance).map_err(|e| Error::InvalidArgument {
@@ -335,21 +364,12 @@ fn constraints(dataset: &Dataset, request: &Request) -> Result<Constraints> {
                     problem: e.to_string(),
                 })?;
             boxed.push(Box::new(model));
-            distances.push((dataset.columns[column].spec.name.clone(), word));
+            distances.push((dataset.columns[column].spec.name.clone(), distance.name()));
         }
     }
-    let l_report = request.l_diversity.map(|(l, variant)| LDiversityReport {
-        l,
-        variant: match variant {
-            Variant::Distinct => "distinct",
-            Variant::Entropy => "entropy",
-            Variant::Recursive { .. } => "recursive",
-        },
-        c: match variant {
-            Variant::Recursive { c } => Some(c),
-            _ => None,
-        },
-    });
+    let l_report = request
+        .l_diversity
+        .map(|(l, variant)| LDiversityReport::new(l, variant));
     let t_report = request
         .t_closeness
         .map(|t| TClosenessReport { t, distances });
@@ -718,15 +738,11 @@ fn output_table(
     OutputTable { columns }
 }
 
-/// Number of classes of identical published quasi-identifier cells and the smallest one's size.
-fn class_sizes(table: &OutputTable, quasi: &[usize], suppressed: &[bool]) -> (usize, usize) {
+/// The classes of identical published quasi-identifier cells (suppressed records left out).
+fn published_classes(table: &OutputTable, quasi: &[usize], suppressed: &[bool]) -> ClassHistogram {
     let ids: Vec<Vec<u32>> = quasi.iter().map(|&c| table.columns[c].cell_ids()).collect();
     let key = |row: usize| ids.iter().map(move |column| column[row]);
-    let mut rows: Vec<usize> = (0..table.rows()).filter(|&r| !suppressed[r]).collect();
-    rows.sort_unstable_by(|&a, &b| key(a).cmp(key(b)));
-    let sizes: Vec<usize> = rows
-        .chunk_by(|&a, &b| key(a).eq(key(b)))
-        .map(<[usize]>::len)
-        .collect();
-    (sizes.len(), sizes.iter().copied().min().unwrap_or(0))
+    let published: Vec<usize> = (0..table.rows()).filter(|&r| !suppressed[r]).collect();
+    let classes = IdenticalRows::group(published, |a, b| key(a).cmp(key(b)));
+    ClassHistogram::from_class_sizes(classes.iter().map(|class| class.len() as u64))
 }

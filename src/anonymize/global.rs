@@ -34,33 +34,21 @@
 use std::cmp::Ordering;
 use std::collections::hash_map::Entry;
 use std::collections::{BinaryHeap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
 
 use rayon::prelude::*;
 
 use super::hierarchy::Hierarchy;
 use super::loss::LossMetric;
+use crate::fast_hash::FastMap;
+
+/// The per-class constraint every method enforces, defined with the privacy models.
+pub use super::model::ClassConstraint;
 
 /// Largest lattice the search will index (one byte of state per node).
 const MAX_LATTICE_NODES: usize = 1 << 28;
 
 /// Class-list entries kept for roll-ups before the largest lists are evicted.
 const CACHE_BUDGET: usize = 1 << 22;
-
-/// A requirement on each equivalence class besides its size, such as
-/// l-diversity or t-closeness. Classes failing it are suppressed.
-pub trait ClassConstraint: Sync {
-    /// Whether the class made of these records (indices into the input
-    /// columns) may be published.
-    fn accepts(&self, records: &[usize]) -> bool;
-
-    /// Return `true` only if every class that contains an accepted class is
-    /// accepted too. The search then also prunes by this constraint; otherwise
-    /// it prunes by `k` alone, which is slower but still optimal.
-    fn is_monotone(&self) -> bool {
-        false
-    }
-}
 
 /// What a published table must satisfy.
 pub struct PrivacyModel<'c> {
@@ -125,34 +113,64 @@ impl Anonymized {
 /// Why no anonymized table could be produced.
 #[derive(Debug, thiserror::Error)]
 pub enum SearchError {
+    /// k is 0.
     #[error("k must be at least 1")]
     InvalidK,
+    /// The suppression limit is not in [0, 1].
     #[error("suppression limit {0} is not a fraction between 0 and 1")]
     InvalidSuppressionLimit(f64),
+    /// There must be one hierarchy per column.
     #[error("{columns} columns but {hierarchies} hierarchies")]
-    HierarchyCountMismatch { columns: usize, hierarchies: usize },
+    HierarchyCountMismatch {
+        /// Columns given.
+        columns: usize,
+        /// Hierarchies given.
+        hierarchies: usize,
+    },
+    /// The columns differ in length.
     #[error("column {column} has {found} records where the first column has {expected}")]
     RaggedColumns {
+        /// The column's hierarchy name.
         column: String,
+        /// Records of the first column.
         expected: usize,
+        /// Records of this column.
         found: usize,
     },
+    /// The records do not fit the search's 32-bit counters.
     #[error("more records than the search can count ({0})")]
     TooManyRecords(usize),
+    /// A code lies outside its hierarchy's base level.
     #[error("column {column}, row {row}: code is not a value of the column's hierarchy")]
-    CodeOutOfRange { column: String, row: usize },
+    CodeOutOfRange {
+        /// The column's hierarchy name.
+        column: String,
+        /// The record (1-based).
+        row: usize,
+    },
+    /// The packed class keys would overflow 128 bits.
     #[error("the quasi-identifiers have more than 2^128 value combinations")]
     DomainTooLarge,
+    /// The lattice is too large to index.
     #[error("the generalization lattice has more than {MAX_LATTICE_NODES} nodes")]
     LatticeTooLarge,
+    /// Levels given to [`apply`] that the hierarchies do not have.
     #[error("levels {levels:?} do not fit the hierarchies")]
-    InvalidLevels { levels: Vec<usize> },
+    InvalidLevels {
+        /// The levels asked for.
+        levels: Vec<usize>,
+    },
+    /// Levels given to [`apply`] that need more suppression than allowed.
     #[error("levels {levels:?} need {suppressed} suppressed records, more than the limit {limit}")]
     LimitExceeded {
+        /// The levels asked for.
         levels: Vec<usize>,
+        /// Records they suppress.
         suppressed: usize,
+        /// Records the limit allows.
         limit: usize,
     },
+    /// No lattice node satisfies the model.
     #[error("no transformation satisfies the privacy model within the suppression limit")]
     NoSolution,
 }
@@ -233,7 +251,7 @@ struct Evaluation {
 type Key = u128;
 
 /// Key → class index.
-type KeyIndex = HashMap<Key, u32, BuildHasherDefault<KeyHasher>>;
+type KeyIndex = FastMap<Key, u32>;
 
 /// The table, pre-grouped into distinct base tuples, plus everything needed to
 /// evaluate nodes.
@@ -835,35 +853,6 @@ impl<'e> Search<'e> {
                 .expect("cache holds more than the bottom");
             self.cached_entries -= self.cache.swap_remove(largest).classes.len();
         }
-    }
-}
-
-/// Fast hash for packed keys: a folded 128-bit multiply, so both the high
-/// bits (hashbrown's tag) and the low bits (its bucket) depend on every key bit.
-#[derive(Default)]
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(word));
-        }
-    }
-
-    fn write_u64(&mut self, value: u64) {
-        let product = u128::from(self.0 ^ value) * u128::from(0x9E37_79B9_7F4A_7C15_u64);
-        self.0 = (product as u64) ^ ((product >> 64) as u64);
-    }
-
-    fn write_u128(&mut self, value: u128) {
-        let high = ((value >> 64) as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
-        self.write_u64(value as u64 ^ high);
     }
 }
 

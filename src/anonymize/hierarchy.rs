@@ -39,49 +39,91 @@ pub const DEFAULT_DELIMITER: u8 = b';';
 /// columns the record number not counting a header.
 #[derive(Debug, thiserror::Error)]
 pub enum HierarchyError {
+    /// The file cannot be read or parsed as CSV.
     #[error("cannot read hierarchy {file}: {reason}")]
-    Unreadable { file: String, reason: String },
+    Unreadable {
+        /// The hierarchy file.
+        file: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The file has no rows.
     #[error("hierarchy {file} has no rows")]
-    Empty { file: String },
+    Empty {
+        /// The hierarchy file.
+        file: String,
+    },
+    /// Every row is one field, but a likely delimiter appears in it.
     #[error(
         "hierarchy {file}: every row is a single field, but row 1 contains `{found}`: \
          expected fields separated by `{expected}`"
     )]
     WrongDelimiter {
+        /// The hierarchy file.
         file: String,
+        /// The delimiter expected.
         expected: char,
+        /// The character found instead.
         found: char,
     },
+    /// A row has a different number of levels than the first.
     #[error("hierarchy {file}, row {row}: {found} levels where row 1 has {expected}")]
     UnevenDepth {
+        /// The hierarchy file.
         file: String,
+        /// The row (1-based).
         row: usize,
+        /// Levels of row 1.
         expected: usize,
+        /// Levels of this row.
         found: usize,
     },
+    /// An original value is listed twice.
     #[error("hierarchy {file}, row {row}: original value already listed in row {first_row}")]
     DuplicateValue {
+        /// The hierarchy file.
         file: String,
+        /// The row (1-based).
         row: usize,
+        /// The row that listed it first.
         first_row: usize,
     },
+    /// Two rows share a label on one level but not on the next, so the levels do not nest.
     #[error(
         "hierarchy {file}, row {row}: its level-{level} label is shared with an earlier row \
          whose level-{} label differs, so the levels do not nest",
         level + 1
     )]
     NotNested {
+        /// The hierarchy file.
         file: String,
+        /// The row (1-based).
         row: usize,
+        /// The level whose labels do not nest in the next.
         level: usize,
     },
+    /// A data value is not an original value of the hierarchy.
     #[error("column {column}, row {row}: value not found in the column's hierarchy")]
-    MissingValue { column: String, row: usize },
+    MissingValue {
+        /// The data column.
+        column: String,
+        /// The record (1-based).
+        row: usize,
+    },
+    /// A value of a column generalized by widths is not a number.
     #[error("column {column}, row {row}: value is not a finite number")]
-    NotNumeric { column: String, row: usize },
+    NotNumeric {
+        /// The data column.
+        column: String,
+        /// The record (1-based).
+        row: usize,
+    },
+    /// The interval widths cannot form a hierarchy.
     #[error("column {column}: invalid interval widths: {reason}")]
     InvalidWidths {
+        /// The data column.
         column: String,
+        /// What is wrong with them.
         reason: &'static str,
     },
 }

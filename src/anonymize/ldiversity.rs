@@ -21,7 +21,10 @@
 //! *contains* a satisfying one (add many copies of one value and the entropy falls), which is what
 //! suppression-aware pruning would need; the search then prunes by `k` alone and stays optimal.
 
-use super::global::ClassConstraint;
+use serde::Serialize;
+
+use super::model::ClassConstraint;
+use crate::gates::{GateSpec, MeasuredFrom};
 
 /// Relative slack when comparing an entropy with `ln l`, so that a class with exactly `l`
 /// equally frequent values is accepted despite rounding in the logarithms.
@@ -30,10 +33,13 @@ const ENTROPY_TOLERANCE: f64 = 1e-12;
 /// Which instantiation of l-diversity.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Variant {
+    /// At least `l` distinct sensitive values per class.
     Distinct,
+    /// The entropy of the class's sensitive values is at least `ln l`.
     Entropy,
     /// Recursive (c, l)-diversity with this `c`.
     Recursive {
+        /// How much more frequent the most frequent value may be than the tail.
         c: f64,
     },
 }
@@ -41,8 +47,10 @@ pub enum Variant {
 /// Why an l-diversity model cannot be built.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum LDiversityError {
+    /// l is 0.
     #[error("l must be at least 1")]
     InvalidL,
+    /// c is not a positive finite number.
     #[error("c of recursive (c,l)-diversity must be a positive number")]
     InvalidC,
 }
@@ -56,17 +64,57 @@ pub struct LDiversity {
     variant: Variant,
 }
 
+/// The `min_l` threshold: every class must hold at least this many distinct sensitive values.
+/// A measurements release has no sensitive column, so `publish` refuses it.
+pub const MIN_L: GateSpec = GateSpec::at_least(
+    "thresholds.min_l",
+    MeasuredFrom::SensitiveColumn,
+    |t| t.min_l.map(|l| l as f64),
+    |m| m.l.map(|l| l as f64),
+);
+
+/// Checks the parameters before any data is read: `l ≥ 1` and, for the recursive variant, a
+/// positive finite `c`.
+pub fn validate(l: usize, variant: Variant) -> Result<(), LDiversityError> {
+    if l == 0 {
+        return Err(LDiversityError::InvalidL);
+    }
+    if let Variant::Recursive { c } = variant {
+        if !(c.is_finite() && c > 0.0) {
+            return Err(LDiversityError::InvalidC);
+        }
+    }
+    Ok(())
+}
+
+/// The model's entry in the `anonymize` report.
+#[derive(Debug, Clone, Serialize)]
+pub struct LDiversityReport {
+    /// The `l` enforced.
+    pub l: usize,
+    /// `distinct`, `entropy` or `recursive`.
+    pub variant: &'static str,
+    /// `c` of recursive (c,l)-diversity.
+    pub c: Option<f64>,
+}
+
+impl LDiversityReport {
+    /// The entry for l-diversity with these parameters.
+    pub fn new(l: usize, variant: Variant) -> Self {
+        let (variant, c) = match variant {
+            Variant::Distinct => ("distinct", None),
+            Variant::Entropy => ("entropy", None),
+            Variant::Recursive { c } => ("recursive", Some(c)),
+        };
+        LDiversityReport { l, variant, c }
+    }
+}
+
 impl LDiversity {
-    /// `values[record]` is the sensitive value's code (equal codes ⇔ equal values).
+    /// `values[record]` is the sensitive value's code (equal codes ⇔ equal values); the
+    /// parameters are checked by [`validate`].
     pub fn new(values: Vec<u32>, l: usize, variant: Variant) -> Result<Self, LDiversityError> {
-        if l == 0 {
-            return Err(LDiversityError::InvalidL);
-        }
-        if let Variant::Recursive { c } = variant {
-            if !(c.is_finite() && c > 0.0) {
-                return Err(LDiversityError::InvalidC);
-            }
-        }
+        validate(l, variant)?;
         Ok(Self { values, l, variant })
     }
 

@@ -23,12 +23,15 @@ pub mod engine;
 pub mod global;
 pub mod group_noise;
 pub mod hierarchy;
+pub mod k_anonymity;
 pub mod ldiversity;
 pub mod loss;
 pub mod mdav;
 pub mod microaggregation;
+pub mod model;
 pub mod mondrian;
 pub mod noise;
+pub mod output;
 #[cfg(test)]
 mod properties;
 pub mod sse;

@@ -27,8 +27,8 @@
 //! model (at least `k` records, constraints accepting it), otherwise [`MondrianError::Infeasible`]
 //! is returned: strict Mondrian never suppresses records.
 
-use super::global::ClassConstraint;
 use super::hierarchy::Hierarchy;
+use super::model::ClassConstraint;
 
 /// One quasi-identifier column as Mondrian sees it.
 #[derive(Debug, Clone, Copy)]
@@ -37,7 +37,9 @@ pub enum QuasiIdentifier<'a> {
     Numeric(&'a [f64]),
     /// Base codes of a hierarchy, one per record.
     Categorical {
+        /// The column's hierarchy.
         hierarchy: &'a Hierarchy,
+        /// Each record's base code in it.
         codes: &'a [u32],
     },
 }
@@ -54,22 +56,37 @@ impl QuasiIdentifier<'_> {
 /// The smallest range holding a class's values of a numeric quasi-identifier, and their mean.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Interval {
+    /// The smallest value.
     pub min: f64,
+    /// The largest value.
     pub max: f64,
+    /// The mean of the values.
     pub mean: f64,
 }
 
 /// Why no partition could be made.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum MondrianError {
+    /// k is 0.
     #[error("k must be at least 1")]
     InvalidK,
+    /// The columns differ in length.
     #[error("the columns have different lengths")]
     RaggedColumns,
+    /// A numeric value is NaN or infinite.
     #[error("column {column}, row {row}: value is not a finite number")]
-    NotFinite { column: usize, row: usize },
+    NotFinite {
+        /// The quasi-identifier's position.
+        column: usize,
+        /// The record (1-based).
+        row: usize,
+    },
+    /// Strict Mondrian never suppresses, so an infeasible table has no partition.
     #[error("the whole table ({records} records) does not satisfy the privacy model, so no partition can")]
-    Infeasible { records: usize },
+    Infeasible {
+        /// Records in the table.
+        records: usize,
+    },
 }
 
 /// The label published for `*`, above a hierarchy whose top level has several values.

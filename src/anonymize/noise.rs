@@ -39,13 +39,16 @@ const NOISE_CONTEXT: &[u8] = b"anonpub/noise/v1";
 /// The noise distribution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Distribution {
+    /// Normal noise.
     Gaussian,
+    /// Laplace noise, with the same standard deviation.
     Laplace,
 }
 
 /// Why a noise specification is unusable.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum NoiseError {
+    /// The scale is not a positive finite number.
     #[error(
         "the noise scale must be a positive number (a fraction of the column's standard deviation)"
     )]
@@ -77,14 +80,17 @@ impl NoiseSpec {
         })
     }
 
+    /// The noise distribution.
     pub fn distribution(&self) -> Distribution {
         self.distribution
     }
 
+    /// Noise standard deviation as a fraction of each column's.
     pub fn relative_scale(&self) -> f64 {
         self.relative_scale
     }
 
+    /// Whether the noise is centred so each column's mean stays.
     pub fn mean_preserving(&self) -> bool {
         self.mean_preserving
     }

@@ -14,9 +14,9 @@ use proptest::prelude::*;
 use super::dataset::{Dataset, Perturbation};
 use super::engine::{run, Method, NumericRelease, Request};
 use super::ldiversity::Variant;
+use super::output::OutputTable;
 use crate::error::Error;
 use crate::extract::table::TextTable;
-use crate::publish::tabular::OutputTable;
 use crate::schema::DatasetSchema;
 
 /// Hierarchy of the categorical quasi-identifier: v0..v7 → two groups → `*`.
@@ -286,7 +286,7 @@ fn check(
     };
     let rows = case.ages.len();
     let input = text_table(case);
-    let outcome = match run(dataset, "random", &request) {
+    let outcome = match run(dataset, "random", &request, &crate::observe::Silent) {
         Ok(outcome) => outcome,
         Err(Error::Unsatisfiable { .. }) => {
             // Only global recoding may fail for lack of a solution within its limit; Mondrian

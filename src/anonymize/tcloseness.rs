@@ -22,7 +22,9 @@
 //! **Monotonicity.** Not claimed: a class containing a t-close class can be far from the table
 //! (add many records of one value), so the lattice search prunes by `k` alone.
 
-use super::global::ClassConstraint;
+use serde::Serialize;
+
+use super::model::ClassConstraint;
 
 /// Slack for the comparison with `t`, which sums many fractions.
 const TOLERANCE: f64 = 1e-12;
@@ -39,6 +41,7 @@ pub enum GroundDistance {
 /// Why a t-closeness model cannot be built.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TClosenessError {
+    /// t is not in [0, 1].
     #[error("t must be a number between 0 and 1")]
     InvalidT,
 }
@@ -58,12 +61,39 @@ pub struct TCloseness {
     cumulative_prefix: Vec<f64>,
 }
 
-impl TCloseness {
-    /// `codes[record]` is the record's sensitive value; `t` the largest allowed distance.
-    pub fn new(codes: Vec<u32>, t: f64, distance: GroundDistance) -> Result<Self, TClosenessError> {
-        if !(0.0..=1.0).contains(&t) {
-            return Err(TClosenessError::InvalidT);
+/// Checks `t` before any data is read: a distance between distributions lies in [0, 1].
+pub fn validate(t: f64) -> Result<(), TClosenessError> {
+    if (0.0..=1.0).contains(&t) {
+        Ok(())
+    } else {
+        Err(TClosenessError::InvalidT)
+    }
+}
+
+/// The model's entry in the `anonymize` report.
+#[derive(Debug, Clone, Serialize)]
+pub struct TClosenessReport {
+    /// The `t` enforced.
+    pub t: f64,
+    /// Ground distance per sensitive column: `equal` (text) or `ordered` (numeric).
+    pub distances: Vec<(String, &'static str)>,
+}
+
+impl GroundDistance {
+    /// The distance's name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            GroundDistance::Equal => "equal",
+            GroundDistance::Ordered => "ordered",
         }
+    }
+}
+
+impl TCloseness {
+    /// `codes[record]` is the record's sensitive value; `t` the largest allowed distance
+    /// (checked by [`validate`]).
+    pub fn new(codes: Vec<u32>, t: f64, distance: GroundDistance) -> Result<Self, TClosenessError> {
+        validate(t)?;
         let values = codes.iter().max().map_or(0, |&max| max as usize + 1);
         let mut counts = vec![0usize; values];
         for &code in &codes {

@@ -35,15 +35,18 @@ use std::path::PathBuf;
 
 use crate::anonymize::dataset::{Dataset, Perturbation};
 use crate::anonymize::engine::{self, Method, NumericRelease, Request};
-use crate::anonymize::ldiversity::Variant;
+use crate::anonymize::ldiversity::{self, Variant};
 use crate::anonymize::noise::{Distribution, NoiseSpec};
+use crate::anonymize::{k_anonymity, tcloseness};
+use crate::atomic::check_target;
 use crate::error::{Error, Result};
 use crate::extract::table::read_coded_table;
-use crate::publish::atomic::check_target;
+use crate::observe::Observer;
 use crate::publish::tabular::write_anonymized;
 use crate::schema::DatasetSchema;
 
 #[derive(Debug, clap::Args)]
+/// The command line of `anonpub anonymize`.
 pub struct Args {
     /// The table to anonymize: CSV (the schema's delimiter) or .parquet.
     #[arg(long)]
@@ -105,21 +108,27 @@ pub struct Args {
 /// l-diversity variants on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LVariant {
+    /// At least l distinct sensitive values per class.
     Distinct,
+    /// Entropy of the sensitive values per class at least ln l.
     Entropy,
+    /// Recursive (c,l)-diversity (needs --c).
     Recursive,
 }
 
 /// Noise distributions on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum NoiseKind {
+    /// Normally distributed noise.
     Gaussian,
+    /// Laplace-distributed noise (heavier tails).
     Laplace,
 }
 
 const DEFAULT_MDAV_EXACT_LIMIT: usize = 1000;
 
-pub fn run(args: Args) -> Result<()> {
+/// Anonymizes the input table and writes the output directory.
+pub fn run(args: Args, observer: &dyn Observer) -> Result<()> {
     let request = request(&args)?;
     let schema = DatasetSchema::load(&args.schema)?;
     let delimiter = schema.delimiter.unwrap_or(',');
@@ -135,15 +144,17 @@ pub fn run(args: Args) -> Result<()> {
         })?;
     check_target(&args.out, args.force)?;
 
-    let table = read_coded_table(&args.input, &schema)?;
-    let dataset = Dataset::new(table, &schema, &args.input, &args.schema)?;
+    let table = observer.time("read", || read_coded_table(&args.input, &schema))?;
+    let dataset = observer.time("check", || {
+        Dataset::new(table, &schema, &args.input, &args.schema)
+    })?;
     tracing::info!(
         "read {} records of {} columns from {}",
         dataset.rows(),
         dataset.columns.len() + dataset.dropped.len(),
         args.input.display()
     );
-    let outcome = engine::run(dataset, &schema.name, &request)?;
+    let outcome = engine::run(dataset, &schema.name, &request, observer)?;
     let report = &outcome.report;
     let result = &report.result;
     if let Some(levels) = &result.levels {
@@ -155,7 +166,16 @@ pub fn run(args: Args) -> Result<()> {
         ("anonpub:method".into(), report.method.name().into()),
         ("anonpub:k".into(), report.privacy_model.k.to_string()),
     ];
-    write_anonymized(&args.out, &outcome.table, delimiter, report, metadata)?;
+    observer.time("write", || {
+        write_anonymized(
+            &args.out,
+            args.force,
+            &outcome.table,
+            delimiter,
+            report,
+            metadata,
+        )
+    })?;
     let figure = |value: Option<f64>| value.map_or("-".to_string(), |v| format!("{v:.4}"));
     tracing::info!(
         "{} classes (smallest {}), {} of {} records suppressed, loss {}, SSE {}; wrote {}",
@@ -176,9 +196,7 @@ fn request(args: &Args) -> Result<Request> {
         name,
         problem: problem.into(),
     };
-    if args.k == 0 {
-        return Err(invalid("--k", "must be at least 1"));
-    }
+    k_anonymity::validate_k(args.k).map_err(|problem| invalid("--k", problem))?;
     if let Some(limit) = args.suppression {
         if !(0.0..=1.0).contains(&limit) {
             return Err(invalid(
@@ -217,10 +235,11 @@ fn request(args: &Args) -> Result<Request> {
         (Some(l), LVariant::Distinct, None) => Some((l, Variant::Distinct)),
         (Some(l), LVariant::Entropy, None) => Some((l, Variant::Entropy)),
     };
+    if let Some((l, variant)) = l_diversity {
+        ldiversity::validate(l, variant).map_err(|e| invalid("--l", &e.to_string()))?;
+    }
     if let Some(t) = args.t {
-        if !(0.0..=1.0).contains(&t) {
-            return Err(invalid("--t", "must be between 0 and 1"));
-        }
+        tcloseness::validate(t).map_err(|e| invalid("--t", &e.to_string()))?;
     }
     let noise = match args.noise {
         Some(kind) => {

@@ -5,7 +5,8 @@
 //!
 //! Diagnostics go to stderr in two forms: log lines (`tracing`), which carry counts, parameters
 //! and timings only, and progress bars (`indicatif`) for long stages, drawn only when stderr is a
-//! terminal so that CI logs and pipes stay clean.
+//! terminal so that CI logs and pipes stay clean. Stages report progress and timings to an
+//! [`Observer`]; [`Console`] is the command line's, and the only place that knows `indicatif`.
 
 pub mod anonymize;
 pub mod publish;
@@ -14,6 +15,7 @@ pub mod sample;
 pub mod verify;
 
 use std::io::IsTerminal;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
@@ -21,12 +23,15 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tracing::level_filters::LevelFilter;
 
 use crate::error::Result;
+use crate::observe::{Observer, Progress};
+use crate::timings::Timings;
 
 /// Publish an anonymized open dataset of body measurements from a private database.
 #[derive(Debug, Parser)]
 #[command(name = "anonpub", version, about, long_about = None)]
 pub struct Cli {
     #[command(subcommand)]
+    /// The subcommand to run.
     pub command: Command,
     /// Print nothing but errors: no log lines, no progress bars.
     #[arg(long, short, global = true, conflicts_with = "verbose")]
@@ -62,20 +67,91 @@ pub fn run(cli: Cli) -> Result<()> {
         timings: cli.timings,
     };
     output.init_logging();
-    match cli.command {
+    let console = Console::new(output);
+    let outcome = match cli.command {
         Command::Sample(args) => sample::run(args, output),
-        Command::Publish(args) => publish::run(args, output),
-        Command::Verify(args) => verify::run(args, output),
-        Command::Risk(args) => risk::run(args, output),
-        Command::Anonymize(args) => anonymize::run(args),
+        Command::Publish(args) => publish::run(args, &console),
+        Command::Verify(args) => verify::run(args, &console),
+        Command::Risk(args) => risk::run(args, &console),
+        Command::Anonymize(args) => anonymize::run(args, &console),
+    };
+    console.print_timings();
+    outcome
+}
+
+/// The command line's [`Observer`]: progress bars on a terminal, and the stage timings that
+/// `--timings` prints when the command ends.
+pub struct Console {
+    output: Output,
+    timings: Mutex<Timings>,
+}
+
+impl Console {
+    /// An observer for a command run with these output flags; the wall clock starts now.
+    pub fn new(output: Output) -> Self {
+        Console {
+            output,
+            timings: Mutex::new(Timings::default()),
+        }
+    }
+
+    /// A progress bar for a stage that takes an `indicatif` bar itself (see [`Output::bar`]).
+    pub fn bar(&self, stage: &'static str, total: u64) -> ProgressBar {
+        self.output.bar(stage, total)
+    }
+
+    /// Prints the timing lines with `--timings`, if any stage ran.
+    fn print_timings(&self) {
+        let timings = self.lock();
+        if timings.stages().next().is_some() {
+            self.output.timings(&timings);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Timings> {
+        self.timings
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+impl Observer for Console {
+    fn stage_took(&self, stage: &'static str, duration: Duration) {
+        self.lock().record(stage, duration);
+    }
+
+    fn progress(&self, stage: &'static str, total: u64) -> Box<dyn Progress> {
+        Box::new(Bar(self.output.bar(stage, total)))
+    }
+
+    fn shows_progress(&self) -> bool {
+        self.output.shows_progress()
+    }
+}
+
+/// An `indicatif` bar as a stage's [`Progress`]; cleared from the terminal when the stage ends.
+struct Bar(ProgressBar);
+
+impl Progress for Bar {
+    fn advance(&self, steps: u64) {
+        self.0.inc(steps);
+    }
+}
+
+impl Drop for Bar {
+    fn drop(&mut self) {
+        self.0.finish_and_clear();
     }
 }
 
 /// How chatty stderr is: `--quiet`, the default, or `--verbose`.
 #[derive(Debug, Clone, Copy)]
 pub struct Output {
+    /// `--quiet`: errors only.
     pub quiet: bool,
+    /// `--verbose`: also details of each stage.
     pub verbose: bool,
+    /// `--timings`: one line per stage when the command ends.
     pub timings: bool,
 }
 

@@ -18,33 +18,36 @@
 //!
 //! Exit codes: 0 published; 1 a threshold of the config failed (nothing written); 2 bad input.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde_json::json;
 
 use crate::anonymize::microaggregation::{microaggregate, Microaggregated, ReleaseMethod};
-use crate::cli::{parse_date, Output};
-use crate::config::{Measured, ReleaseConfig};
+use crate::atomic::check_target;
+use crate::cli::{parse_date, Console};
+use crate::config::ReleaseConfig;
 use crate::dates::Date;
 use crate::deidentify::deidentify;
 use crate::error::{Error, Result};
 use crate::extract::crypto::{load_secret, FieldKey};
 use crate::extract::freesewing_v3::V3Database;
+use crate::gates::{Measured, MeasuredFrom};
 use crate::measurements::Catalog;
+use crate::observe::Observer;
 use crate::publish::internal::{check_internal_report, write_internal_report};
-use crate::publish::manifest::{config_digest, InputFingerprint, FINGERPRINT_LABEL};
-use crate::publish::report::{release_risk, AnonymizationCounts, ReleaseReport};
-use crate::publish::{atomic::check_target, write_release, Release};
+use crate::publish::{write_release, Release};
+use crate::release::manifest::{config_digest, InputFingerprint, FINGERPRINT_LABEL};
+use crate::release::report::{release_risk, AnonymizationCounts, ReleaseParameters, ReleaseReport};
 use crate::risk::benchmark::benchmark_method;
 use crate::risk::linkage::{linkage_attack, Attack, LinkageReport, ReleasedRows};
 use crate::risk::utility::numeric_utility;
 use crate::schema::{DatasetSchema, FREESEWING_SCHEMA};
 use crate::select::{select_v3, SelectionPolicy};
 use crate::table::MeasurementTable;
-use crate::timings::{timed, Timings};
+use crate::timings::timed;
 
 #[derive(Debug, clap::Args)]
+/// The command line of `anonpub publish`.
 pub struct Args {
     /// The FreeSewing v3 SQLite database.
     #[arg(long)]
@@ -75,7 +78,9 @@ pub struct Args {
     pub force: bool,
 }
 
-pub fn run(args: Args, output: Output) -> Result<()> {
+/// Publishes a release as the arguments and the config say.
+pub fn run(args: Args, console: &Console) -> Result<()> {
+    let observer: &dyn Observer = console;
     let mut config = match &args.config {
         Some(path) => ReleaseConfig::load(path)?,
         None => ReleaseConfig::default(),
@@ -89,9 +94,13 @@ pub fn run(args: Args, output: Output) -> Result<()> {
             name: if field == "k" { "--k" } else { field },
             problem,
         })?;
-    if config.thresholds.min_l.is_some() {
+    if let Some(gate) = config
+        .thresholds
+        .set_from(MeasuredFrom::SensitiveColumn)
+        .next()
+    {
         return Err(Error::InvalidArgument {
-            name: "thresholds.min_l",
+            name: gate.key,
             problem:
                 "a measurements release has no sensitive column, so l-diversity does not apply"
                     .into(),
@@ -144,37 +153,29 @@ pub fn run(args: Args, output: Output) -> Result<()> {
         std::thread::spawn(move || timed(|| benchmark_method(&catalog, &method)))
     };
 
-    let mut timings = Timings::default();
-    let database = timings.time("open", || V3Database::open(&args.db))?;
+    let database = observer.time("open", || V3Database::open(&args.db))?;
     let secret = load_secret(args.key_file.as_deref())?;
-    let key = timings.time("derive-key", || FieldKey::derive(&secret));
+    let key = observer.time("derive-key", || FieldKey::derive(&secret));
     drop(secret);
     let policy = SelectionPolicy {
         as_of: args.as_of,
         retention_months: config.retention_months,
         max_malformed_share: config.max_malformed_share,
     };
-    let sets = if output.shows_progress() {
-        database.set_count()?
-    } else {
-        0
-    };
-    let bar = output.bar("decrypt and select", sets);
     // The fingerprint reads the whole file on its own thread while selection reads the tables.
     // If selection fails, the error is reported at once and the process ends without waiting.
     let fingerprinting = {
         let (path, fingerprint_key) = (args.db.clone(), key.subkey(FINGERPRINT_LABEL));
         std::thread::spawn(move || timed(|| InputFingerprint::of_file(&path, &fingerprint_key)))
     };
-    let selected = select_v3(&database, &key, &policy, &catalog, &bar, &mut timings);
-    bar.finish_and_clear();
+    let selected = select_v3(&database, &key, &policy, &catalog, observer);
     drop(key);
     let (table, selection) = selected?;
     let (input_fingerprint, fingerprinting) = fingerprinting
         .join()
         .expect("fingerprinting does not panic");
     let input_fingerprint = input_fingerprint?;
-    timings.record("fingerprint", fingerprinting);
+    observer.stage_took("fingerprint", fingerprinting);
     tracing::info!(
         "selected {} sets of {} people (of {} sets in the database)",
         selection.eligible_sets,
@@ -189,8 +190,8 @@ pub fn run(args: Args, output: Output) -> Result<()> {
         });
     }
 
-    let bar = output.bar("microaggregate", table.len() as u64);
-    let anonymized = timings.time("anonymize", || microaggregate(&table, &method, &bar));
+    let bar = console.bar("microaggregate", table.len() as u64);
+    let anonymized = observer.time("anonymize", || microaggregate(&table, &method, &bar));
     bar.finish_and_clear();
     let suppressed = anonymized.coverage.suppressed_records;
     if anonymized.rows() == 0 {
@@ -221,10 +222,10 @@ pub fn run(args: Args, output: Output) -> Result<()> {
             .collect::<std::collections::HashSet<_>>()
             .len(),
     };
-    let release_table = timings.time("deidentify", || {
+    let release_table = observer.time("deidentify", || {
         deidentify(catalog.names().to_vec(), &anonymized.values, seed)
     });
-    let risk = timings.time("risk", || release_risk(&release_table, config.k));
+    let risk = observer.time("risk", || release_risk(&release_table, config.k));
     let prosecutor = risk.reidentification.prosecutor;
     let mut measured = Measured {
         k: Some(anonymized.smallest_group_people),
@@ -243,7 +244,7 @@ pub fn run(args: Args, output: Output) -> Result<()> {
             noise: config.linkage.noise,
             seed,
         };
-        let linkage = timings.time("linkage", || run_linkage(&table, &anonymized, attack));
+        let linkage = observer.time("linkage", || run_linkage(&table, &anonymized, attack));
         tracing::info!(
             "linkage attack: {} records against {} distinct released rows",
             linkage.targets,
@@ -257,27 +258,24 @@ pub fn run(args: Args, output: Output) -> Result<()> {
         config.thresholds.check(&measured)?;
     }
 
-    let parameters = BTreeMap::from([
-        ("retention_months", json!(config.retention_months)),
-        ("mdav_exact_limit", json!(config.mdav_exact_limit)),
-        ("max_malformed_share", json!(config.max_malformed_share)),
-        ("min_pattern_people", json!(config.min_pattern_people)),
-        (
-            "spread_restoration",
-            json!(
-                "per pattern: optimal-transport map of the group means to the pattern's covariance"
-            ),
-        ),
-        ("thresholds", json!(config.thresholds)),
-    ]);
+    let parameters = ReleaseParameters {
+        max_malformed_share: config.max_malformed_share,
+        mdav_exact_limit: config.mdav_exact_limit,
+        min_pattern_people: config.min_pattern_people,
+        retention_months: config.retention_months,
+        spread_restoration:
+            "per pattern: optimal-transport map of the group means to the pattern's covariance"
+                .into(),
+        thresholds: config.thresholds.clone(),
+    };
     let (method_benchmark, benchmarking) =
         benchmarking.join().expect("the benchmark does not panic");
-    timings.record("method-benchmark", benchmarking);
+    observer.stage_took("method-benchmark", benchmarking);
     let report = ReleaseReport {
-        anonpub_version: env!("CARGO_PKG_VERSION"),
+        anonpub_version: env!("CARGO_PKG_VERSION").into(),
         dataset: schema.name.clone(),
         as_of: args.as_of.to_string(),
-        method: "mdav",
+        method: "mdav".into(),
         k_requested: config.k,
         k_achieved: anonymized.smallest_group_people,
         seed,
@@ -317,7 +315,7 @@ pub fn run(args: Args, output: Output) -> Result<()> {
         config_sha256: &config_sha256,
         input_fingerprint: &input_fingerprint,
     };
-    write_release(&args.out, &release, &mut timings)?;
+    write_release(&args.out, args.force, &release, observer)?;
     tracing::info!(
         "published {} records in {} groups (k = {}, achieved {}; {} suppressed) to {}",
         report.anonymization.published_records,
@@ -328,10 +326,9 @@ pub fn run(args: Args, output: Output) -> Result<()> {
         args.out.display()
     );
     if let Some((path, document)) = internal {
-        write_internal_report(path, &document)?;
+        write_internal_report(path, &document, args.force)?;
         tracing::info!("internal report written to {}", path.display());
     }
-    output.timings(&timings);
     Ok(())
 }
 

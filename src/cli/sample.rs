@@ -17,6 +17,7 @@ use crate::sample::{write_sample, SampleSpec};
 use crate::timings::Timings;
 
 #[derive(Debug, clap::Args)]
+/// The command line of `anonpub sample`.
 pub struct Args {
     /// Number of users to generate.
     #[arg(long)]
@@ -42,6 +43,7 @@ pub struct Args {
     pub force: bool,
 }
 
+/// Writes the sample database and its key file.
 pub fn run(args: Args, output: super::Output) -> Result<()> {
     if args.users == 0 {
         return Err(Error::InvalidArgument {

@@ -23,10 +23,11 @@ use serde_json::json;
 
 use crate::error::{Error, Result};
 use crate::measurements::Catalog;
-use crate::timings::Timings;
+use crate::observe::Observer;
 use crate::verify::{verify_release, Check};
 
 #[derive(Debug, clap::Args)]
+/// The command line of `anonpub verify`.
 pub struct Args {
     /// The release directory.
     pub dir: PathBuf,
@@ -52,15 +53,15 @@ pub enum Format {
     Github,
 }
 
-pub fn run(args: Args, output: super::Output) -> Result<()> {
+/// Verifies the release and prints the checks; fails with exit code 1 if any failed.
+pub fn run(args: Args, observer: &dyn Observer) -> Result<()> {
     if args.k == Some(0) {
         return Err(Error::InvalidArgument {
             name: "--k",
             problem: "must be at least 1".into(),
         });
     }
-    let mut timings = Timings::default();
-    let checks = match verify_release(&args.dir, args.k, &Catalog::freesewing(), &mut timings) {
+    let checks = match verify_release(&args.dir, args.k, &Catalog::freesewing(), observer) {
         Ok(checks) => checks,
         Err(error) => {
             if args.format == Format::Github {
@@ -87,7 +88,6 @@ pub fn run(args: Args, output: super::Output) -> Result<()> {
             .map_err(|e| Error::io("write JUnit report", path, e))?;
     }
     tracing::debug!("{} checks, {failed} failed", checks.len());
-    output.timings(&timings);
     if failed > 0 {
         return Err(Error::VerifyFailed {
             failed,

@@ -7,22 +7,23 @@
 //! must be UTF-8 without a byte-order mark, and a header that looks split on another delimiter is
 //! reported as such. Errors name the file, line and column, never a cell's content.
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::fast_hash::FastMap;
 use crate::schema::DatasetSchema;
 
 /// A table as text, column-major, in the order of the schema's columns.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TextTable {
+    /// Column names, in schema order.
     pub columns: Vec<String>,
     /// `cells[c][r]`: row `r` of schema column `c`.
     pub cells: Vec<Vec<String>>,
 }
 
 impl TextTable {
+    /// Number of rows.
     pub fn rows(&self) -> usize {
         self.cells.first().map_or(0, Vec::len)
     }
@@ -71,11 +72,14 @@ impl CodedColumn {
 /// cell when reading, encoding and dropping large tables.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CodedTable {
+    /// Column names, in schema order.
     pub columns: Vec<String>,
+    /// Each column's coded cells.
     pub data: Vec<CodedColumn>,
 }
 
 impl CodedTable {
+    /// Number of rows.
     pub fn rows(&self) -> usize {
         self.data.first().map_or(0, |c| c.codes.len())
     }
@@ -117,45 +121,7 @@ impl CellSink for Vec<String> {
 #[derive(Default)]
 struct CodedBuilder {
     column: CodedColumn,
-    index: HashMap<String, u32, BuildHasherDefault<TextHasher>>,
-}
-
-/// A fast hash for cell texts: eight bytes at a time, each folded in by a 128-bit multiply so
-/// that every input bit reaches both the high bits (hashbrown's tag) and the low bits (its
-/// bucket). Resistance to chosen collisions, SipHash's point, is moot here: the publisher reads
-/// their own file, and one lookup per cell made SipHash a tenth of a whole `anonymize` run.
-#[derive(Default)]
-struct TextHasher(u64);
-
-impl TextHasher {
-    fn mix(&mut self, word: u64) {
-        let product = u128::from(self.0 ^ word) * u128::from(0x9E37_79B9_7F4A_7C15_u64);
-        self.0 = (product as u64) ^ ((product >> 64) as u64);
-    }
-}
-
-impl Hasher for TextHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for chunk in &mut chunks {
-            self.mix(u64::from_le_bytes(chunk.try_into().expect("eight bytes")));
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            let mut word = [0u8; 8];
-            word[..rest.len()].copy_from_slice(rest);
-            // The length tells "ab" from "ab\0".
-            self.mix(u64::from_le_bytes(word) ^ ((rest.len() as u64) << 59));
-        }
-    }
-
-    fn write_u8(&mut self, byte: u8) {
-        self.mix(u64::from(byte));
-    }
+    index: FastMap<String, u32>,
 }
 
 impl CellSink for CodedBuilder {

@@ -16,19 +16,27 @@ use crate::schema::DatasetSchema;
 
 /// Everything the package descriptor says beyond the files themselves.
 pub struct PackageInfo<'a> {
+    /// The dataset schema (titles, descriptions).
     pub schema: &'a DatasetSchema,
+    /// The measurements, with units and plausible ranges.
     pub catalog: &'a Catalog,
+    /// The dataset release's version.
     pub version: &'a str,
     /// RFC 3339 creation time (the release date, so that the file is reproducible).
     pub created: String,
+    /// SPDX identifier of the data licence.
     pub license: &'a str,
+    /// Rows in the data files.
     pub rows: usize,
 }
 
 /// A file of the release with its size and digest.
 pub struct PackagedFile<'a> {
+    /// The file's name inside the release.
     pub name: &'a str,
+    /// Its size.
     pub bytes: u64,
+    /// Its SHA-256, as lowercase hex.
     pub sha256: &'a str,
 }
 

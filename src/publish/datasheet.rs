@@ -8,16 +8,12 @@
 
 use std::fmt::Write;
 
-use super::html::HTML_FILE;
-use super::manifest::MANIFEST_FILE;
-use super::report::REPORT_FILE;
-use super::{Release, CSV_FILE, DATAPACKAGE_FILE, PARQUET_FILE};
+use super::Release;
 use crate::deidentify::ReleaseTable;
-use crate::publish::checksums::CHECKSUM_FILE;
+use crate::release::{
+    CHECKSUM_FILE, CSV_FILE, DATAPACKAGE_FILE, HTML_FILE, MANIFEST_FILE, PARQUET_FILE, REPORT_FILE,
+};
 use crate::select::{Exclusion, ACTIVE_STATUS, OPEN_DATA_CONSENT};
-
-/// Name of the datasheet inside a release.
-pub const DATASHEET_FILE: &str = "README.md";
 
 /// Renders the datasheet as Markdown.
 pub fn datasheet(release: &Release<'_>) -> String {
@@ -229,7 +225,7 @@ fn collection(text: &mut String, release: &Release<'_>) {
 fn exclusion_rows(
     text: &mut String,
     reasons: impl Iterator<Item = Exclusion>,
-    counts: &std::collections::BTreeMap<&'static str, u64>,
+    counts: &crate::select::ReasonCounts,
 ) {
     for reason in reasons {
         let count = counts.get(reason.key()).copied().unwrap_or(0);

@@ -16,9 +16,6 @@ use super::Release;
 use crate::risk::classes::ClassHistogram;
 use crate::select::Exclusion;
 
-/// Name of the page inside a release.
-pub const HTML_FILE: &str = "report.html";
-
 /// Size of one measurement histogram, in CSS pixels.
 const HISTOGRAM_SIZE: (u32, u32) = (340, 190);
 /// At most this many bins per histogram; bin widths are 1, 2 or 5 times a power of ten.
@@ -49,7 +46,7 @@ pub fn report_html(release: &Release<'_>) -> String {
         escape(title),
         escape(&release.config.version),
         escape(&report.as_of),
-        escape(report.anonpub_version),
+        escape(&report.anonpub_version),
         thousands(report.anonymization.published_records as u64),
         report.k_requested,
     );
@@ -242,7 +239,7 @@ fn exclusions(page: &mut String, release: &Release<'_>) {
 fn exclusion_rows(
     page: &mut String,
     reasons: impl Iterator<Item = Exclusion>,
-    counts: &std::collections::BTreeMap<&'static str, u64>,
+    counts: &crate::select::ReasonCounts,
 ) {
     for reason in reasons {
         let _ = write!(

@@ -5,11 +5,10 @@
 //! written to a separate file that may not lie inside the release directory (even through `..`
 //! or a symbolic link), readable by its owner only (0600), and replaced atomically.
 
-use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
+use crate::atomic::StagedFile;
 use crate::error::{Error, Result};
 
 /// Refuses an internal report path inside `release_dir`, one whose directory does not exist, or
@@ -47,37 +46,16 @@ pub fn check_internal_report(path: &Path, release_dir: &Path, force: bool) -> Re
     Ok(())
 }
 
-/// Writes the report as pretty JSON (0600) through a temporary file and a rename.
-pub fn write_internal_report(path: &Path, report: &serde_json::Value) -> Result<()> {
-    let name = path.file_name().ok_or_else(|| Error::InvalidArgument {
-        name: "--internal-report",
-        problem: "must name a file".into(),
-    })?;
-    let temporary = path.with_file_name(format!(
-        ".{}.anonpub-tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
+/// Writes the report as pretty JSON (0600), atomically ([`StagedFile`]); an existing file is
+/// replaced only with `force`.
+pub fn write_internal_report(path: &Path, report: &serde_json::Value, force: bool) -> Result<()> {
     let mut bytes = serde_json::to_vec_pretty(report).expect("JSON values serialize");
     bytes.push(b'\n');
-    let written = (|| {
-        let mut file = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&temporary)
-            .map_err(|e| Error::io("create", &temporary, e))?;
-        file.set_permissions(fs::Permissions::from_mode(0o600))
-            .map_err(|e| Error::io("set permissions of", &temporary, e))?;
-        file.write_all(&bytes)
-            .and_then(|_| file.sync_all())
-            .map_err(|e| Error::io("write", &temporary, e))?;
-        fs::rename(&temporary, path).map_err(|e| Error::io("move into place", path, e))
-    })();
-    if written.is_err() {
-        let _ = fs::remove_file(&temporary);
-    }
-    written
+    let (staged, mut file) = StagedFile::create(path, 0o600, force, "--internal-report")?;
+    file.write_all(&bytes)
+        .and_then(|_| file.sync_all())
+        .map_err(|e| Error::io("write", path, e))?;
+    staged.commit()
 }
 
 /// An absolute path without `.`, `..` or symbolic links: walked one component at a time, each
@@ -147,11 +125,13 @@ mod tests {
     fn writes_private_json_atomically() {
         let root = tempfile::tempdir().unwrap();
         let path = root.path().join("internal.json");
-        write_internal_report(&path, &serde_json::json!({"a": 1})).unwrap();
-        write_internal_report(&path, &serde_json::json!({"a": 2})).unwrap();
+        write_internal_report(&path, &serde_json::json!({"a": 1}), false).unwrap();
+        write_internal_report(&path, &serde_json::json!({"a": 2}), true).unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("\"a\": 2"));
-        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&path).unwrap().permissions(),
+        ) & 0o777;
         assert_eq!(mode, 0o600);
         assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 1);
     }

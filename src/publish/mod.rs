@@ -1,72 +1,68 @@
-//! Publishing: the release directory, written atomically.
+//! Publishing: writing the release directory, atomically, in the files of the release contract
+//! ([`crate::release`]).
 //!
-//! A release holds `measurements.csv`, `measurements.parquet` (same rows and values),
-//! `datapackage.json` (Frictionless), `report.json` (counts, parameters, risk), `report.html` (the
-//! same for people, with histograms), `README.md` (a datasheet), `manifest.json` (provenance and
-//! every other file's size and digest) and `SHA256SUMS` (covering all of them, manifest included).
-//! Every file depends only on the inputs and the seed: the same run gives the same bytes.
-//! `tabular` writes the output of `anonymize` (any dataset schema) the same way.
+//! The data files are written by the contract's own formats ([`crate::release::csv`],
+//! [`crate::release::parquet`]); this module adds the documents that describe them
+//! ([`datapackage`], [`html`], [`datasheet`]), then the manifest and checksums. Every file depends
+//! only on the inputs and the seed: the same run gives the same bytes. [`tabular`] writes the
+//! output of `anonymize` (any dataset schema) the same way, and [`internal`] the internal report
+//! that never enters a release.
 
-pub mod atomic;
-pub mod checksums;
-pub mod csv;
 pub mod datapackage;
 pub mod datasheet;
 pub mod html;
 pub mod internal;
-pub mod manifest;
-pub mod parquet;
-pub mod report;
 pub mod tabular;
 
 use std::io::Write;
 use std::path::Path;
 
+use crate::atomic::Staging;
 use crate::config::ReleaseConfig;
 use crate::deidentify::ReleaseTable;
 use crate::error::{Error, Result};
 use crate::measurements::Catalog;
+use crate::observe::Observer;
+use crate::release::checksums::{checksum_text, sha256_file};
+use crate::release::manifest::{InputFingerprint, Manifest, ManifestFile};
+use crate::release::report::ReleaseReport;
+use crate::release::{
+    csv, parquet, CHECKSUM_FILE, CSV_FILE, DATAPACKAGE_FILE, DATASHEET_FILE, HTML_FILE,
+    MANIFEST_FILE, PARQUET_FILE, REPORT_FILE,
+};
 use crate::schema::DatasetSchema;
-use crate::timings::{timed, Timings};
-use atomic::Staging;
-use checksums::{checksum_text, sha256_file, CHECKSUM_FILE};
+use crate::timings::timed;
 use datapackage::{datapackage, PackageInfo, PackagedFile};
-use datasheet::{datasheet, DATASHEET_FILE};
-use html::{report_html, HTML_FILE};
-use manifest::{InputFingerprint, Manifest, ManifestFile, MANIFEST_FILE};
-use report::{ReleaseReport, REPORT_FILE};
-
-pub const CSV_FILE: &str = "measurements.csv";
-pub const PARQUET_FILE: &str = "measurements.parquet";
-pub const DATAPACKAGE_FILE: &str = "datapackage.json";
-/// Every file a release must contain.
-pub const RELEASE_FILES: [&str; 8] = [
-    CSV_FILE,
-    PARQUET_FILE,
-    DATAPACKAGE_FILE,
-    REPORT_FILE,
-    HTML_FILE,
-    DATASHEET_FILE,
-    MANIFEST_FILE,
-    CHECKSUM_FILE,
-];
+use datasheet::datasheet;
+use html::report_html;
 
 /// What a release is made of.
 pub struct Release<'a> {
+    /// The de-identified rows.
     pub table: &'a ReleaseTable,
+    /// The public report.
     pub report: &'a ReleaseReport,
+    /// The dataset schema the release follows.
     pub schema: &'a DatasetSchema,
+    /// The measurements of the schema, with units and ranges.
     pub catalog: &'a Catalog,
     /// The effective configuration (command-line overrides applied).
     pub config: &'a ReleaseConfig,
-    /// [`manifest::config_digest`] of `config`.
+    /// [`crate::release::manifest::config_digest`] of `config`.
     pub config_sha256: &'a str,
+    /// The keyed fingerprint of the input.
     pub input_fingerprint: &'a InputFingerprint,
 }
 
-/// Writes the release into `out`, all or nothing.
-pub fn write_release(out: &Path, release: &Release<'_>, timings: &mut Timings) -> Result<()> {
-    let staging = Staging::new(out)?;
+/// Writes the release into `out`, all or nothing; an existing `out` is replaced only with `force`
+/// (see [`crate::atomic`]).
+pub fn write_release(
+    out: &Path,
+    force: bool,
+    release: &Release<'_>,
+    observer: &dyn Observer,
+) -> Result<()> {
+    let staging = Staging::new(out, force, "--out")?;
     // The two data files are independent: CSV formatting runs on its own thread while the
     // Parquet writer uses the rayon pool.
     let (csv_written, parquet_written) = std::thread::scope(|scope| {
@@ -74,8 +70,8 @@ pub fn write_release(out: &Path, release: &Release<'_>, timings: &mut Timings) -
         let parquet = timed(|| write_parquet_file(&staging, release));
         (csv.join().expect("the CSV writer does not panic"), parquet)
     });
-    timings.record("write-csv", csv_written.1);
-    timings.record("write-parquet", parquet_written.1);
+    observer.stage_took("write-csv", csv_written.1);
+    observer.stage_took("write-parquet", parquet_written.1);
     csv_written.0?;
     parquet_written.0?;
 
@@ -140,7 +136,7 @@ pub fn write_release(out: &Path, release: &Release<'_>, timings: &mut Timings) -
     ));
     staging.write(CHECKSUM_FILE, checksum_text(digests).as_bytes())?;
     staging.commit()?;
-    timings.record("write-metadata", started.elapsed());
+    observer.stage_took("write-metadata", started.elapsed());
     Ok(())
 }
 
@@ -210,13 +206,13 @@ fn parquet_metadata(release: &Release<'_>) -> Vec<(String, String)> {
         .map(|(i, name)| (name.clone(), release.catalog.unit(i).into()))
         .collect();
     vec![
-        ("anonpub:version".into(), report.anonpub_version.into()),
+        ("anonpub:version".into(), report.anonpub_version.clone()),
         ("anonpub:dataset".into(), report.dataset.clone()),
         (
             "anonpub:release_version".into(),
             release.config.version.clone(),
         ),
-        ("anonpub:method".into(), report.method.into()),
+        ("anonpub:method".into(), report.method.clone()),
         ("anonpub:k".into(), report.k_requested.to_string()),
         ("anonpub:seed".into(), report.seed.to_string()),
         ("anonpub:as_of".into(), report.as_of.clone()),
@@ -233,7 +229,8 @@ pub(crate) mod fixture {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::publish::report::{release_risk, AnonymizationCounts};
+    use crate::gates::Thresholds;
+    use crate::release::report::{release_risk, AnonymizationCounts, ReleaseParameters};
     use crate::risk::benchmark::{ColumnBenchmark, MethodBenchmark};
     use crate::select::SelectionReport;
 
@@ -292,21 +289,26 @@ pub(crate) mod fixture {
                 values,
             };
             let report = ReleaseReport {
-                anonpub_version: "0.0.0-test",
+                anonpub_version: "0.0.0-test".into(),
                 dataset: schema.name.clone(),
                 as_of: "2026-11-01".into(),
-                method: "mdav",
+                method: "mdav".into(),
                 k_requested: 5,
                 k_achieved: 5,
                 seed: 7,
-                parameters: BTreeMap::new(),
+                parameters: ReleaseParameters {
+                    max_malformed_share: 0.01,
+                    mdav_exact_limit: 1000,
+                    retention_months: 12,
+                    thresholds: Thresholds::default(),
+                },
                 selection: SelectionReport {
                     users_in_database: 30,
                     sets_in_database: 40,
                     eligible_sets: 11,
                     eligible_people: 10,
-                    excluded_sets: BTreeMap::from([("no_open_data_consent", 29)]),
-                    excluded_users: BTreeMap::from([("no_open_data_consent", 20)]),
+                    excluded_sets: BTreeMap::from([("no_open_data_consent".into(), 29)]),
+                    excluded_users: BTreeMap::from([("no_open_data_consent".into(), 20)]),
                     bad_rows: Default::default(),
                     unknown_measurements_dropped: 2,
                 },
@@ -360,7 +362,8 @@ mod tests {
         let owned = fixture::Owned::new();
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("release");
-        write_release(&out, &owned.release(), &mut Timings::default()).unwrap();
+        write_release(&out, false, &owned.release(), &crate::observe::Silent).unwrap();
+        use crate::release::{checksums, manifest, RELEASE_FILES};
         for name in RELEASE_FILES {
             assert!(out.join(name).is_file(), "{name}");
         }

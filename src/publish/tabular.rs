@@ -11,7 +11,8 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use super::atomic::Staging;
+use crate::anonymize::output::OutputTable;
+use crate::atomic::Staging;
 use crate::error::{Error, Result};
 
 /// Name of the anonymized CSV inside the output directory.
@@ -21,101 +22,17 @@ pub const ANONYMIZED_PARQUET: &str = "anonymized.parquet";
 /// Name of the report inside the output directory.
 pub const ANONYMIZED_REPORT: &str = "report.json";
 
-/// The text a suppressed record shows in every column.
-pub const SUPPRESSED: &str = "*";
-
-/// The cells of one output column.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cells {
-    /// One text per row.
-    Text(Vec<String>),
-    /// Row `r` shows `labels[codes[r]]`: generalized columns repeat few labels, and coding them
-    /// spares one allocation per cell.
-    Coded {
-        labels: Vec<String>,
-        codes: Vec<u32>,
-    },
-}
-
-/// One column of an anonymized table.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OutputColumn {
-    pub name: String,
-    /// Whether every cell is a number, empty or `*` (written as a float column to Parquet).
-    pub numeric: bool,
-    pub cells: Cells,
-}
-
-impl OutputColumn {
-    pub fn len(&self) -> usize {
-        match &self.cells {
-            Cells::Text(cells) => cells.len(),
-            Cells::Coded { codes, .. } => codes.len(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The text of one row.
-    pub fn cell(&self, row: usize) -> &str {
-        match &self.cells {
-            Cells::Text(cells) => &cells[row],
-            Cells::Coded { labels, codes } => &labels[codes[row] as usize],
-        }
-    }
-
-    /// A number per row identifying its text: equal numbers ⇔ equal texts.
-    pub fn cell_ids(&self) -> Vec<u32> {
-        match &self.cells {
-            Cells::Coded { labels, codes } => {
-                // Labels may repeat (e.g. `*` added for suppression): map each to its first copy.
-                let mut first: std::collections::HashMap<&str, u32> =
-                    std::collections::HashMap::with_capacity(labels.len());
-                let canonical: Vec<u32> = labels
-                    .iter()
-                    .enumerate()
-                    .map(|(i, label)| *first.entry(label.as_str()).or_insert(i as u32))
-                    .collect();
-                codes.iter().map(|&c| canonical[c as usize]).collect()
-            }
-            Cells::Text(cells) => {
-                let mut ids: std::collections::HashMap<&str, u32> =
-                    std::collections::HashMap::new();
-                cells
-                    .iter()
-                    .map(|cell| {
-                        let next = ids.len() as u32;
-                        *ids.entry(cell.as_str()).or_insert(next)
-                    })
-                    .collect()
-            }
-        }
-    }
-}
-
-/// An anonymized table, column-major.
-#[derive(Debug, Clone, PartialEq)]
-pub struct OutputTable {
-    pub columns: Vec<OutputColumn>,
-}
-
-impl OutputTable {
-    pub fn rows(&self) -> usize {
-        self.columns.first().map_or(0, OutputColumn::len)
-    }
-}
-
-/// Writes `table` as CSV (with `delimiter`) and Parquet plus `report` into `out`, all or nothing.
+/// Writes `table` as CSV (with `delimiter`) and Parquet plus `report` into `out`, all or nothing;
+/// an existing `out` is replaced only with `force` (see [`crate::atomic`]).
 pub fn write_anonymized(
     out: &Path,
+    force: bool,
     table: &OutputTable,
     delimiter: u8,
     report: &impl serde::Serialize,
     metadata: Vec<(String, String)>,
 ) -> Result<()> {
-    let staging = Staging::new(out)?;
+    let staging = Staging::new(out, force, "--out")?;
     let csv_path = staging.path(ANONYMIZED_CSV);
     let file = staging.create(ANONYMIZED_CSV)?;
     let file = write_csv(table, delimiter, file, &csv_path)?;
@@ -196,6 +113,7 @@ fn write_parquet(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::anonymize::output::{Cells, OutputColumn};
 
     #[test]
     fn csv_and_parquet_hold_the_same_cells() {
@@ -218,7 +136,15 @@ mod tests {
                 },
             ],
         };
-        write_anonymized(&out, &table, b';', &serde_json::json!({"k": 2}), vec![]).unwrap();
+        write_anonymized(
+            &out,
+            false,
+            &table,
+            b';',
+            &serde_json::json!({"k": 2}),
+            vec![],
+        )
+        .unwrap();
         let csv = std::fs::read_to_string(out.join(ANONYMIZED_CSV)).unwrap();
         assert_eq!(csv, "age;height\n[20,30);171.5\n*;*\n");
         let file = std::fs::File::open(out.join(ANONYMIZED_PARQUET)).unwrap();

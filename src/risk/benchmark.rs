@@ -14,7 +14,7 @@
 use indicatif::ProgressBar;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::utility::{numeric_utility, NumericUtility};
 use crate::anonymize::microaggregation::{microaggregate, ReleaseMethod};
@@ -29,7 +29,7 @@ pub const BENCHMARK_PEOPLE: usize = 10_000;
 pub const BENCHMARK_SEED: u64 = 2026;
 
 /// The method's effect on the benchmark population, rounded for print.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MethodBenchmark {
     pub people: usize,
     pub seed: u64,
@@ -44,7 +44,7 @@ pub struct MethodBenchmark {
 }
 
 /// One measurement on the benchmark.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ColumnBenchmark {
     pub column: String,
     /// Released standard deviation over the true one.

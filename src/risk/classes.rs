@@ -20,6 +20,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::fast_hash::FastMap;
+use crate::table::{compare_rows, IdenticalRows};
 
 /// How many equivalence classes there are of each size, plus the totals.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -96,30 +97,26 @@ impl ClassHistogram {
             }
             key_space *= cardinality;
         }
-        keys.sort_unstable();
-        Self::from_class_sizes(keys.chunk_by(|a, b| a == b).map(|run| run.len() as u64))
+        let classes = IdenticalRows::group((0..records).collect(), |a, b| keys[a].cmp(&keys[b]));
+        Self::from_class_sizes(classes.iter().map(|class| class.len() as u64))
     }
 
     /// Builds the histogram of numeric rows (row-major, `width` values each, NaN for a missing
     /// value): classes are rows identical in every value and in which values are missing, the
     /// classes a reader of a released table sees.
     ///
-    /// Row numbers are sorted (in parallel) by their values' bits and equal runs counted: exact,
-    /// and without a hashed copy of every row.
+    /// Row numbers are sorted (in parallel) by their values' bits and equal runs counted
+    /// ([`IdenticalRows`]): exact, and without a hashed copy of every row.
     pub fn from_rows(values: &[f64], width: usize) -> Self {
         assert!(
             width > 0 && values.len().is_multiple_of(width),
             "whole rows"
         );
-        let bits = |v: &f64| if v.is_nan() { u64::MAX } else { v.to_bits() };
-        let row = |r: usize| values[r * width..(r + 1) * width].iter().map(bits);
-        let mut order: Vec<usize> = (0..values.len() / width).collect();
-        order.par_sort_unstable_by(|&a, &b| row(a).cmp(row(b)));
-        Self::from_class_sizes(
-            order
-                .chunk_by(|&a, &b| row(a).eq(row(b)))
-                .map(|run| run.len() as u64),
-        )
+        let row = |r: usize| &values[r * width..(r + 1) * width];
+        let classes = IdenticalRows::group((0..values.len() / width).collect(), |a, b| {
+            compare_rows(row(a), row(b))
+        });
+        Self::from_class_sizes(classes.iter().map(|class| class.len() as u64))
     }
 
     /// Number of records over all classes.

@@ -43,7 +43,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::nearest::KdTree;
-use crate::table::MeasurementTable;
+use crate::table::{compare_rows, IdenticalRows, MeasurementTable};
 
 /// Domain separation: attacker noise draws from its own stream of the release seed.
 const NOISE_STREAM: u64 = 0x6c69_6e6b_6167_6521; // "linkage!"
@@ -136,7 +136,9 @@ pub struct ReleasedRows<'a> {
 pub struct Attack<'a> {
     /// Column indices of the known measurements.
     pub known: &'a [usize],
+    /// Size of the attacker's measurement error (see [`AttackerKnowledge::error`]).
     pub error: f64,
+    /// Shape of the attacker's measurement error.
     pub noise: Noise,
     /// Seed of the attacker's measurement error.
     pub seed: u64,
@@ -151,7 +153,9 @@ pub struct LinkageReport {
     pub people: usize,
     /// Targets without any known measurement, left out of the shares below.
     pub unlinkable_targets: usize,
+    /// Rows in the release.
     pub released_rows: usize,
+    /// Distinct rows among them (identical rows of a group count once).
     pub distinct_released_rows: usize,
     /// Expected share of targets linked to a row of a group holding their person.
     pub success: f64,
@@ -161,6 +165,7 @@ pub struct LinkageReport {
     pub one_over_k: f64,
     /// 1 / released rows.
     pub random_guess: f64,
+    /// What the linked rows reveal of the measurements the attacker did not know.
     pub interval_disclosure: IntervalDisclosure,
 }
 
@@ -204,23 +209,16 @@ pub fn linkage_attack(
     assert!(attack.known.len() <= 64, "at most 64 known measurements");
     let row = |r: usize| &released.values[r * width..(r + 1) * width];
 
-    let mut index: HashMap<Vec<u64>, usize> = HashMap::new();
-    let mut distinct: Vec<DistinctRow> = Vec::new();
-    for r in 0..rows {
-        let key = row(r)
+    // Distinct released rows in the order they first occur, each with all its copies.
+    let mut distinct: Vec<DistinctRow> =
+        IdenticalRows::group((0..rows).collect(), |a, b| compare_rows(row(a), row(b)))
             .iter()
-            .map(|v| if v.is_nan() { u64::MAX } else { v.to_bits() })
+            .map(|copies| DistinctRow {
+                first: copies[0],
+                rows: copies.to_vec(),
+            })
             .collect();
-        let next = distinct.len();
-        let d = *index.entry(key).or_insert(next);
-        if d == next {
-            distinct.push(DistinctRow {
-                first: r,
-                rows: Vec::new(),
-            });
-        }
-        distinct[d].rows.push(r);
-    }
+    distinct.sort_unstable_by_key(|d| d.first);
     let group_count = released.group.iter().max().map_or(0, |g| g + 1);
     let mut group_people: Vec<Vec<u32>> = vec![Vec::new(); group_count];
     for (r, &group) in released.group.iter().enumerate() {

@@ -23,8 +23,7 @@
 //!
 //! * [`linkage`] plays an attacker who knows some of a person's measurements
 //!   and links them to the nearest released row ([`nearest`] indexes the rows);
-//! * [`utility`] measures how far the released statistics moved, and offers
-//!   the classic information-loss metrics of generalized data;
+//! * [`utility`] measures how far the released statistics moved;
 //! * [`differencing`], [`known_members`] and [`fake_accounts`] rebuild a
 //!   person's measurements from group means and what else an attacker holds
 //!   (a second release, public sets, planted accounts), re-running the release
@@ -43,7 +42,7 @@ pub mod recovery;
 pub mod reident;
 pub mod utility;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use classes::ClassHistogram;
 pub use population::{
@@ -54,7 +53,7 @@ pub use reident::{
 };
 
 /// Everything known about the re-identification risk of one table.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RiskSummary {
     /// Records in the table.
     pub records: u64,
@@ -73,7 +72,7 @@ pub struct RiskSummary {
 }
 
 /// Whether, and how, population uniqueness was estimated.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum PopulationAssessment {
     /// No population size was given.
@@ -85,6 +84,14 @@ pub enum PopulationAssessment {
     },
     /// Estimates from every model and Dankar's choice among them.
     Estimated(PopulationUniqueness),
+}
+
+/// The risk of a released table anonymized for `k`, from the classes a reader of it sees: no
+/// population size is assumed (so population uniqueness is not estimated), and a record counts
+/// as at risk above 1/k, i.e. in a class of fewer than k records. `publish` and `anonymize` both
+/// report this, so the two commands' figures mean the same.
+pub fn release_risk(classes: &ClassHistogram, k: usize) -> RiskSummary {
+    assess(classes, None, 1.0 / k.max(1) as f64)
 }
 
 /// Assesses a table from its class histogram: sample-based risks against the

@@ -42,9 +42,10 @@
 //! As in ARX, a sample without uniques gets a population-uniqueness estimate
 //! of exactly 0 from every model.
 
+use std::borrow::Cow;
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use statrs::function::gamma::{digamma, ln_gamma};
 
 use super::classes::ClassHistogram;
@@ -64,7 +65,7 @@ const SOLVER_MAX_HALVINGS: usize = 60;
 const SNB_START_POINTS: usize = 8;
 
 /// One of the statistical models of the population.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PopulationModel {
     /// Pitman's sampling formula (Hoshino 2001).
@@ -76,7 +77,7 @@ pub enum PopulationModel {
 }
 
 /// Outcome of one model.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Estimate {
     /// The model was fitted.
@@ -123,7 +124,7 @@ impl Estimate {
 }
 
 /// The model Dankar's rule settled on and its estimate.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DankarDecision {
     /// Chosen model; `None` when the sample has no uniques and the estimate
     /// is 0 without fitting anything.
@@ -133,11 +134,11 @@ pub struct DankarDecision {
     /// `population_uniques / population size`.
     pub fraction: f64,
     /// Which branch of the rule applied.
-    pub rationale: &'static str,
+    pub rationale: Cow<'static, str>,
 }
 
 /// Why population uniqueness cannot be estimated at all.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "error", rename_all = "snake_case")]
 pub enum PopulationError {
     /// The sample has no records.
@@ -174,7 +175,7 @@ impl fmt::Display for PopulationError {
 impl std::error::Error for PopulationError {}
 
 /// Every population-uniqueness estimate for one sample.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PopulationUniqueness {
     /// Size of the population the sample was drawn from.
     pub population_size: u64,
@@ -220,7 +221,8 @@ impl PopulationUniqueness {
                     population_uniques: 0.0,
                     fraction: 0.0,
                     rationale:
-                        "the sample has no unique records, so no population uniques are estimated",
+                        "the sample has no unique records, so no population uniques are estimated"
+                            .into(),
                 },
             });
         }
@@ -312,7 +314,7 @@ fn dankar_rule(
         model: Some(model),
         population_uniques,
         fraction: population_uniques / sample.population,
-        rationale,
+        rationale: rationale.into(),
     }
 }
 

@@ -22,12 +22,12 @@
 //! re-identified when an attacker links everything at once) is then also
 //! `classes / records`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::classes::ClassHistogram;
 
 /// Risk figures for one attacker model.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct AttackerRisk {
     /// Re-identification probability averaged over all records.
     pub average: f64,
@@ -38,7 +38,7 @@ pub struct AttackerRisk {
 }
 
 /// Prosecutor, journalist and marketer risk of one sample.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ReidentificationRisk {
     /// Highest acceptable probability for a single record.
     pub threshold: f64,
@@ -86,7 +86,7 @@ impl ReidentificationRisk {
 }
 
 /// Records that are alone in their class, i.e. unique in the sample.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct SampleUniqueness {
     /// Number of records in classes of size one.
     pub unique_records: u64,
@@ -119,7 +119,7 @@ const BUCKET_UPPER_BOUNDS: [f64; 24] = [
 ];
 
 /// Share of records whose prosecutor risk falls in `(above, up_to]`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RiskBucket {
     /// Exclusive lower bound of the bucket.
     pub above: f64,
@@ -133,7 +133,7 @@ pub struct RiskBucket {
 
 /// Histogram of per-record prosecutor risk, so a reader sees not only the
 /// average and the worst case but how many records sit near the worst case.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RiskDistribution {
     /// All buckets from the lowest risk to the highest, empty ones included.
     pub buckets: Vec<RiskBucket>,

@@ -1,21 +1,16 @@
 //! How useful the released data still is: how far its statistics moved from the raw data's.
 //!
-//! Two families, for the two kinds of release anonpub makes:
-//!
-//! * **Numeric microdata** (the microaggregated measurements): per column the change in mean,
-//!   standard deviation (also relative to the raw one) and the 1/5/25/50/75/95/99 % quantiles
-//!   (also in units of the raw standard deviation, so that columns of any spread compare), the
-//!   two-sample Kolmogorov–Smirnov distance between the raw and released values, the share of the
-//!   raw values that are published, and the mean absolute change of the correlation matrix; then a
-//!   [`UtilitySummary`] over columns (median and worst), the figures a publisher weighs. These are the figures sdcMicro and the microaggregation literature
-//!   (Domingo-Ferrer & Mateo-Sanz 2002) report; each compares raw with released data, so they
-//!   go to the internal report only. Missing values are skipped per column, and correlations use
-//!   pairwise complete observations, because FreeSewing sets are partial by design.
-//! * **Generalized data** (global recoding): ARX's Loss exists in
-//!   [`crate::anonymize::loss`]; here are the other classic metrics ARX offers —
-//!   discernibility (Bayardo & Agrawal 2005), average equivalence class size (LeFevre, DeWitt &
-//!   Ramakrishnan 2006) and non-uniform entropy (Gionis & Tassa 2009) — as functions of class
-//!   sizes and generalized columns, so any anonymization command can report them.
+//! For numeric microdata (the microaggregated measurements): per column the change in mean,
+//! standard deviation (also relative to the raw one) and the 1/5/25/50/75/95/99 % quantiles (also
+//! in units of the raw standard deviation, so that columns of any spread compare), the two-sample
+//! Kolmogorov–Smirnov distance between the raw and released values, the share of the raw values
+//! that are published, and the mean absolute change of the correlation matrix; then a
+//! [`UtilitySummary`] over columns (median and worst), the figures a publisher weighs. These are
+//! the figures sdcMicro and the microaggregation literature (Domingo-Ferrer & Mateo-Sanz 2002)
+//! report; each compares raw with released data, so they go to the internal report only. Missing
+//! values are skipped per column, and correlations use pairwise complete observations, because
+//! FreeSewing sets are partial by design. (The information loss of generalized data is ARX's
+//! Loss, in [`crate::anonymize::loss`].)
 //!
 //! Quantiles and moments come from statrs (quantiles by its median-unbiased estimator, Hyndman &
 //! Fan's type 8); the KS distance is computed directly by one merge of the sorted samples.
@@ -23,9 +18,6 @@
 use rayon::prelude::*;
 use serde::Serialize;
 use statrs::statistics::{Data, OrderStatistics, Statistics};
-
-use super::classes::ClassHistogram;
-use crate::anonymize::global::Anonymized;
 
 /// Quantile levels compared per column.
 pub const QUANTILES: [f64; 7] = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
@@ -267,123 +259,9 @@ fn correlations(values: &[f64], width: usize) -> Vec<Option<f64>> {
         .collect()
 }
 
-/// Discernibility (Bayardo & Agrawal 2005): every record is charged the size of its class, a
-/// suppressed record the size of the whole table, so the metric is Σ|E|² over published classes
-/// plus suppressed × records. Smaller is better; its minimum, the record count, means every
-/// record is distinguishable.
-pub fn discernibility(published: &ClassHistogram, suppressed: u64) -> f64 {
-    let records = (published.records() + suppressed) as f64;
-    let published_cost: f64 = published
-        .iter()
-        .map(|(size, count)| (size as f64) * (size as f64) * count as f64)
-        .sum();
-    published_cost + suppressed as f64 * records
-}
-
-/// Average equivalence class size (LeFevre et al. 2006, without their division by k, as ARX
-/// reports it): records per class, with all suppressed records together counted as one class.
-/// `None` for an empty table.
-pub fn average_class_size(published: &ClassHistogram, suppressed: u64) -> Option<f64> {
-    let classes = published.classes() + u64::from(suppressed > 0);
-    (classes > 0).then(|| (published.records() + suppressed) as f64 / classes as f64)
-}
-
-/// One generalized attribute: each record's original value and its published generalization, as
-/// codes (any numbering, e.g. hierarchy base codes and level codes).
-#[derive(Debug, Clone, Copy)]
-pub struct GeneralizedColumn<'a> {
-    pub original: &'a [u32],
-    pub generalized: &'a [u32],
-}
-
-/// Non-uniform entropy (Gionis & Tassa 2009), in bits: for every record and attribute, the
-/// information lost by publishing the generalized value instead of the original,
-/// −log₂ P(original | generalized), with P estimated from the table's own frequencies (records
-/// with that original value over records sharing that generalized value). A suppressed record's
-/// value is generalized to the whole domain, so its term is −log₂(frequency / records). Zero
-/// means nothing was generalized; unlike the loss metric it weighs a generalization by how many
-/// records it makes indistinguishable, not by how much of the domain it covers.
-pub fn non_uniform_entropy(columns: &[GeneralizedColumn<'_>], suppressed: &[bool]) -> f64 {
-    let records = suppressed.len();
-    columns
-        .iter()
-        .map(|column| {
-            assert!(column.original.len() == records && column.generalized.len() == records);
-            let count = |codes: &[u32]| {
-                let mut counts = vec![0u64; codes.iter().max().map_or(0, |&m| m as usize + 1)];
-                for &code in codes {
-                    counts[code as usize] += 1;
-                }
-                counts
-            };
-            let original_counts = count(column.original);
-            let generalized_counts = count(column.generalized);
-            (0..records)
-                .map(|r| {
-                    let of_original = original_counts[column.original[r] as usize] as f64;
-                    let sharing = if suppressed[r] {
-                        records as f64
-                    } else {
-                        generalized_counts[column.generalized[r] as usize] as f64
-                    };
-                    -(of_original / sharing).log2()
-                })
-                .sum::<f64>()
-        })
-        .sum()
-}
-
-/// The utility metrics of a global-recoding result, side by side.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct GeneralizationUtility {
-    /// ARX's Loss, as found by the search.
-    pub loss: f64,
-    pub discernibility: f64,
-    pub average_class_size: Option<f64>,
-    /// In bits.
-    pub non_uniform_entropy: f64,
-}
-
-/// Computes every metric for an applied transformation; `base_columns[c]` are the base codes the
-/// search was run on.
-pub fn generalization_utility(
-    anonymized: &Anonymized,
-    base_columns: &[Vec<u32>],
-) -> GeneralizationUtility {
-    let records = anonymized.suppressed.len();
-    let suppressed = anonymized.suppressed.iter().filter(|&&s| s).count() as u64;
-    let published = ClassHistogram::from_keys(
-        (0..records)
-            .filter(|&r| !anonymized.suppressed[r])
-            .map(|r| {
-                anonymized
-                    .generalized
-                    .iter()
-                    .map(|column| column[r])
-                    .collect::<Vec<u32>>()
-            }),
-    );
-    let columns: Vec<GeneralizedColumn> = base_columns
-        .iter()
-        .zip(&anonymized.generalized)
-        .map(|(original, generalized)| GeneralizedColumn {
-            original,
-            generalized,
-        })
-        .collect();
-    GeneralizationUtility {
-        loss: anonymized.transformation.loss,
-        discernibility: discernibility(&published, suppressed),
-        average_class_size: average_class_size(&published, suppressed),
-        non_uniform_entropy: non_uniform_entropy(&columns, &anonymized.suppressed),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::anonymize::global::{find_optimal, PrivacyModel};
-    use crate::anonymize::hierarchy::Hierarchy;
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() <= 1e-9 * b.abs().max(1.0)
@@ -444,56 +322,5 @@ mod tests {
         let a = &utility.columns[0];
         assert_eq!((a.mean_difference, a.ks_distance), (None, None));
         assert_eq!(utility.correlation_mean_absolute_difference, None);
-    }
-
-    #[test]
-    fn discernibility_and_class_size() {
-        // Classes of 2, 3 and 5 published, 2 records suppressed: 12 records.
-        let published = ClassHistogram::from_class_sizes([2, 3, 5]);
-        assert_eq!(discernibility(&published, 2), 4.0 + 9.0 + 25.0 + 2.0 * 12.0);
-        assert_eq!(average_class_size(&published, 2), Some(3.0));
-        assert_eq!(average_class_size(&published, 0), Some(10.0 / 3.0));
-        assert_eq!(
-            average_class_size(&ClassHistogram::from_class_sizes([]), 0),
-            None
-        );
-    }
-
-    #[test]
-    fn non_uniform_entropy_by_hand() {
-        // Values a a b c; generalized {a,b} {a,b} {a,b} c; the c record is suppressed.
-        let original = [0, 0, 1, 2];
-        let generalized = [0, 0, 0, 1];
-        let suppressed = [false, false, false, true];
-        let column = GeneralizedColumn {
-            original: &original,
-            generalized: &generalized,
-        };
-        // Two a's: −log2(2/3) each; the b: −log2(1/3); the suppressed c: −log2(1/4).
-        let expected = -2.0 * (2.0f64 / 3.0).log2() - (1.0f64 / 3.0).log2() + 2.0;
-        assert!(close(non_uniform_entropy(&[column], &suppressed), expected));
-        let untouched = GeneralizedColumn {
-            original: &original,
-            generalized: &original,
-        };
-        assert_eq!(non_uniform_entropy(&[untouched], &[false; 4]), 0.0);
-    }
-
-    #[test]
-    fn generalization_utility_of_a_search_result() {
-        let hierarchy =
-            Hierarchy::from_csv_reader("a;x;*\nb;x;*\nc;y;*\nd;y;*\n".as_bytes(), "h", b';')
-                .unwrap();
-        let base = vec![vec![0u32, 1, 2, 3, 0, 1]];
-        let model = PrivacyModel::k_anonymity(2, 0.0);
-        let anonymized = find_optimal(&base, std::slice::from_ref(&hierarchy), &model).unwrap();
-        let utility = generalization_utility(&anonymized, &base);
-        assert_eq!(anonymized.transformation.levels, vec![1]);
-        // Classes x (4 records) and y (2 records).
-        assert_eq!(utility.discernibility, 16.0 + 4.0);
-        assert_eq!(utility.average_class_size, Some(3.0));
-        // a, b twice each within x: −log2(2/4) four times; c, d within y: −log2(1/2) twice.
-        assert!(close(utility.non_uniform_entropy, 6.0));
-        assert_eq!(utility.loss, anonymized.transformation.loss);
     }
 }

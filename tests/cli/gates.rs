@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use anonpub::publish::checksums::{checksum_text, sha256_file};
+use anonpub::release::checksums::{checksum_text, sha256_file};
 use serde_json::Value;
 
 use crate::fixtures::*;
@@ -56,7 +56,7 @@ fn report_has_public_risk_and_internal_report_stays_outside() {
     }
     assert_eq!(
         std::fs::read_dir(&out).unwrap().count(),
-        anonpub::publish::RELEASE_FILES.len()
+        anonpub::release::RELEASE_FILES.len()
     );
 
     use std::os::unix::fs::PermissionsExt;
@@ -220,7 +220,7 @@ fn thresholds_that_pass_are_recorded_and_rechecked_by_verify() {
         serde_json::to_vec_pretty(&manifest).unwrap(),
     )
     .unwrap();
-    let entries: Vec<(String, String)> = anonpub::publish::RELEASE_FILES
+    let entries: Vec<(String, String)> = anonpub::release::RELEASE_FILES
         .iter()
         .filter(|name| **name != "SHA256SUMS")
         .map(|name| (name.to_string(), sha256_file(&out.join(name)).unwrap()))

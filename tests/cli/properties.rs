@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anonpub::anonymize::microaggregation::{microaggregate, ReleaseMethod};
 use anonpub::measurements::Catalog;
-use anonpub::publish::checksums::{checksum_text, sha256_file};
+use anonpub::release::checksums::{checksum_text, sha256_file};
 use anonpub::table::MeasurementTable;
 use anonpub::verify::verify_release;
 use proptest::prelude::*;
@@ -129,7 +129,7 @@ fn reseal(dir: &Path) {
 }
 
 fn failed_checks(dir: &Path) -> Vec<&'static str> {
-    verify_release(dir, None, &Catalog::freesewing(), &mut Default::default())
+    verify_release(dir, None, &Catalog::freesewing(), &anonpub::observe::Silent)
         .unwrap()
         .into_iter()
         .filter(|check| !check.passed)

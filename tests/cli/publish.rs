@@ -13,7 +13,7 @@ fn sample_release_has_every_file_and_passes_verify() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("release");
     publish_sample(&out, &[]).expect_code(0);
-    for file in anonpub::publish::RELEASE_FILES {
+    for file in anonpub::release::RELEASE_FILES {
         assert!(out.join(file).is_file(), "{file} missing");
     }
     let report: serde_json::Value =
@@ -70,8 +70,8 @@ fn same_seed_gives_identical_bytes_and_another_seed_other_ids() {
     publish_sample(&a, &[]).expect_code(0);
     publish_sample(&b, &[]).expect_code(0);
     publish_sample(&c, &["--seed", "12"]).expect_code(0);
-    assert_eq!(anonpub::publish::RELEASE_FILES.len(), 8);
-    for file in anonpub::publish::RELEASE_FILES {
+    assert_eq!(anonpub::release::RELEASE_FILES.len(), 8);
+    for file in anonpub::release::RELEASE_FILES {
         assert_eq!(
             std::fs::read(a.join(file)).unwrap(),
             std::fs::read(b.join(file)).unwrap(),
@@ -251,6 +251,94 @@ fn existing_output_is_kept_without_force_and_replaced_with_it() {
         1,
         "staging left behind"
     );
+}
+
+/// The arguments of `publish_sample`, for runs started as child processes.
+fn publish_command(out: &std::path::Path) -> std::process::Command {
+    let (db, key) = sample_db();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_anonpub"));
+    command
+        .args([
+            "publish",
+            "--as-of",
+            "2026-11-01",
+            "--seed",
+            "11",
+            "--quiet",
+        ])
+        .arg("--db")
+        .arg(db)
+        .arg("--key-file")
+        .arg(key)
+        .arg("--out")
+        .arg(out)
+        .env_remove("API_ENC_KEY");
+    command
+}
+
+#[test]
+fn two_runs_on_one_output_never_replace_each_other_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("release");
+    let children: Vec<std::process::Child> = (0..2)
+        .map(|_| {
+            publish_command(&out)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs: Vec<std::process::Output> = children
+        .into_iter()
+        .map(|child| child.wait_with_output().unwrap())
+        .collect();
+    let codes: Vec<i32> = outputs.iter().map(|o| o.status.code().unwrap()).collect();
+    let winners = codes.iter().filter(|&&code| code == 0).count();
+    assert_eq!(winners, 1, "exit codes {codes:?}");
+    let loser = outputs.iter().find(|o| !o.status.success()).unwrap();
+    let stderr = String::from_utf8_lossy(&loser.stderr);
+    assert_eq!(loser.status.code(), Some(2), "{stderr}");
+    // Refused at start (the winner had finished) or at the final step (both ran): either way
+    // the message names the directory and the way out.
+    assert!(
+        stderr.contains(out.to_str().unwrap()) && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "staging left behind"
+    );
+    anonpub(&["verify", out.to_str().unwrap(), "--quiet"], &[]).expect_code(0);
+}
+
+#[test]
+fn staging_left_by_a_killed_run_is_removed_by_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("release");
+    // A process id that is certainly gone: a child that has been waited for.
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let stale = dir.path().join(format!(".release.anonpub-staging-{dead}"));
+    std::fs::create_dir(&stale).unwrap();
+    std::fs::write(stale.join("measurements.csv"), "record_id\n").unwrap();
+    let run = publish_command(&out).output().unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(
+        !stale.exists(),
+        "the dead run's staging directory is still there"
+    );
+    let left: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["release"]);
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! the Parquet metadata and manifest.json, read back from a real published release.
 
 use anonpub::extract::crypto::FieldKey;
-use anonpub::publish::manifest::{InputFingerprint, FINGERPRINT_LABEL};
+use anonpub::release::manifest::{InputFingerprint, FINGERPRINT_LABEL};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -125,7 +125,7 @@ fn parquet_carries_units_per_field_and_release_metadata() {
     };
     assert_eq!(unit("chest").as_deref(), Some("mm"));
     assert_eq!(unit("shoulderSlope").as_deref(), Some("deg"));
-    let metadata = anonpub::publish::parquet::read_parquet(&path)
+    let metadata = anonpub::release::parquet::read_parquet(&path)
         .unwrap()
         .metadata;
     for key in [
@@ -147,7 +147,7 @@ fn manifest_lists_every_file_and_fingerprints_the_input_with_a_keyed_hash() {
     assert_eq!(manifest["seed"], 11);
     assert_eq!(manifest["config_sha256"].as_str().unwrap().len(), 64);
     let files = manifest["files"].as_array().unwrap();
-    assert_eq!(files.len(), anonpub::publish::RELEASE_FILES.len() - 2);
+    assert_eq!(files.len(), anonpub::release::RELEASE_FILES.len() - 2);
     for file in files {
         let bytes = std::fs::read(out.join(file["path"].as_str().unwrap())).unwrap();
         assert_eq!(file["bytes"].as_u64().unwrap(), bytes.len() as u64);

@@ -89,7 +89,7 @@ fn manifest_catches_a_change_that_sha256sums_was_made_to_hide() {
         .lines()
         .map(|line| {
             let (_, name) = line.split_once("  ").unwrap();
-            let digest = anonpub::publish::checksums::sha256_file(&out.join(name)).unwrap();
+            let digest = anonpub::release::checksums::sha256_file(&out.join(name)).unwrap();
             format!("{digest}  {name}\n")
         })
         .collect();

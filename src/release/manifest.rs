@@ -19,9 +19,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::ReleaseConfig;
 use crate::error::Result;
-
-/// Name of the manifest inside a release.
-pub const MANIFEST_FILE: &str = "manifest.json";
+use crate::release::MANIFEST_FILE;
 
 /// Label of the key derivation for the input fingerprint; a new label means a new key.
 pub const FINGERPRINT_LABEL: &str = "anonpub/input-fingerprint/v1";
@@ -29,13 +27,19 @@ pub const FINGERPRINT_LABEL: &str = "anonpub/input-fingerprint/v1";
 /// The manifest of a release.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Manifest {
+    /// The anonpub version that made the release.
     pub anonpub_version: String,
+    /// The schema's dataset name.
     pub dataset: String,
+    /// The dataset release's version (`version` of the config).
     pub release_version: String,
+    /// The release date.
     pub as_of: String,
+    /// The seed of the record ids.
     pub seed: u64,
     /// SHA-256 of the effective configuration (see [`config_digest`]).
     pub config_sha256: String,
+    /// The keyed fingerprint of the input database.
     pub input_fingerprint: InputFingerprint,
     /// Every release file except this manifest and `SHA256SUMS`, sorted by path.
     pub files: Vec<ManifestFile>,
@@ -44,9 +48,11 @@ pub struct Manifest {
 /// The keyed fingerprint of the input database file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InputFingerprint {
+    /// `HMAC-SHA256`.
     pub algorithm: String,
     /// How the key was made, so the data holder can recompute the value.
     pub key: String,
+    /// The fingerprint, as lowercase hex.
     pub value: String,
 }
 
@@ -70,8 +76,11 @@ impl InputFingerprint {
 /// One file of the release.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ManifestFile {
+    /// The file's name inside the release.
     pub path: String,
+    /// Its size.
     pub bytes: u64,
+    /// Its SHA-256, as lowercase hex.
     pub sha256: String,
 }
 

@@ -48,10 +48,13 @@ fn push_value(out: &mut String, value: f64) {
 /// A release CSV read back: the table, and how many measurement cells the inspector flagged,
 /// by kind.
 pub struct ScannedCsv {
+    /// The rows read.
     pub table: ReleaseTable,
     /// The first cell that is neither a number nor empty (its value read as NaN), by position.
     pub not_numeric: Option<String>,
+    /// Cells that look like identifiers, counted by kind.
     pub flagged: BTreeMap<&'static str, usize>,
+    /// Cells scanned.
     pub cells: usize,
 }
 

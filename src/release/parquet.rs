@@ -101,9 +101,11 @@ pub fn write_parquet(
 pub struct ParquetRelease {
     /// Measurement column names, after `record_id`.
     pub columns: Vec<String>,
+    /// The record ids, in file order.
     pub record_ids: Vec<String>,
     /// One vector per measurement column; NaN = not published.
     pub values: Vec<Vec<f64>>,
+    /// The file's key-value metadata.
     pub metadata: Vec<(String, String)>,
 }
 

@@ -7,9 +7,6 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 
-/// Name of the checksum file inside a release.
-pub const CHECKSUM_FILE: &str = "SHA256SUMS";
-
 /// SHA-256 of a file, streamed.
 pub fn sha256_file(path: &Path) -> Result<String> {
     let mut hasher = Sha256::new();

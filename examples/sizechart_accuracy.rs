@@ -1,0 +1,253 @@
+//! Measures the accuracy of the DP size chart against the exact figures of the same people.
+//!
+//! People come from anonpub's own generator (FreeSewing's size models, the sample's coverage
+//! patterns, values typed to 1 mm), one set each; the default sizes are the sample's 2 000, then
+//! 10 000 and 100 000. The chart is drawn `--runs` times with fresh OS randomness, as a release
+//! would draw it, and every figure's error is compared with the exact value of the same clamped
+//! values, in units of the exact SD. Run: `scripts/sizechart-accuracy.sh` (or
+//! `cargo run --release --example sizechart_accuracy -- --people 10000 --runs 100`).
+
+use std::time::Instant;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+use anonpub::dp::sizechart::{
+    size_chart, ChartPerson, ChartRow, Figure, MeasurementBounds, SizeChartConfig, PERCENTILES,
+};
+use anonpub::measurements::Catalog;
+use anonpub::sample::people::{apply_coverage, as_typed, draw_body, draw_coverage, SizeModels};
+
+/// The targets of issue 15 at ε = 1 (in SD units, for 95 % of runs): (people, P50, P5 and P95).
+const TARGETS: [(usize, f64, f64); 2] = [(10_000, 0.05, 0.2), (100_000, 0.05, 0.05)];
+
+struct Options {
+    people: Vec<usize>,
+    runs: usize,
+    epsilon: f64,
+}
+
+fn options() -> Options {
+    let mut options = Options {
+        people: vec![2_000, 10_000, 100_000],
+        runs: 100,
+        epsilon: 1.0,
+    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    for pair in args.chunks(2) {
+        let value = pair.get(1).map(String::as_str).unwrap_or_default();
+        match pair[0].as_str() {
+            "--people" => {
+                options.people = value
+                    .split(',')
+                    .map(|v| v.parse().expect("--people takes counts"))
+                    .collect()
+            }
+            "--runs" => options.runs = value.parse().expect("--runs takes a count"),
+            "--epsilon" => options.epsilon = value.parse().expect("--epsilon takes a number"),
+            other => panic!("unknown option {other}; use --people N[,N…] --runs N --epsilon X"),
+        }
+    }
+    options
+}
+
+/// Synthetic people, one set each, with the chart measurements only.
+fn people(count: usize, catalog: &Catalog, columns: &[usize]) -> Vec<ChartPerson> {
+    let models = SizeModels::freesewing(catalog);
+    let mut rng = ChaCha20Rng::seed_from_u64(count as u64);
+    (0..count)
+        .map(|_| {
+            let body = draw_body(&models, catalog, &mut rng);
+            let coverage = draw_coverage(body.breasts, &mut rng);
+            let set = as_typed(
+                &apply_coverage(&body, coverage, catalog, &mut rng),
+                false,
+                catalog,
+            );
+            ChartPerson {
+                stratum: 0,
+                values: columns.iter().map(|&i| set[i]).collect(),
+            }
+        })
+        .collect()
+}
+
+/// The exact figures of one measurement: n, mean, SD, then the percentiles.
+struct Exact {
+    n: f64,
+    mean: f64,
+    sd: f64,
+    percentiles: Vec<f64>,
+}
+
+/// Exact figures of the clamped values (nearest rank for percentiles: the smallest value with at
+/// least q·n values at or below it).
+fn exact(people: &[ChartPerson], column: usize, bounds: &MeasurementBounds) -> Exact {
+    let mut values: Vec<f64> = people
+        .iter()
+        .map(|p| p.values[column])
+        .filter(|v| !v.is_nan())
+        .map(|v| v.clamp(bounds.lower, bounds.upper))
+        .collect();
+    values.sort_by(f64::total_cmp);
+    let n = values.len() as f64;
+    let mean = values.iter().sum::<f64>() / n;
+    let sd = (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
+    let percentiles = PERCENTILES
+        .iter()
+        .map(|&p| {
+            let rank = (f64::from(p) / 100.0 * n).ceil().max(1.0) as usize;
+            values[rank - 1]
+        })
+        .collect();
+    Exact {
+        n,
+        mean,
+        sd,
+        percentiles,
+    }
+}
+
+/// Errors of every figure of one row in SD units (n in people), and whether each lay within
+/// its stated error95 (`None` when the figure was not published): (name, error, covered).
+fn errors(row: &ChartRow, exact: &Exact) -> Vec<(String, f64, Option<bool>)> {
+    let n_error = row.n.value - exact.n;
+    let mut out = vec![(
+        "n".to_string(),
+        n_error,
+        Some(n_error.abs() <= row.n.error95),
+    )];
+    let mut push = |name: String, figure: Option<Figure>, truth: f64| {
+        out.push(match figure {
+            Some(f) => (
+                name,
+                (f.value - truth) / exact.sd,
+                Some((f.value - truth).abs() <= f.error95),
+            ),
+            // Not published (too few people to locate it): counted as an unbounded error.
+            None => (name, f64::INFINITY, None),
+        });
+    };
+    push("mean".into(), row.mean, exact.mean);
+    push("sd".into(), row.sd, exact.sd);
+    for (j, &p) in PERCENTILES.iter().enumerate() {
+        push(format!("P{p}"), row.percentiles[j], exact.percentiles[j]);
+    }
+    out
+}
+
+/// The q-quantile of |x| (nearest rank).
+fn abs_quantile(values: &[f64], q: f64) -> f64 {
+    let mut sorted: Vec<f64> = values.iter().map(|v| v.abs()).collect();
+    sorted.sort_by(f64::total_cmp);
+    sorted[((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1]
+}
+
+fn main() {
+    let options = options();
+    let catalog = Catalog::freesewing();
+    let config = SizeChartConfig {
+        epsilon: options.epsilon,
+        ..SizeChartConfig::default()
+    };
+    let (bounds, columns) = MeasurementBounds::from_catalog(&catalog, &config.measurements)
+        .expect("the default measurements are in the schema");
+    println!(
+        "ε = {}, δ = {}, {} measurements, {} runs per size; errors in SD units (n in people)\n",
+        config.epsilon,
+        config.delta,
+        bounds.len(),
+        options.runs
+    );
+    for &count in &options.people {
+        let people = people(count, &catalog, &columns);
+        let truth: Vec<Exact> = (0..bounds.len())
+            .map(|c| exact(&people, c, &bounds[c]))
+            .collect();
+        // errors[measurement][figure] = one error per run; covered likewise.
+        let figure_count = 3 + PERCENTILES.len();
+        let mut all = vec![vec![Vec::with_capacity(options.runs); figure_count]; bounds.len()];
+        // (within error95, published) per measurement and figure.
+        let mut covered = vec![vec![(0usize, 0usize); figure_count]; bounds.len()];
+        let mut names = Vec::new();
+        let started = Instant::now();
+        for _ in 0..options.runs {
+            let chart = size_chart(&config, &bounds, &people).expect("the chart computes");
+            for (m, row) in chart.rows.iter().enumerate() {
+                let figures = errors(row, &truth[m]);
+                names = figures.iter().map(|(n, _, _)| n.clone()).collect();
+                for (f, (_, error, inside)) in figures.into_iter().enumerate() {
+                    all[m][f].push(error);
+                    if let Some(inside) = inside {
+                        covered[m][f].0 += usize::from(inside);
+                        covered[m][f].1 += 1;
+                    }
+                }
+            }
+        }
+        let seconds = started.elapsed().as_secs_f64() / options.runs as f64;
+        println!("### {count} people ({seconds:.2} s per chart)\n");
+        println!(
+            "95th percentile of |error| (n in people, others in SD units); coverage = share of published figures within their stated error95\n"
+        );
+        println!("| measurement | n (exact) | SD | {} |", names.join(" | "));
+        println!("|---|---:|---:|{}", "---:|".repeat(names.len()));
+        for (m, measurement) in bounds.iter().enumerate() {
+            let cells: Vec<String> = all[m]
+                .iter()
+                .map(|errors| match abs_quantile(errors, 0.95) {
+                    e if e.is_finite() => format!("{e:.3}"),
+                    _ => "not published".into(),
+                })
+                .collect();
+            println!(
+                "| {} | {} | {:.1} | {} |",
+                measurement.name,
+                truth[m].n,
+                truth[m].sd,
+                cells.join(" | ")
+            );
+        }
+        let coverage: Vec<String> = (0..figure_count)
+            .map(|f| {
+                let inside: usize = covered.iter().map(|c| c[f].0).sum();
+                let published: usize = covered.iter().map(|c| c[f].1).sum();
+                match published {
+                    0 => "–".to_string(),
+                    _ => format!("{:.0} %", 100.0 * inside as f64 / published as f64),
+                }
+            })
+            .collect();
+        println!("| coverage of error95 | | | {} |\n", coverage.join(" | "));
+        report_targets(count, &all);
+    }
+}
+
+/// Prints whether the issue's targets hold, per figure (95th percentile of |error| of each
+/// measurement's figure) and jointly (share of runs in which all key measurements meet them).
+fn report_targets(count: usize, all: &[Vec<Vec<f64>>]) {
+    let Some(&(_, median_target, tail_target)) = TARGETS.iter().find(|t| t.0 == count) else {
+        return;
+    };
+    // Figure positions: n, mean, sd, then P1, P5, P10, P25, P50, P75, P90, P95, P99.
+    let (p5, p50, p95) = (4, 7, 10);
+    let checks = [(p5, tail_target), (p50, median_target), (p95, tail_target)];
+    let per_figure = all.iter().all(|m| {
+        checks
+            .iter()
+            .all(|&(f, target)| abs_quantile(&m[f], 0.95) <= target)
+    });
+    let runs = all[0][0].len();
+    let joint = (0..runs)
+        .filter(|&r| {
+            all.iter()
+                .all(|m| checks.iter().all(|&(f, target)| m[f][r].abs() <= target))
+        })
+        .count();
+    println!(
+        "targets (P50 within {median_target} SD, P5 and P95 within {tail_target} SD): \
+         per figure in ≥ 95 % of runs: {}; all 8 measurements at once: {joint} of {runs} runs ({:.0} %)\n",
+        if per_figure { "met" } else { "NOT met" },
+        100.0 * joint as f64 / runs as f64
+    );
+}

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Issue #15: accuracy of the differentially private size chart. For generated people (anonpub's
+# own generator: the sample's 2,000, then 10,000 and 100,000), draws the chart RUNS times with
+# fresh OS randomness at ε = 1 for the whole chart and prints, per measurement and figure, the
+# 95th percentile of |error| against the exact figure in SD units, how often each stated error95
+# held, and whether the issue's targets are met (per figure, and for all 8 measurements at once).
+#
+#   scripts/sizechart-accuracy.sh                       # 2k, 10k, 100k people, 100 runs each
+#   PEOPLE=10000 RUNS=200 scripts/sizechart-accuracy.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PEOPLE=${PEOPLE:-2000,10000,100000}
+RUNS=${RUNS:-100}
+EPSILON=${EPSILON:-1}
+cargo run --release --quiet --example sizechart_accuracy -- \
+    --people "$PEOPLE" --runs "$RUNS" --epsilon "$EPSILON"

@@ -1,0 +1,49 @@
+//! k-anonymity: every published row is shared by at least k records, and in a release of people's
+//! measurement sets by at least k distinct **people**.
+//!
+//! **Follows** Samarati (2001) and Sweeney (2002), "k-anonymity: a model for protecting privacy"
+//! (IJUFKS 10(5)): an attacker who knows all of a person's quasi-identifiers (here, for a release,
+//! every measurement) and that the person is in the data can narrow them down to one class, and
+//! then guesses with probability at most 1/k.
+//!
+//! **Why people, not rows.** When one person can own several records (FreeSewing users keep
+//! several measurement sets; a person-keyed table has several rows per key), a class of k rows
+//! may hold fewer than k people, and the attacker's chance is 1 / (people in the class). The
+//! methods therefore count distinct people: MDAV never closes a group before it holds k people
+//! (`mdav.rs`), and `k_achieved` in `report.json` is the number of people in the smallest group.
+//! Tables without a person key count one person per row, which is plain k-anonymity.
+//!
+//! **Parameters**: `k ≥ 1` ([`validate_k`]). **Threshold**: `min_k` ([`MIN_K`]), judged on the
+//! people in the smallest group at publish, and re-judged by `verify` on rows per class of
+//! identical rows, which can only overstate the people per class (a failure there is certain).
+
+use crate::gates::{GateSpec, MeasuredFrom};
+
+/// Checks k: a class must hold at least one record.
+pub fn validate_k(k: usize) -> Result<(), &'static str> {
+    if k == 0 {
+        Err("must be at least 1")
+    } else {
+        Ok(())
+    }
+}
+
+/// The `min_k` threshold: the achieved k must be at least this.
+pub const MIN_K: GateSpec = GateSpec::at_least(
+    "thresholds.min_k",
+    MeasuredFrom::Release,
+    |t| t.min_k.map(|k| k as f64),
+    |m| m.k.map(|k| k as f64),
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn k_must_be_positive() {
+        assert!(validate_k(0).is_err());
+        validate_k(1).unwrap();
+        assert_eq!(MIN_K.name(), "min_k");
+    }
+}

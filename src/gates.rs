@@ -1,0 +1,362 @@
+//! Publish gates: the `[thresholds]` of the release configuration, listed once.
+//!
+//! Each threshold bounds one figure a release measures (the achieved k, a risk, a share). [`GATES`]
+//! is the one list of them, in the order they are judged: the config validates the limits through
+//! it, `publish` judges the figures it measured, `verify` re-judges the ones the release alone
+//! determines and names the others. A privacy
+//! model's own threshold lives in the model's file ([`crate::anonymize::k_anonymity::MIN_K`],
+//! [`crate::anonymize::ldiversity::MIN_L`]) and is listed here like the risk gates.
+
+use serde::{Deserialize, Serialize};
+
+use crate::anonymize::{k_anonymity, ldiversity};
+use crate::error::Error;
+
+/// Conditions a release must meet, or nothing is written. Each unset threshold is not checked.
+/// `report.json` records them all, and `verify` re-checks those that can be measured on the
+/// release alone. Every field is one entry of [`GATES`] (a test keeps the two in step).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// The achieved k (people in the smallest group) must be at least this.
+    pub min_k: Option<usize>,
+    /// At most this share of eligible records may be suppressed.
+    pub max_suppressed_share: Option<f64>,
+    /// Highest prosecutor risk of any released row (1 / its number of identical rows).
+    pub max_highest_risk: Option<f64>,
+    /// Prosecutor risk averaged over released rows (classes / rows).
+    pub max_average_risk: Option<f64>,
+    /// Share of released rows whose risk exceeds 1/k, i.e. in classes of fewer than k rows.
+    pub max_records_at_risk: Option<f64>,
+    /// Share of released records the linkage attack links to their own group.
+    pub max_linkage_success: Option<f64>,
+    /// Share of the measurements the attacker did not know that the linked row reveals within
+    /// ±2 %.
+    pub max_interval_disclosure: Option<f64>,
+    /// Distinct sensitive values per class (l-diversity), for releases with a sensitive column.
+    pub min_l: Option<usize>,
+}
+
+/// What a release measured, for [`Thresholds::evaluate`]; `None` where a figure is not known
+/// (not computed, or not derivable from what the caller has).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Measured {
+    /// People in the smallest group of identical released rows.
+    pub k: Option<usize>,
+    /// Share of eligible records suppressed.
+    pub suppressed_share: Option<f64>,
+    /// Highest prosecutor risk of a released row.
+    pub highest_risk: Option<f64>,
+    /// Average prosecutor risk of the released rows.
+    pub average_risk: Option<f64>,
+    /// Share of released rows above the risk threshold 1/k.
+    pub records_at_risk: Option<f64>,
+    /// Success of the linkage attack.
+    pub linkage_success: Option<f64>,
+    /// Share disclosed within ±2 % by the linkage attack.
+    pub interval_disclosure: Option<f64>,
+    /// Smallest number of distinct sensitive values in a class.
+    pub l: Option<usize>,
+}
+
+/// How a threshold bounds its figure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    /// A count (k, l) that must be at least the limit; the limit itself is at least 1.
+    AtLeast,
+    /// A share or probability that must be at most the limit; the limit lies in [0, 1].
+    AtMost,
+}
+
+/// What a figure can be measured from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MeasuredFrom {
+    /// The released files alone, so `verify` re-checks it.
+    Release,
+    /// The raw data too (an attack on the release); judged at publish only.
+    RawData,
+    /// A sensitive column, which a measurements release does not have.
+    SensitiveColumn,
+}
+
+/// One threshold: its key in `[thresholds]`, its bound, and how to read its limit and figure.
+#[derive(Debug, Clone, Copy)]
+pub struct GateSpec {
+    /// The key, qualified by its table: `thresholds.NAME` (see [`GateSpec::name`]).
+    pub key: &'static str,
+    /// How it bounds its figure.
+    pub bound: Bound,
+    /// What its figure is measured from.
+    pub measured_from: MeasuredFrom,
+    /// The configured limit, if set.
+    pub limit: fn(&Thresholds) -> Option<f64>,
+    /// The measured figure, if known.
+    pub figure: fn(&Measured) -> Option<f64>,
+}
+
+/// Every threshold, in the order they are judged (the first failing one stops a release).
+pub const GATES: [GateSpec; 8] = [
+    k_anonymity::MIN_K,
+    GateSpec::at_most(
+        "thresholds.max_suppressed_share",
+        MeasuredFrom::Release,
+        |t| t.max_suppressed_share,
+        |m| m.suppressed_share,
+    ),
+    GateSpec::at_most(
+        "thresholds.max_highest_risk",
+        MeasuredFrom::Release,
+        |t| t.max_highest_risk,
+        |m| m.highest_risk,
+    ),
+    GateSpec::at_most(
+        "thresholds.max_average_risk",
+        MeasuredFrom::Release,
+        |t| t.max_average_risk,
+        |m| m.average_risk,
+    ),
+    GateSpec::at_most(
+        "thresholds.max_records_at_risk",
+        MeasuredFrom::Release,
+        |t| t.max_records_at_risk,
+        |m| m.records_at_risk,
+    ),
+    GateSpec::at_most(
+        "thresholds.max_linkage_success",
+        MeasuredFrom::RawData,
+        |t| t.max_linkage_success,
+        |m| m.linkage_success,
+    ),
+    GateSpec::at_most(
+        "thresholds.max_interval_disclosure",
+        MeasuredFrom::RawData,
+        |t| t.max_interval_disclosure,
+        |m| m.interval_disclosure,
+    ),
+    ldiversity::MIN_L,
+];
+
+/// The verdict on one threshold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gate {
+    /// The threshold's key in `[thresholds]`.
+    pub name: &'static str,
+    /// Whether the measured figure is within the limit.
+    pub passed: bool,
+    /// The figure, as printed.
+    pub measured: String,
+    /// The bound, as printed (`>= 5`, `<= 0.2`).
+    pub required: String,
+}
+
+impl Gate {
+    /// The error `publish` stops with when this gate failed.
+    pub fn into_error(self) -> Error {
+        Error::ThresholdFailed {
+            name: self.name.into(),
+            measured: self.measured,
+            required: self.required,
+        }
+    }
+}
+
+impl GateSpec {
+    /// A threshold on a share or probability: the figure must be at most the limit.
+    pub const fn at_most(
+        key: &'static str,
+        measured_from: MeasuredFrom,
+        limit: fn(&Thresholds) -> Option<f64>,
+        figure: fn(&Measured) -> Option<f64>,
+    ) -> Self {
+        GateSpec {
+            key,
+            bound: Bound::AtMost,
+            measured_from,
+            limit,
+            figure,
+        }
+    }
+
+    /// A threshold on a count (k, l, as whole numbers): the figure must be at least the limit.
+    pub const fn at_least(
+        key: &'static str,
+        measured_from: MeasuredFrom,
+        limit: fn(&Thresholds) -> Option<f64>,
+        figure: fn(&Measured) -> Option<f64>,
+    ) -> Self {
+        GateSpec {
+            key,
+            bound: Bound::AtLeast,
+            measured_from,
+            limit,
+            figure,
+        }
+    }
+
+    /// The key in `[thresholds]` (and in `report.json`'s `parameters.thresholds`).
+    pub fn name(&self) -> &'static str {
+        let key: &'static str = self.key;
+        key.strip_prefix("thresholds.").unwrap_or(key)
+    }
+
+    /// Judges `measured` against `limit`.
+    fn judge(&self, limit: f64, measured: f64) -> Gate {
+        let (passed, measured, required) = match self.bound {
+            Bound::AtLeast => (
+                measured >= limit,
+                measured.to_string(),
+                format!(">= {limit}"),
+            ),
+            Bound::AtMost => (
+                measured <= limit,
+                format!("{measured:.6}"),
+                format!("<= {limit}"),
+            ),
+        };
+        Gate {
+            name: self.name(),
+            passed,
+            measured,
+            required,
+        }
+    }
+}
+
+impl Thresholds {
+    /// Judges every threshold that is set and whose figure was measured, in [`GATES`] order.
+    pub fn evaluate(&self, measured: &Measured) -> Vec<Gate> {
+        GATES
+            .iter()
+            .filter_map(|gate| Some(gate.judge((gate.limit)(self)?, (gate.figure)(measured)?)))
+            .collect()
+    }
+
+    /// The first failing gate among those measured, as the error `publish` stops with.
+    pub fn check(&self, measured: &Measured) -> crate::error::Result<()> {
+        match self
+            .evaluate(measured)
+            .into_iter()
+            .find(|gate| !gate.passed)
+        {
+            Some(gate) => Err(gate.into_error()),
+            None => Ok(()),
+        }
+    }
+
+    /// The set thresholds whose figure is measured from `source`, in [`GATES`] order.
+    pub fn set_from(&self, source: MeasuredFrom) -> impl Iterator<Item = &'static GateSpec> + '_ {
+        GATES
+            .iter()
+            .filter(move |gate| gate.measured_from == source && (gate.limit)(self).is_some())
+    }
+
+    /// Whether a threshold needs the linkage attack.
+    pub fn need_linkage(&self) -> bool {
+        self.set_from(MeasuredFrom::RawData).next().is_some()
+    }
+
+    /// Checks each set limit against its bound; returns the offending key (`thresholds.NAME`)
+    /// and what was expected.
+    pub fn validate(&self) -> std::result::Result<(), (&'static str, String)> {
+        for gate in &GATES {
+            let Some(limit) = (gate.limit)(self) else {
+                continue;
+            };
+            let problem = match gate.bound {
+                Bound::AtLeast if limit < 1.0 => "must be at least 1",
+                Bound::AtMost if !(0.0..=1.0).contains(&limit) => "must be between 0 and 1",
+                _ => continue,
+            };
+            return Err((gate.key, problem.into()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_list_names_every_field() {
+        let every = Thresholds {
+            min_k: Some(1),
+            max_suppressed_share: Some(0.5),
+            max_highest_risk: Some(0.5),
+            max_average_risk: Some(0.5),
+            max_records_at_risk: Some(0.5),
+            max_linkage_success: Some(0.5),
+            max_interval_disclosure: Some(0.5),
+            min_l: Some(1),
+        };
+        let serialized = serde_json::to_value(&every).unwrap();
+        let mut fields: Vec<&str> = serialized
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut names: Vec<&str> = GATES.iter().map(GateSpec::name).collect();
+        assert!(GATES.iter().all(|gate| (gate.limit)(&every).is_some()));
+        assert!(GATES.iter().all(|gate| gate.key.starts_with("thresholds.")));
+        // serde_json's map is sorted by key (without its preserve_order feature): compare as sets.
+        names.sort_unstable();
+        fields.sort_unstable();
+        assert_eq!(fields, names);
+    }
+
+    #[test]
+    fn gates_judge_only_what_is_set_and_measured() {
+        let thresholds = Thresholds {
+            min_k: Some(5),
+            max_highest_risk: Some(0.2),
+            max_linkage_success: Some(0.5),
+            ..Thresholds::default()
+        };
+        let measured = Measured {
+            k: Some(5),
+            highest_risk: Some(0.25),
+            average_risk: Some(0.1),
+            ..Measured::default()
+        };
+        let gates = thresholds.evaluate(&measured);
+        assert_eq!(
+            gates.iter().map(|g| (g.name, g.passed)).collect::<Vec<_>>(),
+            [("min_k", true), ("max_highest_risk", false)]
+        );
+        assert_eq!(gates[0].measured, "5");
+        assert_eq!(gates[0].required, ">= 5");
+        let error = thresholds.check(&measured).unwrap_err().to_string();
+        assert!(
+            error.contains("max_highest_risk")
+                && error.contains("0.250000")
+                && error.contains("<= 0.2"),
+            "{error}"
+        );
+        assert!(thresholds.need_linkage());
+        assert!(!Thresholds::default().need_linkage());
+        let raw: Vec<&str> = thresholds
+            .set_from(MeasuredFrom::RawData)
+            .map(GateSpec::name)
+            .collect();
+        assert_eq!(raw, ["max_linkage_success"]);
+    }
+
+    #[test]
+    fn limits_are_checked_against_their_bound() {
+        let bad_share = Thresholds {
+            max_records_at_risk: Some(1.5),
+            ..Thresholds::default()
+        };
+        assert_eq!(
+            bad_share.validate().unwrap_err().0,
+            "thresholds.max_records_at_risk"
+        );
+        let bad_count = Thresholds {
+            min_l: Some(0),
+            ..Thresholds::default()
+        };
+        assert_eq!(bad_count.validate().unwrap_err().0, "thresholds.min_l");
+        Thresholds::default().validate().unwrap();
+    }
+}

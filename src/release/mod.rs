@@ -1,0 +1,44 @@
+//! The release contract: what a release directory holds, in which files, in which formats.
+//!
+//! `publish` writes a release through this module and `verify` reads one back through it, so the
+//! two cannot disagree about a file name or a format. A release holds `measurements.csv`,
+//! `measurements.parquet` (same rows and values), `datapackage.json` (Frictionless), `report.json`
+//! (counts, parameters, risk; [`report`]), `report.html` (the same for people, with histograms),
+//! `README.md` (a datasheet), `manifest.json` (provenance and every other file's size and digest;
+//! [`manifest`]) and `SHA256SUMS` (covering all of them, manifest included; [`checksums`]).
+//! [`csv`] and [`parquet`] write and read the two data files.
+
+pub mod checksums;
+pub mod csv;
+pub mod manifest;
+pub mod parquet;
+pub mod report;
+
+/// The released rows as CSV: `record_id`, then one column per measurement.
+pub const CSV_FILE: &str = "measurements.csv";
+/// The same rows, typed, as Parquet.
+pub const PARQUET_FILE: &str = "measurements.parquet";
+/// The Frictionless Data Package describing the two data files.
+pub const DATAPACKAGE_FILE: &str = "datapackage.json";
+/// The public report: counts, parameters and risk ([`report::ReleaseReport`]).
+pub const REPORT_FILE: &str = "report.json";
+/// The report as one self-contained page for people.
+pub const HTML_FILE: &str = "report.html";
+/// The datasheet (Gebru et al.).
+pub const DATASHEET_FILE: &str = "README.md";
+/// Provenance and every other file's size and digest ([`manifest::Manifest`]).
+pub const MANIFEST_FILE: &str = "manifest.json";
+/// `sha256sum -c`-compatible checksums of every other file, the manifest included.
+pub const CHECKSUM_FILE: &str = "SHA256SUMS";
+
+/// Every file a release must contain.
+pub const RELEASE_FILES: [&str; 8] = [
+    CSV_FILE,
+    PARQUET_FILE,
+    DATAPACKAGE_FILE,
+    REPORT_FILE,
+    HTML_FILE,
+    DATASHEET_FILE,
+    MANIFEST_FILE,
+    CHECKSUM_FILE,
+];

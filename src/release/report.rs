@@ -1,0 +1,184 @@
+//! `report.json`: what was asked, what was achieved, and what was left out, as counts.
+//!
+//! It holds aggregate figures only, never a value of a person, and nothing that compares the raw
+//! data with the release (that would help an attacker calibrate a linkage attack).
+//!
+//! `publish` writes it and `verify` reads it back as the same type, so a field cannot be written
+//! under one name and looked for under another. The format is versioned by `anonpub_version`: a
+//! reader accepts reports of its own major and minor version (the 0.x rule of semantic
+//! versioning), where fields are only ever added with defaults.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::deidentify::ReleaseTable;
+use crate::gates::Thresholds;
+use crate::release::REPORT_FILE;
+use crate::risk::benchmark::MethodBenchmark;
+use crate::risk::{self, ClassHistogram, RiskSummary};
+use crate::select::SelectionReport;
+
+/// The public release report.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReleaseReport {
+    /// The anonpub version that made the release; also the report's format version.
+    pub anonpub_version: String,
+    /// The schema's dataset name.
+    pub dataset: String,
+    /// The release date the retention window is counted back from.
+    pub as_of: String,
+    /// The anonymization method (`mdav`).
+    pub method: String,
+    /// The k the release was made for.
+    pub k_requested: usize,
+    /// People in the smallest group of identical released rows.
+    pub k_achieved: usize,
+    /// The seed of the record ids.
+    pub seed: u64,
+    /// Release parameters from the effective configuration, thresholds included.
+    pub parameters: ReleaseParameters,
+    /// What selection saw and left out, in counts.
+    pub selection: SelectionReport,
+    /// What anonymization did, in counts.
+    pub anonymization: AnonymizationCounts,
+    /// Re-identification risk of the released rows (see [`release_risk`]).
+    pub risk: RiskSummary,
+    /// What the method does to a synthetic population of known truth (not to these people; see
+    /// [`crate::risk::benchmark`]); `None` for a schema other than FreeSewing's.
+    pub method_benchmark: Option<MethodBenchmark>,
+}
+
+/// The parameters of the effective configuration that shaped the release (the fields are in
+/// alphabetical order, as the report has always listed them).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReleaseParameters {
+    /// Largest share of bad rows tolerated before the database is refused.
+    pub max_malformed_share: f64,
+    /// Exact MDAV runs on cells of at most this many records.
+    pub mdav_exact_limit: usize,
+    /// Coverage planning merges patterns until each holds at least this many people.
+    pub min_pattern_people: usize,
+    /// Months after the last login during which a person's data may be published.
+    pub retention_months: u32,
+    /// How the spread of each pattern's group means is restored.
+    pub spread_restoration: String,
+    /// The publish gates, every one listed (unset ones as null), keys sorted.
+    #[serde(serialize_with = "sorted_keys")]
+    pub thresholds: Thresholds,
+}
+
+/// Writes a value as a JSON object with its keys sorted, as `report.json` lists thresholds.
+fn sorted_keys<S: Serializer>(value: &Thresholds, serializer: S) -> Result<S::Ok, S::Error> {
+    serde_json::to_value(value)
+        .map_err(serde::ser::Error::custom)?
+        .serialize(serializer)
+}
+
+impl ReleaseReport {
+    /// Reads `report.json`, refusing a report of another format version. The error says what
+    /// is wrong, for `verify`'s checks.
+    pub fn read(path: &Path) -> Result<Self, String> {
+        let bytes = std::fs::read(path).map_err(|e| format!("{REPORT_FILE} unreadable: {e}"))?;
+        let report: ReleaseReport =
+            serde_json::from_slice(&bytes).map_err(|e| format!("{REPORT_FILE} malformed: {e}"))?;
+        let ours = env!("CARGO_PKG_VERSION");
+        if format_version(&report.anonpub_version) != format_version(ours) {
+            return Err(format!(
+                "{REPORT_FILE} was written by anonpub {}; this anonpub ({ours}) reads reports of \
+                 its own major and minor version",
+                report.anonpub_version
+            ));
+        }
+        Ok(report)
+    }
+}
+
+/// The part of a version that names the report format: major and minor.
+fn format_version(version: &str) -> Option<(&str, &str)> {
+    let mut parts = version.split('.');
+    Some((parts.next()?, parts.next()?))
+}
+
+/// What anonymization did, in counts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AnonymizationCounts {
+    /// Rows in the release.
+    pub published_records: usize,
+    /// Records left out because their coverage pattern could not be shared by k people.
+    pub suppressed_records: usize,
+    /// Suppressed records as a share of eligible records.
+    pub suppressed_share: f64,
+    /// Records published with fewer measurements than they had, and how many values that removed.
+    pub coarsened_records: usize,
+    /// Values removed by coarsening records to a frequent coverage pattern.
+    pub dropped_values: usize,
+    /// Microaggregation groups (of at least k people each).
+    pub groups: usize,
+    /// Distinct coverage patterns (which measurements a row has) in the release.
+    pub coverage_patterns: usize,
+}
+
+/// Re-identification risk of a release, from the released rows alone so that anyone can recompute
+/// it: every measurement is a quasi-identifier (the strongest attacker the release must withstand),
+/// so the classes are groups of identical rows (same values, same empty cells). A row counts as
+/// at risk above 1/k, i.e. in a class of fewer than k rows. Rows are counted, not people: a person
+/// with several sets in one group makes it look larger, which `k_achieved` reports separately.
+/// No population size is assumed, so population uniqueness is not estimated.
+pub fn release_risk(table: &ReleaseTable, k: usize) -> RiskSummary {
+    let width = table.columns.len().max(1);
+    risk::release_risk(&ClassHistogram::from_rows(&table.values, width), k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_written_report_reads_back_and_other_versions_are_refused() {
+        let mut report = crate::publish::fixture::Owned::new().report;
+        report.anonpub_version = env!("CARGO_PKG_VERSION").into();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(REPORT_FILE);
+        let written = serde_json::to_vec_pretty(&report).unwrap();
+        std::fs::write(&path, &written).unwrap();
+        let read = ReleaseReport::read(&path).unwrap();
+        // Every field survives the round trip. (serde_json's float parser without its
+        // `float_roundtrip` feature can be one unit in the last place off, so compare with what
+        // any JSON reader of the file sees.)
+        let as_json: serde_json::Value = serde_json::from_slice(&written).unwrap();
+        assert_eq!(serde_json::to_value(&read).unwrap(), as_json);
+        assert_eq!(read.selection.excluded_sets["no_open_data_consent"], 29);
+        // Thresholds are listed with sorted keys, as report.json always had them.
+        let text = String::from_utf8(written).unwrap();
+        assert!(text.find("\"max_average_risk\"") < text.find("\"min_k\""));
+
+        report.anonpub_version = "9.9.0".into();
+        std::fs::write(&path, serde_json::to_vec_pretty(&report).unwrap()).unwrap();
+        let refused = ReleaseReport::read(&path).unwrap_err();
+        assert!(refused.contains("anonpub 9.9.0"), "{refused}");
+        std::fs::write(&path, b"{\"anonpub_version\": \"0.1.0\"}").unwrap();
+        assert!(ReleaseReport::read(&path)
+            .unwrap_err()
+            .contains("malformed"));
+    }
+
+    #[test]
+    fn risk_counts_groups_of_identical_rows_including_empty_cells() {
+        let nan = f64::NAN;
+        let table = ReleaseTable {
+            columns: vec!["chest".into(), "waist".into()],
+            record_ids: (0..5).map(|i| i.to_string()).collect(),
+            values: vec![
+                900.0, nan, 900.0, nan, 900.0, nan, 900.0, 700.0, 900.0, 700.0,
+            ],
+        };
+        let risk = release_risk(&table, 2);
+        assert_eq!(risk.records, 5);
+        assert_eq!(risk.classes, 2);
+        assert_eq!(risk.smallest_class, Some(2));
+        assert_eq!(risk.reidentification.threshold, 0.5);
+        assert_eq!(risk.reidentification.prosecutor.highest, 0.5);
+        assert_eq!(risk.sample_uniqueness.unique_records, 0);
+    }
+}
