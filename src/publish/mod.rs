@@ -299,7 +299,9 @@ pub(crate) mod fixture {
                 parameters: ReleaseParameters {
                     max_malformed_share: 0.01,
                     mdav_exact_limit: 1000,
+                    min_pattern_people: 25,
                     retention_months: 12,
+                    spread_restoration: "per pattern".into(),
                     thresholds: Thresholds::default(),
                 },
                 selection: SelectionReport {
