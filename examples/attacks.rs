@@ -27,6 +27,7 @@ use anonpub::dates::Date;
 use anonpub::extract::crypto::{load_secret, FieldKey};
 use anonpub::extract::freesewing_v3::V3Database;
 use anonpub::measurements::Catalog;
+use anonpub::observe::Silent;
 use anonpub::risk::differencing::differencing_attack;
 use anonpub::risk::fake_accounts::{fake_accounts_attack, FakeAccounts};
 use anonpub::risk::known_members::known_members_attack;
@@ -34,7 +35,6 @@ use anonpub::risk::recovery::{GroupedRelease, RecoveryFigures, Scoring, Toleranc
 use anonpub::risk::utility::{numeric_utility, NumericUtility};
 use anonpub::select::{select_v3, SelectionPolicy};
 use anonpub::table::MeasurementTable;
-use anonpub::timings::Timings;
 use clap::Parser;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -243,14 +243,6 @@ fn eligible(
         retention_months: defaults.retention_months,
         max_malformed_share: defaults.max_malformed_share,
     };
-    let hidden = indicatif::ProgressBar::hidden();
-    let (table, _) = select_v3(
-        &database,
-        &key,
-        &policy,
-        catalog,
-        &hidden,
-        &mut Timings::default(),
-    )?;
+    let (table, _) = select_v3(&database, &key, &policy, catalog, &Silent)?;
     Ok((table, key.subkey(GROUP_NOISE_LABEL)))
 }
