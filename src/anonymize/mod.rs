@@ -21,6 +21,7 @@ pub mod coverage;
 pub mod dataset;
 pub mod engine;
 pub mod global;
+pub mod group_noise;
 pub mod hierarchy;
 pub mod k_anonymity;
 pub mod ldiversity;

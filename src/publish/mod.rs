@@ -301,7 +301,7 @@ pub(crate) mod fixture {
                     mdav_exact_limit: 1000,
                     min_pattern_people: 25,
                     retention_months: 12,
-                    spread_restoration: "none".into(),
+                    spread_restoration: "per pattern".into(),
                     thresholds: Thresholds::default(),
                 },
                 selection: SelectionReport {

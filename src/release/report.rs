@@ -57,11 +57,11 @@ pub struct ReleaseParameters {
     pub max_malformed_share: f64,
     /// Exact MDAV runs on cells of at most this many records.
     pub mdav_exact_limit: usize,
-    /// Fewest people a coverage pattern is published with (smaller ones are merged).
+    /// Coverage planning merges patterns until each holds at least this many people.
     pub min_pattern_people: usize,
     /// Months after the last login during which a person's data may be published.
     pub retention_months: u32,
-    /// How the spread of the group means is restored, in words.
+    /// How the spread of each pattern's group means is restored.
     pub spread_restoration: String,
     /// The publish gates, every one listed (unset ones as null), keys sorted.
     #[serde(serialize_with = "sorted_keys")]

@@ -23,13 +23,22 @@
 //!
 //! * [`linkage`] plays an attacker who knows some of a person's measurements
 //!   and links them to the nearest released row ([`nearest`] indexes the rows);
-//! * [`utility`] measures how far the released statistics moved.
+//! * [`utility`] measures how far the released statistics moved;
+//! * [`differencing`], [`known_members`] and [`fake_accounts`] rebuild a
+//!   person's measurements from group means and what else an attacker holds
+//!   (a second release, public sets, planted accounts), re-running the release
+//!   method where the attacker would make a new release happen; [`recovery`]
+//!   holds what they share.
 
 pub mod benchmark;
 pub mod classes;
+pub mod differencing;
+pub mod fake_accounts;
+pub mod known_members;
 pub mod linkage;
 pub mod nearest;
 pub mod population;
+pub mod recovery;
 pub mod reident;
 pub mod utility;
 
