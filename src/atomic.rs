@@ -1,8 +1,9 @@
 //! Outputs appear whole or not at all, and never replace what another run wrote.
 //!
-//! Every output (a release directory, the `anonymize` directory, the internal report) is written
-//! under a private staging name beside its target, `.NAME.anonpub-staging-PID` (same filesystem,
-//! so the final step is one `rename`), and moved into place by `commit`. The promises, and what
+//! Every output (a release directory, the `anonymize` directory, the internal report, the sample
+//! database and its key) is written under a private staging name beside its target,
+//! `.NAME.anonpub-staging-PID` (same filesystem, so the final step is one `rename`), and moved
+//! into place by `commit`. The promises, and what
 //! keeps each:
 //!
 //! - **Whole or nothing.** Dropping an uncommitted staging (every error path, a panic unwinding)
@@ -280,31 +281,52 @@ impl StagedFile {
         Ok((staged, file))
     }
 
+    /// Path of the staging file, for writers that open files by name (SQLite).
+    pub fn path(&self) -> &Path {
+        &self.place.staging
+    }
+
     /// Moves the (written and synced) file into place. Without `force` an existing target is never
     /// replaced: the file is linked under the target's name, which fails if the name is taken.
-    pub fn commit(mut self) -> Result<()> {
-        let place = &self.place;
-        let placed = crate::interrupt::without_interrupts(&[&place.staging], || {
-            if self.force {
-                return fs::rename(&place.staging, &place.target)
-                    .map_err(|e| Error::io("move into place", &place.target, e));
-            }
-            match fs::hard_link(&place.staging, &place.target) {
-                Ok(()) => {
-                    let _ = fs::remove_file(&place.staging);
-                    Ok(())
-                }
-                Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(place.taken()),
-                Err(e) => Err(Error::io("move into place", &place.target, e)),
-            }
-        });
-        if let Err(e) = placed {
-            crate::interrupt::register_cleanup(&place.staging);
-            return Err(e);
-        }
-        self.committed = true;
-        self.place.sync_parent()
+    pub fn commit(self) -> Result<()> {
+        commit_files(vec![self])
     }
+
+    /// Puts this file in place; called with signals held off.
+    fn place(&self) -> Result<()> {
+        let place = &self.place;
+        if self.force {
+            return fs::rename(&place.staging, &place.target)
+                .map_err(|e| Error::io("move into place", &place.target, e));
+        }
+        match fs::hard_link(&place.staging, &place.target) {
+            Ok(()) => {
+                let _ = fs::remove_file(&place.staging);
+                Ok(())
+            }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => Err(place.taken()),
+            Err(e) => Err(Error::io("move into place", &place.target, e)),
+        }
+    }
+}
+
+/// Moves several staged files into place together, with signals held off until all are (a
+/// database and its key file appear as a pair); stops at the first that cannot be placed.
+pub fn commit_files(mut files: Vec<StagedFile>) -> Result<()> {
+    let paths: Vec<&Path> = files.iter().map(StagedFile::path).collect();
+    let placed = crate::interrupt::without_interrupts(&paths, || {
+        files.iter().try_for_each(StagedFile::place)
+    });
+    if let Err(e) = placed {
+        for file in &files {
+            crate::interrupt::register_cleanup(file.path());
+        }
+        return Err(e);
+    }
+    for file in &mut files {
+        file.committed = true;
+    }
+    files.iter().try_for_each(|file| file.place.sync_parent())
 }
 
 impl Drop for StagedFile {
@@ -435,6 +457,18 @@ mod tests {
             let _dropped = StagedFile::create(&target, 0o600, true, "--x").unwrap();
         }
         assert_eq!(names(root.path()), ["internal.json"]);
+
+        // A pair appears together.
+        let (db, key) = (root.path().join("s.sqlite"), root.path().join("s.key"));
+        let (staged_db, mut file) = StagedFile::create(&db, 0o600, true, "--db").unwrap();
+        file.write_all(b"db").unwrap();
+        let (staged_key, mut file) = StagedFile::create(&key, 0o600, true, "--key-file").unwrap();
+        file.write_all(b"key").unwrap();
+        assert!(staged_db.path().starts_with(root.path()));
+        commit_files(vec![staged_db, staged_key]).unwrap();
+        assert_eq!(fs::read(&db).unwrap(), b"db");
+        assert_eq!(fs::read(&key).unwrap(), b"key");
+        assert_eq!(names(root.path()), ["internal.json", "s.key", "s.sqlite"]);
     }
 
     #[test]

@@ -23,7 +23,9 @@
 //! ([`schema`]): `anonpub anonymize` reads CSV or Parquet ([`extract::table`]), applies global
 //! recoding, Mondrian or MDAV under k-anonymity, l-diversity and t-closeness, reports the same
 //! risk figures, and writes the result with [`publish::tabular`]; `anonpub risk` assesses any
-//! table with [`risk`].
+//! table with [`risk`]. Beside the microdata, [`dp`] computes differentially private aggregates
+//! (a size chart, with its budget) and [`tabulate`] frequency tables of people with small cells
+//! protected.
 //!
 //! Errors ([`Error`]) name the file, table, row or field and never a person's value.
 

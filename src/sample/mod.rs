@@ -6,7 +6,6 @@
 //! values. A small share of bad rows ([`messy`]) is always planted, as real databases hold them.
 
 pub mod messy;
-mod partial;
 pub mod people;
 mod sqlite;
 
@@ -20,6 +19,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
+use crate::atomic::{commit_files, StagedFile};
 use crate::dates::Date;
 use crate::error::{Error, Result};
 use crate::extract::crypto::FieldKey;
@@ -27,7 +27,6 @@ use crate::measurements::Catalog;
 use crate::select::{ACTIVE_STATUS, OPEN_DATA_CONSENT};
 use crate::timings::Timings;
 use messy::{Messy, Planted};
-use partial::{commit_all, PartialFile};
 use people::{apply_coverage, as_typed, draw_body, draw_coverage, make_junk, SizeModels};
 
 /// What to generate.
@@ -153,7 +152,8 @@ pub fn write_sample(
     };
     // Batches are drawn in parallel while the previous batch is inserted, so memory stays bounded
     // by two batches and the single SQLite writer overlaps with generation.
-    let database = PartialFile::create(db_path)?;
+    // The command refused an existing database without --force, so replacing is what was asked.
+    let (database, _) = StagedFile::create(db_path, 0o600, true, "--db")?;
     let (written, writing, (summary, generating)) = std::thread::scope(|scope| {
         let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<UserRecord>>(1);
         let producer = scope.spawn(move || {
@@ -200,14 +200,14 @@ pub fn write_sample(
     timings.record("write-db", writing);
     written?;
     timings.time("commit", || {
-        let key_file = PartialFile::create(key_path)?;
+        let (key_file, _) = StagedFile::create(key_path, 0o600, true, "--key-file")?;
         write_key_file(key_file.path(), &secret)?;
-        commit_all(vec![(database, db_path), (key_file, key_path)])
+        commit_files(vec![database, key_file])
     })?;
     Ok(summary)
 }
 
-/// Writes the secret and a newline into the (private, empty) partial key file.
+/// Writes the secret and a newline into the (private, empty) staged key file.
 fn write_key_file(path: &Path, secret: &str) -> Result<()> {
     use std::io::Write;
     let mut file = std::fs::OpenOptions::new()

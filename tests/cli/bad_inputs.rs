@@ -1255,11 +1255,14 @@ fn sigterm_while_writing_a_sample_database() {
         "--key-file",
         key.to_str().unwrap(),
     ]);
-    let partial = dir.path().join("s.sqlite.partial");
-    assert!(
-        wait_for(&mut child, || partial.exists()),
-        "sample ended before writing"
-    );
+    let staging = || {
+        std::fs::read_dir(dir.path()).unwrap().any(|entry| {
+            let name = entry.unwrap().file_name();
+            name.to_string_lossy()
+                .starts_with(".s.sqlite.anonpub-staging-")
+        })
+    };
+    assert!(wait_for(&mut child, staging), "sample ended before writing");
     std::thread::sleep(Duration::from_millis(50));
     signal(&child, "TERM");
     let run = finish(child, "sample, SIGTERM while writing");
