@@ -43,6 +43,7 @@ pub mod extract;
 pub mod fast_hash;
 pub mod gates;
 pub mod interrupt;
+pub mod ledger;
 pub mod measurements;
 pub mod observe;
 pub mod publish;

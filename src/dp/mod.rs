@@ -27,7 +27,6 @@ pub mod budget;
 pub mod exact;
 pub mod gaussian;
 pub mod laplace;
-pub mod ledger;
 pub mod quantile;
 pub mod sizechart;
 

@@ -80,7 +80,7 @@ pub struct SizeChartConfig {
     #[serde(default)]
     pub strata: Strata,
     /// The most ε that all size charts of these people may spend together, checked against the
-    /// data holder's ledger ([`super::ledger::Ledger::check`]); no limit by default.
+    /// data holder's ledger ([`crate::ledger::Ledger::check`]); no limit by default.
     #[serde(default)]
     pub lifetime_epsilon: Option<f64>,
 }

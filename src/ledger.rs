@@ -1,4 +1,5 @@
-//! The data holder's private ledger of the privacy budget spent across releases.
+//! The data holder's private release ledger: what the next release needs to know about the earlier
+//! ones (the privacy budget spent so far; sections for other concerns sit beside it).
 //!
 //! **Why.** Every DP release of the same people spends budget, and the guarantees add up: k
 //! releases at (εᵢ, δᵢ) are together (Σεᵢ, Σδᵢ)-DP (basic composition, Dwork & Roth 2014,
