@@ -35,6 +35,18 @@ pub struct Thresholds {
     pub max_interval_disclosure: Option<f64>,
     /// Distinct sensitive values per class (l-diversity), for releases with a sensitive column.
     pub min_l: Option<usize>,
+    /// Share of simulated leavers, or of simulated joiners, whichever is larger, that differencing
+    /// two successive releases recovers ([`crate::risk::differencing`]). Set by default while
+    /// `[attacks]` is enabled (see [`crate::risk::attacks`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_differencing_recovered: Option<f64>,
+    /// Share of targets that k − 1 planted accounts recover ([`crate::risk::fake_accounts`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_fake_accounts_recovered: Option<f64>,
+    /// Share of private people in a group with fewer than k people whose sets are not public
+    /// ([`crate::risk::known_members`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_public_exposed_share: Option<f64>,
 }
 
 /// What a release measured, for [`Thresholds::evaluate`]; `None` where a figure is not known
@@ -57,6 +69,12 @@ pub struct Measured {
     pub interval_disclosure: Option<f64>,
     /// Smallest number of distinct sensitive values in a class.
     pub l: Option<usize>,
+    /// Share recovered by differencing, the larger of leavers and joiners.
+    pub differencing_recovered: Option<f64>,
+    /// Share recovered by planted accounts.
+    pub fake_accounts_recovered: Option<f64>,
+    /// Share of private people exposed by public sets.
+    pub public_exposed_share: Option<f64>,
 }
 
 /// How a threshold bounds its figure.
@@ -77,6 +95,9 @@ pub enum MeasuredFrom {
     RawData,
     /// A sensitive column, which a measurements release does not have.
     SensitiveColumn,
+    /// A simulated attack that re-runs the release method on the raw data changed the way an
+    /// attacker would change it ([`crate::risk::attacks`]); judged at publish only.
+    Simulation,
 }
 
 /// One threshold: its key in `[thresholds]`, its bound, and how to read its limit and figure.
@@ -95,7 +116,7 @@ pub struct GateSpec {
 }
 
 /// Every threshold, in the order they are judged (the first failing one stops a release).
-pub const GATES: [GateSpec; 8] = [
+pub const GATES: [GateSpec; 11] = [
     k_anonymity::MIN_K,
     GateSpec::at_most(
         "thresholds.max_suppressed_share",
@@ -134,6 +155,24 @@ pub const GATES: [GateSpec; 8] = [
         |m| m.interval_disclosure,
     ),
     ldiversity::MIN_L,
+    GateSpec::at_most(
+        "thresholds.max_differencing_recovered",
+        MeasuredFrom::Simulation,
+        |t| t.max_differencing_recovered,
+        |m| m.differencing_recovered,
+    ),
+    GateSpec::at_most(
+        "thresholds.max_fake_accounts_recovered",
+        MeasuredFrom::Simulation,
+        |t| t.max_fake_accounts_recovered,
+        |m| m.fake_accounts_recovered,
+    ),
+    GateSpec::at_most(
+        "thresholds.max_public_exposed_share",
+        MeasuredFrom::Simulation,
+        |t| t.max_public_exposed_share,
+        |m| m.public_exposed_share,
+    ),
 ];
 
 /// The verdict on one threshold.
@@ -255,6 +294,11 @@ impl Thresholds {
         self.set_from(MeasuredFrom::RawData).next().is_some()
     }
 
+    /// Whether a threshold needs the simulated attacks of [`crate::risk::attacks`].
+    pub fn need_attacks(&self) -> bool {
+        self.set_from(MeasuredFrom::Simulation).next().is_some()
+    }
+
     /// Checks each set limit against its bound; returns the offending key (`thresholds.NAME`)
     /// and what was expected.
     pub fn validate(&self) -> std::result::Result<(), (&'static str, String)> {
@@ -288,6 +332,9 @@ mod tests {
             max_linkage_success: Some(0.5),
             max_interval_disclosure: Some(0.5),
             min_l: Some(1),
+            max_differencing_recovered: Some(0.03),
+            max_fake_accounts_recovered: Some(0.05),
+            max_public_exposed_share: Some(0.0),
         };
         let serialized = serde_json::to_value(&every).unwrap();
         let mut fields: Vec<&str> = serialized
@@ -335,6 +382,19 @@ mod tests {
         );
         assert!(thresholds.need_linkage());
         assert!(!Thresholds::default().need_linkage());
+        assert!(!thresholds.need_attacks());
+        let attacks = Thresholds {
+            max_fake_accounts_recovered: Some(0.05),
+            ..Thresholds::default()
+        };
+        assert!(attacks.need_attacks() && !attacks.need_linkage());
+        // Unset attack thresholds are left out of report.json, as before they existed.
+        let listed = serde_json::to_value(&thresholds).unwrap();
+        assert!(listed.get("max_fake_accounts_recovered").is_none());
+        assert!(serde_json::to_value(&attacks)
+            .unwrap()
+            .get("max_fake_accounts_recovered")
+            .is_some());
         let raw: Vec<&str> = thresholds
             .set_from(MeasuredFrom::RawData)
             .map(GateSpec::name)

@@ -1,5 +1,6 @@
 //! The data holder's private release ledger: what the next release needs to know about the earlier
-//! ones (the privacy budget spent so far; sections for other concerns sit beside it).
+//! ones (the privacy budget spent so far; the group membership of the latest release and, for a
+//! source without an encryption key, the key of the group noise).
 //!
 //! **Why.** Every DP release of the same people spends budget, and the guarantees add up: k
 //! releases at (εᵢ, δᵢ) are together (Σεᵢ, Σδᵢ)-DP (basic composition, Dwork & Roth 2014,
@@ -13,13 +14,28 @@
 //! writes a temporary file beside it, syncs it and renames it over the old one, so a crash leaves
 //! either the old or the new ledger, never half of one. Two publishes running at the same time on
 //! the same ledger are not serialized: the data holder runs one at a time.
+//!
+//! **Group membership** (issue 14). Two releases of group means that differ by one person give
+//! that person away ([`crate::risk::differencing`]). To check the next release against this
+//! one, the ledger keeps who was in which group, by stable person key ([`GroupMembership`]):
+//! the next `publish` finds who joined since, and simulates the attack on them. Only the latest
+//! release's membership is kept: the attacker's best pair of releases for a person who changed
+//! is the last one before the change and the first one after it. The keys are the source's stable
+//! person keys (user ids), which is why the ledger is as private as the database.
+//!
+//! **Group-noise key.** The keyed group noise ([`crate::anonymize::group_noise`]) must draw the
+//! same noise for the same group in every release, so its key must outlive a release. A source
+//! with an encryption key derives it from that key; a source without one (a CSV table) gets a
+//! key drawn once from the operating system's generator and kept here, never anywhere else.
 
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use rand::RngCore;
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
 
@@ -40,6 +56,56 @@ pub struct LedgerEntry {
 #[serde(deny_unknown_fields)]
 pub struct Ledger {
     pub releases: Vec<LedgerEntry>,
+    /// Who was in which group of the latest release that recorded it (absent in ledgers written
+    /// before issue 14, and until a release records it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub membership: Option<GroupMembership>,
+    /// Hex of the group-noise key of a source without an encryption key (see the module
+    /// documentation); absent until such a source first needs it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_noise_key: Option<String>,
+}
+
+/// The groups of one release, by stable person key: what the next release's differencing check
+/// needs ([`crate::risk::attacks`]).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupMembership {
+    /// The release (as in [`LedgerEntry::release`]) this is the membership of.
+    pub release: String,
+    /// Each released group's members, sorted, without repeats; groups in ascending order.
+    pub groups: Vec<Vec<u64>>,
+}
+
+impl GroupMembership {
+    /// The membership of a release: `group[r]` is the group of released row `r` and
+    /// `person_key[r]` the stable key of the person it came from.
+    pub fn of(release: &str, group: &[usize], person_key: &[u64]) -> Self {
+        assert_eq!(group.len(), person_key.len(), "one person per released row");
+        let count = group.iter().max().map_or(0, |g| g + 1);
+        let mut groups: Vec<Vec<u64>> = vec![Vec::new(); count];
+        for (&g, &key) in group.iter().zip(person_key) {
+            groups[g].push(key);
+        }
+        for members in &mut groups {
+            members.sort_unstable();
+            members.dedup();
+        }
+        groups.retain(|members| !members.is_empty());
+        groups.sort_unstable();
+        GroupMembership {
+            release: release.into(),
+            groups,
+        }
+    }
+
+    /// Every person of the release, sorted.
+    pub fn people(&self) -> Vec<u64> {
+        let mut people: Vec<u64> = self.groups.iter().flatten().copied().collect();
+        people.sort_unstable();
+        people.dedup();
+        people
+    }
 }
 
 impl Ledger {
@@ -106,8 +172,45 @@ impl Ledger {
     /// Adds a release and writes the ledger atomically (0600) to `path`.
     pub fn record(&mut self, entry: LedgerEntry, path: &Path) -> Result<()> {
         self.releases.push(entry);
+        self.write(path)
+    }
+
+    /// Writes the ledger atomically (0600) to `path`.
+    pub fn write(&self, path: &Path) -> Result<()> {
         let json = serde_json::to_vec_pretty(self).expect("a ledger serializes");
         write_private_atomically(path, &json)
+    }
+
+    /// The group membership of the previous release, if a release recorded it.
+    pub fn previous_membership(&self) -> Option<&GroupMembership> {
+        self.membership.as_ref()
+    }
+
+    /// Replaces the recorded membership by this release's and writes the ledger to `path`.
+    pub fn record_membership(&mut self, membership: GroupMembership, path: &Path) -> Result<()> {
+        self.membership = Some(membership);
+        self.write(path)
+    }
+
+    /// The group-noise key kept in the ledger, drawn from the operating system's generator the
+    /// first time (the ledger must then be written for the key to outlive this release). `path`
+    /// names the ledger in the error of a damaged key.
+    pub fn group_noise_key(&mut self, path: &Path) -> Result<Zeroizing<[u8; 32]>> {
+        if let Some(hex_key) = &self.group_noise_key {
+            let mut key = Zeroizing::new([0u8; 32]);
+            hex::decode_to_slice(hex_key, key.as_mut()).map_err(|_| {
+                Error::bad_file(
+                    path,
+                    Some("field `group_noise_key`".into()),
+                    "must be 64 hexadecimal digits",
+                )
+            })?;
+            return Ok(key);
+        }
+        let mut key = Zeroizing::new([0u8; 32]);
+        rand::rngs::OsRng.fill_bytes(key.as_mut());
+        self.group_noise_key = Some(hex::encode(key.as_ref()));
+        Ok(key)
     }
 }
 
@@ -177,6 +280,7 @@ mod tests {
     fn check_refuses_past_the_lifetime_budget_and_says_what_is_left() {
         let ledger = Ledger {
             releases: vec![entry("a", 1.0), entry("b", 1.0)],
+            ..Ledger::default()
         };
         assert!(ledger.check(3.0, 1.0).is_ok());
         let refused = ledger.check(2.5, 1.0).unwrap_err();
@@ -184,6 +288,42 @@ mod tests {
         let message = refused.to_string();
         assert!(message.contains("ε = 0.5 is left"), "{message}");
         assert!(message.contains("2 earlier releases"), "{message}");
+    }
+
+    #[test]
+    fn membership_and_noise_key_are_kept_and_old_ledgers_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.json");
+        // A ledger written before issue 14 reads, and is written back without the new fields.
+        let old = "{\"releases\": [{\"release\": \"a\", \"as_of\": \"2026-01-01\", \"epsilon\": 1.0, \"delta\": 0.0}]}";
+        fs::write(&path, old).unwrap();
+        let mut ledger = Ledger::read(&path).unwrap();
+        assert_eq!(ledger.previous_membership(), None);
+        ledger.write(&path).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("membership") && !text.contains("group_noise_key"));
+
+        // Rows of groups 1, 0, 1, 0, 2 from people 7, 3, 9, 3, 4: person 3 twice in group 0.
+        let membership = GroupMembership::of("2026.1", &[1, 0, 1, 0, 2], &[7, 3, 9, 3, 4]);
+        assert_eq!(membership.groups, vec![vec![3], vec![4], vec![7, 9]]);
+        assert_eq!(membership.people(), vec![3, 4, 7, 9]);
+        let key = ledger.group_noise_key(&path).unwrap();
+        ledger.record_membership(membership.clone(), &path).unwrap();
+        let mut again = Ledger::read(&path).unwrap();
+        assert_eq!(again.previous_membership(), Some(&membership));
+        assert_eq!(
+            again.group_noise_key(&path).unwrap(),
+            key,
+            "the key is kept"
+        );
+        assert_ne!(*Ledger::default().group_noise_key(&path).unwrap(), *key);
+
+        again.group_noise_key = Some("zz".into());
+        let error = again.group_noise_key(&path).unwrap_err().to_string();
+        assert!(
+            error.contains("group_noise_key") && !error.contains("zz"),
+            "{error}"
+        );
     }
 
     #[test]

@@ -239,6 +239,7 @@ fn thresholds(report: &ReleaseReport, histogram: &ClassHistogram) -> Vec<Check> 
         .collect();
     let raw_only: Vec<&str> = thresholds
         .set_from(MeasuredFrom::RawData)
+        .chain(thresholds.set_from(MeasuredFrom::Simulation))
         .map(GateSpec::name)
         .collect();
     if !raw_only.is_empty() {

@@ -88,7 +88,7 @@ pub struct ManifestFile {
 /// overrides, with the schema represented by the SHA-256 of its text (not by its path, which
 /// differs between machines). Keys are sorted, so equal configurations give equal digests.
 pub fn config_digest(config: &ReleaseConfig, schema_text: &str) -> String {
-    let canonical = json!({
+    let mut canonical = json!({
         "k": config.k,
         "retention_months": config.retention_months,
         "license": config.license,
@@ -102,6 +102,15 @@ pub fn config_digest(config: &ReleaseConfig, schema_text: &str) -> String {
         },
         "schema_sha256": hex::encode(Sha256::digest(schema_text.as_bytes())),
     });
+    // The defences of issue 14 enter only when they are on, so a configuration that turns them
+    // off keeps the digest it had before they existed.
+    let defences = &config.defences;
+    if defences.group_noise_sd > 0.0 {
+        canonical["group_noise_sd"] = json!(defences.group_noise_sd);
+    }
+    if defences.min_account_age_days > 0 {
+        canonical["min_account_age_days"] = json!(defences.min_account_age_days);
+    }
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 
@@ -138,8 +147,14 @@ mod tests {
         let mut changed = config.clone();
         changed.k = 6;
         assert_ne!(base, config_digest(&changed, "schema"));
-        let mut changed = config;
+        let mut changed = config.clone();
         changed.thresholds.min_k = Some(5);
+        assert_ne!(base, config_digest(&changed, "schema"));
+        let mut changed = config.clone();
+        changed.defences.group_noise_sd = 0.1;
+        assert_ne!(base, config_digest(&changed, "schema"));
+        let mut changed = config;
+        changed.defences.min_account_age_days = 7;
         assert_ne!(base, config_digest(&changed, "schema"));
     }
 

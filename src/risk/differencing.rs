@@ -79,14 +79,30 @@ pub fn attack_changes(
     seed: u64,
     scoring: &Scoring,
 ) -> RecoveryFigures {
-    let stream = match change {
+    let people = sample_people(table, targets, seed, stream_of(change));
+    attack_people(table, method, change, &people, scoring)
+}
+
+/// The seed stream targets of `change` are drawn from.
+pub fn stream_of(change: Change) -> u64 {
+    match change {
         Change::Left => LEAVER_STREAM,
         Change::Joined => JOINER_STREAM,
-    };
-    let people = sample_people(table, targets, seed, stream);
+    }
+}
+
+/// Runs the attack for the given people (person numbers of `table`), each as the one who made
+/// the change: the targets the data holder's ledger names as joiners, or people drawn at random.
+pub fn attack_people(
+    table: &MeasurementTable,
+    method: &dyn MethodUnderAttack,
+    change: Change,
+    people: &[u32],
+    scoring: &Scoring,
+) -> RecoveryFigures {
     let base = match change {
         Change::Left => Cow::Borrowed(table),
-        Change::Joined => Cow::Owned(without_people(table, &people)),
+        Change::Joined => Cow::Owned(without_people(table, people)),
     };
     let base_release = method.release(&base);
     let base_sums = PatternSums::of(&base_release, table.width());

@@ -28,8 +28,10 @@
 //!   person's measurements from group means and what else an attacker holds
 //!   (a second release, public sets, planted accounts), re-running the release
 //!   method where the attacker would make a new release happen; [`recovery`]
-//!   holds what they share.
+//!   holds what they share, and [`attacks`] runs them together for the
+//!   internal report and the publish gates.
 
+pub mod attacks;
 pub mod benchmark;
 pub mod classes;
 pub mod differencing;

@@ -267,6 +267,18 @@ pub fn without_people(table: &MeasurementTable, people: &[u32]) -> MeasurementTa
     kept
 }
 
+/// The table with only the rows of the given people (person numbers kept).
+pub fn only_people(table: &MeasurementTable, people: &[u32]) -> MeasurementTable {
+    let keep: std::collections::HashSet<u32> = people.iter().copied().collect();
+    let mut kept = MeasurementTable::new(table.columns().to_vec());
+    for r in 0..table.len() {
+        if keep.contains(&table.person(r)) {
+            kept.push(table.person(r), table.row(r));
+        }
+    }
+    kept
+}
+
 /// Up to `count` distinct people of the table, drawn uniformly without replacement from the
 /// given seed and stream, in ascending order.
 pub fn sample_people(table: &MeasurementTable, count: usize, seed: u64, stream: u64) -> Vec<u32> {
@@ -349,6 +361,8 @@ mod tests {
         assert_eq!(column_sd(&table), vec![1.0, 1.0]);
         let rest = without_people(&table, &[3]);
         assert_eq!((rest.len(), rest.person(0)), (1, 7));
+        let three = only_people(&table, &[3]);
+        assert_eq!((three.len(), three.person(1)), (2, 3));
         assert_eq!(next_person(&table), 8);
         assert_eq!(published_columns(&[1.0, f64::NAN, 2.0]), vec![0, 2]);
         assert!(same_row(&[1.0, f64::NAN], &[1.0, f64::NAN]));

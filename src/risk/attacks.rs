@@ -1,0 +1,436 @@
+//! The rebuilding attacks of issue 14 run together, for the internal report and the publish gates.
+//!
+//! Each attacker is stated in its own file: [`super::differencing`] (two successive releases, one
+//! person left or joined), [`super::known_members`] (public sets subtracted from group means),
+//! [`super::fake_accounts`] (k − 1 planted accounts). This module decides whom they target, on
+//! which table the release method is re-run, and turns the figures into the gates'
+//! [`Measured`] figures. Everything here is simulated by the data holder on the private data, so
+//! it goes into the internal report only, never into the release.
+//!
+//! **Targets.** `targets` people per attack (30 by default, the issue's minimum), drawn at random
+//! from the seed. With the previous release's group membership from the ledger
+//! ([`crate::ledger::GroupMembership`]), the joiners are the people who actually joined since
+//! (drawn among them when there are more, topped up with random people when there are fewer);
+//! leavers are always simulated with people drawn at random, because a person who left is no
+//! longer eligible and their data must not be read again to score an attack on them. Without a
+//! ledger both are simulated.
+//!
+//! **Table.** Differencing and fake accounts re-run the release method once per target. On a
+//! table of more than `max_people` people they run on `max_people` people drawn at random (the
+//! ledger's joiner targets always among them). This bounds the cost of a large publish, and it
+//! errs on the side of caution: fewer people means fewer groups reshuffled by a change, and the
+//! measured recovery falls as tables grow (see `BENCHMARKS.md`, *Attacks*). Known members needs
+//! no re-run and is measured on the release itself.
+
+use std::collections::HashSet;
+
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use serde::{Deserialize, Serialize};
+
+use super::differencing::{attack_people, stream_of, Change, DifferencingReport};
+use super::fake_accounts::{fake_accounts_attack, FakeAccounts};
+use super::known_members::{known_members_attack, KnownMembersReport};
+use super::recovery::{
+    only_people, sample_people, GroupedRelease, MethodUnderAttack, RecoveryFigures, Scoring,
+};
+use crate::gates::{Measured, Thresholds};
+use crate::ledger::GroupMembership;
+use crate::table::MeasurementTable;
+
+/// Default of `thresholds.max_differencing_recovered`: the issue's goal, 3 % of leavers or
+/// joiners.
+pub const DEFAULT_MAX_DIFFERENCING_RECOVERED: f64 = 0.03;
+/// Default of `thresholds.max_fake_accounts_recovered`: 5 % of targets.
+pub const DEFAULT_MAX_FAKE_ACCOUNTS_RECOVERED: f64 = 0.05;
+/// Default of `thresholds.max_public_exposed_share`: no private person in a group with fewer
+/// than k non-public people.
+pub const DEFAULT_MAX_PUBLIC_EXPOSED_SHARE: f64 = 0.0;
+
+/// Domain separation of the draw of the people the attacks re-run the method on.
+const SUBSAMPLE_STREAM: u64 = 0x7375_6273_616d_706c; // "subsampl"
+
+/// The `[attacks]` section of the release configuration.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttackSettings {
+    /// Whether `publish` runs the attacks: with `--internal-report`, or when an attack threshold
+    /// is set. Enabled, the attack thresholds left unset get the issue's defaults
+    /// ([`AttackSettings::default_thresholds`]); disabled, none may be set.
+    #[serde(default = "enabled")]
+    pub enabled: bool,
+    /// Targets per attack (leavers, joiners, fake-account targets each).
+    #[serde(default = "default_targets")]
+    pub targets: usize,
+    /// Largest number of people the method is re-run on (see the module documentation).
+    #[serde(default = "default_max_people")]
+    pub max_people: usize,
+    /// The fake-account attacker.
+    #[serde(default)]
+    pub fake_accounts: FakeAccounts,
+}
+
+fn enabled() -> bool {
+    true
+}
+fn default_targets() -> usize {
+    30
+}
+fn default_max_people() -> usize {
+    20_000
+}
+
+impl Default for AttackSettings {
+    fn default() -> Self {
+        AttackSettings {
+            enabled: enabled(),
+            targets: default_targets(),
+            max_people: default_max_people(),
+            fake_accounts: FakeAccounts::default(),
+        }
+    }
+}
+
+impl AttackSettings {
+    /// Checks ranges, and that disabled attacks leave their thresholds unset; returns the
+    /// offending field and what was expected.
+    pub fn validate(&self, thresholds: &Thresholds) -> Result<(), (&'static str, String)> {
+        if self.targets == 0 {
+            return Err(("attacks.targets", "must be at least 1".into()));
+        }
+        if self.max_people < 2 {
+            return Err(("attacks.max_people", "must be at least 2".into()));
+        }
+        let guess = self.fake_accounts.guess_error;
+        if !(guess.is_finite() && (0.0..1.0).contains(&guess)) {
+            return Err((
+                "attacks.fake_accounts.guess_error",
+                "must lie in [0, 1)".into(),
+            ));
+        }
+        if !self.enabled && thresholds.need_attacks() {
+            return Err((
+                "attacks.enabled",
+                "the attacks are disabled but a threshold on them is set".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// With the attacks enabled, gives each unset attack threshold its default.
+    pub fn default_thresholds(&self, thresholds: &mut Thresholds) {
+        if self.enabled {
+            thresholds
+                .max_differencing_recovered
+                .get_or_insert(DEFAULT_MAX_DIFFERENCING_RECOVERED);
+            thresholds
+                .max_fake_accounts_recovered
+                .get_or_insert(DEFAULT_MAX_FAKE_ACCOUNTS_RECOVERED);
+            thresholds
+                .max_public_exposed_share
+                .get_or_insert(DEFAULT_MAX_PUBLIC_EXPOSED_SHARE);
+        }
+    }
+}
+
+/// What the attacks are run on.
+#[derive(Clone, Copy)]
+pub struct AttackInput<'a> {
+    /// The eligible records.
+    pub table: &'a MeasurementTable,
+    /// The release as made from `table` (with its ground truth), for known members.
+    pub release: &'a GroupedRelease,
+    /// Whether each record of `table` is a public set (all false once public sets are left out).
+    pub public: &'a [bool],
+    /// The stable key of a person number of `table` (the key the ledger records).
+    pub person_key: &'a (dyn Fn(u32) -> u64 + Sync),
+    /// The previous release's membership, from the ledger.
+    pub previous: Option<&'a GroupMembership>,
+    /// The k of the release.
+    pub k: usize,
+}
+
+/// Who changed since the previous release, as the ledger tells.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChangesSincePrevious {
+    /// The previous release, as the ledger names it.
+    pub previous_release: String,
+    /// People in this release who were not in the previous one.
+    pub joined: usize,
+    /// People in the previous release who are not in this one.
+    pub left: usize,
+    /// Joiner targets that are actual joiners (the rest are drawn at random).
+    pub joiner_targets_from_ledger: usize,
+}
+
+/// The figures of every attack, for the internal report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AttacksReport {
+    /// People of the eligible table.
+    pub eligible_people: usize,
+    /// People of the table the method was re-run on (at most `max_people`, see the module).
+    pub simulated_people: usize,
+    /// What the ledger told about the previous release; `None` without one.
+    pub changes: Option<ChangesSincePrevious>,
+    /// Differencing two successive releases.
+    pub differencing: DifferencingReport,
+    /// Public sets subtracted from group means, on the release itself.
+    pub known_members: KnownMembersReport,
+    /// The fake-account attacker.
+    pub fake_accounts_attacker: FakeAccounts,
+    /// Planted accounts.
+    pub fake_accounts: RecoveryFigures,
+}
+
+impl AttacksReport {
+    /// The share differencing recovers: the larger of leavers and joiners.
+    pub fn differencing_recovered(&self) -> f64 {
+        self.differencing
+            .leavers
+            .recovered_share
+            .max(self.differencing.joiners.recovered_share)
+    }
+
+    /// Fills the gates' figures of the attacks.
+    pub fn measured(&self, measured: &mut Measured) {
+        measured.differencing_recovered = Some(self.differencing_recovered());
+        measured.fake_accounts_recovered = Some(self.fake_accounts.recovered_share);
+        measured.public_exposed_share = Some(self.known_members.exposed_share);
+    }
+}
+
+/// Runs every attack against `method` (the release method as `publish` applies it, defences
+/// included) as the module documentation says.
+pub fn run_attacks(
+    input: AttackInput<'_>,
+    method: &dyn MethodUnderAttack,
+    settings: &AttackSettings,
+    seed: u64,
+    scoring: &Scoring,
+) -> AttacksReport {
+    let table = input.table;
+    let targets = settings.targets;
+    let (joiners, changes) = match input.previous {
+        Some(previous) => {
+            let (joiners, changes) =
+                joiners_since(table, previous, input.person_key, targets, seed);
+            (Some(joiners), Some(changes))
+        }
+        None => (None, None),
+    };
+    let simulated = if table.distinct_people() > settings.max_people {
+        let mut people = sample_people(table, settings.max_people, seed, SUBSAMPLE_STREAM);
+        people.extend(joiners.iter().flatten());
+        people.sort_unstable();
+        people.dedup();
+        std::borrow::Cow::Owned(only_people(table, &people))
+    } else {
+        std::borrow::Cow::Borrowed(table)
+    };
+    let joiner_targets = match joiners {
+        Some(mut chosen) => {
+            // Top up with random people who are not joiners already.
+            let have: HashSet<u32> = chosen.iter().copied().collect();
+            let extra = sample_people(
+                &simulated,
+                targets + chosen.len(),
+                seed,
+                stream_of(Change::Joined),
+            );
+            chosen.extend(
+                extra
+                    .into_iter()
+                    .filter(|p| !have.contains(p))
+                    .take(targets.saturating_sub(have.len())),
+            );
+            chosen.sort_unstable();
+            chosen
+        }
+        None => sample_people(&simulated, targets, seed, stream_of(Change::Joined)),
+    };
+    let leavers = sample_people(&simulated, targets, seed, stream_of(Change::Left));
+    let differencing = DifferencingReport {
+        leavers: attack_people(&simulated, method, Change::Left, &leavers, scoring),
+        joiners: attack_people(&simulated, method, Change::Joined, &joiner_targets, scoring),
+    };
+    let known_members = known_members_attack(table, input.release, input.public, input.k, scoring);
+    let fake_accounts = fake_accounts_attack(
+        &simulated,
+        method,
+        input.k,
+        settings.fake_accounts,
+        targets,
+        seed,
+        scoring,
+    );
+    AttacksReport {
+        eligible_people: table.distinct_people(),
+        simulated_people: simulated.distinct_people(),
+        changes,
+        differencing,
+        known_members,
+        fake_accounts_attacker: settings.fake_accounts,
+        fake_accounts,
+    }
+}
+
+/// The people of `table` who are not in `previous`, up to `targets` of them drawn from `seed`,
+/// and the counts of who joined and left.
+fn joiners_since(
+    table: &MeasurementTable,
+    previous: &GroupMembership,
+    person_key: &(dyn Fn(u32) -> u64 + Sync),
+    targets: usize,
+    seed: u64,
+) -> (Vec<u32>, ChangesSincePrevious) {
+    let before: HashSet<u64> = previous.people().into_iter().collect();
+    let mut people = table.persons().to_vec();
+    people.sort_unstable();
+    people.dedup();
+    let now: HashSet<u64> = people.iter().map(|&p| person_key(p)).collect();
+    let mut joined: Vec<u32> = people
+        .into_iter()
+        .filter(|&p| !before.contains(&person_key(p)))
+        .collect();
+    let joined_count = joined.len();
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    rng.set_stream(stream_of(Change::Joined));
+    joined.shuffle(&mut rng);
+    joined.truncate(targets);
+    joined.sort_unstable();
+    let changes = ChangesSincePrevious {
+        previous_release: previous.release.clone(),
+        joined: joined_count,
+        left: before.iter().filter(|key| !now.contains(key)).count(),
+        joiner_targets_from_ledger: joined.len(),
+    };
+    (joined, changes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::risk::recovery::Tolerance;
+
+    /// Groups of consecutive people by chest, three per group; rows are exact means.
+    fn threes(table: &MeasurementTable) -> GroupedRelease {
+        let mut order: Vec<usize> = (0..table.len()).collect();
+        order.sort_by(|&a, &b| table.row(a)[0].total_cmp(&table.row(b)[0]));
+        let mut release = GroupedRelease::default();
+        let groups = (order.len() / 3).max(1);
+        for (index, &r) in order.iter().enumerate() {
+            let group = (index / 3).min(groups - 1);
+            release.source.push(r);
+            release.group.push(group);
+        }
+        let mut sums = vec![(0.0, 0usize); groups];
+        for (&r, &g) in release.source.iter().zip(&release.group) {
+            sums[g].0 += table.row(r)[0];
+            sums[g].1 += 1;
+        }
+        release.values = release
+            .group
+            .iter()
+            .map(|&g| sums[g].0 / sums[g].1 as f64)
+            .collect();
+        release
+    }
+
+    fn people(count: u32) -> MeasurementTable {
+        let mut table = MeasurementTable::new(vec!["chest".into()]);
+        for p in 0..count {
+            table.push(p, &[800.0 + 13.0 * f64::from(p)]);
+        }
+        table
+    }
+
+    #[test]
+    fn joiners_come_from_the_ledger_and_figures_feed_the_gates() {
+        let table = people(60);
+        let release = threes(&table);
+        let scoring = Scoring::new(
+            Tolerance {
+                relative: 0.02,
+                absolute: vec![5.0],
+            },
+            &table,
+        );
+        // The previous release had people 0..50 and person 1000 (who left); keys are 100 + p.
+        let key = |p: u32| 100 + u64::from(p);
+        let mut rows: Vec<u64> = (0..50).map(key).collect();
+        rows.push(1000);
+        let groups: Vec<usize> = (0..rows.len()).map(|r| r / 3).collect();
+        let previous = GroupMembership::of("2026.1", &groups, &rows);
+        let public = vec![false; table.len()];
+        let input = AttackInput {
+            table: &table,
+            release: &release,
+            public: &public,
+            person_key: &key,
+            previous: Some(&previous),
+            k: 3,
+        };
+        let settings = AttackSettings {
+            targets: 6,
+            ..AttackSettings::default()
+        };
+        let report = run_attacks(input, &threes, &settings, 1, &scoring);
+        let changes = report.changes.clone().unwrap();
+        assert_eq!((changes.joined, changes.left), (10, 1));
+        assert_eq!(changes.joiner_targets_from_ledger, 6);
+        assert_eq!(report.differencing.joiners.targets, 6);
+        assert_eq!(report.differencing.leavers.targets, 6);
+        assert_eq!(report.fake_accounts.targets, 6);
+        assert_eq!(report.simulated_people, 60);
+        assert_eq!(report.known_members.exposed_people, 0);
+        let mut measured = Measured::default();
+        report.measured(&mut measured);
+        assert_eq!(
+            measured.differencing_recovered,
+            Some(report.differencing_recovered())
+        );
+        assert_eq!(measured.public_exposed_share, Some(0.0));
+        // Group means of threes without noise: differencing gives people back.
+        assert!(report.differencing_recovered() > 0.5, "{report:?}");
+
+        // Fewer joiners than targets: topped up with random people; a smaller table to re-run on.
+        let settings = AttackSettings {
+            targets: 12,
+            max_people: 40,
+            ..AttackSettings::default()
+        };
+        let report = run_attacks(input, &threes, &settings, 1, &scoring);
+        // 40 drawn, plus the joiners not drawn among them.
+        assert!((40..=50).contains(&report.simulated_people), "{report:?}");
+        assert_eq!(report.changes.unwrap().joiner_targets_from_ledger, 10);
+        assert_eq!(report.differencing.joiners.targets, 12);
+        let again = run_attacks(input, &threes, &settings, 1, &scoring);
+        assert_eq!(again.differencing, report.differencing, "deterministic");
+    }
+
+    #[test]
+    fn defaults_and_validation() {
+        let mut thresholds = Thresholds::default();
+        let settings = AttackSettings::default();
+        settings.default_thresholds(&mut thresholds);
+        assert_eq!(thresholds.max_differencing_recovered, Some(0.03));
+        assert_eq!(thresholds.max_fake_accounts_recovered, Some(0.05));
+        assert_eq!(thresholds.max_public_exposed_share, Some(0.0));
+        settings.validate(&thresholds).unwrap();
+        let off = AttackSettings {
+            enabled: false,
+            ..AttackSettings::default()
+        };
+        assert_eq!(off.validate(&thresholds).unwrap_err().0, "attacks.enabled");
+        let mut none = Thresholds::default();
+        off.default_thresholds(&mut none);
+        assert_eq!(none, Thresholds::default());
+        off.validate(&none).unwrap();
+        let zero = AttackSettings {
+            targets: 0,
+            ..AttackSettings::default()
+        };
+        assert_eq!(zero.validate(&none).unwrap_err().0, "attacks.targets");
+    }
+}
