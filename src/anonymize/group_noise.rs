@@ -26,7 +26,17 @@
 //! the published step, both post-processing.
 //!
 //! **Size.** `σ_c = scale × SD_c`, with `SD_c` the column's standard deviation in the eligible
-//! data: the scale is a fraction of the spread, the same for every measurement.
+//! data: the scale is a fraction of the spread, the same for every measurement. `publish` takes
+//! it from `[defences] group_noise_sd` (0.05 by default; the measurements behind that choice are
+//! in `BENCHMARKS.md`, *Attacks*) and records it in `report.json` ([`GroupNoiseParameters`]).
+//!
+//! **Key.** [`group_noise_key`]: from a source's encryption key, the subkey under
+//! [`GROUP_NOISE_LABEL`]; from a source without one (a CSV table), a key drawn once from the
+//! operating system's generator and kept in the data holder's private ledger
+//! ([`crate::ledger::Ledger::group_noise_key`]), so it outlives the release and appears nowhere
+//! else. Without either, the noise is refused: a key that changed with every release would give
+//! a re-released group a fresh draw, and averaging re-releases would wash the noise out. The key
+//! does not depend on `--seed`, which is published.
 
 use hmac::{Hmac, Mac};
 use rand::SeedableRng;
@@ -37,7 +47,12 @@ use zeroize::Zeroizing;
 
 use rayon::prelude::*;
 
-use super::microaggregation::round_to;
+use serde::{Deserialize, Serialize};
+
+use super::microaggregation::{round_to, Microaggregated, ReleaseMethod};
+use crate::error::{Error, Result};
+use crate::extract::crypto::FieldKey;
+use crate::ledger::Ledger;
 use crate::table::MeasurementTable;
 
 /// Label of the key derivation for the group noise; a new label means a new key.
@@ -197,6 +212,69 @@ impl GroupNoise {
     }
 }
 
+/// The group noise as `report.json` states it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupNoiseParameters {
+    /// Standard deviation of the noise, in standard deviations of each column.
+    pub scale_sd: f64,
+    /// The label of the key derivation ([`GROUP_NOISE_LABEL`]); the key itself stays private.
+    pub key_label: String,
+}
+
+/// The key of the group noise: the subkey of the source's encryption key when there is one,
+/// otherwise the key kept in the ledger (drawn on first use; the caller then writes the ledger
+/// at `ledger_path`). Neither: refused (exit 2), naming `--ledger`.
+pub fn group_noise_key(
+    field_key: Option<&FieldKey>,
+    ledger: Option<(&mut Ledger, &std::path::Path)>,
+) -> Result<Zeroizing<[u8; 32]>> {
+    match (field_key, ledger) {
+        (Some(key), _) => Ok(key.subkey(GROUP_NOISE_LABEL)),
+        (None, Some((ledger, path))) => ledger.group_noise_key(path),
+        (None, None) => Err(Error::InvalidArgument {
+            name: "--ledger",
+            problem: "the keyed group noise (defences.group_noise_sd) needs a key that outlives \
+                      the release, and this source has no encryption key to derive it from: give \
+                      a ledger, where a key is drawn once and kept, or set \
+                      defences.group_noise_sd = 0"
+                .into(),
+        }),
+    }
+}
+
+/// Adds the keyed group noise of `scale` standard deviations (of `table`'s columns) to a
+/// microaggregated release, as `publish` does after microaggregation; `person_key` gives the
+/// stable key of a person number of `table`. Returns what `report.json` states, or `None` (and
+/// leaves the release untouched, byte for byte) when `scale` is 0.
+pub fn add_group_noise(
+    table: &MeasurementTable,
+    released: &mut Microaggregated,
+    method: &ReleaseMethod,
+    scale: f64,
+    key: Zeroizing<[u8; 32]>,
+    person_key: &(dyn Fn(u32) -> u64 + Sync),
+) -> Option<GroupNoiseParameters> {
+    if scale == 0.0 {
+        return None;
+    }
+    let sd = crate::risk::recovery::column_sd(table);
+    let noise = GroupNoise::new(key, scale, &sd);
+    let membership = Membership {
+        source: &released.source,
+        group: &released.group,
+    };
+    let columns = Columns {
+        plausible: &method.bounds,
+        rounding: &method.rounding,
+    };
+    noise.apply(table, &mut released.values, membership, person_key, columns);
+    Some(GroupNoiseParameters {
+        scale_sd: scale,
+        key_label: GROUP_NOISE_LABEL.into(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -350,6 +428,69 @@ mod tests {
             after >= 2.0 * before.max(0.25),
             "noise leaves only {after} SD"
         );
+    }
+
+    #[test]
+    fn the_key_comes_from_the_encryption_key_or_the_ledger_or_nowhere() {
+        let field_key = FieldKey::derive(b"test key");
+        let derived = group_noise_key(Some(&field_key), None).unwrap();
+        assert_eq!(*derived, *field_key.subkey(GROUP_NOISE_LABEL));
+        let path = std::path::Path::new("ledger.json");
+        let mut ledger = Ledger::default();
+        let kept = group_noise_key(None, Some((&mut ledger, path))).unwrap();
+        assert_eq!(*kept, *group_noise_key(None, Some((&mut ledger, path))).unwrap());
+        assert_ne!(*kept, *derived);
+        let refused = group_noise_key(None, None).unwrap_err();
+        assert_eq!(refused.exit_code(), 2);
+        assert!(refused.to_string().contains("--ledger"));
+    }
+
+    #[test]
+    fn add_group_noise_moves_values_only_when_on_and_keeps_groups_identical() {
+        use super::super::microaggregation::microaggregate;
+        let (table, catalog) = sample_people(200);
+        let defaults = crate::config::ReleaseConfig::default();
+        let method = ReleaseMethod::for_catalog(
+            &catalog,
+            5,
+            defaults.mdav_exact_limit,
+            defaults.min_pattern_people,
+        );
+        let hidden = indicatif::ProgressBar::hidden();
+        let plain = microaggregate(&table, &method, &hidden);
+        let key = || Zeroizing::new([3u8; 32]);
+        let mut off = microaggregate(&table, &method, &hidden);
+        assert_eq!(
+            add_group_noise(&table, &mut off, &method, 0.0, key(), &|p| u64::from(p)),
+            None
+        );
+        assert_eq!(
+            plain.values.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            off.values.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+        );
+        let mut on = microaggregate(&table, &method, &hidden);
+        let parameters =
+            add_group_noise(&table, &mut on, &method, 0.05, key(), &|p| u64::from(p)).unwrap();
+        assert_eq!(parameters.scale_sd, 0.05);
+        assert_eq!(parameters.key_label, GROUP_NOISE_LABEL);
+        let width = table.width();
+        let moved = (0..on.rows())
+            .filter(|&r| {
+                !crate::risk::recovery::same_row(
+                    &on.values[r * width..(r + 1) * width],
+                    &plain.values[r * width..(r + 1) * width],
+                )
+            })
+            .count();
+        assert!(moved > on.rows() / 2, "{moved} of {} rows moved", on.rows());
+        let mut first_row: HashMap<usize, usize> = HashMap::new();
+        for r in 0..on.rows() {
+            let first = *first_row.entry(on.group[r]).or_insert(r);
+            assert!(crate::risk::recovery::same_row(
+                &on.values[r * width..(r + 1) * width],
+                &on.values[first * width..(first + 1) * width]
+            ));
+        }
     }
 
     proptest! {
