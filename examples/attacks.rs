@@ -4,7 +4,7 @@
 //! cargo run --release -- sample --users 10000 --seed 1 --db /tmp/a.sqlite --key-file /tmp/a.key
 //! cargo run --release --example attacks -- --db /tmp/a.sqlite --key-file /tmp/a.key \
 //!     --as-of 2026-11-01 [--k 5] [--targets 50] [--public-share 0.2] [--seed 1] \
-//!     [--guess-error 0.04] [--noise-scale 0] [--json]
+//!     [--guess-error 0.04] [--noise-scale 0] [--exclude-public] [--json]
 //! ```
 //!
 //! Selects the eligible sets as `publish` does, then runs, against the publish method at k (the
@@ -14,13 +14,17 @@
 //! (every published measurement within 2 % or 5 mm) and the median error in standard deviations,
 //! next to how often a person's own group mean is already that close. With `--noise-scale`, every
 //! release carries the keyed group noise (`anonymize::group_noise`) of that many standard
-//! deviations, keyed from the database's key, with person numbers as the stable person keys.
+//! deviations, keyed from the database's key, with person numbers as the stable person keys
+//! (`anonymize::group_noise::add_group_noise`, as `publish` applies it). With `--exclude-public`,
+//! the drawn public sets are left out before the release is made, as `publish` leaves them out.
+//! The attacks run through `risk::attacks::run_attacks`, the code behind the internal report's
+//! `attacks` section, on the whole eligible table.
 //! These figures describe the private data: keep them with the internal report.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anonpub::anonymize::group_noise::{Columns, GroupNoise, Membership, GROUP_NOISE_LABEL};
+use anonpub::anonymize::group_noise::{add_group_noise, GROUP_NOISE_LABEL};
 use anonpub::anonymize::microaggregation::{self, microaggregate};
 use anonpub::config::ReleaseConfig;
 use anonpub::dates::Date;
@@ -28,8 +32,8 @@ use anonpub::extract::crypto::{load_secret, FieldKey};
 use anonpub::extract::freesewing_v3::V3Database;
 use anonpub::measurements::Catalog;
 use anonpub::observe::Silent;
-use anonpub::risk::differencing::differencing_attack;
-use anonpub::risk::fake_accounts::{fake_accounts_attack, FakeAccounts};
+use anonpub::risk::attacks::{run_attacks, AttackInput, AttackSettings};
+use anonpub::risk::fake_accounts::FakeAccounts;
 use anonpub::risk::known_members::known_members_attack;
 use anonpub::risk::recovery::{GroupedRelease, RecoveryFigures, Scoring, Tolerance};
 use anonpub::risk::utility::{numeric_utility, NumericUtility};
@@ -68,6 +72,9 @@ struct Args {
     /// Keyed group noise of this many standard deviations on every released value (0: none).
     #[arg(long, default_value_t = 0.0)]
     noise_scale: f64,
+    /// Leave the public sets out of the release, as `publish` does, before attacking it.
+    #[arg(long)]
+    exclude_public: bool,
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
@@ -76,7 +83,7 @@ struct Args {
 fn main() -> anonpub::Result<()> {
     let args = Args::parse();
     let catalog = Catalog::freesewing();
-    let (table, noise_key) = eligible(&args, &catalog)?;
+    let (all, noise_key) = eligible(&args, &catalog)?;
     let defaults = ReleaseConfig::default();
     let release_method = microaggregation::ReleaseMethod::for_catalog(
         &catalog,
@@ -85,30 +92,37 @@ fn main() -> anonpub::Result<()> {
         defaults.min_pattern_people,
     );
     let k = args.k;
-    let scoring = Scoring::new(Tolerance::for_catalog(&catalog), &table);
-    let noise = GroupNoise::new(noise_key, args.noise_scale, &scoring.sd);
-    let columns = Columns {
-        plausible: &release_method.bounds,
-        rounding: &release_method.rounding,
+    let mut rng = ChaCha20Rng::seed_from_u64(args.seed);
+    rng.set_stream(PUBLIC_STREAM);
+    let drawn_public: Vec<bool> = (0..all.len())
+        .map(|_| rng.gen_bool(args.public_share))
+        .collect();
+    // Public sets left out, as `publish` leaves them out (counted as `public_set`): the release
+    // and every attack then see only the private sets.
+    let (table, public) = if args.exclude_public {
+        let mut private = MeasurementTable::new(all.columns().to_vec());
+        for r in (0..all.len()).filter(|&r| !drawn_public[r]) {
+            private.push(all.person(r), all.row(r));
+        }
+        let none = vec![false; private.len()];
+        (private, none)
+    } else {
+        (all, drawn_public)
     };
+    let scoring = Scoring::new(Tolerance::for_catalog(&catalog), &table);
     // Person numbers stay the same across the simulated releases, so they serve as stable keys.
     let person_key = |person: u32| u64::from(person);
     let method = |table: &MeasurementTable| {
         let hidden = indicatif::ProgressBar::hidden();
         let mut released = microaggregate(table, &release_method, &hidden);
-        if args.noise_scale > 0.0 {
-            let membership = Membership {
-                source: &released.source,
-                group: &released.group,
-            };
-            noise.apply(
-                table,
-                &mut released.values,
-                membership,
-                &person_key,
-                columns,
-            );
-        }
+        add_group_noise(
+            table,
+            &mut released,
+            &release_method,
+            args.noise_scale,
+            noise_key.clone(),
+            &person_key,
+        );
         GroupedRelease {
             values: released.values,
             source: released.source,
@@ -118,36 +132,28 @@ fn main() -> anonpub::Result<()> {
     let release = method(&table);
     let utility = numeric_utility(catalog.names(), table.values(), &release.values);
     let median_ks = median_ks(&utility);
-
-    let started = Instant::now();
-    let differencing = differencing_attack(&table, &method, args.targets, args.seed, &scoring);
-    let differencing_seconds = started.elapsed().as_secs_f64();
-
-    let started = Instant::now();
-    let mut rng = ChaCha20Rng::seed_from_u64(args.seed);
-    rng.set_stream(PUBLIC_STREAM);
-    let public: Vec<bool> = (0..table.len())
-        .map(|_| rng.gen_bool(args.public_share))
-        .collect();
-    let known = known_members_attack(&table, &release, &public, k, &scoring);
     let group_mean_alone =
         known_members_attack(&table, &release, &vec![false; table.len()], k, &scoring);
-    let known_seconds = started.elapsed().as_secs_f64();
 
-    let started = Instant::now();
-    let attacker = FakeAccounts {
-        guess_error: args.guess_error,
+    let settings = AttackSettings {
+        targets: args.targets,
+        max_people: usize::MAX,
+        fake_accounts: FakeAccounts {
+            guess_error: args.guess_error,
+        },
+        ..AttackSettings::default()
     };
-    let fakes = fake_accounts_attack(
-        &table,
-        &method,
+    let input = AttackInput {
+        table: &table,
+        release: &release,
+        public: &public,
+        person_key: &person_key,
+        previous: None,
         k,
-        attacker,
-        args.targets,
-        args.seed,
-        &scoring,
-    );
-    let fake_seconds = started.elapsed().as_secs_f64();
+    };
+    let started = Instant::now();
+    let attacks = run_attacks(input, &method, &settings, args.seed, &scoring);
+    let seconds = started.elapsed().as_secs_f64();
 
     if args.json {
         let document = json!({
@@ -156,11 +162,12 @@ fn main() -> anonpub::Result<()> {
             "k": k,
             "seed": args.seed,
             "noise_scale": args.noise_scale,
+            "public_share": args.public_share,
+            "public_excluded": args.exclude_public,
             "median_ks": median_ks,
             "group_mean_alone": group_mean_alone.rebuilt,
-            "differencing": {"result": differencing, "seconds": differencing_seconds},
-            "known_members": {"public_share": args.public_share, "result": known, "seconds": known_seconds},
-            "fake_accounts": {"attacker": attacker, "result": fakes, "seconds": fake_seconds},
+            "attacks": attacks,
+            "seconds": seconds,
         });
         println!("{}", serde_json::to_string_pretty(&document).expect("JSON"));
         return Ok(());
@@ -177,31 +184,38 @@ fn main() -> anonpub::Result<()> {
         "attack", "targets", "located", "recovered", "median SD"
     );
     print_line("group mean alone (no attack)", &group_mean_alone.rebuilt);
-    print_line("differencing, one leaver", &differencing.leavers);
-    print_line("differencing, one joiner", &differencing.joiners);
+    print_line("differencing, one leaver", &attacks.differencing.leavers);
+    print_line("differencing, one joiner", &attacks.differencing.joiners);
+    let known = &attacks.known_members;
     print_line(
-        &format!("known members, {:.0} % public", 100.0 * args.public_share),
+        &format!(
+            "known members, {:.0} % public{}",
+            100.0 * args.public_share,
+            if args.exclude_public {
+                " (left out)"
+            } else {
+                ""
+            }
+        ),
         &known.rebuilt,
     );
     print_line(
         &format!(
             "fake accounts (k-1, guess ±{:.0} %)",
-            100.0 * attacker.guess_error
+            100.0 * args.guess_error
         ),
-        &fakes,
+        &attacks.fake_accounts,
     );
     println!(
-        "known members: {} of {} private people ({:.1} %) in a group with fewer than {k} \
-         non-public people; {} the only non-public person of their group",
+        "known members: {} public sets in the release; {} of {} private people ({:.1} %) in a \
+         group with fewer than {k} non-public people; {} the only non-public person of their group",
+        known.public_sets,
         known.exposed_people,
         known.private_people,
         100.0 * known.exposed_share,
         known.alone_people
     );
-    println!(
-        "time: differencing {differencing_seconds:.1} s, known members {known_seconds:.1} s, \
-         fake accounts {fake_seconds:.1} s"
-    );
+    println!("time: {seconds:.1} s");
     Ok(())
 }
 

@@ -438,7 +438,10 @@ mod tests {
         let path = std::path::Path::new("ledger.json");
         let mut ledger = Ledger::default();
         let kept = group_noise_key(None, Some((&mut ledger, path))).unwrap();
-        assert_eq!(*kept, *group_noise_key(None, Some((&mut ledger, path))).unwrap());
+        assert_eq!(
+            *kept,
+            *group_noise_key(None, Some((&mut ledger, path))).unwrap()
+        );
         assert_ne!(*kept, *derived);
         let refused = group_noise_key(None, None).unwrap_err();
         assert_eq!(refused.exit_code(), 2);
