@@ -3,13 +3,17 @@
 //! Utility and linkage-attack results tell an attacker how far released values are from the raw
 //! ones, which helps calibrate an attack, so they must never be published. They are therefore
 //! written to a separate file that may not lie inside the release directory (even through `..`
-//! or a symbolic link), readable by its owner only (0600), and replaced atomically.
+//! or a symbolic link), readable by its owner only (0600), and replaced atomically. The simulated
+//! attacks of issue 14 ([`crate::risk::attacks`]) go there too, as the `attacks` section
+//! ([`attacks_section`]).
 
 use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
 use crate::atomic::StagedFile;
 use crate::error::{Error, Result};
+use crate::risk::attacks::AttacksReport;
+use crate::risk::recovery::RecoveryFigures;
 
 /// Refuses an internal report path inside `release_dir`, one whose directory does not exist, or
 /// an existing file without `force`. Called before any work starts.
@@ -56,6 +60,32 @@ pub fn write_internal_report(path: &Path, report: &serde_json::Value, force: boo
         .and_then(|_| file.sync_all())
         .map_err(|e| Error::io("write", path, e))?;
     staged.commit()
+}
+
+/// The `attacks` section of the internal report: for each attack, the share of targets
+/// recovered and the median error in standard deviations (`summary`), then the full figures
+/// (`detail`), both from [`AttacksReport`]. Never published: the figures describe the private
+/// data.
+pub fn attacks_section(attacks: &AttacksReport) -> serde_json::Value {
+    let line = |attack: &str, figures: &RecoveryFigures| {
+        serde_json::json!({
+            "attack": attack,
+            "targets": figures.targets,
+            "recovered_share": figures.recovered_share,
+            "median_error_sd": figures.median_error_sd,
+        })
+    };
+    let known = &attacks.known_members;
+    serde_json::json!({
+        "summary": [
+            line("differencing_leaver", &attacks.differencing.leavers),
+            line("differencing_joiner", &attacks.differencing.joiners),
+            line("fake_accounts", &attacks.fake_accounts),
+            line("known_members", &known.rebuilt),
+        ],
+        "public_exposed_share": known.exposed_share,
+        "detail": attacks,
+    })
 }
 
 /// An absolute path without `.`, `..` or symbolic links: walked one component at a time, each
