@@ -46,6 +46,7 @@ pub mod interrupt;
 pub mod ledger;
 pub mod measurements;
 pub mod observe;
+pub mod pipeline;
 pub mod publish;
 pub mod release;
 pub mod risk;

@@ -304,7 +304,7 @@ mod tests {
         );
         let noise = GroupNoise::new(Zeroizing::new([1u8; 32]), scale, sd);
         move |table: &MeasurementTable| {
-            let hidden = indicatif::ProgressBar::hidden();
+            let hidden = crate::observe::Silent;
             let mut released = microaggregate(table, &method, &hidden);
             let membership = Membership {
                 source: &released.source,

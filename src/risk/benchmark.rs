@@ -11,7 +11,6 @@
 //! The benchmark uses the FreeSewing size models, so it exists only for a release over the
 //! FreeSewing catalogue; another schema gets no benchmark, and its datasheet says so.
 
-use indicatif::ProgressBar;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use serde::{Deserialize, Serialize};
@@ -59,7 +58,7 @@ pub fn benchmark_method(catalog: &Catalog, method: &ReleaseMethod) -> Option<Met
         return None;
     }
     let table = benchmark_population(catalog);
-    let released = microaggregate(&table, method, &ProgressBar::hidden());
+    let released = microaggregate(&table, method, &crate::observe::Silent);
     let utility = numeric_utility(catalog.names(), table.values(), &released.values);
     let suppressed = released.coverage.suppressed_records as f64 / table.len() as f64;
     Some(summarize(&utility, suppressed))

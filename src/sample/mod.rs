@@ -24,7 +24,7 @@ use crate::dates::Date;
 use crate::error::{Error, Result};
 use crate::extract::crypto::FieldKey;
 use crate::measurements::Catalog;
-use crate::select::{ACTIVE_STATUS, OPEN_DATA_CONSENT};
+use crate::extract::freesewing_v3::{ACTIVE_STATUS, OPEN_DATA_CONSENT};
 use crate::timings::Timings;
 use messy::{Messy, Planted};
 use people::{apply_coverage, as_typed, draw_body, draw_coverage, make_junk, SizeModels};
