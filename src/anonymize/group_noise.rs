@@ -73,11 +73,6 @@ impl GroupNoise {
         }
     }
 
-    /// Standard deviation of the noise per column.
-    pub fn sigma(&self) -> &[f64] {
-        &self.sigma
-    }
-
     /// The noise of a group, one value per column: a keyed function of its sorted members.
     pub fn draw(&self, members: &mut [Member<'_>]) -> Vec<f64> {
         members.sort_by(|a, b| {

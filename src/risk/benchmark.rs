@@ -30,21 +30,26 @@ pub const BENCHMARK_SEED: u64 = 2026;
 /// The method's effect on the benchmark population, rounded for print.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MethodBenchmark {
+    /// People in the benchmark population ([`BENCHMARK_PEOPLE`]).
     pub people: usize,
+    /// Seed of the benchmark population ([`BENCHMARK_SEED`]).
     pub seed: u64,
     /// Median over measurements of the Kolmogorov–Smirnov distance, released against true.
     pub median_kolmogorov_smirnov: f64,
+    /// The largest Kolmogorov–Smirnov distance over measurements.
     pub worst_kolmogorov_smirnov: f64,
     /// Mean absolute difference of the correlation matrices.
     pub correlation_difference: f64,
     /// Share of the generated sets suppressed.
     pub suppressed_share: f64,
+    /// The figures of each measurement, in catalogue order.
     pub columns: Vec<ColumnBenchmark>,
 }
 
 /// One measurement on the benchmark.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ColumnBenchmark {
+    /// The measurement's name.
     pub column: String,
     /// Released standard deviation over the true one.
     pub spread_kept: f64,
