@@ -30,6 +30,7 @@
 //! Errors ([`Error`]) name the file, table, row or field and never a person's value.
 
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 pub mod anonymize;
 pub mod atomic;

@@ -240,7 +240,10 @@ impl DatasetSchema {
             }
             match (&column.status_allowed, column.role) {
                 (Some(_), role) if role != Role::Status => {
-                    return fail(&column.name, "`status_allowed` needs role \"status\"".into())
+                    return fail(
+                        &column.name,
+                        "`status_allowed` needs role \"status\"".into(),
+                    )
                 }
                 (None, Role::Status) => {
                     return fail(
@@ -250,7 +253,9 @@ impl DatasetSchema {
                 }
                 _ => {}
             }
-            if column.role.is_eligibility() && (column.hierarchy.is_some() || column.rounding.is_some()) {
+            if column.role.is_eligibility()
+                && (column.hierarchy.is_some() || column.rounding.is_some())
+            {
                 return fail(
                     &column.name,
                     "eligibility columns (person_key, consent, status, last_seen) are never published: drop `hierarchy` and `rounding`".into(),

@@ -202,6 +202,7 @@ pub struct BadRows {
     pub sets: u64,
     /// Sets of eligible owners, of unreadable owners and without an owner.
     pub of_sets: u64,
+    /// `sets / of_sets` (0 when there are none).
     pub share: f64,
     /// The configured limit (`max_malformed_share`).
     pub max_share: f64,
@@ -214,9 +215,13 @@ pub type ReasonCounts = BTreeMap<Cow<'static, str>, u64>;
 /// Counts of what selection saw and left out.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SelectionReport {
+    /// Person rows in the source (`User` rows; for a table, distinct person keys).
     pub users_in_database: u64,
+    /// Set rows in the source.
     pub sets_in_database: u64,
+    /// Sets that passed every check, duplicates of an owner's own set removed.
     pub eligible_sets: u64,
+    /// Distinct people behind the eligible sets.
     pub eligible_people: u64,
     /// Sets left out, by reason.
     pub excluded_sets: ReasonCounts,
@@ -523,10 +528,7 @@ impl<S: StoredSet> ChunkJudge<'_, S> {
         for chunk in chunks {
             let started = Instant::now();
             judged.report.sets_in_database += chunk.len() as u64;
-            let outcomes: Vec<SetOutcome> = chunk
-                .par_iter()
-                .map(|row| self.judge(row))
-                .collect();
+            let outcomes: Vec<SetOutcome> = chunk.par_iter().map(|row| self.judge(row)).collect();
             for (row, outcome) in chunk.iter().zip(outcomes) {
                 match outcome {
                     SetOutcome::Eligible { owner, measies } => {

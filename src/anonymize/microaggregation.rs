@@ -71,6 +71,7 @@ impl ReleaseMethod {
 pub struct Microaggregated {
     /// Released rows (row-major, NaN = not published), one per non-suppressed input record.
     pub values: Vec<f64>,
+    /// Columns per row.
     pub width: usize,
     /// The input record each released row was made from. Internal ground truth for the linkage
     /// attack and utility figures; never published (`deidentify` sees only `values`).
@@ -81,12 +82,14 @@ pub struct Microaggregated {
     pub groups: usize,
     /// People in the smallest group (the achieved k).
     pub smallest_group_people: usize,
+    /// The coverage pattern of every record after planning (merged, coarsened, suppressed).
     pub coverage: CoveragePlan,
     /// Records suppressed because no group of their coverage pattern met the constraints.
     pub constraint_suppressed: usize,
 }
 
 impl Microaggregated {
+    /// Number of released rows.
     pub fn rows(&self) -> usize {
         self.values.len().checked_div(self.width).unwrap_or(0)
     }

@@ -102,7 +102,13 @@ pub fn run(args: Args, console: &Console) -> Result<()> {
 fn request(args: Args) -> Result<Request> {
     let source = match args.source {
         SourceKind::FreeSewingV3 => {
-            refuse_with(args.source, [("--input", args.input.is_some()), ("--schema", args.schema.is_some())])?;
+            refuse_with(
+                args.source,
+                [
+                    ("--input", args.input.is_some()),
+                    ("--schema", args.schema.is_some()),
+                ],
+            )?;
             SourcePlan::FreeSewingV3 {
                 db: required(args.db, "--db", "the FreeSewing v3 database")?,
                 key_file: args.key_file,

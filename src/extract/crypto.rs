@@ -21,16 +21,22 @@ const SALT: &[u8] = b"FreeSewing";
 /// Why one stored value could not be decrypted. Carries no part of the value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecryptError {
+    /// The stored text is not the `{"iv", "ct"}` envelope (e.g. left unencrypted).
     #[error("not an encrypted value: expected JSON {{\"iv\": hex, \"ct\": hex}}")]
     NotAnEnvelope,
+    /// `iv` or `ct` holds a character that is not hex.
     #[error("`iv` or `ct` is not valid hex")]
     BadHex,
+    /// The IV is not one AES block long.
     #[error("IV is {0} bytes, expected 16")]
     IvLength(usize),
+    /// The ciphertext is not a whole number of AES blocks.
     #[error("ciphertext length is not a positive multiple of 16 bytes")]
     CiphertextLength,
+    /// PKCS#7 padding is wrong after decryption: what a wrong key nearly always gives.
     #[error("bad padding after decryption (wrong key, or corrupted value)")]
     Padding,
+    /// The plaintext is not UTF-8 JSON: the rest of what a wrong key gives.
     #[error("decrypted bytes are not UTF-8 JSON (wrong key, or corrupted value)")]
     NotJson,
 }

@@ -43,6 +43,7 @@ pub fn user_facts(consent: i64, status: i64, last_seen_ms: Option<i64>) -> Perso
 /// A `Set.measies` cell as stored.
 #[derive(Debug, Clone)]
 pub enum StoredMeasies {
+    /// NULL: an empty set.
     Null,
     /// Text or blob: normally the encrypted envelope.
     Text(Vec<u8>),

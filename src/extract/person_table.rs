@@ -99,7 +99,8 @@ impl PersonTable {
             )
         })?;
         let columns = EligibilityColumns {
-            consent: position(Role::Consent).map(|c| (c, schema.columns[c].consent_min.unwrap_or(1))),
+            consent: position(Role::Consent)
+                .map(|c| (c, schema.columns[c].consent_min.unwrap_or(1))),
             status: position(Role::Status).map(|c| {
                 let allowed = schema.columns[c].status_allowed.iter().flatten();
                 (c, allowed.map(|v| v.text()).collect())
@@ -355,10 +356,7 @@ mod tests {
         assert_eq!(read_timestamp(""), Some(None));
         assert_eq!(read_timestamp("1000"), Some(Some(1000)));
         assert_eq!(read_timestamp("1970-01-02"), Some(Some(86_400_000)));
-        assert_eq!(
-            read_timestamp("1970-01-01T00:00:01Z"),
-            Some(Some(1000))
-        );
+        assert_eq!(read_timestamp("1970-01-01T00:00:01Z"), Some(Some(1000)));
         assert_eq!(read_timestamp("last week"), None);
     }
 

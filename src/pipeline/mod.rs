@@ -29,13 +29,11 @@ use crate::observe::Observer;
 use crate::publish::internal::write_internal_report;
 use crate::publish::{write_release, Release};
 use crate::release::manifest::{InputFingerprint, FINGERPRINT_LABEL};
-use crate::release::report::{
-    release_risk, AnonymizationCounts, ReleaseParameters, ReleaseReport,
-};
-use crate::risk::RiskSummary;
+use crate::release::report::{release_risk, AnonymizationCounts, ReleaseParameters, ReleaseReport};
 use crate::risk::benchmark::benchmark_method;
 use crate::risk::linkage::{linkage_attack, Attack, LinkageReport, ReleasedRows};
 use crate::risk::utility::numeric_utility;
+use crate::risk::RiskSummary;
 use crate::select::{select, SelectionPolicy, SelectionReport};
 use crate::table::MeasurementTable;
 use crate::timings::timed;
@@ -58,12 +56,14 @@ pub fn publish(plan: &Plan, observer: &dyn Observer) -> Result<Published> {
             let (secret, origin) = load_secret(key_file.as_deref())?;
             let key = observer.time("derive-key", || FieldKey::derive(&secret));
             drop(secret);
-            release_from(FreeSewingV3::new(database, key, origin.into()), plan, observer)
+            release_from(
+                FreeSewingV3::new(database, key, origin.into()),
+                plan,
+                observer,
+            )
         }
         SourcePlan::Table {
-            input,
-            key_file,
-            ..
+            input, key_file, ..
         } => {
             let secret = key_file
                 .as_deref()
@@ -120,10 +120,12 @@ pub fn release_from<S: Source>(
         risk: assessed.risk.clone(),
         method_benchmark,
     };
-    let internal = plan
-        .internal_report
-        .as_ref()
-        .map(|path| (path, internal_report(&report, &selected, &anonymized, &assessed, plan)));
+    let internal = plan.internal_report.as_ref().map(|path| {
+        (
+            path,
+            internal_report(&report, &selected, &anonymized, &assessed, plan),
+        )
+    });
     let release = Release {
         table: &release_table,
         report: &report,

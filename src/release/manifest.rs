@@ -135,7 +135,10 @@ mod tests {
         let a = InputFingerprint::of_file(&path, &[1; 32], "test key").unwrap();
         let b = InputFingerprint::of_file(&path, &[2; 32], "test key").unwrap();
         assert_ne!(a.value, b.value);
-        assert_eq!(a, InputFingerprint::of_file(&path, &[1; 32], "test key").unwrap());
+        assert_eq!(
+            a,
+            InputFingerprint::of_file(&path, &[1; 32], "test key").unwrap()
+        );
         assert_ne!(a.value, hex::encode(Sha256::digest(b"some database bytes")));
         assert_eq!(a.value.len(), 64);
         assert!(a.key.contains(FINGERPRINT_LABEL));
