@@ -30,6 +30,7 @@
 //! Errors ([`Error`]) name the file, table, row or field and never a person's value.
 
 #![forbid(unsafe_code)]
+#![deny(missing_docs)]
 
 pub mod anonymize;
 pub mod atomic;
@@ -46,6 +47,7 @@ pub mod interrupt;
 pub mod ledger;
 pub mod measurements;
 pub mod observe;
+pub mod pipeline;
 pub mod publish;
 pub mod release;
 pub mod risk;

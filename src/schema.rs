@@ -27,6 +27,66 @@ pub enum Role {
     Sensitive,
     /// Neither: published as is.
     Insensitive,
+    /// Rows with the same value belong to one person: k counts distinct values of this column.
+    /// Never published.
+    PersonKey,
+    /// The person's consent; a row is eligible only if it is at least `consent_min` (or `true`).
+    /// Never published.
+    Consent,
+    /// The person's account status; a row is eligible only if it is one of `status_allowed`.
+    /// Never published.
+    Status,
+    /// When the person was last seen (ISO-8601 date or date-time, or epoch milliseconds); the
+    /// release's retention window applies to it. Never published.
+    LastSeen,
+}
+
+impl Role {
+    /// The role's name as a schema writes it.
+    pub fn key(self) -> &'static str {
+        match self {
+            Role::DirectIdentifier => "direct_identifier",
+            Role::QuasiIdentifier => "quasi_identifier",
+            Role::Sensitive => "sensitive",
+            Role::Insensitive => "insensitive",
+            Role::PersonKey => "person_key",
+            Role::Consent => "consent",
+            Role::Status => "status",
+            Role::LastSeen => "last_seen",
+        }
+    }
+
+    /// Whether the column only decides who may be published (who the person is, their consent,
+    /// status, last visit) and is never written to a release.
+    pub fn is_eligibility(self) -> bool {
+        matches!(
+            self,
+            Role::PersonKey | Role::Consent | Role::Status | Role::LastSeen
+        )
+    }
+}
+
+/// A status value as a schema lists it: TOML integers, strings and booleans compare by their text.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(untagged)]
+pub enum StatusValue {
+    /// A whole number (`1`).
+    Integer(i64),
+    /// A boolean (`true`).
+    Boolean(bool),
+    /// Text (`"active"`).
+    Text(String),
+}
+
+impl StatusValue {
+    /// The text a cell must hold to match.
+    pub fn text(&self) -> String {
+        match self {
+            StatusValue::Integer(n) => n.to_string(),
+            StatusValue::Boolean(b) => b.to_string(),
+            StatusValue::Text(t) => t.clone(),
+        }
+    }
 }
 
 /// The value type of a column.
@@ -77,6 +137,10 @@ pub struct ColumnSpec {
     pub bottom_code: Option<f64>,
     /// Values above this are published as this (top coding), before anonymization.
     pub top_code: Option<f64>,
+    /// For the `consent` column: the lowest value that consents (default 1).
+    pub consent_min: Option<i64>,
+    /// For the `status` column: the values of an account whose rows may be published.
+    pub status_allowed: Option<Vec<StatusValue>>,
 }
 
 impl ColumnSpec {
@@ -131,6 +195,11 @@ impl DatasetSchema {
         Self::parse(&text, path)
     }
 
+    /// The column with an eligibility `role` (at most one per role, checked when parsing).
+    pub fn role_column(&self, role: Role) -> Option<&ColumnSpec> {
+        self.columns.iter().find(|c| c.role == role)
+    }
+
     /// The embedded FreeSewing measurements schema.
     pub fn freesewing() -> Self {
         Self::parse(FREESEWING_SCHEMA, Path::new("schemas/freesewing.toml"))
@@ -152,8 +221,46 @@ impl DatasetSchema {
                 "the schema declares no column",
             ));
         }
+        for role in [Role::PersonKey, Role::Consent, Role::Status, Role::LastSeen] {
+            let mut with_role = self.columns.iter().filter(|c| c.role == role);
+            if let (Some(_), Some(second)) = (with_role.next(), with_role.next()) {
+                return fail(
+                    &second.name,
+                    format!(
+                        "a second column with role \"{}\": at most one is allowed",
+                        role.key()
+                    ),
+                );
+            }
+        }
         let mut seen = HashSet::new();
         for column in &self.columns {
+            if column.consent_min.is_some() && column.role != Role::Consent {
+                return fail(&column.name, "`consent_min` needs role \"consent\"".into());
+            }
+            match (&column.status_allowed, column.role) {
+                (Some(_), role) if role != Role::Status => {
+                    return fail(
+                        &column.name,
+                        "`status_allowed` needs role \"status\"".into(),
+                    )
+                }
+                (None, Role::Status) => {
+                    return fail(
+                        &column.name,
+                        "a `status` column needs `status_allowed = [values]`".into(),
+                    )
+                }
+                _ => {}
+            }
+            if column.role.is_eligibility()
+                && (column.hierarchy.is_some() || column.rounding.is_some())
+            {
+                return fail(
+                    &column.name,
+                    "eligibility columns (person_key, consent, status, last_seen) are never published: drop `hierarchy` and `rounding`".into(),
+                );
+            }
             for name in std::iter::once(&column.name).chain(&column.aliases) {
                 if !seen.insert(name.as_str()) {
                     return fail(name, "name declared twice".into());
