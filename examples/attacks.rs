@@ -147,7 +147,7 @@ fn main() -> anonpub::Result<()> {
         table: &table,
         release: &release,
         public: &public,
-        person_key: &person_key,
+        member_key: &[],
         previous: None,
         k,
     };

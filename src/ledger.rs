@@ -17,11 +17,12 @@
 //!
 //! **Group membership** (issue 14). Two releases of group means that differ by one person give
 //! that person away ([`crate::risk::differencing`]). To check the next release against this
-//! one, the ledger keeps who was in which group, by stable person key ([`GroupMembership`]):
-//! the next `publish` finds who joined since, and simulates the attack on them. Only the latest
-//! release's membership is kept: the attacker's best pair of releases for a person who changed
-//! is the last one before the change and the first one after it. The keys are the source's stable
-//! person keys (user ids), which is why the ledger is as private as the database.
+//! one, the ledger keeps who was in which group ([`GroupMembership`]), each member by a keyed
+//! digest of their set: the next `publish` finds who joined (or edited a set) since, and
+//! simulates the attack on them. Only the latest release's membership is kept: the attacker's
+//! best pair of releases for a person who changed is the last one before the change and the
+//! first one after it. The digests are keyed, but they still describe people: the ledger is as
+//! private as the database.
 //!
 //! **Group-noise key.** The keyed group noise ([`crate::anonymize::group_noise`]) must draw the
 //! same noise for the same group in every release, so its key must outlive a release. A source
@@ -69,20 +70,24 @@ pub struct Ledger {
     pub group_noise_key: Option<String>,
 }
 
-/// The groups of one release, by stable person key: what the next release's differencing check
-/// needs ([`crate::risk::attacks`]).
+/// Label of the key of [`GroupMembership::set_key`]; a new label means new keys.
+pub const MEMBERSHIP_LABEL: &str = "anonpub/ledger-membership/v1";
+
+/// The groups of one release, by member key: what the next release's differencing check needs
+/// ([`crate::risk::attacks`]). `publish` keys members by their set ([`GroupMembership::set_key`]),
+/// because selection numbers people afresh in every release.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GroupMembership {
     /// The release (as in [`LedgerEntry::release`]) this is the membership of.
     pub release: String,
-    /// Each released group's members, sorted, without repeats; groups in ascending order.
+    /// Each released group's member keys, sorted, without repeats; groups in ascending order.
     pub groups: Vec<Vec<u64>>,
 }
 
 impl GroupMembership {
     /// The membership of a release: `group[r]` is the group of released row `r` and
-    /// `person_key[r]` the stable key of the person it came from.
+    /// `person_key[r]` the key of the member it came from.
     pub fn of(release: &str, group: &[usize], person_key: &[u64]) -> Self {
         assert_eq!(group.len(), person_key.len(), "one person per released row");
         let count = group.iter().max().map_or(0, |g| g + 1);
@@ -102,7 +107,28 @@ impl GroupMembership {
         }
     }
 
-    /// Every person of the release, sorted.
+    /// The key of a member set in [`GroupMembership::groups`]: the first 8 bytes of
+    /// HMAC-SHA256, under `key` (derived with [`MEMBERSHIP_LABEL`]), of the set's values (NaN
+    /// for a missing one). A set keeps its key across releases as long as it is not edited, and
+    /// an edit is, for differencing, a leave and a join; keyed, so the ledger does not let
+    /// anyone who holds it confirm a guessed set.
+    pub fn set_key(key: &[u8; 32], values: &[f64]) -> u64 {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(key)
+            .expect("HMAC takes keys of any length");
+        for value in values {
+            let bits = if value.is_nan() {
+                u64::MAX
+            } else {
+                value.to_bits()
+            };
+            mac.update(&bits.to_le_bytes());
+        }
+        let digest = mac.finalize().into_bytes();
+        u64::from_le_bytes(digest[..8].try_into().expect("8 bytes"))
+    }
+
+    /// Every member key of the release, sorted.
     pub fn people(&self) -> Vec<u64> {
         let mut people: Vec<u64> = self.groups.iter().flatten().copied().collect();
         people.sort_unstable();
@@ -320,6 +346,19 @@ mod tests {
             "the key is kept"
         );
         assert_ne!(*Ledger::default().group_noise_key(&path).unwrap(), *key);
+        let set = [900.0, f64::NAN];
+        assert_eq!(
+            GroupMembership::set_key(&[1; 32], &set),
+            GroupMembership::set_key(&[1; 32], &[900.0, -f64::NAN])
+        );
+        assert_ne!(
+            GroupMembership::set_key(&[1; 32], &set),
+            GroupMembership::set_key(&[2; 32], &set)
+        );
+        assert_ne!(
+            GroupMembership::set_key(&[1; 32], &set),
+            GroupMembership::set_key(&[1; 32], &[901.0, f64::NAN])
+        );
 
         again.group_noise_key = Some("zz".into());
         let error = again.group_noise_key(&path).unwrap_err().to_string();

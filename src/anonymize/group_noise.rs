@@ -230,8 +230,8 @@ pub fn group_noise_key(
         (None, None) => Err(Error::InvalidArgument {
             name: "--ledger",
             problem: "the keyed group noise (defences.group_noise_sd) needs a key that outlives \
-                      the release, and this source has no encryption key to derive it from: give \
-                      a ledger, where a key is drawn once and kept, or set \
+                      the release, and this source has no secret to derive it from: give a \
+                      --key-file, or a --ledger where a key is drawn once and kept, or set \
                       defences.group_noise_sd = 0"
                 .into(),
         }),

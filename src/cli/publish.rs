@@ -1,6 +1,7 @@
 //! anonpub publish [--source freesewing-v3] --db PATH (--key-file PATH | env API_ENC_KEY or
 //!                 BACKEND_ENC_KEY) --as-of YYYY-MM-DD --out DIR
-//!                 [--config FILE] [--k N] [--seed N] [--internal-report FILE] [--force]
+//!                 [--config FILE] [--k N] [--seed N] [--internal-report FILE] [--ledger FILE]
+//!                 [--force]
 //! anonpub publish --source table --input FILE --schema FILE [--key-file PATH] --as-of … --out …
 //!
 //! Reads a FreeSewing v3 database (the default) or a person-keyed CSV/Parquet table described by
@@ -14,7 +15,11 @@
 //! report.json carries the re-identification risk of the released rows. With --internal-report,
 //! figures that compare the raw data with the release (utility, a linkage attack by an attacker
 //! who knows some measurements of everyone, see `[linkage]` in the config) go to that file, which
-//! must lie outside --out and is never published.
+//! must lie outside --out and is never published. The simulated attacks of issue 14
+//! (differencing, known members, planted accounts; `[attacks]` in the config) run with
+//! --internal-report or when one of their thresholds is set (by default). With --ledger, the
+//! differencing attack targets the people who joined since the release the ledger records, and
+//! the ledger is updated with this release's group membership once the release is written.
 //!
 //! Every `[thresholds]` entry of the config is checked before anything is written; the first that
 //! fails stops the run.
@@ -74,9 +79,14 @@ pub struct Args {
     /// Seed for record ids (default: random, recorded in report.json).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Also write utility and linkage-attack figures (JSON) to this file, outside --out.
+    /// Also write utility, linkage-attack and simulated-attack figures (JSON) to this file,
+    /// outside --out.
     #[arg(long)]
     pub internal_report: Option<PathBuf>,
+    /// The private release ledger (JSON, 0600, outside --out): read for the previous release's
+    /// group membership (and a table's group-noise key), written back with this release's.
+    #[arg(long)]
+    pub ledger: Option<PathBuf>,
     /// Replace an existing, non-empty release directory (and an existing internal report).
     #[arg(long)]
     pub force: bool,
@@ -137,6 +147,7 @@ fn request(args: Args) -> Result<Request> {
         config,
         seed: args.seed,
         internal_report: args.internal_report,
+        ledger: args.ledger,
         force: args.force,
     })
 }

@@ -16,7 +16,9 @@ use std::collections::HashSet;
 use std::path::Path;
 
 use serde_json::json;
+use zeroize::Zeroizing;
 
+use crate::anonymize::group_noise::{add_group_noise, GroupNoiseParameters, GROUP_NOISE_LABEL};
 use crate::anonymize::microaggregation::{microaggregate, Microaggregated};
 use crate::deidentify::{deidentify, ReleaseTable};
 use crate::error::{Error, Result};
@@ -25,13 +27,16 @@ use crate::extract::freesewing_v3::{FreeSewingV3, V3Database};
 use crate::extract::person_table::PersonTable;
 use crate::extract::source::{Source, SourceDescription};
 use crate::gates::Measured;
-use crate::observe::Observer;
-use crate::publish::internal::write_internal_report;
+use crate::ledger::{GroupMembership, Ledger, MEMBERSHIP_LABEL};
+use crate::observe::{Observer, Silent};
+use crate::publish::internal::{attacks_section, write_internal_report};
 use crate::publish::{write_release, Release};
 use crate::release::manifest::{InputFingerprint, FINGERPRINT_LABEL};
 use crate::release::report::{release_risk, AnonymizationCounts, ReleaseParameters, ReleaseReport};
+use crate::risk::attacks::{run_attacks, AttackInput, AttacksReport};
 use crate::risk::benchmark::benchmark_method;
 use crate::risk::linkage::{linkage_attack, Attack, LinkageReport, ReleasedRows};
+use crate::risk::recovery::{GroupedRelease, Scoring, Tolerance};
 use crate::risk::utility::numeric_utility;
 use crate::risk::RiskSummary;
 use crate::select::{select, SelectionPolicy, SelectionReport};
@@ -93,8 +98,10 @@ pub fn release_from<S: Source>(
         let (catalog, method) = (plan.catalog.clone(), plan.method.clone());
         std::thread::spawn(move || timed(|| benchmark_method(&catalog, &method)))
     };
-    let selected = select_people(source, plan, observer)?;
-    let anonymized = anonymize(&selected, plan, observer)?;
+    let mut ledger = plan.ledger.as_deref().map(Ledger::read).transpose()?;
+    let mut selected = select_people(source, plan, observer)?;
+    let keys = release_keys(&mut selected, ledger.as_mut(), plan)?;
+    let anonymized = anonymize(&selected, plan, &keys, observer)?;
     let release_table = observer.time("deidentify", || {
         deidentify(
             plan.catalog.names().to_vec(),
@@ -102,7 +109,14 @@ pub fn release_from<S: Source>(
             plan.seed,
         )
     });
-    let assessed = assess(&selected, &anonymized, &release_table, plan, observer)?;
+    let previous = ledger.as_ref().and_then(Ledger::previous_membership);
+    let assessed = assess(
+        &selected,
+        &anonymized,
+        &release_table,
+        (plan, &keys, previous),
+        observer,
+    )?;
     let (method_benchmark, benchmarking) =
         benchmarking.join().expect("the benchmark does not panic");
     observer.stage_took("method-benchmark", benchmarking);
@@ -114,7 +128,7 @@ pub fn release_from<S: Source>(
         k_requested: plan.config.k,
         k_achieved: anonymized.released.smallest_group_people,
         seed: plan.seed,
-        parameters: parameters(plan),
+        parameters: parameters(plan, anonymized.group_noise.clone()),
         selection: selected.report.clone(),
         anonymization: anonymized.counts.clone(),
         risk: assessed.risk.clone(),
@@ -137,6 +151,15 @@ pub fn release_from<S: Source>(
         source: &selected.source,
     };
     write_release(&plan.out, plan.force, &release, observer)?;
+    if let (Some(ledger), Some(path), Some(member_key)) =
+        (ledger.as_mut(), &plan.ledger, &keys.member_key)
+    {
+        let released = &anonymized.released;
+        let of_rows: Vec<u64> = released.source.iter().map(|&r| member_key[r]).collect();
+        let membership = GroupMembership::of(&plan.config.version, &released.group, &of_rows);
+        ledger.record_membership(membership, path)?;
+        tracing::info!("ledger updated at {}", path.display());
+    }
     if let Some((path, document)) = internal {
         write_internal_report(path, &document, plan.force)?;
         tracing::info!("internal report written to {}", path.display());
@@ -157,6 +180,82 @@ pub struct Selected {
     pub fingerprint: InputFingerprint,
     /// The source, as it describes itself.
     pub source: SourceDescription,
+    /// The source's secrets for the group noise and the ledger's member keys, taken before the
+    /// source is dropped; `None` for a source without one.
+    pub secrets: SourceSecrets,
+}
+
+/// Keys derived from a source's secret, each under its own label.
+#[derive(Default)]
+pub struct SourceSecrets {
+    /// Under [`GROUP_NOISE_LABEL`].
+    pub group_noise: Option<Zeroizing<[u8; 32]>>,
+    /// Under [`MEMBERSHIP_LABEL`].
+    pub membership: Option<Zeroizing<[u8; 32]>>,
+}
+
+/// The keys of this release's defences.
+pub struct ReleaseKeys {
+    /// The group-noise key; `None` when the noise is off.
+    pub group_noise: Option<Zeroizing<[u8; 32]>>,
+    /// The ledger's key of each eligible record ([`GroupMembership::set_key`]); `None` without
+    /// a ledger.
+    pub member_key: Option<Vec<u64>>,
+}
+
+/// The keys of the defences: the source's own when it has a secret, otherwise those the ledger
+/// keeps (a key drawn once, [`Ledger::group_noise_key`]). The plan has already refused noise
+/// with neither.
+fn release_keys(
+    selected: &mut Selected,
+    ledger: Option<&mut Ledger>,
+    plan: &Plan,
+) -> Result<ReleaseKeys> {
+    let secrets = std::mem::take(&mut selected.secrets);
+    let mut ledger = ledger.zip(plan.ledger.as_deref());
+    let mut kept_key = || -> Result<Zeroizing<[u8; 32]>> {
+        let (ledger, path) = ledger
+            .as_mut()
+            .expect("the plan refuses noise without a source secret or a ledger");
+        ledger.group_noise_key(path)
+    };
+    let group_noise = match (
+        plan.config.defences.group_noise_sd > 0.0,
+        secrets.group_noise,
+    ) {
+        (false, _) => None,
+        (true, Some(key)) => Some(key),
+        (true, None) => Some(kept_key()?),
+    };
+    let member_key = match plan.ledger {
+        None => None,
+        Some(_) => {
+            let key = match secrets.membership {
+                Some(key) => key,
+                None => derive(&*kept_key()?, MEMBERSHIP_LABEL),
+            };
+            let table = &selected.table;
+            Some(
+                (0..table.len())
+                    .map(|r| GroupMembership::set_key(&key, table.row(r)))
+                    .collect(),
+            )
+        }
+    };
+    Ok(ReleaseKeys {
+        group_noise,
+        member_key,
+    })
+}
+
+/// HMAC-SHA256(`key`, `label`): a key for another purpose, as
+/// [`crate::extract::crypto::FieldKey::subkey`] derives them.
+fn derive(key: &[u8; 32], label: &str) -> Zeroizing<[u8; 32]> {
+    use hmac::{Hmac, Mac};
+    let mut mac =
+        <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(label.as_bytes());
+    Zeroizing::new(mac.finalize().into_bytes().into())
 }
 
 /// Stage 1–2: reads and selects; the fingerprint is computed on its own thread meanwhile. If
@@ -178,6 +277,10 @@ fn select_people<S: Source>(source: S, plan: &Plan, observer: &dyn Observer) -> 
         })
     };
     let description = source.description();
+    let secrets = SourceSecrets {
+        group_noise: source.secret_key(GROUP_NOISE_LABEL).map(|(key, _)| key),
+        membership: source.secret_key(MEMBERSHIP_LABEL).map(|(key, _)| key),
+    };
     let selected = select(&source, &policy, &plan.catalog, observer);
     let path = source.path().to_path_buf();
     drop(source);
@@ -205,6 +308,7 @@ fn select_people<S: Source>(source: S, plan: &Plan, observer: &dyn Observer) -> 
         report,
         fingerprint,
         source: description,
+        secrets,
     })
 }
 
@@ -214,17 +318,31 @@ pub struct Anonymized {
     pub released: Microaggregated,
     /// The counts the report publishes.
     pub counts: AnonymizationCounts,
+    /// The keyed group noise the released values carry, if any.
+    pub group_noise: Option<GroupNoiseParameters>,
 }
 
-/// Stage 3: coverage planning and MDAV in groups of at least k people.
-fn anonymize(selected: &Selected, plan: &Plan, observer: &dyn Observer) -> Result<Anonymized> {
+/// Stage 3: coverage planning and MDAV in groups of at least k people, then the keyed group
+/// noise (`[defences] group_noise_sd`; see [`crate::anonymize::group_noise`] for why it is
+/// safe and what it defeats).
+fn anonymize(
+    selected: &Selected,
+    plan: &Plan,
+    keys: &ReleaseKeys,
+    observer: &dyn Observer,
+) -> Result<Anonymized> {
     let table = &selected.table;
-    let released = {
+    let mut released = {
         let progress = observer.progress("microaggregate", table.len() as u64);
         observer.time("anonymize", || {
             microaggregate(table, &plan.method, &*progress)
         })
     };
+    let group_noise = keys.group_noise.as_ref().and_then(|key| {
+        observer.time("group-noise", || {
+            noise(table, &mut released, plan, key.clone())
+        })
+    });
     let suppressed = released.coverage.suppressed_records;
     if released.rows() == 0 {
         return Err(Error::Unsatisfiable {
@@ -254,7 +372,24 @@ fn anonymize(selected: &Selected, plan: &Plan, observer: &dyn Observer) -> Resul
             .collect::<HashSet<_>>()
             .len(),
     };
-    Ok(Anonymized { released, counts })
+    Ok(Anonymized {
+        released,
+        counts,
+        group_noise,
+    })
+}
+
+/// The group noise of the plan on `released`. Selection numbers people afresh in every release,
+/// so a member enters the draw by its set alone (person key 0): a group of the same sets draws
+/// the same noise in every release, and a group whose sets changed draws anew.
+fn noise(
+    table: &MeasurementTable,
+    released: &mut Microaggregated,
+    plan: &Plan,
+    key: Zeroizing<[u8; 32]>,
+) -> Option<GroupNoiseParameters> {
+    let scale = plan.config.defences.group_noise_sd;
+    add_group_noise(table, released, &plan.method, scale, key, &|_| 0)
 }
 
 /// What the assessment measured.
@@ -263,6 +398,8 @@ pub struct Assessed {
     pub risk: RiskSummary,
     /// The linkage attack against the raw data (internal report only), when it ran.
     pub linkage: Option<LinkageReport>,
+    /// The simulated attacks of issue 14 (internal report only), when they ran.
+    pub attacks: Option<AttacksReport>,
 }
 
 /// Stage 5: the risk of the released rows, then every configured gate; the linkage attack runs
@@ -271,7 +408,7 @@ fn assess(
     selected: &Selected,
     anonymized: &Anonymized,
     release_table: &ReleaseTable,
-    plan: &Plan,
+    (plan, keys, previous): (&Plan, &ReleaseKeys, Option<&GroupMembership>),
     observer: &dyn Observer,
 ) -> Result<Assessed> {
     let thresholds = &plan.config.thresholds;
@@ -313,13 +450,76 @@ fn assess(
         measured.interval_disclosure = Some(linkage.interval_disclosure.share_disclosed);
         thresholds.check(&measured)?;
     }
-    Ok(Assessed { risk, linkage })
+    let attacks = plan.config.attacks.enabled
+        && (plan.internal_report.is_some() || thresholds.need_attacks());
+    let attacks = attacks.then(|| {
+        observer.time("attacks", || {
+            simulate_attacks(selected, anonymized, plan, keys, previous)
+        })
+    });
+    if let Some(attacks) = &attacks {
+        tracing::info!(
+            "simulated attacks: {} targets each, on {} of {} people",
+            plan.config.attacks.targets,
+            attacks.simulated_people,
+            attacks.eligible_people
+        );
+        attacks.measured(&mut measured);
+        thresholds.check(&measured)?;
+    }
+    Ok(Assessed {
+        risk,
+        linkage,
+        attacks,
+    })
 }
 
-/// The parameters `report.json` records, from the plan.
-fn parameters(plan: &Plan) -> ReleaseParameters {
+/// The attacks of [`crate::risk::attacks`] against the method as this release applies it
+/// (microaggregation, then the same keyed noise), on the eligible records.
+fn simulate_attacks(
+    selected: &Selected,
+    anonymized: &Anonymized,
+    plan: &Plan,
+    keys: &ReleaseKeys,
+    previous: Option<&GroupMembership>,
+) -> AttacksReport {
+    let method = |table: &MeasurementTable| {
+        let mut released = microaggregate(table, &plan.method, &Silent);
+        if let Some(key) = &keys.group_noise {
+            noise(table, &mut released, plan, key.clone());
+        }
+        GroupedRelease {
+            values: released.values,
+            source: released.source,
+            group: released.group,
+        }
+    };
+    let table = &selected.table;
+    let released = &anonymized.released;
+    let release = GroupedRelease {
+        values: released.values.clone(),
+        source: released.source.clone(),
+        group: released.group.clone(),
+    };
+    // Selection leaves public sets out (counted as `public_set`): no record here is public.
+    let public = vec![false; table.len()];
+    let input = AttackInput {
+        table,
+        release: &release,
+        public: &public,
+        member_key: keys.member_key.as_deref().unwrap_or(&[]),
+        previous: previous.filter(|_| keys.member_key.is_some()),
+        k: plan.config.k,
+    };
+    let scoring = Scoring::new(Tolerance::for_catalog(&plan.catalog), table);
+    run_attacks(input, &method, &plan.config.attacks, plan.seed, &scoring)
+}
+
+/// The parameters `report.json` records, from the plan and the noise that was applied.
+fn parameters(plan: &Plan, group_noise: Option<GroupNoiseParameters>) -> ReleaseParameters {
     let config = &plan.config;
     ReleaseParameters {
+        group_noise,
         max_malformed_share: config.max_malformed_share,
         mdav_exact_limit: config.mdav_exact_limit,
         min_pattern_people: config.min_pattern_people,
@@ -361,6 +561,7 @@ fn internal_report(
             "result": assessed.linkage,
         },
         "utility": utility,
+        "attacks": assessed.attacks.as_ref().map(attacks_section),
     })
 }
 

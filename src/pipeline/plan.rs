@@ -58,6 +58,8 @@ pub struct Request {
     pub seed: Option<u64>,
     /// Where to write the internal report (outside `out`), if anywhere.
     pub internal_report: Option<PathBuf>,
+    /// The private release ledger ([`crate::ledger`]), read and updated, if any.
+    pub ledger: Option<PathBuf>,
     /// Replace an existing release directory and internal report.
     pub force: bool,
 }
@@ -87,6 +89,8 @@ pub struct Plan {
     pub seed: u64,
     /// Where the internal report goes.
     pub internal_report: Option<PathBuf>,
+    /// The private release ledger, if any.
+    pub ledger: Option<PathBuf>,
     /// Replace existing outputs.
     pub force: bool,
 }
@@ -101,6 +105,7 @@ impl Plan {
             config,
             seed,
             internal_report,
+            ledger,
             force,
         } = request;
         config
@@ -154,6 +159,25 @@ impl Plan {
         if let Some(path) = &internal_report {
             check_internal_report(path, &out, force)?;
         }
+        if let Some(path) = &ledger {
+            // Private like the internal report, so never inside the release; it is replaced
+            // in place, so an existing file needs no --force.
+            check_internal_report(path, &out, true).map_err(|error| match error {
+                Error::InvalidArgument { problem, .. } => Error::InvalidArgument {
+                    name: "--ledger",
+                    problem: problem.replace("the internal report", "the ledger"),
+                },
+                other => other,
+            })?;
+        }
+        // The group noise needs a key that outlives the release: a source's secret, or one the
+        // ledger keeps (`anonymize::group_noise`). A table without a key file and without a
+        // ledger has neither; refused before anything is read.
+        let keyless = matches!(&source, SourcePlan::Table { key_file: None, .. });
+        if config.defences.group_noise_sd > 0.0 && keyless && ledger.is_none() {
+            return Err(crate::anonymize::group_noise::group_noise_key(None, None)
+                .expect_err("no key without a source key or a ledger"));
+        }
         let method = ReleaseMethod::for_catalog(
             &catalog,
             config.k,
@@ -173,6 +197,7 @@ impl Plan {
             method,
             seed: seed.unwrap_or_else(rand::random),
             internal_report,
+            ledger,
             force,
         })
     }

@@ -290,6 +290,9 @@ fn anonymization(text: &mut String, release: &Release<'_>) {
         threshold = risk.reidentification.threshold,
         unique = risk.sample_uniqueness.unique_records,
     );
+    let noise = report.parameters.group_noise.as_ref().map(|n| n.scale_sd);
+    let public_left_out = report.selection.excluded_sets.contains_key("public_set");
+    attack_resistance(text, (noise, report.k_requested, public_left_out), config);
 }
 
 /// The attack figures the datasheet states, measured by `examples/attacks.rs` on a synthetic
@@ -314,18 +317,23 @@ pub mod measured_attacks {
     /// Share of people whose own group's row is already within the tolerance (no attack), with
     /// and without noise.
     pub const GROUP_MEAN_ALONE: [f64; 2] = [0.03, 0.04];
+    /// With 20 % of sets public and kept in the release: share of the other people in a group
+    /// with fewer than k = 5 people whose sets are not public.
+    pub const PUBLIC_EXPOSED: f64 = 0.574;
 }
 
 /// The "what this release resists, and what it does not" subsection, in plain words, from the
 /// figures of [`measured_attacks`]: `noise_sd` is the keyed group noise the release carries
-/// (`None`: none), `k` the k it was made for, `thresholds` the gates it passed.
+/// (`None`: none), `k` the k it was made for, `public_left_out` whether selection left public
+/// sets out, `config` the configuration it was made with (the attack gates, the minimum account
+/// age).
 pub fn attack_resistance(
     text: &mut String,
-    noise_sd: Option<f64>,
-    k: usize,
-    thresholds: &crate::gates::Thresholds,
+    (noise_sd, k, public_left_out): (Option<f64>, usize, bool),
+    config: &crate::config::ReleaseConfig,
 ) {
     use measured_attacks as m;
+    let thresholds = &config.thresholds;
     let percent = |share: f64| format!("{:.0} %", share * 100.0);
     text.push_str(
         "### What this release resists, and what it does not\n\n\
@@ -349,7 +357,8 @@ pub fn attack_resistance(
                  change touched. At {noise} standard deviations, {leavers} of leavers and \
                  {joiners} of joiners were rebuilt, with a median error of \
                  {error_leavers:.1}–{error_joiners:.1} standard deviations (without the noise: \
-                 {plain_leavers} and {plain_joiners}, median error {plain_error:.2}).",
+                 {plain_leavers} and {plain_joiners}, median error {plain_error:.2} standard \
+                 deviations).",
                 noise = m::NOISE_SD,
                 leavers = percent(m::DIFFERENCING_NOISE[0]),
                 joiners = percent(m::DIFFERENCING_NOISE[1]),
@@ -377,11 +386,22 @@ pub fn attack_resistance(
     let _ = writeln!(
         text,
         "- **Planted accounts:** k − 1 made-up accounts holding one rough guess (±4 %) of a \
-         target's measurements, to fill the target's group: {fakes} of targets rebuilt.\n\
-         - **Public sets:** sets their owners made public are not in this release, so knowing \
-         them tells nothing about any group.",
+         target's measurements, to fill the target's group: {fakes} of targets rebuilt.{age}",
         fakes = percent(m::FAKE_ACCOUNTS),
+        age = match config.defences.min_account_age_days {
+            0 => String::new(),
+            days => format!(
+                " Accounts created less than {days} days before the release date do not \
+                 count, so such accounts must be planted well ahead of a release."
+            ),
+        },
     );
+    if public_left_out {
+        text.push_str(
+            "- **Public sets:** sets their owners made public are not in this release, so \
+             knowing them tells nothing about any group.\n",
+        );
+    }
     let mut gates = Vec::new();
     if let Some(limit) = thresholds.max_differencing_recovered {
         gates.push(format!("differencing rebuilds at most {}", percent(limit)));
@@ -417,6 +437,7 @@ pub fn attack_resistance(
          - **Someone who knows every other member of a group** exactly (for example k − 1 \
          people who compare their own sets and find their shared row): they get the last \
          member's values back, up to the rounding{blur}.\n\
+         {public}\
          - **Being close to one's own group:** a released row is a group's average, so for \
          {alone_low}–{alone_high} of people it already lies within 2 % or 5 mm of every one of \
          their published measurements, with no attack at all; nothing in the row says whose it \
@@ -424,7 +445,18 @@ pub fn attack_resistance(
          - **Everything else:** the noise is not differential privacy. It defeats the attacks \
          above, as measured; it does not bound what any conceivable attacker learns, and the \
          release does not hide that a person who consented may be in it.\n",
-        alone_low = percent(m::GROUP_MEAN_ALONE[0]),
+        public = if public_left_out {
+            String::new()
+        } else {
+            format!(
+                "- **Public sets:** this release was made without knowing which sets their \
+                 owners made public, and whoever reads public sets can subtract them from their \
+                 group: with 20 % of sets public, {} of the other people shared their group \
+                 with fewer than k people whose sets are not public.\n",
+                percent(m::PUBLIC_EXPOSED)
+            )
+        },
+        alone_low = format!("{:.0}", m::GROUP_MEAN_ALONE[0] * 100.0),
         alone_high = percent(m::GROUP_MEAN_ALONE[1]),
     );
 }
@@ -612,9 +644,11 @@ mod tests {
 
     #[test]
     fn says_what_the_release_resists_with_and_without_noise() {
-        let thresholds = crate::config::ReleaseConfig::default().thresholds;
+        let config = crate::config::ReleaseConfig::default();
         let mut with = String::new();
-        attack_resistance(&mut with, Some(0.05), 5, &thresholds);
+        attack_resistance(&mut with, (Some(0.05), 5, true), &config);
+        assert!(with.contains("made public are not in this release"));
+        assert!(with.contains("for 3–4 % of people"), "{with}");
         assert!(with.contains("It resists:") && with.contains("It does not resist:"));
         assert!(with.contains("noise of 0.05 standard deviations"), "{with}");
         assert!(with.contains("0 % of leavers and 0 % of joiners"), "{with}");
@@ -625,7 +659,16 @@ mod tests {
         assert!(with.contains("differencing rebuilds at most 3 %"), "{with}");
         assert!(with.contains("planted accounts at most 5 %"), "{with}");
         let mut without = String::new();
-        attack_resistance(&mut without, None, 5, &crate::gates::Thresholds::default());
+        let mut off = config;
+        off.thresholds = crate::gates::Thresholds::default();
+        off.defences.min_account_age_days = 7;
+        attack_resistance(&mut without, (None, 5, false), &off);
+        assert!(
+            without.contains("made without knowing which sets"),
+            "{without}"
+        );
+        assert!(without.contains("less than 7 days before the release date"));
+        assert!(!with.contains("days before the release date"));
         assert!(without.contains("only partly: this release carries no noise"));
         assert!(!without.contains("simulated on the real data"));
         assert!(without.contains("up to the rounding."), "{without}");

@@ -301,6 +301,7 @@ pub(crate) mod fixture {
                 k_achieved: 5,
                 seed: 7,
                 parameters: ReleaseParameters {
+                    group_noise: None,
                     max_malformed_share: 0.01,
                     mdav_exact_limit: 1000,
                     min_pattern_people: 25,

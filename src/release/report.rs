@@ -12,6 +12,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize, Serializer};
 
+use crate::anonymize::group_noise::GroupNoiseParameters;
 use crate::deidentify::ReleaseTable;
 use crate::gates::Thresholds;
 use crate::release::REPORT_FILE;
@@ -53,6 +54,10 @@ pub struct ReleaseReport {
 /// alphabetical order, as the report has always listed them).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReleaseParameters {
+    /// The keyed group noise on the released values (`[defences] group_noise_sd`); absent when
+    /// the release carries none, as in reports made before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_noise: Option<GroupNoiseParameters>,
     /// Largest share of bad rows tolerated before the database is refused.
     pub max_malformed_share: f64,
     /// Exact MDAV runs on cells of at most this many records.

@@ -143,8 +143,9 @@ pub struct AttackInput<'a> {
     pub release: &'a GroupedRelease,
     /// Whether each record of `table` is a public set (all false once public sets are left out).
     pub public: &'a [bool],
-    /// The stable key of a person number of `table` (the key the ledger records).
-    pub person_key: &'a (dyn Fn(u32) -> u64 + Sync),
+    /// The ledger's key of each record of `table` ([`GroupMembership::set_key`]); read only
+    /// with `previous`.
+    pub member_key: &'a [u64],
     /// The previous release's membership, from the ledger.
     pub previous: Option<&'a GroupMembership>,
     /// The k of the release.
@@ -156,10 +157,12 @@ pub struct AttackInput<'a> {
 pub struct ChangesSincePrevious {
     /// The previous release, as the ledger names it.
     pub previous_release: String,
-    /// People in this release who were not in the previous one.
+    /// People with a set in this release that was not in the previous one (they joined, or
+    /// edited a set).
     pub joined: usize,
-    /// People in the previous release who are not in this one.
-    pub left: usize,
+    /// Sets of the previous release that are not in this one (their owners left, or edited
+    /// them).
+    pub left_sets: usize,
     /// Joiner targets that are actual joiners (the rest are drawn at random).
     pub joiner_targets_from_ledger: usize,
 }
@@ -214,7 +217,7 @@ pub fn run_attacks(
     let (joiners, changes) = match input.previous {
         Some(previous) => {
             let (joiners, changes) =
-                joiners_since(table, previous, input.person_key, targets, seed);
+                joiners_since(table, previous, input.member_key, targets, seed);
             (Some(joiners), Some(changes))
         }
         None => (None, None),
@@ -275,24 +278,24 @@ pub fn run_attacks(
     }
 }
 
-/// The people of `table` who are not in `previous`, up to `targets` of them drawn from `seed`,
-/// and the counts of who joined and left.
+/// The people of `table` with a set that is not in `previous`, up to `targets` of them drawn
+/// from `seed`, and the counts of who joined and which sets left.
 fn joiners_since(
     table: &MeasurementTable,
     previous: &GroupMembership,
-    person_key: &(dyn Fn(u32) -> u64 + Sync),
+    member_key: &[u64],
     targets: usize,
     seed: u64,
 ) -> (Vec<u32>, ChangesSincePrevious) {
+    assert_eq!(member_key.len(), table.len(), "one key per record");
     let before: HashSet<u64> = previous.people().into_iter().collect();
-    let mut people = table.persons().to_vec();
-    people.sort_unstable();
-    people.dedup();
-    let now: HashSet<u64> = people.iter().map(|&p| person_key(p)).collect();
-    let mut joined: Vec<u32> = people
-        .into_iter()
-        .filter(|&p| !before.contains(&person_key(p)))
+    let now: HashSet<u64> = member_key.iter().copied().collect();
+    let mut joined: Vec<u32> = (0..table.len())
+        .filter(|&r| !before.contains(&member_key[r]))
+        .map(|r| table.person(r))
         .collect();
+    joined.sort_unstable();
+    joined.dedup();
     let joined_count = joined.len();
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     rng.set_stream(stream_of(Change::Joined));
@@ -302,7 +305,7 @@ fn joiners_since(
     let changes = ChangesSincePrevious {
         previous_release: previous.release.clone(),
         joined: joined_count,
-        left: before.iter().filter(|key| !now.contains(key)).count(),
+        left_sets: before.iter().filter(|key| !now.contains(key)).count(),
         joiner_targets_from_ledger: joined.len(),
     };
     (joined, changes)
@@ -356,9 +359,12 @@ mod tests {
             },
             &table,
         );
-        // The previous release had people 0..50 and person 1000 (who left); keys are 100 + p.
-        let key = |p: u32| 100 + u64::from(p);
-        let mut rows: Vec<u64> = (0..50).map(key).collect();
+        // The previous release had the sets of people 0..50 and one more (whose owner left);
+        // each record's key is 100 + its person number.
+        let keys: Vec<u64> = (0..table.len())
+            .map(|r| 100 + u64::from(table.person(r)))
+            .collect();
+        let mut rows: Vec<u64> = keys[..50].to_vec();
         rows.push(1000);
         let groups: Vec<usize> = (0..rows.len()).map(|r| r / 3).collect();
         let previous = GroupMembership::of("2026.1", &groups, &rows);
@@ -367,7 +373,7 @@ mod tests {
             table: &table,
             release: &release,
             public: &public,
-            person_key: &key,
+            member_key: &keys,
             previous: Some(&previous),
             k: 3,
         };
@@ -377,7 +383,7 @@ mod tests {
         };
         let report = run_attacks(input, &threes, &settings, 1, &scoring);
         let changes = report.changes.clone().unwrap();
-        assert_eq!((changes.joined, changes.left), (10, 1));
+        assert_eq!((changes.joined, changes.left_sets), (10, 1));
         assert_eq!(changes.joiner_targets_from_ledger, 6);
         assert_eq!(report.differencing.joiners.targets, 6);
         assert_eq!(report.differencing.leavers.targets, 6);
