@@ -150,6 +150,8 @@ pub fn fixture_db(dir: &Path, users: &[FixtureUser]) -> (PathBuf, PathBuf) {
 /// `--verbose`).
 pub fn publish_fixture(db: &Path, key: &Path, out: &Path, k: usize, extra: &[&str]) -> Run {
     let k = k.to_string();
+    // Without a config of the test's own, the attacks are off (see `SMALL_DATABASE_CONFIG`).
+    let config_arg = small_database_config();
     let mut args = vec![
         "publish",
         "--db",
@@ -168,8 +170,30 @@ pub fn publish_fixture(db: &Path, key: &Path, out: &Path, k: usize, extra: &[&st
     if !extra.contains(&"--verbose") {
         args.push("--quiet");
     }
+    if !extra.contains(&"--config") {
+        args.extend(["--config", config_arg]);
+    }
     args.extend_from_slice(extra);
     anonpub(&args, &[])
+}
+
+/// The config of fixture databases of a handful of people: the simulated attacks off. Two
+/// releases of five or ten people differ by one person in plain sight, so the default attack
+/// gates rightly refuse such a database; the tests that use it are about something else.
+pub const SMALL_DATABASE_CONFIG: &str = "[attacks]\nenabled = false\n";
+
+/// A file holding [`SMALL_DATABASE_CONFIG`], written once per test process, outside every test's
+/// directory (some tests check what their directory holds).
+pub fn small_database_config() -> &'static str {
+    static CONFIG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    CONFIG.get_or_init(|| {
+        let path = std::env::temp_dir().join(format!(
+            "anonpub-cli-small-database-{}.toml",
+            std::process::id()
+        ));
+        std::fs::write(&path, SMALL_DATABASE_CONFIG).unwrap();
+        path.to_str().unwrap().to_string()
+    })
 }
 
 /// Reads a release CSV into a header and rows of cells.

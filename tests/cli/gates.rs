@@ -280,3 +280,97 @@ fn a_release_with_every_record_suppressed_is_refused() {
     );
     assert!(!out.exists());
 }
+
+#[test]
+fn simulated_attacks_gate_the_release_and_the_ledger_carries_membership() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("release");
+    let internal = dir.path().join("internal.json");
+    let ledger = dir.path().join("ledger.json");
+    let (internal_arg, ledger_arg) = (internal.to_str().unwrap(), ledger.to_str().unwrap());
+    let extra = ["--internal-report", internal_arg, "--ledger", ledger_arg];
+    publish_sample(&out, &extra).expect_code(0);
+
+    // The noise is stated in report.json; the attacks stay in the internal report.
+    let report = json(&out.join("report.json"));
+    assert_eq!(report["parameters"]["group_noise"]["scale_sd"], 0.05);
+    assert_eq!(
+        report["parameters"]["thresholds"]["max_differencing_recovered"],
+        0.03
+    );
+    let public = std::fs::read_to_string(out.join("report.json")).unwrap();
+    assert!(!public.contains("median_error_sd"));
+    let attacks = &json(&internal)["attacks"];
+    let summary = attacks["summary"].as_array().unwrap();
+    assert_eq!(summary.len(), 4);
+    for line in summary {
+        assert!(line["recovered_share"].as_f64().unwrap() <= 0.05, "{line}");
+        assert!(line["targets"].as_u64().unwrap() >= 30, "{line}");
+    }
+    assert_eq!(attacks["public_exposed_share"], 0.0);
+    assert!(
+        attacks["detail"]["changes"].is_null(),
+        "no previous release"
+    );
+
+    // The ledger: private, with the membership; the next release is checked against it.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&ledger).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let recorded = json(&ledger);
+    assert_eq!(
+        recorded["membership"]["groups"].as_array().unwrap().len() as u64,
+        report["anonymization"]["groups"].as_u64().unwrap()
+    );
+    let later = ["--as-of", "2026-09-15"];
+    let (db, key) = sample_db();
+    let second = dir.path().join("second");
+    let args = [
+        "publish",
+        "--db",
+        db.to_str().unwrap(),
+        "--key-file",
+        key.to_str().unwrap(),
+        "--out",
+        second.to_str().unwrap(),
+        "--seed",
+        "11",
+        "--quiet",
+        "--internal-report",
+        internal_arg,
+        "--ledger",
+        ledger_arg,
+        "--force",
+        later[0],
+        later[1],
+    ];
+    anonpub(&args, &[]).expect_code(0);
+    let changes = &json(&internal)["attacks"]["detail"]["changes"];
+    assert_eq!(changes["previous_release"], "1.0.0");
+    assert!(changes["joined"].as_u64().unwrap() > 0, "{changes}");
+    assert_eq!(
+        changes["joiner_targets_from_ledger"],
+        changes["joined"].as_u64().unwrap().min(30)
+    );
+
+    // A handful of people: two releases differ by one person in plain sight, refused (exit 1).
+    let users: Vec<FixtureUser> = (0..6)
+        .map(|i| {
+            FixtureUser::eligible(vec![format!(
+                "{{\"chest\":{},\"waist\":{}}}",
+                900 + 7 * i,
+                700 + 5 * i
+            )])
+        })
+        .collect();
+    let (db, key) = fixture_db(dir.path(), &users);
+    let tiny = dir.path().join("tiny");
+    let config = config(dir.path(), "max_malformed_share = 0.2\n");
+    let run = publish_fixture(&db, &key, &tiny, 5, &["--config", &config]).expect_code(1);
+    assert!(
+        run.stderr().contains("max_differencing_recovered"),
+        "{}",
+        run.stderr()
+    );
+    assert!(!tiny.exists());
+}

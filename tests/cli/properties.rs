@@ -233,7 +233,7 @@ proptest! {
                 &[
                     "publish", "--db", db.to_str().unwrap(), "--key-file", key.to_str().unwrap(),
                     "--as-of", "2026-11-01", "--out", out.to_str().unwrap(), "--k", "3",
-                    "--seed", &seed, "--quiet",
+                    "--seed", &seed, "--quiet", "--config", small_database_config(),
                 ],
                 &[],
             )

@@ -197,6 +197,8 @@ fn logs_are_quiet_off_a_terminal_and_never_hold_values_or_ids() {
             out.to_str().unwrap().into(),
             "--k".into(),
             "5".into(),
+            "--config".into(),
+            small_database_config().into(),
             "--force".into(),
             verbosity.into(),
         ]
