@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::anonymize::k_anonymity;
+use crate::dp::sizechart::SizeChartConfig;
 use crate::error::{Error, Result};
 use crate::gates::Thresholds;
 use crate::risk::linkage::AttackerKnowledge;
+use crate::tabulate::config::TabulateConfig;
 
 /// A release configuration file (`--config`). Unknown keys are errors, so a typo cannot silently
 /// weaken a release.
@@ -50,6 +52,13 @@ pub struct ReleaseConfig {
     /// Conditions a release must meet, or nothing is written.
     #[serde(default)]
     pub thresholds: Thresholds,
+    /// A differentially private size chart beside the microdata (`sizechart.csv`, `.parquet`);
+    /// none without the table.
+    #[serde(default)]
+    pub sizechart: Option<SizeChartConfig>,
+    /// How `anonpub tabulate` protects the cells of a frequency table.
+    #[serde(default)]
+    pub tabulate: TabulateConfig,
 }
 
 fn default_k() -> usize {
@@ -124,6 +133,13 @@ impl ReleaseConfig {
         if !(0.0..=1.0).contains(&self.max_malformed_share) {
             return Err(("max_malformed_share", "must be between 0 and 1".into()));
         }
+        if let Some(chart) = &self.sizechart {
+            chart.validate().map_err(|error| match error {
+                Error::InvalidArgument { name, problem } => (name, problem),
+                other => ("sizechart", other.to_string()),
+            })?;
+        }
+        self.tabulate.validate()?;
         self.thresholds.validate()
     }
 }
@@ -184,6 +200,23 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(noise.contains("line 2"), "{noise}");
+    }
+
+    #[test]
+    fn sizechart_and_tabulate_sections() {
+        assert!(ReleaseConfig::default().sizechart.is_none());
+        let config = load("[sizechart]\nepsilon = 0.5\n[tabulate]\nthreshold = 3\n").unwrap();
+        let chart = config.sizechart.unwrap();
+        assert_eq!((chart.epsilon, chart.measurements.len()), (0.5, 8));
+        assert_eq!(config.tabulate.threshold, 3);
+        let bad = load("[sizechart]\ndelta = 2\n").unwrap_err().to_string();
+        assert!(bad.contains("field `sizechart.delta`"), "{bad}");
+        let bad = load("[sizechart]\nepsilon = 2\nlifetime_epsilon = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(bad.contains("sizechart.lifetime_epsilon"), "{bad}");
+        let bad = load("[tabulate]\nthreshold = 0\n").unwrap_err().to_string();
+        assert!(bad.contains("field `tabulate.threshold`"), "{bad}");
     }
 
     #[test]

@@ -343,7 +343,9 @@ fn manifest_check(
                 "{} files match (anonpub {}, seed {}, config {})",
                 manifest.files.len(),
                 manifest.anonpub_version,
-                manifest.seed,
+                manifest
+                    .seed
+                    .map_or_else(|| "none".to_string(), |seed| seed.to_string()),
                 manifest
                     .config_sha256
                     .get(..12)

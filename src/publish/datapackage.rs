@@ -136,7 +136,8 @@ fn step_words(step: f64, unit: &str) -> String {
     }
 }
 
-fn license(id: &str) -> Value {
+/// The licence entry of a package descriptor for an SPDX identifier.
+pub(crate) fn license(id: &str) -> Value {
     match id {
         "CC0-1.0" => {
             json!({ "name": id, "title": "Creative Commons Zero v1.0 Universal", "path": "https://creativecommons.org/publicdomain/zero/1.0/" })

@@ -5,11 +5,13 @@
 //! [`crate::release::parquet`]); this module adds the documents that describe them
 //! ([`datapackage`], [`html`], [`datasheet`]), then the manifest and checksums. Every file depends
 //! only on the inputs and the seed: the same run gives the same bytes. [`tabular`] writes the
-//! output of `anonymize` (any dataset schema) the same way, and [`internal`] the internal report
-//! that never enters a release.
+//! output of `anonymize` (any dataset schema) the same way, [`frequency`] the release of
+//! `anonpub tabulate` (a protected frequency table), and [`internal`] the internal report that
+//! never enters a release.
 
 pub mod datapackage;
 pub mod datasheet;
+pub mod frequency;
 pub mod html;
 pub mod internal;
 pub mod tabular;
@@ -118,23 +120,12 @@ pub fn write_release(
         dataset: report.dataset.clone(),
         release_version: release.config.version.clone(),
         as_of: report.as_of.clone(),
-        seed: report.seed,
+        seed: Some(report.seed),
         config_sha256: release.config_sha256.to_string(),
-        input_fingerprint: release.input_fingerprint.clone(),
+        input_fingerprint: Some(release.input_fingerprint.clone()),
         files,
     };
-    staging.write(MANIFEST_FILE, &pretty_json(&manifest))?;
-
-    let mut digests: Vec<(String, String)> = manifest
-        .files
-        .into_iter()
-        .map(|file| (file.path, file.sha256))
-        .collect();
-    digests.push((
-        MANIFEST_FILE.to_string(),
-        sha256_file(&staging.path(MANIFEST_FILE))?,
-    ));
-    staging.write(CHECKSUM_FILE, checksum_text(digests).as_bytes())?;
+    seal(&staging, manifest)?;
     staging.commit()?;
     observer.stage_took("write-metadata", started.elapsed());
     Ok(())
@@ -176,8 +167,23 @@ fn write_parquet_file(staging: &Staging, release: &Release<'_>) -> Result<()> {
         .map_err(|e| Error::io("sync", &path, e))
 }
 
+/// Writes `manifest.json` and then `SHA256SUMS` (every file of the manifest, and the manifest).
+pub(crate) fn seal(staging: &Staging, manifest: Manifest) -> Result<()> {
+    staging.write(MANIFEST_FILE, &pretty_json(&manifest))?;
+    let mut digests: Vec<(String, String)> = manifest
+        .files
+        .into_iter()
+        .map(|file| (file.path, file.sha256))
+        .collect();
+    digests.push((
+        MANIFEST_FILE.to_string(),
+        sha256_file(&staging.path(MANIFEST_FILE))?,
+    ));
+    staging.write(CHECKSUM_FILE, checksum_text(digests).as_bytes())
+}
+
 /// Size and SHA-256 of a file written into the staging directory.
-fn file_entry(staging: &Staging, name: &str) -> Result<ManifestFile> {
+pub(crate) fn file_entry(staging: &Staging, name: &str) -> Result<ManifestFile> {
     let path = staging.path(name);
     let bytes = std::fs::metadata(&path)
         .map_err(|e| Error::io("read", &path, e))?
@@ -189,7 +195,7 @@ fn file_entry(staging: &Staging, name: &str) -> Result<ManifestFile> {
     })
 }
 
-fn pretty_json(value: &impl serde::Serialize) -> Vec<u8> {
+pub(crate) fn pretty_json(value: &impl serde::Serialize) -> Vec<u8> {
     let mut bytes = serde_json::to_vec_pretty(value).expect("release metadata serializes");
     bytes.push(b'\n');
     bytes
@@ -382,6 +388,6 @@ mod tests {
             assert_eq!(sha256_file(&path).unwrap(), file.sha256);
         }
         assert_eq!(manifest.config_sha256, "c0ffee");
-        assert_eq!(manifest.seed, 7);
+        assert_eq!(manifest.seed, Some(7));
     }
 }
