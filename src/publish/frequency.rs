@@ -56,7 +56,12 @@ fn write(out: &Path, force: bool, release: &TableRelease) -> Result<()> {
 
     let parquet_path = staging.path(FREQUENCY_PARQUET_FILE);
     let mut parquet = staging.create(FREQUENCY_PARQUET_FILE)?;
-    write_plain_parquet(&columns, parquet_metadata(release), &mut parquet, &parquet_path)?;
+    write_plain_parquet(
+        &columns,
+        parquet_metadata(release),
+        &mut parquet,
+        &parquet_path,
+    )?;
     parquet
         .flush()
         .and_then(|()| parquet.sync_all())
@@ -259,7 +264,12 @@ fn datasheet(release: &TableRelease) -> String {
     );
     let _ = writeln!(text, "| column | key |\n|---|---|");
     for by in &report.by {
-        let _ = writeln!(text, "| `{}` | {} |", by.column, coarsening_words(by.coarsening));
+        let _ = writeln!(
+            text,
+            "| `{}` | {} |",
+            by.column,
+            coarsening_words(by.coarsening)
+        );
     }
     let _ = writeln!(
         text,

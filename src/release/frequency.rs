@@ -202,7 +202,11 @@ pub fn parse_lines(
                 _ => {
                     return Err(format!(
                         "line {line}: status is not one of {}",
-                        if noisy { "noisy" } else { "published, primary, secondary" }
+                        if noisy {
+                            "noisy"
+                        } else {
+                            "published, primary, secondary"
+                        }
                     ))
                 }
             };
@@ -292,9 +296,13 @@ mod tests {
         assert_eq!(lines[2].people, Some(20));
         let mut broken = rows.clone();
         broken.rows[0][1] = "3".into();
-        assert!(parse_lines(&broken, &report()).unwrap_err().contains("line 2"));
+        assert!(parse_lines(&broken, &report())
+            .unwrap_err()
+            .contains("line 2"));
         let mut renamed = rows;
         renamed.names[0] = "ip".into();
-        assert!(parse_lines(&renamed, &report()).unwrap_err().contains("columns"));
+        assert!(parse_lines(&renamed, &report())
+            .unwrap_err()
+            .contains("columns"));
     }
 }

@@ -157,20 +157,12 @@ pub fn read_plain_parquet(path: &Path) -> std::result::Result<TextRows, String> 
                     .map(|v| v.map(String::from))
                     .collect(),
             ),
-            DataType::UInt64 => PlainValues::Integer(
-                column
-                    .u64()
-                    .map_err(|e| e.to_string())?
-                    .iter()
-                    .collect(),
-            ),
-            DataType::Float64 => PlainValues::Number(
-                column
-                    .f64()
-                    .map_err(|e| e.to_string())?
-                    .iter()
-                    .collect(),
-            ),
+            DataType::UInt64 => {
+                PlainValues::Integer(column.u64().map_err(|e| e.to_string())?.iter().collect())
+            }
+            DataType::Float64 => {
+                PlainValues::Number(column.f64().map_err(|e| e.to_string())?.iter().collect())
+            }
             other => {
                 return Err(format!(
                     "{name}: column `{}` has type {other}, expected text, counts or numbers",
@@ -200,7 +192,10 @@ mod tests {
                     PlainValues::Text(vec![Some("/a,b".into()), None]),
                 ),
                 ("people".into(), PlainValues::Integer(vec![Some(12), None])),
-                ("mean".into(), PlainValues::Number(vec![Some(0.1), Some(1e21)])),
+                (
+                    "mean".into(),
+                    PlainValues::Number(vec![Some(0.1), Some(1e21)]),
+                ),
             ],
         };
         let dir = tempfile::tempdir().unwrap();
@@ -208,8 +203,13 @@ mod tests {
         let parquet_path = dir.path().join("t.parquet");
         write_plain_csv(&table, std::fs::File::create(&csv_path).unwrap(), &csv_path).unwrap();
         let mut file = std::fs::File::create(&parquet_path).unwrap();
-        write_plain_parquet(&table, vec![("k".into(), "v".into())], &mut file, &parquet_path)
-            .unwrap();
+        write_plain_parquet(
+            &table,
+            vec![("k".into(), "v".into())],
+            &mut file,
+            &parquet_path,
+        )
+        .unwrap();
         let csv = read_plain_csv(&csv_path).unwrap();
         let parquet = read_plain_parquet(&parquet_path).unwrap();
         assert_eq!(csv, parquet);

@@ -88,10 +88,7 @@ impl TabulateConfig {
             return Err(("tabulate.epsilon", "must be a positive number".into()));
         }
         if !(self.delta > 0.0 && self.delta < 1.0) {
-            return Err((
-                "tabulate.delta",
-                "must lie strictly between 0 and 1".into(),
-            ));
+            return Err(("tabulate.delta", "must lie strictly between 0 and 1".into()));
         }
         if self.max_cells_per_person == 0 {
             return Err(("tabulate.max_cells_per_person", "must be at least 1".into()));

@@ -107,7 +107,11 @@ impl DpCounts {
             CountMechanism::Laplace => (
                 m / self.noise_scale,
                 self.delta_threshold,
-                laplace_threshold(self.noise_scale, self.max_cells_per_person, self.delta_threshold),
+                laplace_threshold(
+                    self.noise_scale,
+                    self.max_cells_per_person,
+                    self.delta_threshold,
+                ),
             ),
             CountMechanism::Gaussian => {
                 let rho = m / (2.0 * self.noise_scale * self.noise_scale);
@@ -118,7 +122,11 @@ impl DpCounts {
                 (
                     epsilon_for(rho, delta_noise),
                     self.delta,
-                    gaussian_threshold(self.noise_scale, self.max_cells_per_person, self.delta_threshold),
+                    gaussian_threshold(
+                        self.noise_scale,
+                        self.max_cells_per_person,
+                        self.delta_threshold,
+                    ),
                 )
             }
         };
@@ -149,7 +157,9 @@ fn laplace_threshold(scale: f64, m: u64, delta: f64) -> u64 {
 }
 
 fn gaussian_threshold(sigma: f64, m: u64, delta: f64) -> u64 {
-    1 + (sigma * (2.0 * (m as f64 / delta).ln()).sqrt()).ceil().max(0.0) as u64
+    1 + (sigma * (2.0 * (m as f64 / delta).ln()).sqrt())
+        .ceil()
+        .max(0.0) as u64
 }
 
 /// Counts distinct people per cell of `keys` (as [`super::tabulate`]), bounds each person's
@@ -296,8 +306,14 @@ mod tests {
             assert_eq!(published, ["/a", "/b", "/c"], "{mechanism:?}");
             let total: u64 = table.cells.iter().map(|c| c.people.unwrap()).sum();
             // 1000 counted cells in all, plus noise of a few scales.
-            assert!((total as f64 - 1000.0).abs() < 20.0 * plan.noise_scale, "{total}");
-            assert!(table.cells.iter().all(|c| c.people.unwrap() >= plan.release_threshold));
+            assert!(
+                (total as f64 - 1000.0).abs() < 20.0 * plan.noise_scale,
+                "{total}"
+            );
+            assert!(table
+                .cells
+                .iter()
+                .all(|c| c.people.unwrap() >= plan.release_threshold));
         }
     }
 }

@@ -103,12 +103,12 @@ pub fn count_input(
     }
     let mut keys = Vec::with_capacity(by.len());
     for spec in by {
-        if spec.column == person {
+        if spec.column == person && spec.coarsening == Coarsening::None {
             return Err(Error::InvalidArgument {
                 name: "--by",
                 problem: format!(
-                    "`{person}` is the person column; counting people per person would publish \
-                     every identifier"
+                    "`{person}` is the person column; counted as it is it would publish every \
+                     identifier (coarsen it, e.g. `{person}:24`)"
                 ),
             });
         }
@@ -165,8 +165,13 @@ mod tests {
             Coarsening::Network16
         );
         let page = ByColumn::parse("page").unwrap();
-        assert_eq!((page.column.as_str(), page.coarsening), ("page", Coarsening::None));
-        assert!(ByColumn::parse("t:fortnight").unwrap_err().contains("fortnight"));
+        assert_eq!(
+            (page.column.as_str(), page.coarsening),
+            ("page", Coarsening::None)
+        );
+        assert!(ByColumn::parse("t:fortnight")
+            .unwrap_err()
+            .contains("fortnight"));
         assert!(ByColumn::parse(":day").is_err());
     }
 
@@ -188,8 +193,14 @@ mod tests {
         let path = Path::new("log.csv");
         let unknown = count_input(&table(), path, "visitor", &[]).unwrap_err();
         assert!(unknown.to_string().contains("`visitor`"), "{unknown}");
-        let own = [ByColumn::parse("ip:24").unwrap()];
+        let own = [ByColumn::parse("ip").unwrap()];
         assert!(count_input(&table(), path, "ip", &own).is_err());
+        let networks = [ByColumn::parse("ip:24").unwrap()];
+        let input = count_input(&table(), path, "ip", &networks).unwrap();
+        assert_eq!(
+            input.keys[0],
+            ["192.0.2.0/24", "192.0.2.0/24", "198.51.100.0/24"]
+        );
         let not_a_time = [ByColumn::parse("page:day").unwrap()];
         let error = count_input(&table(), path, "ip", &not_a_time)
             .unwrap_err()

@@ -77,10 +77,11 @@ impl TabulatePlan {
         let config = release_config.tabulate;
         let (license, version) = (release_config.license, release_config.version);
         let schema_path = schema_path.as_path();
-        let schema_text = std::fs::read_to_string(schema_path)
-            .map_err(|e| Error::io("read", schema_path, e))?;
+        let schema_text =
+            std::fs::read_to_string(schema_path).map_err(|e| Error::io("read", schema_path, e))?;
         let schema = DatasetSchema::parse(&schema_text, schema_path)?;
-        let invalid = |name: &'static str, problem: String| Error::InvalidArgument { name, problem };
+        let invalid =
+            |name: &'static str, problem: String| Error::InvalidArgument { name, problem };
         let person = person.or_else(|| config.person.clone()).ok_or_else(|| {
             invalid(
                 "--person",
@@ -104,7 +105,10 @@ impl TabulatePlan {
                 ));
             };
             if by[..i].iter().any(|b| b.column == column.column) {
-                return Err(invalid("--by", format!("`{}` is listed twice", column.column)));
+                return Err(invalid(
+                    "--by",
+                    format!("`{}` is listed twice", column.column),
+                ));
             }
             let role = schema.columns[position].role;
             if role == Role::DirectIdentifier && column.coarsening == Coarsening::None {
