@@ -20,6 +20,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::deidentify::{is_record_id, ReleaseTable};
+use crate::dp::release::{check_chart_report, SizeChartReport};
 use crate::error::{Error, Result};
 use crate::gates::{GateSpec, Measured, MeasuredFrom};
 use crate::measurements::Catalog;
@@ -35,7 +36,8 @@ use crate::release::plain::{read_plain_csv, read_plain_parquet};
 use crate::release::report::ReleaseReport;
 use crate::release::{
     CHECKSUM_FILE, CSV_FILE, FREQUENCY_CSV_FILE, FREQUENCY_PARQUET_FILE, FREQUENCY_RELEASE_FILES,
-    MANIFEST_FILE, PARQUET_FILE, RELEASE_FILES, REPORT_FILE,
+    MANIFEST_FILE, PARQUET_FILE, RELEASE_FILES, REPORT_FILE, SIZECHART_CSV_FILE, SIZECHART_FILES,
+    SIZECHART_PARQUET_FILE,
 };
 use crate::risk::{assess, ClassHistogram};
 use crate::tabulate::suppress::{any_recomputable, Suppression};
@@ -152,7 +154,159 @@ pub fn verify_release(
     let mut row_checks = row_checks;
     row_checks.insert(ROW_CHECKS_BEFORE_PARQUET, same_as_parquet);
     checks.extend(row_checks);
+    checks.extend(size_chart_checks(dir, &present));
     Ok(checks)
+}
+
+/// `report.json`'s `sizechart` entry, read as its own type (the rest of the report is read as
+/// [`ReleaseReport`]).
+#[derive(serde::Deserialize)]
+struct ChartEntry {
+    #[serde(default)]
+    sizechart: Option<SizeChartReport>,
+}
+
+/// The checks of a release's size chart, if it has one: the recorded budget is within the
+/// configured (ε, δ) and lifetime ε, the CSV equals the Parquet file, and the chart's structure
+/// matches the report (columns, one row per stratum and measurement, units, percentiles in order
+/// and within the public bounds).
+fn size_chart_checks(dir: &Path, present: &BTreeSet<String>) -> Vec<Check> {
+    const NAME: &str = "size chart";
+    let entry = std::fs::read(dir.join(REPORT_FILE)).ok().and_then(|bytes| {
+        serde_json::from_slice::<ChartEntry>(&bytes)
+            .map_err(|e| e.to_string())
+            .ok()
+    });
+    let has_files = SIZECHART_FILES.iter().any(|f| present.contains(*f));
+    let report = match entry.and_then(|e| e.sizechart) {
+        Some(report) => report,
+        None if has_files => {
+            return vec![check(
+                NAME,
+                false,
+                "size chart files without a sizechart entry in report.json",
+            )]
+        }
+        None => return Vec::new(),
+    };
+    let mut checks = vec![match check_chart_report(&report) {
+        Ok(()) => check(
+            "size chart budget",
+            true,
+            format!(
+                "ρ = {:.3e} spent of the ρ = {:.3e} that (ε = {}, δ = {:e}) allows{}",
+                report.budget.rho_spent,
+                report.budget.rho,
+                report.budget.epsilon,
+                report.budget.delta,
+                report
+                    .lifetime_epsilon
+                    .map(|l| format!("; lifetime ε = {l}"))
+                    .unwrap_or_default()
+            ),
+        ),
+        Err(problem) => check("size chart budget", false, problem),
+    }];
+    let csv = read_plain_csv(&dir.join(SIZECHART_CSV_FILE));
+    let parquet = read_plain_parquet(&dir.join(SIZECHART_PARQUET_FILE));
+    let csv = match csv {
+        Ok(csv) => csv,
+        Err(problem) => {
+            checks.push(check(NAME, false, problem));
+            return checks;
+        }
+    };
+    checks.push(match parquet {
+        Ok(parquet) if parquet == csv => check(
+            "size chart csv = parquet",
+            true,
+            format!("{} rows identical", csv.rows.len()),
+        ),
+        Ok(_) => check(
+            "size chart csv = parquet",
+            false,
+            "the two files hold different data",
+        ),
+        Err(problem) => check("size chart csv = parquet", false, problem),
+    });
+    checks.push(match chart_structure(&csv, &report) {
+        Ok(detail) => check(NAME, true, detail),
+        Err(problem) => check(NAME, false, problem),
+    });
+    checks
+}
+
+fn chart_structure(
+    csv: &crate::release::plain::TextRows,
+    report: &SizeChartReport,
+) -> std::result::Result<String, String> {
+    let mut expected: Vec<String> = ["stratum", "measurement", "unit"]
+        .map(String::from)
+        .to_vec();
+    let figures: Vec<String> = ["n", "mean", "sd"]
+        .map(String::from)
+        .into_iter()
+        .chain(report.percentiles.iter().map(|p| format!("p{p}")))
+        .collect();
+    for figure in &figures {
+        expected.push(figure.clone());
+        expected.push(format!("{figure}_error95"));
+    }
+    if csv.names != expected {
+        return Err(format!("columns are [{}]", csv.names.join(", ")));
+    }
+    let rows = report.strata.len() * report.measurements.len();
+    if csv.rows.len() != rows {
+        return Err(format!(
+            "{} rows; {} strata × {} measurements make {rows}",
+            csv.rows.len(),
+            report.strata.len(),
+            report.measurements.len()
+        ));
+    }
+    let number = |text: &str, line: usize| -> std::result::Result<Option<f64>, String> {
+        if text.is_empty() {
+            return Ok(None);
+        }
+        text.parse::<f64>()
+            .map(Some)
+            .map_err(|_| format!("line {line}: a figure is not a number"))
+    };
+    for (index, row) in csv.rows.iter().enumerate() {
+        let line = index + 2;
+        let stratum = &report.strata[index / report.measurements.len()];
+        let measurement = &report.measurements[index % report.measurements.len()];
+        if &row[0] != stratum || row[1] != measurement.name || row[2] != measurement.unit {
+            return Err(format!(
+                "line {line} is not `{stratum}`, `{}` in {}",
+                measurement.name, measurement.unit
+            ));
+        }
+        let n = number(&row[3], line)?.ok_or(format!("line {line}: n is missing"))?;
+        if n < 0.0 {
+            return Err(format!("line {line}: n is negative"));
+        }
+        let mut previous = f64::NEG_INFINITY;
+        for (level, _) in report.percentiles.iter().enumerate() {
+            let column = 3 + 2 * (3 + level);
+            if let Some(value) = number(&row[column], line)? {
+                if value < previous
+                    || value < measurement.lower - measurement.step
+                    || value > measurement.upper + measurement.step
+                {
+                    return Err(format!(
+                        "line {line}: percentiles out of order or outside the plausible range"
+                    ));
+                }
+                previous = value;
+            }
+        }
+    }
+    Ok(format!(
+        "{rows} rows ({} strata × {} measurements), percentiles in order and in range",
+        report.strata.len(),
+        report.measurements.len()
+    ))
 }
 
 /// The checks of a frequency-table release (`anonpub tabulate`): files, checksums, manifest,

@@ -267,7 +267,10 @@ mod tests {
         assert_eq!(bounds.len(), 2);
         assert_eq!(people.len(), 60);
         assert_eq!(people[5].values, [905.0, 705.0]);
-        assert!(people.iter().all(|p| p.stratum == 1), "no breasts-only measurements");
+        assert!(
+            people.iter().all(|p| p.stratum == 1),
+            "no breasts-only measurements"
+        );
     }
 
     #[test]
@@ -280,16 +283,24 @@ mod tests {
         let read: SizeChartReport = serde_json::from_str(&json).unwrap();
         // (serde_json's default float parser may be one unit in the last place off.)
         assert_eq!(read.measurements, release.report.measurements);
-        assert_eq!(read.budget.figures.len(), release.report.budget.figures.len());
+        assert_eq!(
+            read.budget.figures.len(),
+            release.report.budget.figures.len()
+        );
         let mut greedy = read.clone();
         greedy.lifetime_epsilon = Some(0.5);
-        assert!(check_chart_report(&greedy).unwrap_err().contains("lifetime"));
+        assert!(check_chart_report(&greedy)
+            .unwrap_err()
+            .contains("lifetime"));
         let mut fewer = read;
         fewer.measurements.pop();
         assert!(check_chart_report(&fewer).is_err());
         let columns = chart_columns(&release.chart);
         assert_eq!(columns.rows(), 4);
-        assert_eq!(columns.names()[..4], ["stratum", "measurement", "unit", "n"]);
+        assert_eq!(
+            columns.names()[..4],
+            ["stratum", "measurement", "unit", "n"]
+        );
         assert_eq!(columns.columns.len(), 3 + 2 * 12);
     }
 

@@ -14,6 +14,7 @@ pub mod datasheet;
 pub mod frequency;
 pub mod html;
 pub mod internal;
+pub mod sizechart;
 pub mod tabular;
 
 use std::io::Write;
@@ -30,7 +31,7 @@ use crate::release::manifest::{InputFingerprint, Manifest, ManifestFile};
 use crate::release::report::ReleaseReport;
 use crate::release::{
     csv, parquet, CHECKSUM_FILE, CSV_FILE, DATAPACKAGE_FILE, DATASHEET_FILE, HTML_FILE,
-    MANIFEST_FILE, PARQUET_FILE, REPORT_FILE,
+    MANIFEST_FILE, PARQUET_FILE, REPORT_FILE, SIZECHART_CSV_FILE, SIZECHART_PARQUET_FILE,
 };
 use crate::schema::DatasetSchema;
 use crate::timings::timed;
@@ -64,6 +65,28 @@ pub fn write_release(
     release: &Release<'_>,
     observer: &dyn Observer,
 ) -> Result<()> {
+    write_release_with_chart(out, force, release, None, observer)
+}
+
+/// `report.json` of a release with a size chart: the report's fields, then `sizechart`.
+#[derive(serde::Serialize)]
+struct ChartedReport<'a> {
+    #[serde(flatten)]
+    report: &'a ReleaseReport,
+    sizechart: &'a crate::dp::release::SizeChartReport,
+}
+
+/// [`write_release`] with an optional DP size chart: `sizechart.csv` and `sizechart.parquet`
+/// join the files (and the manifest and checksums), `report.json` gains a `sizechart` entry, the
+/// datasheet and `report.html` a section. Without a chart the files are exactly those of
+/// [`write_release`].
+pub fn write_release_with_chart(
+    out: &Path,
+    force: bool,
+    release: &Release<'_>,
+    chart: Option<&crate::dp::release::ChartRelease>,
+    observer: &dyn Observer,
+) -> Result<()> {
     let staging = Staging::new(out, force, "--out")?;
     // The two data files are independent: CSV formatting runs on its own thread while the
     // Parquet writer uses the rayon pool.
@@ -88,7 +111,7 @@ pub fn write_release(
         license: &release.config.license,
         rows: release.table.len(),
     };
-    let package = datapackage(
+    let mut package = datapackage(
         &info,
         &PackagedFile {
             name: CSV_FILE,
@@ -101,12 +124,32 @@ pub fn write_release(
             sha256: &parquet_entry.sha256,
         },
     );
-    staging.write(DATAPACKAGE_FILE, &pretty_json(&package))?;
-    staging.write(REPORT_FILE, &pretty_json(release.report))?;
-    staging.write(HTML_FILE, report_html(release).as_bytes())?;
-    staging.write(DATASHEET_FILE, datasheet(release).as_bytes())?;
-
     let mut files = vec![csv_entry, parquet_entry];
+    let mut html = report_html(release);
+    let mut sheet = datasheet(release);
+    match chart {
+        None => staging.write(REPORT_FILE, &pretty_json(release.report))?,
+        Some(chart) => {
+            sizechart::write_chart_files(&staging, chart)?;
+            let chart_csv = file_entry(&staging, SIZECHART_CSV_FILE)?;
+            let chart_parquet = file_entry(&staging, SIZECHART_PARQUET_FILE)?;
+            datapackage::add_chart_resources(&mut package, &chart_csv, &chart_parquet);
+            files.extend([chart_csv, chart_parquet]);
+            let charted = ChartedReport {
+                report: release.report,
+                sizechart: &chart.report,
+            };
+            staging.write(REPORT_FILE, &pretty_json(&charted))?;
+            let end = html.rfind("</main>").unwrap_or(html.len());
+            html.insert_str(end, &sizechart::html_section(chart));
+            let uses = sheet.find("## Uses").unwrap_or(sheet.len());
+            sheet.insert_str(uses, &sizechart::datasheet_section(chart));
+        }
+    }
+    staging.write(DATAPACKAGE_FILE, &pretty_json(&package))?;
+    staging.write(HTML_FILE, html.as_bytes())?;
+    staging.write(DATASHEET_FILE, sheet.as_bytes())?;
+
     for name in [DATAPACKAGE_FILE, REPORT_FILE, HTML_FILE, DATASHEET_FILE] {
         files.push(file_entry(&staging, name)?);
     }
@@ -389,5 +432,77 @@ mod tests {
         }
         assert_eq!(manifest.config_sha256, "c0ffee");
         assert_eq!(manifest.seed, Some(7));
+    }
+
+    #[test]
+    fn a_size_chart_joins_the_release_and_verify_checks_it() {
+        use crate::release::{checksums, SIZECHART_FILES};
+        let mut owned = fixture::Owned::new();
+        owned.report.anonpub_version = env!("CARGO_PKG_VERSION").into();
+        let chart = sizechart::test_chart();
+        let dir = tempfile::tempdir().unwrap();
+        let (plain, charted) = (dir.path().join("plain"), dir.path().join("charted"));
+        let silent = &crate::observe::Silent;
+        write_release(&plain, false, &owned.release(), silent).unwrap();
+        write_release_with_chart(&charted, false, &owned.release(), Some(&chart), silent).unwrap();
+        for name in SIZECHART_FILES {
+            assert!(
+                charted.join(name).is_file() && !plain.join(name).exists(),
+                "{name}"
+            );
+        }
+        // The data files are the same; the documents gain the chart.
+        let read = |dir: &Path, name: &str| std::fs::read(dir.join(name)).unwrap();
+        assert_eq!(read(&plain, CSV_FILE), read(&charted, CSV_FILE));
+        let sums = std::fs::read_to_string(charted.join(CHECKSUM_FILE)).unwrap();
+        let listed: Vec<String> = checksums::parse_checksums(&sums)
+            .unwrap()
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        assert!(
+            listed.iter().any(|n| n == SIZECHART_PARQUET_FILE),
+            "{listed:?}"
+        );
+        let report: serde_json::Value =
+            serde_json::from_slice(&read(&charted, REPORT_FILE)).unwrap();
+        assert_eq!(report["sizechart"]["privacy_unit"], "person");
+        assert_eq!(report["k_requested"], 5, "the report's own fields stay");
+        let plain_report: serde_json::Value =
+            serde_json::from_slice(&read(&plain, REPORT_FILE)).unwrap();
+        assert!(plain_report.get("sizechart").is_none());
+        let sheet = String::from_utf8(read(&charted, DATASHEET_FILE)).unwrap();
+        assert!(sheet.contains("Not byte-reproducible"));
+        assert!(sheet.find("## Size chart") < sheet.find("## Uses"));
+        let html = String::from_utf8(read(&charted, HTML_FILE)).unwrap();
+        assert!(html.contains("Size chart (differential privacy)"));
+
+        let catalog = Catalog::freesewing();
+        let chart_checks = |dir: &Path| -> Vec<(String, bool)> {
+            crate::verify::verify_release(dir, None, &catalog, silent)
+                .unwrap()
+                .into_iter()
+                .filter(|c| c.name.starts_with("size chart"))
+                .map(|c| (format!("{}: {}", c.name, c.detail), c.passed))
+                .collect()
+        };
+        assert!(chart_checks(&plain).is_empty());
+        let checks = chart_checks(&charted);
+        assert_eq!(checks.len(), 3, "{checks:?}");
+        assert!(checks.iter().all(|(_, passed)| *passed), "{checks:?}");
+        let mut cheated = report;
+        cheated["sizechart"]["budget"]["epsilon"] = serde_json::json!(0.1);
+        std::fs::write(
+            charted.join(REPORT_FILE),
+            serde_json::to_vec_pretty(&cheated).unwrap(),
+        )
+        .unwrap();
+        let checks = chart_checks(&charted);
+        assert!(
+            checks
+                .iter()
+                .any(|(name, passed)| name.starts_with("size chart budget") && !passed),
+            "{checks:?}"
+        );
     }
 }
