@@ -9,4 +9,5 @@ mod publish;
 mod release;
 mod risk;
 mod sample;
+mod table_source;
 mod verify;
