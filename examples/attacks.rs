@@ -25,7 +25,7 @@ use anonpub::anonymize::microaggregation::{self, microaggregate};
 use anonpub::config::ReleaseConfig;
 use anonpub::dates::Date;
 use anonpub::extract::crypto::{load_secret, FieldKey};
-use anonpub::extract::freesewing_v3::V3Database;
+use anonpub::extract::freesewing_v3::{FreeSewingV3, V3Database};
 use anonpub::measurements::Catalog;
 use anonpub::observe::Silent;
 use anonpub::risk::differencing::differencing_attack;
@@ -33,7 +33,7 @@ use anonpub::risk::fake_accounts::{fake_accounts_attack, FakeAccounts};
 use anonpub::risk::known_members::known_members_attack;
 use anonpub::risk::recovery::{GroupedRelease, RecoveryFigures, Scoring, Tolerance};
 use anonpub::risk::utility::{numeric_utility, NumericUtility};
-use anonpub::select::{select_v3, SelectionPolicy};
+use anonpub::select::{select, SelectionPolicy};
 use anonpub::table::MeasurementTable;
 use clap::Parser;
 use rand::{Rng, SeedableRng};
@@ -94,7 +94,7 @@ fn main() -> anonpub::Result<()> {
     // Person numbers stay the same across the simulated releases, so they serve as stable keys.
     let person_key = |person: u32| u64::from(person);
     let method = |table: &MeasurementTable| {
-        let hidden = indicatif::ProgressBar::hidden();
+        let hidden = anonpub::observe::Silent;
         let mut released = microaggregate(table, &release_method, &hidden);
         if args.noise_scale > 0.0 {
             let membership = Membership {
@@ -235,14 +235,16 @@ fn eligible(
     catalog: &Catalog,
 ) -> anonpub::Result<(MeasurementTable, Zeroizing<[u8; 32]>)> {
     let database = V3Database::open(&args.db)?;
-    let secret = load_secret(Some(&args.key_file))?;
+    let (secret, origin) = load_secret(Some(&args.key_file))?;
     let key = FieldKey::derive(&secret);
+    let noise_key = key.subkey(GROUP_NOISE_LABEL);
+    let source = FreeSewingV3::new(database, key, origin.into());
     let defaults = ReleaseConfig::default();
     let policy = SelectionPolicy {
         as_of: args.as_of,
         retention_months: defaults.retention_months,
         max_malformed_share: defaults.max_malformed_share,
     };
-    let (table, _) = select_v3(&database, &key, &policy, catalog, &Silent)?;
-    Ok((table, key.subkey(GROUP_NOISE_LABEL)))
+    let (table, _) = select(&source, &policy, catalog, &Silent)?;
+    Ok((table, noise_key))
 }

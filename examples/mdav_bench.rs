@@ -72,7 +72,7 @@ fn compare(rows: usize, seed: u64, k: usize, limits: &[usize]) {
                 limit,
                 &rounding,
                 &[],
-                &indicatif::ProgressBar::hidden(),
+                &anonpub::observe::Silent,
             );
             let seconds = start.elapsed().as_secs_f64();
             let width = table.width();

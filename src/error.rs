@@ -64,10 +64,16 @@ pub enum Error {
         share_pct = share * 100.0
     )]
     TooManyBadRows {
+        /// The database file.
         path: PathBuf,
+        /// Sets that cannot be read (unreadable owner, orphan, undecryptable or malformed).
         bad: u64,
+        /// Sets that could have been published had every row been readable: all sets but those of
+        /// owners without consent, an active account or a recent visit.
         of: u64,
+        /// `bad / of`.
         share: f64,
+        /// The configured `max_malformed_share`, which `share` exceeds.
         limit: f64,
         /// Counts by reason with the first row of each; never a value.
         reasons: String,

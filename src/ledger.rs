@@ -31,7 +31,9 @@ pub struct LedgerEntry {
     pub release: String,
     /// The release's `--as-of` date.
     pub as_of: String,
+    /// The ε the release spent.
     pub epsilon: f64,
+    /// The δ the release spent.
     pub delta: f64,
 }
 
@@ -39,6 +41,7 @@ pub struct LedgerEntry {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Ledger {
+    /// Every recorded release, oldest first.
     pub releases: Vec<LedgerEntry>,
 }
 

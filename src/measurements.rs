@@ -63,18 +63,22 @@ impl Catalog {
         Self::from_schema(&DatasetSchema::freesewing())
     }
 
+    /// The number of publishable measurements.
     pub fn len(&self) -> usize {
         self.names.len()
     }
 
+    /// Whether the schema has no publishable measurement.
     pub fn is_empty(&self) -> bool {
         self.names.is_empty()
     }
 
+    /// The measurements' schema names, in catalogue order.
     pub fn names(&self) -> &[String] {
         &self.names
     }
 
+    /// The unit of a measurement (`mm`, `deg`; empty when the schema gives none).
     pub fn unit(&self, index: usize) -> &str {
         &self.units[index]
     }
@@ -84,6 +88,9 @@ impl Catalog {
         self.lookup.get(name).copied()
     }
 
+    /// The closed range `[low, high]` of plausible values: selection drops a set with a value
+    /// outside it, and the DP size chart clamps to it (public bounds). Without a schema range, all
+    /// positive numbers.
     pub fn plausible(&self, index: usize) -> [f64; 2] {
         self.plausible[index]
     }
@@ -93,6 +100,8 @@ impl Catalog {
         self.rounding[index]
     }
 
+    /// Whether only people with breasts have this measurement, so that its mere presence is
+    /// informative.
     pub fn breasts_only(&self, index: usize) -> bool {
         self.breasts_only[index]
     }
@@ -110,8 +119,11 @@ pub struct Measies {
 /// Why a decrypted `measies` value is unusable. Never carries a value or an unknown key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MeasiesError {
+    /// The text is not one JSON object.
     #[error("measies is not a JSON object of measurement name → number")]
     NotAnObject,
+    /// A catalogue measurement holds something other than a number; carries its catalogue name,
+    /// never the value.
     #[error("measurement `{0}` is not a number")]
     NotANumber(String),
 }

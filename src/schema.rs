@@ -27,6 +27,66 @@ pub enum Role {
     Sensitive,
     /// Neither: published as is.
     Insensitive,
+    /// Rows with the same value belong to one person: k counts distinct values of this column.
+    /// Never published.
+    PersonKey,
+    /// The person's consent; a row is eligible only if it is at least `consent_min` (or `true`).
+    /// Never published.
+    Consent,
+    /// The person's account status; a row is eligible only if it is one of `status_allowed`.
+    /// Never published.
+    Status,
+    /// When the person was last seen (ISO-8601 date or date-time, or epoch milliseconds); the
+    /// release's retention window applies to it. Never published.
+    LastSeen,
+}
+
+impl Role {
+    /// The role's name as a schema writes it.
+    pub fn key(self) -> &'static str {
+        match self {
+            Role::DirectIdentifier => "direct_identifier",
+            Role::QuasiIdentifier => "quasi_identifier",
+            Role::Sensitive => "sensitive",
+            Role::Insensitive => "insensitive",
+            Role::PersonKey => "person_key",
+            Role::Consent => "consent",
+            Role::Status => "status",
+            Role::LastSeen => "last_seen",
+        }
+    }
+
+    /// Whether the column only decides who may be published (who the person is, their consent,
+    /// status, last visit) and is never written to a release.
+    pub fn is_eligibility(self) -> bool {
+        matches!(
+            self,
+            Role::PersonKey | Role::Consent | Role::Status | Role::LastSeen
+        )
+    }
+}
+
+/// A status value as a schema lists it: TOML integers, strings and booleans compare by their text.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(untagged)]
+pub enum StatusValue {
+    /// A whole number (`1`).
+    Integer(i64),
+    /// A boolean (`true`).
+    Boolean(bool),
+    /// Text (`"active"`).
+    Text(String),
+}
+
+impl StatusValue {
+    /// The text a cell must hold to match.
+    pub fn text(&self) -> String {
+        match self {
+            StatusValue::Integer(n) => n.to_string(),
+            StatusValue::Boolean(b) => b.to_string(),
+            StatusValue::Text(t) => t.clone(),
+        }
+    }
 }
 
 /// The value type of a column.
@@ -77,6 +137,10 @@ pub struct ColumnSpec {
     pub bottom_code: Option<f64>,
     /// Values above this are published as this (top coding), before anonymization.
     pub top_code: Option<f64>,
+    /// For the `consent` column: the lowest value that consents (default 1).
+    pub consent_min: Option<i64>,
+    /// For the `status` column: the values of an account whose rows may be published.
+    pub status_allowed: Option<Vec<StatusValue>>,
 }
 
 impl ColumnSpec {
@@ -98,6 +162,9 @@ pub struct DatasetSchema {
     pub description: Option<String>,
     /// Field delimiter of CSV inputs described by this schema (default `,`).
     pub delimiter: Option<char>,
+    /// `"freesewing"`: the FreeSewing measurement columns of the embedded schema follow the
+    /// declared ones, so a table of FreeSewing sets needs to declare only its other columns.
+    pub include_measurements: Option<String>,
     #[serde(rename = "column")]
     /// Every column of the input, in order (`[[column]]`).
     pub columns: Vec<ColumnSpec>,
@@ -116,6 +183,17 @@ impl DatasetSchema {
                 e.message().to_string(),
             )
         })?;
+        match schema.include_measurements.as_deref() {
+            None => {}
+            Some("freesewing") => schema.columns.extend(DatasetSchema::freesewing().columns),
+            Some(_) => {
+                return Err(Error::bad_file(
+                    origin,
+                    Some("field `include_measurements`".into()),
+                    "the only measurements that can be included are \"freesewing\"",
+                ))
+            }
+        }
         schema.validate(origin)?;
         schema.base_dir = origin
             .parent()
@@ -129,6 +207,11 @@ impl DatasetSchema {
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
         Self::parse(&text, path)
+    }
+
+    /// The column with an eligibility `role` (at most one per role, checked when parsing).
+    pub fn role_column(&self, role: Role) -> Option<&ColumnSpec> {
+        self.columns.iter().find(|c| c.role == role)
     }
 
     /// The embedded FreeSewing measurements schema.
@@ -152,8 +235,46 @@ impl DatasetSchema {
                 "the schema declares no column",
             ));
         }
+        for role in [Role::PersonKey, Role::Consent, Role::Status, Role::LastSeen] {
+            let mut with_role = self.columns.iter().filter(|c| c.role == role);
+            if let (Some(_), Some(second)) = (with_role.next(), with_role.next()) {
+                return fail(
+                    &second.name,
+                    format!(
+                        "a second column with role \"{}\": at most one is allowed",
+                        role.key()
+                    ),
+                );
+            }
+        }
         let mut seen = HashSet::new();
         for column in &self.columns {
+            if column.consent_min.is_some() && column.role != Role::Consent {
+                return fail(&column.name, "`consent_min` needs role \"consent\"".into());
+            }
+            match (&column.status_allowed, column.role) {
+                (Some(_), role) if role != Role::Status => {
+                    return fail(
+                        &column.name,
+                        "`status_allowed` needs role \"status\"".into(),
+                    )
+                }
+                (None, Role::Status) => {
+                    return fail(
+                        &column.name,
+                        "a `status` column needs `status_allowed = [values]`".into(),
+                    )
+                }
+                _ => {}
+            }
+            if column.role.is_eligibility()
+                && (column.hierarchy.is_some() || column.rounding.is_some())
+            {
+                return fail(
+                    &column.name,
+                    "eligibility columns (person_key, consent, status, last_seen) are never published: drop `hierarchy` and `rounding`".into(),
+                );
+            }
             for name in std::iter::once(&column.name).chain(&column.aliases) {
                 if !seen.insert(name.as_str()) {
                     return fail(name, "name declared twice".into());
@@ -438,7 +559,10 @@ mod tests {
             [[column]]\nname = \"a\"\naliases = [\"b\"]\nrole = \"quasi_identifier\"\ntype = \"string\"\n\
             unit = \"u\"\ngroup = \"g\"\nbreasts_only = false\ndescription = \"d\"\nhierarchy = \"h.csv\"\n\
             [[column]]\nname = \"c\"\nrole = \"quasi_identifier\"\ntype = \"number\"\nplausible = [1, 2]\n\
-            rounding = 0.5\nwidths = [1, 2]\nbottom_code = 1\ntop_code = 2\n";
+            rounding = 0.5\nwidths = [1, 2]\nbottom_code = 1\ntop_code = 2\n\
+            [[column]]\nname = \"who\"\nrole = \"consent\"\ntype = \"integer\"\nconsent_min = 3\n\
+            [[column]]\nname = \"state\"\nrole = \"status\"\ntype = \"string\"\nstatus_allowed = [1, \"on\"]\n\
+            include_measurements = \"freesewing\"\n";
         DatasetSchema::parse(text, Path::new("all.toml")).unwrap();
         let root = json_schema();
         let value: serde_json::Value = toml::from_str(text).unwrap();
@@ -447,10 +571,7 @@ mod tests {
             object.as_object().unwrap().keys().cloned().collect()
         };
         let columns = value["column"].as_array().unwrap();
-        let used: HashSet<String> = keys(&columns[0])
-            .union(&keys(&columns[1]))
-            .cloned()
-            .collect();
+        let used: HashSet<String> = columns.iter().flat_map(|c| keys(c)).collect();
         assert_eq!(used, keys(&root["$defs"]["column"]["properties"]));
         assert_eq!(keys(&value), keys(&root["properties"]));
 
@@ -459,6 +580,34 @@ mod tests {
         assert!(violation(&unknown, &root, &root, "$")
             .unwrap()
             .contains("colour"));
+    }
+
+    #[test]
+    fn eligibility_roles_are_checked() {
+        let parse = |columns: &str| {
+            DatasetSchema::parse(&format!("name = \"x\"\n{columns}"), Path::new("s.toml"))
+                .map_err(|e| e.to_string())
+        };
+        let key = "[[column]]\nname = \"p\"\nrole = \"person_key\"\ntype = \"string\"\n";
+        let twice = parse(&format!("{key}{}", key.replace("\"p\"", "\"q\""))).unwrap_err();
+        assert!(
+            twice.contains("second column with role \"person_key\""),
+            "{twice}"
+        );
+        let status = parse("[[column]]\nname = \"s\"\nrole = \"status\"\ntype = \"string\"\n");
+        assert!(status.unwrap_err().contains("status_allowed"));
+        let misplaced = parse(&format!("{key}consent_min = 2\n")).unwrap_err();
+        assert!(
+            misplaced.contains("`consent_min` needs role"),
+            "{misplaced}"
+        );
+        let included = parse("include_measurements = \"freesewing\"\n").unwrap();
+        assert_eq!(
+            included.columns.len(),
+            DatasetSchema::freesewing().columns.len()
+        );
+        assert!(parse("include_measurements = \"adult\"\n").is_err());
+        assert!(Role::PersonKey.is_eligibility() && !Role::Sensitive.is_eligibility());
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! Selection: which measurements sets may enter the open dataset, and why the others may not.
 //!
-//! A set is eligible when its owner consented to open data (consent ≥ 3), the account is active
-//! (status 1), the owner was seen within the retention window before the release date, and every
-//! value in it is plausible. Users are judged before any set is decrypted: sets of ineligible
-//! users are never decrypted at all. Every exclusion is counted by reason for the report.
+//! A set is eligible when its owner consented to open data, the account is active, the owner was
+//! seen within the retention window before the release date, and every value in it is plausible.
+//! The rules are the same for every source ([`crate::extract::source`]): each source only says
+//! what consent and status mean in its own columns (for FreeSewing v3, consent ≥ 3 and status 1).
+//! People are judged before any set is decoded: sets of ineligible people are never decrypted at
+//! all. Every exclusion is counted by reason for the report.
 //!
 //! **Bad rows are left out, a bad database is refused.** A production database always holds a few
 //! rows anonpub cannot read: a set without measurements, a value left unencrypted by a migration,
@@ -25,21 +27,19 @@ use serde::{Deserialize, Serialize};
 
 use crate::dates::Date;
 use crate::error::{Error, Result};
-use crate::extract::crypto::{DecryptError, FieldKey};
-use crate::extract::freesewing_v3::{Owner, SetRow, StoredMeasies, UserRow, V3Database};
+use crate::extract::crypto::DecryptError;
+use crate::extract::source::{
+    Decode, DecodeFailure, Owner, PersonFacts, Source, SourceDescription, StoredSet,
+};
 use crate::fast_hash::FastMap;
-use crate::measurements::{parse_measies, Catalog, Measies};
+use crate::measurements::{Catalog, Measies};
 use crate::observe::{Observer, Progress};
 use crate::table::MeasurementTable;
-
-/// The consent level that includes "share anonymized measurements as open data".
-pub const OPEN_DATA_CONSENT: i64 = 3;
-/// `User.status` of an active account.
-pub const ACTIVE_STATUS: i64 = 1;
 
 /// Who may be published, decided once from the release config.
 #[derive(Debug, Clone, Copy)]
 pub struct SelectionPolicy {
+    /// The release date; the retention window ends there.
     pub as_of: Date,
     /// Sets of people not seen for longer than this many months are not published.
     pub retention_months: u32,
@@ -62,6 +62,9 @@ pub enum Exclusion {
     UnreadableOwner,
     /// The set's `userId` matches no user (possible when SQLite does not enforce foreign keys).
     OrphanSet,
+    /// The owner made the set public: anyone can already read its exact values (see
+    /// [`ChunkJudge::judge`] for why such a set is not published).
+    PublicSet,
     /// The set has no known measurement (NULL, empty, the plain `{}` default, or an encrypted
     /// empty object): an empty set, not a damaged one.
     NoMeasurements,
@@ -78,12 +81,13 @@ pub enum Exclusion {
 
 impl Exclusion {
     /// Every reason, in the order reports list them.
-    pub const ALL: [Exclusion; 10] = [
+    pub const ALL: [Exclusion; 11] = [
         Exclusion::NoOpenDataConsent,
         Exclusion::AccountNotActive,
         Exclusion::OutsideRetentionWindow,
         Exclusion::UnreadableOwner,
         Exclusion::OrphanSet,
+        Exclusion::PublicSet,
         Exclusion::NoMeasurements,
         Exclusion::Undecryptable,
         Exclusion::MalformedValue,
@@ -105,6 +109,9 @@ impl Exclusion {
                 "the owner's consent, status or last visit cannot be read (or the owner's id is not unique)"
             }
             Exclusion::OrphanSet => "the set belongs to no account in the database",
+            Exclusion::PublicSet => {
+                "the owner made the set public, so its exact values are published already"
+            }
             Exclusion::NoMeasurements => "the set holds no known measurement",
             Exclusion::Undecryptable => "the stored measurements cannot be decrypted",
             Exclusion::MalformedValue => {
@@ -125,6 +132,7 @@ impl Exclusion {
             Exclusion::OutsideRetentionWindow => "outside_retention_window",
             Exclusion::UnreadableOwner => "unreadable_owner",
             Exclusion::OrphanSet => "orphan_set",
+            Exclusion::PublicSet => "public_set",
             Exclusion::NoMeasurements => "no_measurements",
             Exclusion::Undecryptable => "undecryptable",
             Exclusion::MalformedValue => "malformed_value",
@@ -202,6 +210,7 @@ pub struct BadRows {
     pub sets: u64,
     /// Sets of eligible owners, of unreadable owners and without an owner.
     pub of_sets: u64,
+    /// `sets / of_sets` (0 when there are none).
     pub share: f64,
     /// The configured limit (`max_malformed_share`).
     pub max_share: f64,
@@ -214,9 +223,13 @@ pub type ReasonCounts = BTreeMap<Cow<'static, str>, u64>;
 /// Counts of what selection saw and left out.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SelectionReport {
+    /// Person rows in the source (`User` rows; for a table, distinct person keys).
     pub users_in_database: u64,
+    /// Set rows in the source.
     pub sets_in_database: u64,
+    /// Sets that passed every check, duplicates of an owner's own set removed.
     pub eligible_sets: u64,
+    /// Distinct people behind the eligible sets.
     pub eligible_people: u64,
     /// Sets left out, by reason.
     pub excluded_sets: ReasonCounts,
@@ -228,19 +241,19 @@ pub struct SelectionReport {
     pub unknown_measurements_dropped: u64,
 }
 
-/// Judges a user without looking at any of their sets.
-pub fn judge_user(user: &UserRow, policy: &SelectionPolicy) -> Result<(), Exclusion> {
-    if user.consent < OPEN_DATA_CONSENT {
+/// Judges a person without looking at any of their sets.
+pub fn judge_person(person: &PersonFacts, policy: &SelectionPolicy) -> Result<(), Exclusion> {
+    if !person.consented {
         return Err(Exclusion::NoOpenDataConsent);
     }
-    if user.status != ACTIVE_STATUS {
+    if !person.active {
         return Err(Exclusion::AccountNotActive);
     }
     let window_start = policy
         .as_of
         .months_before(policy.retention_months)
         .start_ms();
-    match user.last_seen_ms {
+    match person.last_seen_ms {
         Some(seen) if seen >= window_start => Ok(()),
         _ => Err(Exclusion::OutsideRetentionWindow),
     }
@@ -268,55 +281,55 @@ pub fn judge_values(values: &[f64], catalog: &Catalog) -> Result<(), Exclusion> 
 /// Chunk of sets decrypted in parallel; bounds memory held as ciphertext.
 const SET_CHUNK: usize = 32_768;
 
-/// Reads a v3 database and returns the eligible sets as a table, one row per set, with the
-/// owner of each row as a dense person number (never published). The `decrypt and select`
-/// progress advances by one per set judged, and the parts of the stage (`read-users`,
-/// `read-sets`, `decrypt`, `dedupe`) report their timings to `observer`.
+/// Reads a source and returns the eligible sets as a table, one row per set, with the owner of
+/// each row as a dense person number (never published). The `decrypt and select` progress
+/// advances by one per set judged, and the parts of the stage (`read-users`, `read-sets`,
+/// `decrypt`, `dedupe`) report their timings to `observer`.
 ///
-/// Reading and decrypting overlap: this thread steps SQLite through the `Set` table while a
-/// second thread decrypts and judges the previous chunk on the rayon pool. At most two chunks of
-/// ciphertext are in flight, so memory does not grow with the database.
+/// Reading and decoding overlap: this thread steps through the source's sets while a second
+/// thread decodes and judges the previous chunk on the rayon pool. At most two chunks of stored
+/// sets are in flight, so memory does not grow with the input.
 ///
-/// Bad rows are left out and counted; the database is refused (exit 2) when the key is wrong or
+/// Bad rows are left out and counted; the input is refused (exit 2) when the key is wrong or
 /// when bad rows exceed `policy.max_malformed_share` of the sets that could have been published.
-pub fn select_v3(
-    database: &V3Database,
-    key: &FieldKey,
+pub fn select<S: Source>(
+    source: &S,
     policy: &SelectionPolicy,
     catalog: &Catalog,
     observer: &dyn Observer,
 ) -> Result<(MeasurementTable, SelectionReport)> {
     let sets = if observer.shows_progress() {
-        database.set_count()?
+        source.set_count()?
     } else {
         0
     };
     let progress = observer.progress("decrypt and select", sets);
-    let users = observer.time("read-users", || database.users())?;
+    let users = observer.time("read-users", || source.people())?;
     let verdicts: FastMap<i64, Result<(), Exclusion>> = users
-        .by_id
+        .by_key
         .iter()
-        .map(|(id, owner)| {
+        .map(|(key, owner)| {
             let verdict = match owner {
-                Owner::Readable(user) => judge_user(user, policy),
+                Owner::Readable(person) => judge_person(person, policy),
                 Owner::Unreadable => Err(Exclusion::UnreadableOwner),
             };
-            (*id, verdict)
+            (*key, verdict)
         })
         .collect();
+    let names = source.description();
     let judge = ChunkJudge {
         verdicts: &verdicts,
-        key,
+        decoder: source.decoder(),
         catalog,
-        path: database.path(),
+        path: source.path(),
     };
-    let (chunks, received) = std::sync::mpsc::sync_channel::<Vec<SetRow>>(1);
+    let (chunks, received) = std::sync::mpsc::sync_channel::<Vec<S::Set>>(1);
     let (read, judged) = std::thread::scope(|scope| {
         let judging = scope.spawn(|| judge.all(received, &*progress));
         let started = Instant::now();
         let mut waiting = Duration::ZERO;
         // A failed send means the judge stopped (a wrong key); its error is the one to report.
-        let read = database.for_each_set_chunk(SET_CHUNK, |chunk| {
+        let read = source.for_each_set_chunk(SET_CHUNK, &mut |chunk| {
             let handed_over = Instant::now();
             let sent = chunks.send(chunk).is_ok();
             waiting += handed_over.elapsed();
@@ -334,15 +347,15 @@ pub fn select_v3(
     let bad_rows = bad_row_share(&judged.tally, policy.max_malformed_share);
     if bad_rows.share > bad_rows.max_share {
         return Err(Error::TooManyBadRows {
-            path: database.path().into(),
+            path: source.path().into(),
             bad: bad_rows.sets,
             of: bad_rows.of_sets,
             share: bad_rows.share,
             limit: bad_rows.max_share,
-            reasons: bad_row_reasons(&judged.tally, users.first_unreadable_row),
+            reasons: bad_row_reasons(&judged.tally, users.first_unreadable_row, &names),
         });
     }
-    log_bad_rows(&judged.tally, users.first_unreadable_row);
+    log_bad_rows(&judged.tally, users.first_unreadable_row, &names);
 
     let (table, report) = (&mut judged.table, &mut judged.report);
     report.users_in_database = users.rows;
@@ -380,15 +393,20 @@ fn bad_row_share(tally: &Tally, max_share: f64) -> BadRows {
 }
 
 /// "undecryptable 3 (first: Set row 55), …" for every bad-row reason that occurred.
-fn bad_row_reasons(tally: &Tally, first_unreadable_user: Option<u64>) -> String {
+fn bad_row_reasons(
+    tally: &Tally,
+    first_unreadable_user: Option<u64>,
+    names: &SourceDescription,
+) -> String {
     Exclusion::ALL
         .into_iter()
         .filter(|&reason| reason.is_bad_row() && tally.get(reason) > 0)
         .map(|reason| {
             let first = match (reason, first_unreadable_user) {
-                (Exclusion::UnreadableOwner, Some(row)) => format!("User row {row}"),
+                (Exclusion::UnreadableOwner, Some(row)) => format!("{} {row}", names.person_row),
                 _ => format!(
-                    "Set row {}",
+                    "{} {}",
+                    names.set_row,
                     tally.first_row[reason as usize].expect("counted sets have a first row")
                 ),
             };
@@ -399,8 +417,8 @@ fn bad_row_reasons(tally: &Tally, first_unreadable_user: Option<u64>) -> String 
 }
 
 /// Tells the publisher which bad rows were left out (counts and row ordinals only).
-fn log_bad_rows(tally: &Tally, first_unreadable_user: Option<u64>) {
-    let reasons = bad_row_reasons(tally, first_unreadable_user);
+fn log_bad_rows(tally: &Tally, first_unreadable_user: Option<u64>, names: &SourceDescription) {
+    let reasons = bad_row_reasons(tally, first_unreadable_user, names);
     if !reasons.is_empty() {
         tracing::warn!("left out sets that cannot be read: {reasons}");
     }
@@ -446,12 +464,12 @@ struct KeyCheck {
 impl KeyCheck {
     /// Records the decryption of the set at `ordinal`; an error once the key is known to be
     /// wrong.
-    fn observe(&mut self, decryption: Decryption, ordinal: u64, path: &Path) -> Result<()> {
+    fn observe(&mut self, decryption: &Decryption, ordinal: u64, path: &Path) -> Result<()> {
         match decryption {
             Decryption::Opened => self.opened_any = true,
             Decryption::Failed(problem) if problem.suggests_wrong_key() && !self.opened_any => {
                 self.failures += 1;
-                self.first_failure.get_or_insert((ordinal, problem));
+                self.first_failure.get_or_insert((ordinal, problem.clone()));
                 if self.failures >= WRONG_KEY_PROBES {
                     return Err(self.wrong_key(path));
                 }
@@ -494,18 +512,19 @@ struct Judged {
     busy: Duration,
 }
 
-/// Decrypts and judges chunks of set rows; shared read-only with the rayon pool.
-struct ChunkJudge<'a> {
+/// Decodes and judges chunks of stored sets; shared read-only with the rayon pool.
+struct ChunkJudge<'a, S> {
     verdicts: &'a FastMap<i64, Result<(), Exclusion>>,
-    key: &'a FieldKey,
+    decoder: &'a dyn Decode<S>,
     catalog: &'a Catalog,
     path: &'a Path,
 }
 
-impl ChunkJudge<'_> {
+impl<S: StoredSet> ChunkJudge<'_, S> {
     /// Judges chunks in the order they arrive until the sender closes, or stops as soon as the
     /// key is known to be wrong.
-    fn all(&self, chunks: Receiver<Vec<SetRow>>, progress: &dyn Progress) -> Result<Judged> {
+    fn all(&self, chunks: Receiver<Vec<S>>, progress: &dyn Progress) -> Result<Judged> {
+        let path = self.path;
         let mut judged = Judged {
             table: MeasurementTable::new(self.catalog.names().to_vec()),
             report: SelectionReport::default(),
@@ -517,14 +536,11 @@ impl ChunkJudge<'_> {
         for chunk in chunks {
             let started = Instant::now();
             judged.report.sets_in_database += chunk.len() as u64;
-            let outcomes: Vec<SetOutcome> = chunk
-                .par_iter()
-                .map(|row| judge_set_row(row, self.verdicts, self.key, self.catalog))
-                .collect();
+            let outcomes: Vec<SetOutcome> = chunk.par_iter().map(|row| self.judge(row)).collect();
             for (row, outcome) in chunk.iter().zip(outcomes) {
                 match outcome {
                     SetOutcome::Eligible { owner, measies } => {
-                        key_check.observe(Decryption::Opened, row.ordinal, self.path)?;
+                        key_check.observe(&Decryption::Opened, row.ordinal(), path)?;
                         judged.tally.eligible += 1;
                         judged.report.unknown_measurements_dropped +=
                             u64::from(measies.unknown_names);
@@ -533,16 +549,60 @@ impl ChunkJudge<'_> {
                         judged.table.push(person, &measies.values);
                     }
                     SetOutcome::Excluded { reason, decryption } => {
-                        key_check.observe(decryption, row.ordinal, self.path)?;
-                        judged.tally.count(reason, row.ordinal);
+                        key_check.observe(&decryption, row.ordinal(), path)?;
+                        judged.tally.count(reason, row.ordinal());
                     }
                 }
             }
             progress.advance(chunk.len() as u64);
             judged.busy += started.elapsed();
         }
-        key_check.finish(self.path)?;
+        key_check.finish(path)?;
         Ok(judged)
+    }
+
+    /// Judges one stored set: its owner first (a set of an ineligible owner is never decoded),
+    /// then whether it is public, then its values.
+    ///
+    /// **Public sets are left out.** FreeSewing serves a public set's exact values to anyone, so
+    /// an attacker knows them. Placed in a group, they are known members: the group's mean minus
+    /// their share leaves the others' values behind, and with 20 % of sets public more than half
+    /// of private people sat in groups with fewer than k unknown members (issue 14's
+    /// measurement). Leaving them out makes every group of k consist of sets nobody outside
+    /// knows, and costs their owners nothing: their values are published already.
+    fn judge(&self, set: &S) -> SetOutcome {
+        let excluded = |reason, decryption| SetOutcome::Excluded { reason, decryption };
+        let owner = set
+            .owner()
+            .and_then(|key| Some((key, self.verdicts.get(&key)?)));
+        let Some((owner, verdict)) = owner else {
+            return excluded(Exclusion::OrphanSet, Decryption::NotTried);
+        };
+        if let Err(reason) = verdict {
+            return excluded(*reason, Decryption::NotTried);
+        }
+        if set.is_public() {
+            return excluded(Exclusion::PublicSet, Decryption::NotTried);
+        }
+        let measies = match self.decoder.decode(set, self.catalog) {
+            Ok(measies) => measies,
+            Err(DecodeFailure::Empty) => {
+                return excluded(Exclusion::NoMeasurements, Decryption::NotTried)
+            }
+            Err(DecodeFailure::Undecryptable(None)) => {
+                return excluded(Exclusion::Undecryptable, Decryption::NotTried)
+            }
+            Err(DecodeFailure::Undecryptable(Some(problem))) => {
+                return excluded(Exclusion::Undecryptable, Decryption::Failed(problem))
+            }
+            Err(DecodeFailure::Malformed) => {
+                return excluded(Exclusion::MalformedValue, Decryption::Opened)
+            }
+        };
+        match judge_values(&measies.values, self.catalog) {
+            Ok(()) => SetOutcome::Eligible { owner, measies },
+            Err(reason) => excluded(reason, Decryption::Opened),
+        }
     }
 }
 
@@ -565,57 +625,6 @@ enum Decryption {
     Failed(DecryptError),
 }
 
-/// Whether a stored `measies` is empty as stored: NULL, empty text, or the schema's unencrypted
-/// default `{}` (whitespace allowed). The backend writes `{}` for a set created without
-/// measurements; it is an empty set, not an unencrypted value.
-fn is_stored_empty(stored: &StoredMeasies) -> bool {
-    match stored {
-        StoredMeasies::Null => true,
-        StoredMeasies::Text(bytes) => {
-            let text = bytes.trim_ascii();
-            text.is_empty()
-                || (text.len() >= 2
-                    && text[0] == b'{'
-                    && text[text.len() - 1] == b'}'
-                    && text[1..text.len() - 1].trim_ascii().is_empty())
-        }
-        StoredMeasies::NotText => false,
-    }
-}
-
-fn judge_set_row(
-    row: &SetRow,
-    verdicts: &FastMap<i64, Result<(), Exclusion>>,
-    key: &FieldKey,
-    catalog: &Catalog,
-) -> SetOutcome {
-    let excluded = |reason, decryption| SetOutcome::Excluded { reason, decryption };
-    let owner = row.user_id.and_then(|id| Some((id, verdicts.get(&id)?)));
-    let Some((owner, verdict)) = owner else {
-        return excluded(Exclusion::OrphanSet, Decryption::NotTried);
-    };
-    if let Err(reason) = verdict {
-        return excluded(*reason, Decryption::NotTried);
-    }
-    if is_stored_empty(&row.measies) {
-        return excluded(Exclusion::NoMeasurements, Decryption::NotTried);
-    }
-    let StoredMeasies::Text(stored) = &row.measies else {
-        return excluded(Exclusion::Undecryptable, Decryption::NotTried);
-    };
-    let plaintext = match key.decrypt(stored) {
-        Ok(plaintext) => plaintext,
-        Err(problem) => return excluded(Exclusion::Undecryptable, Decryption::Failed(problem)),
-    };
-    let Ok(measies) = parse_measies(&plaintext, catalog) else {
-        return excluded(Exclusion::MalformedValue, Decryption::Opened);
-    };
-    match judge_values(&measies.values, catalog) {
-        Ok(()) => SetOutcome::Eligible { owner, measies },
-        Err(reason) => excluded(reason, Decryption::Opened),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -628,41 +637,41 @@ mod tests {
         }
     }
 
-    fn user(consent: i64, status: i64, seen: &str) -> UserRow {
-        UserRow {
+    fn user(consent: i64, status: i64, seen: &str) -> PersonFacts {
+        crate::extract::freesewing_v3::user_facts(
             consent,
             status,
-            last_seen_ms: Date::parse(seen).map(Date::start_ms),
-        }
+            Date::parse(seen).map(Date::start_ms),
+        )
     }
 
     #[test]
     fn users_are_judged_by_consent_status_and_retention() {
         let p = policy();
-        assert_eq!(judge_user(&user(3, 1, "2026-01-01"), &p), Ok(()));
-        assert_eq!(judge_user(&user(3, 1, "2025-06-30"), &p), Ok(()));
+        assert_eq!(judge_person(&user(3, 1, "2026-01-01"), &p), Ok(()));
+        assert_eq!(judge_person(&user(3, 1, "2025-06-30"), &p), Ok(()));
         assert_eq!(
-            judge_user(&user(3, 1, "2025-06-29"), &p),
+            judge_person(&user(3, 1, "2025-06-29"), &p),
             Err(Exclusion::OutsideRetentionWindow)
         );
         assert_eq!(
-            judge_user(&user(2, 1, "2026-01-01"), &p),
+            judge_person(&user(2, 1, "2026-01-01"), &p),
             Err(Exclusion::NoOpenDataConsent)
         );
         assert_eq!(
-            judge_user(&user(3, 0, "2026-01-01"), &p),
+            judge_person(&user(3, 0, "2026-01-01"), &p),
             Err(Exclusion::AccountNotActive)
         );
         assert_eq!(
-            judge_user(&user(3, -2, "2026-01-01"), &p),
+            judge_person(&user(3, -2, "2026-01-01"), &p),
             Err(Exclusion::AccountNotActive)
         );
-        let never_seen = UserRow {
+        let never_seen = PersonFacts {
             last_seen_ms: None,
             ..user(3, 1, "2026-01-01")
         };
         assert_eq!(
-            judge_user(&never_seen, &p),
+            judge_person(&never_seen, &p),
             Err(Exclusion::OutsideRetentionWindow)
         );
     }
@@ -718,23 +727,6 @@ mod tests {
     }
 
     #[test]
-    fn stored_empties_are_null_empty_text_and_the_plain_default() {
-        let text = |t: &str| StoredMeasies::Text(t.as_bytes().to_vec());
-        for empty in [StoredMeasies::Null, text(""), text("{}"), text(" { \n} ")] {
-            assert!(is_stored_empty(&empty), "{empty:?}");
-        }
-        for stored in [
-            StoredMeasies::NotText,
-            text("{\"chest\":1}"),
-            text("{\"iv\":\"00\",\"ct\":\"00\"}"),
-            text("}{"),
-            text("{"),
-        ] {
-            assert!(!is_stored_empty(&stored), "{stored:?}");
-        }
-    }
-
-    #[test]
     fn the_bad_row_share_counts_bad_rows_against_sets_that_could_be_published() {
         let mut tally = Tally::default();
         for (reason, n) in [
@@ -755,7 +747,18 @@ mod tests {
         assert_eq!((share.sets, share.of_sets), (6, 100));
         assert_eq!(share.share, 0.06);
         assert_eq!(
-            bad_row_reasons(&tally, Some(9)),
+            bad_row_reasons(
+                &tally,
+                Some(9),
+                &SourceDescription {
+                    kind: "test",
+                    title: "a test source",
+                    container: "database",
+                    eligibility: String::new(),
+                    person_row: "User row",
+                    set_row: "Set row",
+                }
+            ),
             "unreadable_owner 2 (first: User row 9), orphan_set 1 (first: Set row 100), \
              undecryptable 3 (first: Set row 100)"
         );
@@ -768,15 +771,15 @@ mod tests {
         let mut check = KeyCheck::default();
         for ordinal in 1..WRONG_KEY_PROBES as u64 {
             check
-                .observe(Decryption::Failed(DecryptError::Padding), ordinal, path)
+                .observe(&Decryption::Failed(DecryptError::Padding), ordinal, path)
                 .unwrap();
             // Failures no key could cause do not count.
             check
-                .observe(Decryption::Failed(DecryptError::BadHex), ordinal, path)
+                .observe(&Decryption::Failed(DecryptError::BadHex), ordinal, path)
                 .unwrap();
         }
         let error = check
-            .observe(Decryption::Failed(DecryptError::NotJson), 99, path)
+            .observe(&Decryption::Failed(DecryptError::NotJson), 99, path)
             .unwrap_err()
             .to_string();
         assert!(
@@ -786,7 +789,7 @@ mod tests {
         );
 
         let mut few = KeyCheck::default();
-        few.observe(Decryption::Failed(DecryptError::Padding), 1, path)
+        few.observe(&Decryption::Failed(DecryptError::Padding), 1, path)
             .unwrap();
         assert!(
             few.finish(path).is_err(),
@@ -795,12 +798,12 @@ mod tests {
 
         let mut right = KeyCheck::default();
         right
-            .observe(Decryption::Failed(DecryptError::Padding), 1, path)
+            .observe(&Decryption::Failed(DecryptError::Padding), 1, path)
             .unwrap();
-        right.observe(Decryption::Opened, 2, path).unwrap();
+        right.observe(&Decryption::Opened, 2, path).unwrap();
         for ordinal in 3..200 {
             right
-                .observe(Decryption::Failed(DecryptError::Padding), ordinal, path)
+                .observe(&Decryption::Failed(DecryptError::Padding), ordinal, path)
                 .unwrap();
         }
         right.finish(path).unwrap();

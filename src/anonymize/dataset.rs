@@ -80,7 +80,7 @@ impl Dataset {
         let mut columns = Vec::new();
         let mut dropped = Vec::new();
         for (spec, cells) in schema.columns.iter().zip(table.data) {
-            if spec.role == Role::DirectIdentifier {
+            if spec.role == Role::DirectIdentifier || spec.role.is_eligibility() {
                 dropped.push(spec.name.clone());
                 continue;
             }

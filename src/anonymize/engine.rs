@@ -663,7 +663,7 @@ fn run_mdav(
         request.mdav_exact_limit,
         &rounding,
         constraints,
-        &indicatif::ProgressBar::hidden(),
+        &crate::observe::Silent,
     );
     let width = quasi.len();
     let mut released = vec![f64::NAN; rows * width];

@@ -73,11 +73,6 @@ impl GroupNoise {
         }
     }
 
-    /// Standard deviation of the noise per column.
-    pub fn sigma(&self) -> &[f64] {
-        &self.sigma
-    }
-
     /// The noise of a group, one value per column: a keyed function of its sorted members.
     pub fn draw(&self, members: &mut [Member<'_>]) -> Vec<f64> {
         members.sort_by(|a, b| {
@@ -304,7 +299,7 @@ mod tests {
         );
         let noise = GroupNoise::new(Zeroizing::new([1u8; 32]), scale, sd);
         move |table: &MeasurementTable| {
-            let hidden = indicatif::ProgressBar::hidden();
+            let hidden = crate::observe::Silent;
             let mut released = microaggregate(table, &method, &hidden);
             let membership = Membership {
                 source: &released.source,

@@ -25,8 +25,12 @@ use rayon::prelude::*;
 /// Points in row-major order with `dim` coordinates each, and the person each point belongs to.
 #[derive(Debug, Clone, Copy)]
 pub struct Points<'a> {
+    /// All coordinates, `dim` per point, one point after another.
     pub coordinates: &'a [f64],
+    /// Coordinates per point.
     pub dim: usize,
+    /// The person of each point: groups count distinct people by it, so that several sets of one
+    /// person never make up a group on their own.
     pub persons: &'a [u32],
 }
 
@@ -35,10 +39,12 @@ impl Points<'_> {
         &self.coordinates[index * self.dim..(index + 1) * self.dim]
     }
 
+    /// The number of points.
     pub fn len(&self) -> usize {
         self.persons.len()
     }
 
+    /// Whether there are no points.
     pub fn is_empty(&self) -> bool {
         self.persons.is_empty()
     }

@@ -22,7 +22,6 @@
 
 use std::collections::BTreeMap;
 
-use indicatif::ProgressBar;
 use rayon::prelude::*;
 
 use super::coverage::{plan_coverage, CoveragePlan};
@@ -30,6 +29,7 @@ use super::global::ClassConstraint;
 use super::mdav::{Mdav, Points};
 use super::variance::restore_spread;
 use crate::measurements::Catalog;
+use crate::observe::Progress;
 use crate::table::MeasurementTable;
 
 /// The parameters of the default publish method.
@@ -71,6 +71,7 @@ impl ReleaseMethod {
 pub struct Microaggregated {
     /// Released rows (row-major, NaN = not published), one per non-suppressed input record.
     pub values: Vec<f64>,
+    /// Columns per row.
     pub width: usize,
     /// The input record each released row was made from. Internal ground truth for the linkage
     /// attack and utility figures; never published (`deidentify` sees only `values`).
@@ -81,12 +82,14 @@ pub struct Microaggregated {
     pub groups: usize,
     /// People in the smallest group (the achieved k).
     pub smallest_group_people: usize,
+    /// The coverage pattern of every record after planning (merged, coarsened, suppressed).
     pub coverage: CoveragePlan,
     /// Records suppressed because no group of their coverage pattern met the constraints.
     pub constraint_suppressed: usize,
 }
 
 impl Microaggregated {
+    /// Number of released rows.
     pub fn rows(&self) -> usize {
         self.values.len().checked_div(self.width).unwrap_or(0)
     }
@@ -97,7 +100,7 @@ impl Microaggregated {
 pub fn microaggregate(
     table: &MeasurementTable,
     method: &ReleaseMethod,
-    progress: &ProgressBar,
+    progress: &dyn Progress,
 ) -> Microaggregated {
     let width = table.width();
     assert_eq!(method.bounds.len(), width, "one plausible range per column");
@@ -125,7 +128,7 @@ pub fn microaggregate_constrained(
     exact_limit: usize,
     rounding: &[f64],
     constraints: &[&dyn ClassConstraint],
-    progress: &ProgressBar,
+    progress: &dyn Progress,
 ) -> Microaggregated {
     let coverage = plan_coverage(table, k, k);
     let release = Release::Means { constraints };
@@ -151,7 +154,7 @@ fn aggregate(
     exact_limit: usize,
     rounding: &[f64],
     release_kind: Release<'_>,
-    progress: &ProgressBar,
+    progress: &dyn Progress,
 ) -> Microaggregated {
     let width = table.width();
     assert_eq!(rounding.len(), width, "one rounding step per column");
@@ -230,7 +233,7 @@ fn aggregate(
                     release.group.push(index);
                 }
             }
-            progress.inc(records.len() as u64);
+            progress.advance(records.len() as u64);
             release
         })
         .collect();
@@ -419,9 +422,9 @@ mod tests {
             rounding: vec![0.001; 3],
             bounds: vec![[0.0, 2000.0]; 3],
         };
-        let restored = microaggregate(&table, &method, &ProgressBar::hidden());
+        let restored = microaggregate(&table, &method, &crate::observe::Silent);
         let plain =
-            microaggregate_constrained(&table, 5, 1000, &[0.001; 3], &[], &ProgressBar::hidden());
+            microaggregate_constrained(&table, 5, 1000, &[0.001; 3], &[], &crate::observe::Silent);
         for c in 0..3 {
             let raw = column_variance(table.values(), 3, c);
             let kept = column_variance(&restored.values, 3, c);
@@ -448,7 +451,7 @@ mod tests {
             table.push(p, &[f64::from(p), 100.0 + f64::from(p)]);
         }
         let result =
-            microaggregate_constrained(&table, 3, 100, &[1.0, 1.0], &[], &ProgressBar::hidden());
+            microaggregate_constrained(&table, 3, 100, &[1.0, 1.0], &[], &crate::observe::Silent);
         assert_eq!(result.rows(), 6);
         assert_eq!(result.groups, 2);
         assert_eq!(result.smallest_group_people, 3);

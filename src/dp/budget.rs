@@ -93,6 +93,7 @@ pub enum Mechanism {
 pub struct Spend {
     /// What was measured, e.g. `chest P50`.
     pub figure: String,
+    /// The mechanism that noised it, which fixes how its privacy loss is counted in ρ.
     pub mechanism: Mechanism,
     /// The zCDP cost.
     pub rho: f64,
@@ -101,11 +102,14 @@ pub struct Spend {
 /// A zCDP budget that refuses to be overspent, with the list of what it paid for.
 #[derive(Debug, Clone, Serialize)]
 pub struct Accountant {
+    /// The ρ available: the spends (which compose by adding up) never exceed it.
     pub total_rho: f64,
+    /// Every spend so far, in order: the record of what the budget paid for.
     pub spent: Vec<Spend>,
 }
 
 impl Accountant {
+    /// An accountant with `total_rho` to spend and nothing spent yet.
     pub fn new(total_rho: f64) -> Self {
         Accountant {
             total_rho,

@@ -19,7 +19,9 @@ use rand::{CryptoRng, Rng, RngCore};
 /// A non-negative rational number `num / den` (den > 0), exact.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fraction {
+    /// The numerator.
     pub num: BigUint,
+    /// The denominator, never zero.
     pub den: BigUint,
 }
 

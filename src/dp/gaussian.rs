@@ -21,6 +21,7 @@ use super::laplace::sample_discrete_laplace;
 /// A discrete Gaussian noise scale, as an exact variance `σ²`.
 #[derive(Debug, Clone)]
 pub struct DiscreteGaussian {
+    /// `σ²`, exact, so that sampling never rounds a float on the way to a draw.
     pub variance: Fraction,
 }
 

@@ -33,8 +33,11 @@ use super::exact::{bernoulli_exp_minus, Fraction};
 /// A public grid: point `i` (0 ≤ i < `points`) stands for `lower + i·step`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Grid {
+    /// The value of grid point 0.
     pub lower: f64,
+    /// The distance between neighbouring grid points.
     pub step: f64,
+    /// The number of grid points, the candidates of the exponential mechanism.
     pub points: usize,
 }
 
@@ -56,6 +59,7 @@ impl Grid {
         position.clamp(0.0, (self.points - 1) as f64) as usize
     }
 
+    /// The value grid point `index` stands for.
     pub fn value(&self, index: usize) -> f64 {
         self.lower + index as f64 * self.step
     }

@@ -77,6 +77,8 @@ pub struct SizeChartConfig {
     /// Measurement names (schema names or aliases).
     #[serde(default = "default_measurements")]
     pub measurements: Vec<String>,
+    /// How people are split into disjoint strata, each charted with the whole ρ (parallel
+    /// composition); one chart over everyone by default.
     #[serde(default)]
     pub strata: Strata,
     /// The most ε that all size charts of these people may spend together, checked against the
@@ -212,10 +214,14 @@ pub fn pick_set(sets: &[&[f64]], chart_columns: &[usize]) -> Option<usize> {
 /// A chart measurement with its public bounds and grid.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MeasurementBounds {
+    /// The measurement's schema name (a configured alias resolves to it).
     pub name: String,
+    /// Its unit (`mm`, `deg`), from the schema.
     pub unit: String,
     /// The plausible range values are clamped to.
     pub lower: f64,
+    /// The upper end of that range. The bounds and the step are public, fixed before the data are
+    /// seen, which is what makes every figure's sensitivity a public constant.
     pub upper: f64,
     /// The grid step (1 mm; 0.5° for angles).
     pub step: f64,
@@ -262,7 +268,9 @@ impl MeasurementBounds {
 /// of the bounds (NaN = not measured).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChartPerson {
+    /// Index of the person's stratum in [`Strata::names`], from [`Strata::of`] on their chosen set.
     pub stratum: usize,
+    /// One value per chart measurement, in the order of the bounds (NaN = not measured).
     pub values: Vec<f64>,
 }
 
@@ -270,16 +278,24 @@ pub struct ChartPerson {
 /// 95 % of releases (from the noise scales and the noisy figures only, so itself private).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Figure {
+    /// The published value (noisy, then rounded), in the measurement's unit (people for `n`).
     pub value: f64,
+    /// Half-width of the interval around `value` that holds the exact figure in about 95 % of
+    /// releases.
     pub error95: f64,
 }
 
 /// The figures of one measurement in one stratum.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChartRow {
+    /// The stratum's name ([`Strata::names`]).
     pub stratum: String,
+    /// The measurement's schema name.
     pub measurement: String,
+    /// The measurement's unit.
     pub unit: String,
+    /// People in the stratum with this measurement, by the discrete Gaussian mechanism (sensitivity
+    /// 1); always published.
     pub n: Figure,
     /// `None` when the noisy n is below [`MIN_PEOPLE_FOR_FIGURES`].
     pub mean: Option<Figure>,
@@ -294,8 +310,11 @@ pub struct ChartRow {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FigureBudget {
+    /// Which figure: `n`, `P1` … `P99`, or one of the two sums behind the mean and the SD.
     pub figure: String,
+    /// The mechanism that noised it, which fixes how its cost is counted in ρ.
     pub mechanism: Mechanism,
+    /// The zCDP ρ the figure spends, per measurement and stratum.
     pub rho: f64,
     /// ε of the exponential mechanism (pure DP), where that is the mechanism.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -311,13 +330,23 @@ pub struct FigureBudget {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ChartBudget {
+    /// The configured ε of the whole chart.
     pub epsilon: f64,
+    /// The configured δ of the whole chart.
     pub delta: f64,
+    /// The zCDP budget of each stratum: the largest ρ whose conversion meets (ε, δ)
+    /// ([`rho_for`](crate::dp::budget::rho_for)).
     pub rho: f64,
+    /// The neighbouring datasets the guarantee is stated for (one person added or removed).
     pub neighbours: String,
+    /// How the figures' costs add up and how ρ converts to (ε, δ), with citations.
     pub composition: String,
+    /// Number of chart measurements; each gets an equal share of ρ.
     pub measurements: usize,
+    /// ρ of each measurement in each stratum (ρ / `measurements`, less a relative 10⁻⁹ of slack).
     pub rho_per_measurement: f64,
+    /// How one measurement's ρ is split over its figures, the same for every measurement and
+    /// stratum.
     pub figures: Vec<FigureBudget>,
     /// ρ actually spent in the most expensive stratum (≤ `rho`).
     pub rho_spent: f64,
@@ -360,15 +389,20 @@ impl ChartBudget {
 /// A DP size chart.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SizeChart {
+    /// The strata's names, in [`Strata::names`] order.
     pub strata: Vec<String>,
+    /// One row per stratum and measurement: stratum by stratum, measurements in configured order.
     pub rows: Vec<ChartRow>,
+    /// What the chart spent and how, for the release report (checked by [`ChartBudget::check`]).
     pub budget: ChartBudget,
 }
 
 /// One value of a chart table.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
+    /// A label: the stratum, measurement or unit.
     Text(String),
+    /// A published figure or its `_error95`.
     Number(f64),
     /// Not published (too few people).
     Empty,
@@ -377,7 +411,9 @@ pub enum Cell {
 /// The chart as a table: column names and rows, ready for CSV or Parquet.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChartColumns {
+    /// Column names: `stratum`, `measurement`, `unit`, then each figure and its `_error95`.
     pub names: Vec<String>,
+    /// One row of cells per [`ChartRow`], aligned with `names`.
     pub rows: Vec<Vec<Cell>>,
 }
 

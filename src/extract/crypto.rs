@@ -21,16 +21,22 @@ const SALT: &[u8] = b"FreeSewing";
 /// Why one stored value could not be decrypted. Carries no part of the value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecryptError {
+    /// The stored text is not the `{"iv", "ct"}` envelope (e.g. left unencrypted).
     #[error("not an encrypted value: expected JSON {{\"iv\": hex, \"ct\": hex}}")]
     NotAnEnvelope,
+    /// `iv` or `ct` holds a character that is not hex.
     #[error("`iv` or `ct` is not valid hex")]
     BadHex,
+    /// The IV is not one AES block long.
     #[error("IV is {0} bytes, expected 16")]
     IvLength(usize),
+    /// The ciphertext is not a whole number of AES blocks.
     #[error("ciphertext length is not a positive multiple of 16 bytes")]
     CiphertextLength,
+    /// PKCS#7 padding is wrong after decryption: what a wrong key nearly always gives.
     #[error("bad padding after decryption (wrong key, or corrupted value)")]
     Padding,
+    /// The plaintext is not UTF-8 JSON: the rest of what a wrong key gives.
     #[error("decrypted bytes are not UTF-8 JSON (wrong key, or corrupted value)")]
     NotJson,
 }
@@ -156,19 +162,33 @@ fn encode_hex_into(bytes: &[u8], out: &mut String) {
     }
 }
 
-/// Reads the secret from a key file (one trailing newline accepted) or from `API_ENC_KEY`.
+/// Environment variables that may hold the secret, in the order they are tried: FreeSewing v3's
+/// backend calls it `API_ENC_KEY`, v4's `BACKEND_ENC_KEY`.
+pub const KEY_VARIABLES: [&str; 2] = ["API_ENC_KEY", "BACKEND_ENC_KEY"];
+
+/// Reads the secret from a key file (one trailing newline accepted) or from the first of
+/// [`KEY_VARIABLES`] that is set, with the name of what it was read from (a key file holds
+/// `API_ENC_KEY`).
 ///
 /// The key never comes from a command-line value, where it would be visible in `ps` and in shell
 /// history.
-pub fn load_secret(key_file: Option<&std::path::Path>) -> crate::Result<Zeroizing<Vec<u8>>> {
+pub fn load_secret(
+    key_file: Option<&std::path::Path>,
+) -> crate::Result<(Zeroizing<Vec<u8>>, &'static str)> {
     use crate::Error;
-    let mut secret = match key_file {
-        Some(path) => read_secret_file(path)?,
-        None => match std::env::var_os("API_ENC_KEY") {
-            Some(value) => Zeroizing::new(value.into_encoded_bytes()),
+    let from_environment = || {
+        KEY_VARIABLES.into_iter().find_map(|name| {
+            std::env::var_os(name).map(|value| (Zeroizing::new(value.into_encoded_bytes()), name))
+        })
+    };
+    let (mut secret, origin) = match key_file {
+        Some(path) => (read_secret_file(path)?, KEY_VARIABLES[0]),
+        None => match from_environment() {
+            Some(found) => found,
             None => {
                 return Err(Error::MissingKey {
-                    problem: "pass --key-file PATH or set the API_ENC_KEY environment variable"
+                    problem: "pass --key-file PATH or set the API_ENC_KEY (FreeSewing v3) or \
+                              BACKEND_ENC_KEY (v4) environment variable"
                         .into(),
                 })
             }
@@ -181,12 +201,12 @@ pub fn load_secret(key_file: Option<&std::path::Path>) -> crate::Result<Zeroizin
         }
     }
     if secret.is_empty() {
-        let source = key_file.map_or("API_ENC_KEY".to_string(), |p| p.display().to_string());
+        let source = key_file.map_or(origin.to_string(), |p| p.display().to_string());
         return Err(Error::MissingKey {
             problem: format!("{source} is empty"),
         });
     }
-    Ok(secret)
+    Ok((secret, origin))
 }
 
 /// Longest key file accepted; FreeSewing's secrets are tens of bytes.

@@ -1,7 +1,7 @@
 //! Reads the FreeSewing v3 backend database (Prisma on SQLite).
 //!
 //! Only the columns the release needs are read: from `User` the id, consent, status and the last
-//! time the account was seen; from `Set` the owner and the encrypted `measies`. Names, notes,
+//! time the account was seen; from `Set` the owner, the encrypted `measies` and whether the owner made the set public. Names, notes,
 //! images, emails and timestamps of sets are never selected, so they cannot leak by accident.
 //! Sets are streamed in chunks so that memory does not grow with the size of the ciphertext.
 //!
@@ -14,71 +14,36 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
+use zeroize::Zeroizing;
 
 use crate::dates::parse_iso8601_ms;
 use crate::error::{Error, Result};
-use crate::fast_hash::FastMap;
+use crate::extract::crypto::FieldKey;
+use crate::extract::source::{
+    Decode, DecodeFailure, Decoded, Owner, People, PersonFacts, Source, SourceDescription,
+    StoredSet,
+};
+use crate::measurements::{parse_measies, Catalog};
 
-/// The parts of a `User` row that decide eligibility.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UserRow {
-    pub consent: i64,
-    pub status: i64,
-    /// Last authenticated request, ms since the epoch; `None` when never recorded.
-    pub last_seen_ms: Option<i64>,
-}
+/// The consent level that includes "share anonymized measurements as open data".
+pub const OPEN_DATA_CONSENT: i64 = 3;
+/// `User.status` of an active account.
+pub const ACTIVE_STATUS: i64 = 1;
 
-/// A `User` row as read: its eligibility fields, or the fact that they cannot be trusted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Owner {
-    Readable(UserRow),
-    /// `consent`, `status` or `lastSeen` cannot be read, or another row has the same id: no
-    /// decision about this person's consent can be made, so none of their sets is published.
-    Unreadable,
-}
-
-/// Every `User` row, by id, with counts of the rows that could not be read.
-#[derive(Debug, Default)]
-pub struct UserTable {
-    pub by_id: FastMap<i64, Owner>,
-    /// Rows in the table.
-    pub rows: u64,
-    /// Rows whose fields cannot be read, whose id is not an integer, or whose id is shared with
-    /// another row (every row of such an id counts).
-    pub unreadable_rows: u64,
-    /// 1-based scan position of the first such row, for messages.
-    pub first_unreadable_row: Option<u64>,
-}
-
-impl UserTable {
-    /// Adds the row at `ordinal`; a row without a readable id can own no set and is only counted.
-    fn add(&mut self, ordinal: u64, id: Option<i64>, owner: Owner) {
-        use std::collections::hash_map::Entry;
-        self.rows += 1;
-        let unreadable = match id.map(|id| self.by_id.entry(id)) {
-            None => true,
-            Some(Entry::Vacant(slot)) => {
-                slot.insert(owner);
-                owner == Owner::Unreadable
-            }
-            Some(Entry::Occupied(mut slot)) => {
-                // The earlier row of this id was counted as readable; it is not any more.
-                if let Owner::Readable(_) = slot.insert(Owner::Unreadable) {
-                    self.unreadable_rows += 1;
-                }
-                true
-            }
-        };
-        if unreadable {
-            self.unreadable_rows += 1;
-            self.first_unreadable_row.get_or_insert(ordinal);
-        }
+/// The eligibility facts of a `User` row: consent ≥ [`OPEN_DATA_CONSENT`], status
+/// [`ACTIVE_STATUS`].
+pub fn user_facts(consent: i64, status: i64, last_seen_ms: Option<i64>) -> PersonFacts {
+    PersonFacts {
+        consented: consent >= OPEN_DATA_CONSENT,
+        active: status == ACTIVE_STATUS,
+        last_seen_ms,
     }
 }
 
 /// A `Set.measies` cell as stored.
 #[derive(Debug, Clone)]
 pub enum StoredMeasies {
+    /// NULL: an empty set.
     Null,
     /// Text or blob: normally the encrypted envelope.
     Text(Vec<u8>),
@@ -93,7 +58,24 @@ pub struct SetRow {
     pub ordinal: u64,
     /// `None` when `userId` is not an integer (NULL, text): the set has no owner.
     pub user_id: Option<i64>,
+    /// The encrypted measurements.
     pub measies: StoredMeasies,
+    /// `Set.public`: FreeSewing serves the set's exact values to anyone.
+    pub public: bool,
+}
+
+impl StoredSet for SetRow {
+    fn ordinal(&self) -> u64 {
+        self.ordinal
+    }
+
+    fn owner(&self) -> Option<i64> {
+        self.user_id
+    }
+
+    fn is_public(&self) -> bool {
+        self.public
+    }
 }
 
 /// An open, read-only v3 database.
@@ -101,6 +83,9 @@ pub struct V3Database {
     connection: Connection,
     path: PathBuf,
     last_seen_column: &'static str,
+    /// `Set.public`, when the schema has it (every v3 release does; hand-made test databases
+    /// may not).
+    has_public_column: bool,
 }
 
 impl V3Database {
@@ -124,6 +109,7 @@ impl V3Database {
             connection,
             path: path.into(),
             last_seen_column: "lastSeen",
+            has_public_column: false,
         };
         let user_columns = database.columns("User")?;
         let set_columns = database.columns("Set")?;
@@ -138,6 +124,7 @@ impl V3Database {
                 return Err(database.error(table, None, format!("missing column `{missing}`")));
             }
         }
+        database.has_public_column = set_columns.iter().any(|c| c == "public");
         database.last_seen_column = if user_columns.iter().any(|c| c == "lastSeen") {
             "lastSeen"
         } else if user_columns.iter().any(|c| c == "lastSignIn") {
@@ -187,7 +174,7 @@ impl V3Database {
 
     /// All users, by id. A row whose eligibility fields cannot be read, or whose id another row
     /// shares (the table's primary key is broken), is kept as [`Owner::Unreadable`].
-    pub fn users(&self) -> Result<UserTable> {
+    pub fn users(&self) -> Result<People> {
         let sql = format!(
             "SELECT id, consent, status, \"{}\" FROM \"User\"",
             self.last_seen_column
@@ -199,7 +186,7 @@ impl V3Database {
         let mut rows = statement
             .query([])
             .map_err(|e| database_error(&self.path, "User", None, &e))?;
-        let mut users = UserTable::default();
+        let mut users = People::default();
         let mut ordinal = 0u64;
         while let Some(row) = rows
             .next()
@@ -213,11 +200,9 @@ impl V3Database {
                 timestamp_ms(row.get_ref(3).expect("selected 4 columns")),
             );
             let owner = match fields {
-                (Ok(consent), Ok(status), Some(last_seen_ms)) => Owner::Readable(UserRow {
-                    consent,
-                    status,
-                    last_seen_ms,
-                }),
+                (Ok(consent), Ok(status), Some(last_seen_ms)) => {
+                    Owner::Readable(user_facts(consent, status, last_seen_ms))
+                }
                 _ => Owner::Unreadable,
             };
             users.add(ordinal, id, owner);
@@ -240,11 +225,18 @@ impl V3Database {
     pub fn for_each_set_chunk(
         &self,
         chunk_size: usize,
-        mut consume: impl FnMut(Vec<SetRow>) -> bool,
+        consume: &mut dyn FnMut(Vec<SetRow>) -> bool,
     ) -> Result<()> {
+        let public = if self.has_public_column {
+            "public"
+        } else {
+            "0"
+        };
         let mut statement = self
             .connection
-            .prepare("SELECT userId, measies FROM \"Set\" ORDER BY rowid")
+            .prepare(&format!(
+                "SELECT userId, measies, {public} FROM \"Set\" ORDER BY rowid"
+            ))
             .map_err(|e| database_error(&self.path, "Set", None, &e))?;
         let mut rows = statement
             .query([])
@@ -264,10 +256,14 @@ impl V3Database {
                 }
                 ValueRef::Integer(_) | ValueRef::Real(_) => StoredMeasies::NotText,
             };
+            // Prisma stores a boolean as 0/1; anything else is read as not public, which only
+            // keeps the set in the release as every set was before `public` existed.
+            let public = matches!(row.get_ref(2), Ok(ValueRef::Integer(1)));
             chunk.push(SetRow {
                 ordinal,
                 user_id,
                 measies,
+                public,
             });
             if chunk.len() == chunk_size
                 && !consume(std::mem::replace(
@@ -297,6 +293,117 @@ fn timestamp_ms(value: ValueRef<'_>) -> Option<Option<i64>> {
             .and_then(parse_iso8601_ms)
             .map(Some),
         ValueRef::Blob(_) => None,
+    }
+}
+
+/// How the v3 database describes itself in reports and messages.
+pub fn description() -> SourceDescription {
+    SourceDescription {
+        kind: "freesewing-v3",
+        title: "a FreeSewing v3 backend database",
+        container: "database",
+        eligibility: format!(
+            "its owner gave consent level {OPEN_DATA_CONSENT} or higher (\"share anonymized \
+             measurements as open data\"), the account is active (status {ACTIVE_STATUS})"
+        ),
+        person_row: "User row",
+        set_row: "Set row",
+    }
+}
+
+/// The FreeSewing v3 database as a [`Source`]: the open database and the key its fields are
+/// encrypted with. Dropping it drops the key.
+pub struct FreeSewingV3 {
+    database: V3Database,
+    key: V3Decoder,
+    /// Where the key came from, for the manifest (`API_ENC_KEY`, `BACKEND_ENC_KEY`, a file).
+    key_origin: String,
+}
+
+impl FreeSewingV3 {
+    /// A source reading `database` with the field key derived from `secret`.
+    pub fn new(database: V3Database, key: FieldKey, key_origin: String) -> Self {
+        FreeSewingV3 {
+            database,
+            key: V3Decoder(key),
+            key_origin,
+        }
+    }
+}
+
+impl Source for FreeSewingV3 {
+    type Set = SetRow;
+
+    fn description(&self) -> SourceDescription {
+        description()
+    }
+
+    fn path(&self) -> &Path {
+        self.database.path()
+    }
+
+    fn people(&self) -> Result<People> {
+        self.database.users()
+    }
+
+    fn set_count(&self) -> Result<u64> {
+        self.database.set_count()
+    }
+
+    fn for_each_set_chunk(
+        &self,
+        chunk_size: usize,
+        consume: &mut dyn FnMut(Vec<SetRow>) -> bool,
+    ) -> Result<()> {
+        self.database.for_each_set_chunk(chunk_size, consume)
+    }
+
+    fn decoder(&self) -> &dyn Decode<SetRow> {
+        &self.key
+    }
+
+    fn secret_key(&self, label: &str) -> Option<(Zeroizing<[u8; 32]>, String)> {
+        Some((
+            self.key.0.subkey(label),
+            format!("field key derived from {}", self.key_origin),
+        ))
+    }
+}
+
+/// Decrypts and parses `Set.measies` with the field key.
+struct V3Decoder(FieldKey);
+
+impl Decode<SetRow> for V3Decoder {
+    fn decode(&self, set: &SetRow, catalog: &Catalog) -> Decoded {
+        if is_stored_empty(&set.measies) {
+            return Err(DecodeFailure::Empty);
+        }
+        let StoredMeasies::Text(stored) = &set.measies else {
+            return Err(DecodeFailure::Undecryptable(None));
+        };
+        let plaintext = self
+            .0
+            .decrypt(stored)
+            .map_err(|problem| DecodeFailure::Undecryptable(Some(problem)))?;
+        parse_measies(&plaintext, catalog).map_err(|_| DecodeFailure::Malformed)
+    }
+}
+
+/// Whether a stored `measies` is empty as stored: NULL, empty text, or the schema's unencrypted
+/// default `{}` (whitespace allowed). The backend writes `{}` for a set created without
+/// measurements; it is an empty set, not an unencrypted value.
+pub fn is_stored_empty(stored: &StoredMeasies) -> bool {
+    match stored {
+        StoredMeasies::Null => true,
+        StoredMeasies::Text(bytes) => {
+            let text = bytes.trim_ascii();
+            text.is_empty()
+                || (text.len() >= 2
+                    && text[0] == b'{'
+                    && text[text.len() - 1] == b'}'
+                    && text[1..text.len() - 1].trim_ascii().is_empty())
+        }
+        StoredMeasies::NotText => false,
     }
 }
 
@@ -344,30 +451,21 @@ fn sqlite_message(error: &rusqlite::Error) -> String {
 mod tests {
     use super::*;
 
-    fn readable(consent: i64) -> Owner {
-        Owner::Readable(UserRow {
-            consent,
-            status: 1,
-            last_seen_ms: None,
-        })
-    }
-
     #[test]
-    fn unreadable_rows_and_every_row_of_a_shared_id_are_counted() {
-        let mut users = UserTable::default();
-        users.add(1, Some(10), readable(3));
-        users.add(2, Some(11), Owner::Unreadable);
-        users.add(3, None, readable(3));
-        users.add(4, Some(12), readable(3));
-        users.add(5, Some(12), readable(3));
-        users.add(6, Some(12), readable(2));
-        assert_eq!(users.rows, 6);
-        // Row 2 (a field), row 3 (its id) and all three rows of id 12.
-        assert_eq!(users.unreadable_rows, 5);
-        assert_eq!(users.first_unreadable_row, Some(2));
-        assert_eq!(users.by_id[&10], readable(3));
-        assert_eq!(users.by_id[&12], Owner::Unreadable);
-        assert_eq!(users.by_id.len(), 3);
+    fn stored_empties_are_null_empty_text_and_the_plain_default() {
+        let text = |t: &str| StoredMeasies::Text(t.as_bytes().to_vec());
+        for empty in [StoredMeasies::Null, text(""), text("{}"), text(" { \n} ")] {
+            assert!(is_stored_empty(&empty), "{empty:?}");
+        }
+        for stored in [
+            StoredMeasies::NotText,
+            text("{\"chest\":1}"),
+            text("{\"iv\":\"00\",\"ct\":\"00\"}"),
+            text("}{"),
+            text("{"),
+        ] {
+            assert!(!is_stored_empty(&stored), "{stored:?}");
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@ use crate::deidentify::ReleaseTable;
 use crate::release::{
     CHECKSUM_FILE, CSV_FILE, DATAPACKAGE_FILE, HTML_FILE, MANIFEST_FILE, PARQUET_FILE, REPORT_FILE,
 };
-use crate::select::{Exclusion, ACTIVE_STATUS, OPEN_DATA_CONSENT};
+use crate::select::Exclusion;
 
 /// Renders the datasheet as Markdown.
 pub fn datasheet(release: &Release<'_>) -> String {
@@ -179,14 +179,13 @@ fn collection(text: &mut String, release: &Release<'_>) {
          measure them) with a tape measure and typed the values into their account to draft \
          made-to-measure patterns. Values were not checked by anyone; typing errors and \
          unusual measuring habits are part of the data.\n\
-         - **Who is included?** A set is eligible when its owner gave consent level {consent} \
-         or higher (\"share anonymized measurements as open data\"), the account is active \
-         (status {status}), the owner was seen within the last {months} months before {as_of}, \
-         and every value in it is plausible. Sets of other people are not even decrypted.\n\
+         - **Who is included?** A set is eligible when {eligibility}, the owner was seen \
+         within the last {months} months before {as_of}, and every value in it is plausible. \
+         Sets of other people are not even decrypted.\n\
          - **How many were seen and left out?** {in_db} sets of {users} accounts were in the \
-         database; {eligible} sets of {people} people were eligible:\n",
-        consent = OPEN_DATA_CONSENT,
-        status = ACTIVE_STATUS,
+         {container}; {eligible} sets of {people} people were eligible:\n",
+        eligibility = release.source.eligibility,
+        container = release.source.container,
         months = release.config.retention_months,
         as_of = release.report.as_of,
         in_db = selection.sets_in_database,

@@ -198,7 +198,8 @@ fn exclusions(page: &mut String, release: &Release<'_>) {
     );
     let _ = write!(
         page,
-        "<tr class=\"total\"><td>In the database</td><td></td><td>{}</td></tr>",
+        "<tr class=\"total\"><td>In the {}</td><td></td><td>{}</td></tr>",
+        release.source.container,
         thousands(selection.sets_in_database)
     );
     exclusion_rows(page, Exclusion::ALL.into_iter(), &selection.excluded_sets);
@@ -227,11 +228,12 @@ fn exclusions(page: &mut String, release: &Release<'_>) {
     let _ = writeln!(
         page,
         "</table><p>Rows that cannot be read: {} of {} sets that could have been published \
-         ({:.2}%; above {}% the database is refused as damaged).</p></section>",
+         ({:.2}%; above {}% the {} is refused as damaged).</p></section>",
         thousands(bad.sets),
         thousands(bad.of_sets),
         bad.share * 100.0,
-        bad.max_share * 100.0
+        bad.max_share * 100.0,
+        release.source.container
     );
 }
 

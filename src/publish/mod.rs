@@ -24,6 +24,7 @@ use crate::atomic::Staging;
 use crate::config::ReleaseConfig;
 use crate::deidentify::ReleaseTable;
 use crate::error::{Error, Result};
+use crate::extract::source::SourceDescription;
 use crate::measurements::Catalog;
 use crate::observe::Observer;
 use crate::release::checksums::{checksum_text, sha256_file};
@@ -55,6 +56,8 @@ pub struct Release<'a> {
     pub config_sha256: &'a str,
     /// The keyed fingerprint of the input.
     pub input_fingerprint: &'a InputFingerprint,
+    /// The source the people came from, as it describes itself.
+    pub source: &'a SourceDescription,
 }
 
 /// Writes the release into `out`, all or nothing; an existing `out` is replaced only with `force`
@@ -312,6 +315,7 @@ pub(crate) mod fixture {
         pub catalog: Catalog,
         pub config: ReleaseConfig,
         pub fingerprint: InputFingerprint,
+        pub source: crate::extract::source::SourceDescription,
     }
 
     impl Owned {
@@ -387,6 +391,7 @@ pub(crate) mod fixture {
                 catalog,
                 config: ReleaseConfig::default(),
                 fingerprint,
+                source: crate::extract::freesewing_v3::description(),
             }
         }
 
@@ -399,6 +404,7 @@ pub(crate) mod fixture {
                 config: &self.config,
                 config_sha256: "c0ffee",
                 input_fingerprint: &self.fingerprint,
+                source: &self.source,
             }
         }
     }

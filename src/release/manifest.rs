@@ -62,18 +62,30 @@ pub struct InputFingerprint {
 }
 
 impl InputFingerprint {
-    /// Fingerprints the file at `path` with HMAC-SHA256 under `key` (from
-    /// [`FINGERPRINT_LABEL`]), streaming it.
-    pub fn of_file(path: &Path, key: &[u8; 32]) -> Result<Self> {
+    /// Fingerprints the file at `path` with HMAC-SHA256 under `key` (derived with
+    /// [`FINGERPRINT_LABEL`] from the data holder's secret, which `key_origin` names, e.g. "field
+    /// key derived from API_ENC_KEY"), streaming it.
+    pub fn of_file(path: &Path, key: &[u8; 32], key_origin: &str) -> Result<Self> {
         let mut mac =
             <Hmac<Sha256> as Mac>::new_from_slice(key).expect("HMAC takes keys of any length");
         super::checksums::stream_file(path, |chunk| mac.update(chunk))?;
         Ok(InputFingerprint {
             algorithm: "HMAC-SHA256".into(),
-            key: format!(
-                "HMAC-SHA256(field key derived from API_ENC_KEY, \"{FINGERPRINT_LABEL}\")"
-            ),
+            key: format!("HMAC-SHA256({key_origin}, \"{FINGERPRINT_LABEL}\")"),
             value: hex::encode(mac.finalize().into_bytes()),
+        })
+    }
+
+    /// The plain SHA-256 of the file at `path`, for a source without a secret to key it with.
+    /// Anyone holding a candidate copy of the input can confirm it; the data holder who minds
+    /// passes a key file, and the keyed fingerprint is used instead.
+    pub fn unkeyed(path: &Path) -> Result<Self> {
+        let mut hash = Sha256::new();
+        super::checksums::stream_file(path, |chunk| hash.update(chunk))?;
+        Ok(InputFingerprint {
+            algorithm: "SHA-256".into(),
+            key: "none: the source has no secret (pass --key-file for a keyed fingerprint)".into(),
+            value: hex::encode(hash.finalize()),
         })
     }
 }
@@ -132,10 +144,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("db");
         std::fs::write(&path, b"some database bytes").unwrap();
-        let a = InputFingerprint::of_file(&path, &[1; 32]).unwrap();
-        let b = InputFingerprint::of_file(&path, &[2; 32]).unwrap();
+        let a = InputFingerprint::of_file(&path, &[1; 32], "test key").unwrap();
+        let b = InputFingerprint::of_file(&path, &[2; 32], "test key").unwrap();
         assert_ne!(a.value, b.value);
-        assert_eq!(a, InputFingerprint::of_file(&path, &[1; 32]).unwrap());
+        assert_eq!(
+            a,
+            InputFingerprint::of_file(&path, &[1; 32], "test key").unwrap()
+        );
         assert_ne!(a.value, hex::encode(Sha256::digest(b"some database bytes")));
         assert_eq!(a.value.len(), 64);
         assert!(a.key.contains(FINGERPRINT_LABEL));

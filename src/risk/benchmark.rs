@@ -11,7 +11,6 @@
 //! The benchmark uses the FreeSewing size models, so it exists only for a release over the
 //! FreeSewing catalogue; another schema gets no benchmark, and its datasheet says so.
 
-use indicatif::ProgressBar;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use serde::{Deserialize, Serialize};
@@ -31,21 +30,26 @@ pub const BENCHMARK_SEED: u64 = 2026;
 /// The method's effect on the benchmark population, rounded for print.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MethodBenchmark {
+    /// People in the benchmark population ([`BENCHMARK_PEOPLE`]).
     pub people: usize,
+    /// Seed of the benchmark population ([`BENCHMARK_SEED`]).
     pub seed: u64,
     /// Median over measurements of the Kolmogorov–Smirnov distance, released against true.
     pub median_kolmogorov_smirnov: f64,
+    /// The largest Kolmogorov–Smirnov distance over measurements.
     pub worst_kolmogorov_smirnov: f64,
     /// Mean absolute difference of the correlation matrices.
     pub correlation_difference: f64,
     /// Share of the generated sets suppressed.
     pub suppressed_share: f64,
+    /// The figures of each measurement, in catalogue order.
     pub columns: Vec<ColumnBenchmark>,
 }
 
 /// One measurement on the benchmark.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ColumnBenchmark {
+    /// The measurement's name.
     pub column: String,
     /// Released standard deviation over the true one.
     pub spread_kept: f64,
@@ -59,7 +63,7 @@ pub fn benchmark_method(catalog: &Catalog, method: &ReleaseMethod) -> Option<Met
         return None;
     }
     let table = benchmark_population(catalog);
-    let released = microaggregate(&table, method, &ProgressBar::hidden());
+    let released = microaggregate(&table, method, &crate::observe::Silent);
     let utility = numeric_utility(catalog.names(), table.values(), &released.values);
     let suppressed = released.coverage.suppressed_records as f64 / table.len() as f64;
     Some(summarize(&utility, suppressed))

@@ -26,6 +26,7 @@ pub const QUANTILES: [f64; 7] = [0.01, 0.05, 0.25, 0.5, 0.75, 0.95, 0.99];
 /// `None` where a side has too few values for the statistic.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ColumnUtility {
+    /// The column's name.
     pub column: String,
     /// Values present in the raw data.
     pub raw_values: usize,
@@ -33,7 +34,9 @@ pub struct ColumnUtility {
     pub released_values: usize,
     /// `released_values / raw_values`: how much of the column coverage planning kept.
     pub published_share: Option<f64>,
+    /// Released minus raw mean.
     pub mean_difference: Option<f64>,
+    /// Released minus raw standard deviation (needs two values on each side).
     pub std_dev_difference: Option<f64>,
     /// `std_dev_difference` over the raw standard deviation (−0.2: the release is 20 % narrower).
     pub std_dev_relative_error: Option<f64>,
@@ -57,12 +60,14 @@ pub struct QuantileDifference {
 /// The utility of a numeric release against its raw data.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct NumericUtility {
+    /// One entry per column, in the order of the names given.
     pub columns: Vec<ColumnUtility>,
     /// Mean absolute difference between the raw and released correlation matrices, over the
     /// column pairs whose correlation is defined on both sides.
     pub correlation_mean_absolute_difference: Option<f64>,
     /// Column pairs that entered that mean.
     pub correlation_pairs: usize,
+    /// The per-column figures reduced over columns.
     pub summary: UtilitySummary,
 }
 
@@ -72,6 +77,7 @@ pub struct NumericUtility {
 pub struct UtilitySummary {
     /// |relative error of the standard deviation|.
     pub std_dev_relative_error: Spread,
+    /// Kolmogorov–Smirnov distance between the raw and released values.
     pub ks_distance: Spread,
     /// |quantile difference| in raw standard deviations, one entry per level of [`QUANTILES`].
     pub quantile_difference_sd: Vec<(f64, Spread)>,
@@ -80,7 +86,9 @@ pub struct UtilitySummary {
 /// Median and maximum of one figure over the columns where it is defined.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Spread {
+    /// The median over the columns; `None` when no column defines the figure.
     pub median: Option<f64>,
+    /// The largest value over the columns.
     pub worst: Option<f64>,
     /// The column with the worst figure.
     pub worst_column: Option<String>,

@@ -126,9 +126,13 @@ impl Messy {
 /// Bad rows planted, under the reason a release counts them (the truth tests compare with).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Planted {
+    /// Extra sets without measurements (a plain or an encrypted `{}`).
     pub no_measurements: usize,
+    /// Extra sets stored unencrypted or with a truncated envelope.
     pub undecryptable: usize,
+    /// Extra sets with a measurement stored as text or `null`.
     pub malformed_value: usize,
+    /// Extra sets whose owner does not exist.
     pub orphan_set: usize,
     /// Sets of unreadable owners.
     pub unreadable_owner: usize,
@@ -151,6 +155,7 @@ impl Planted {
         }
     }
 
+    /// Adds another count to this one (parts are drawn in parallel, then summed).
     pub fn add(&mut self, other: &Planted) {
         self.no_measurements += other.no_measurements;
         self.undecryptable += other.undecryptable;

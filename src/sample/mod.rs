@@ -8,6 +8,7 @@
 pub mod messy;
 pub mod people;
 mod sqlite;
+pub mod table;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -23,8 +24,8 @@ use crate::atomic::{commit_files, StagedFile};
 use crate::dates::Date;
 use crate::error::{Error, Result};
 use crate::extract::crypto::FieldKey;
+use crate::extract::freesewing_v3::{ACTIVE_STATUS, OPEN_DATA_CONSENT};
 use crate::measurements::Catalog;
-use crate::select::{ACTIVE_STATUS, OPEN_DATA_CONSENT};
 use crate::timings::Timings;
 use messy::{Messy, Planted};
 use people::{apply_coverage, as_typed, draw_body, draw_coverage, make_junk, SizeModels};
@@ -32,7 +33,9 @@ use people::{apply_coverage, as_typed, draw_body, draw_coverage, make_junk, Size
 /// What to generate.
 #[derive(Debug, Clone, Copy)]
 pub struct SampleSpec {
+    /// Number of users to generate.
     pub users: usize,
+    /// Seed of every draw (people, key, values): the same seed gives the same database.
     pub seed: u64,
     /// lastSeen and createdAt dates are spread before this date.
     pub as_of: Date,
@@ -43,11 +46,17 @@ pub struct SampleSpec {
 /// What was generated, in counts (the truth a test can compare a release report with).
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SampleSummary {
+    /// Users generated.
     pub users: usize,
+    /// Sets generated, bad rows included.
     pub sets: usize,
+    /// Sets turned into junk (doll or giant scale, cm or inches, zeros).
     pub junk_sets: usize,
+    /// Extra sets of another body (a family member the user measured).
     pub family_sets: usize,
+    /// Extra sets that re-measure the user's own body (each value within ±1.5 %).
     pub near_duplicate_sets: usize,
+    /// Extra sets that copy the user's own set exactly.
     pub exact_duplicate_sets: usize,
     /// Bad rows (`--messy`), by the reason a release counts them under.
     pub planted: Planted,

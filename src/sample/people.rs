@@ -85,9 +85,13 @@ impl SizeModel {
 
 /// The size models the generator draws from.
 pub struct SizeModels {
+    /// Adults with breasts (FreeSewing's `cisFemaleAdult` model).
     pub with_breasts: SizeModel,
+    /// Adults without breasts (`cisMaleAdult`).
     pub without_breasts: SizeModel,
+    /// Doll-scale models, for junk sets.
     pub dolls: Vec<SizeModel>,
+    /// Giant-scale models, for junk sets.
     pub giants: Vec<SizeModel>,
 }
 
@@ -113,7 +117,9 @@ impl SizeModels {
 /// A synthetic body: every measurement, before a coverage pattern is applied.
 #[derive(Debug, Clone)]
 pub struct Body {
+    /// Whether the body has breasts; breasts-only measurements exist only then.
     pub breasts: bool,
+    /// Every catalogue measurement, in catalogue order, before rounding to what people type.
     pub values: Vec<f64>,
 }
 
@@ -184,11 +190,17 @@ pub fn draw_body(models: &SizeModels, catalog: &Catalog, rng: &mut impl Rng) -> 
 /// How a person filled in their measurements set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Coverage {
+    /// Every measurement the body has.
     Full,
+    /// The twelve measurements of a top (chest, waist, hips, neck, shoulders, arms).
     Top,
+    /// The fourteen measurements of trousers.
     Trousers,
+    /// The eight measurements of a bra (drawn only for people with breasts).
     Bra,
+    /// Chest, hips, neck and waist.
     Basics,
+    /// A full set with one to three measurements left out.
     FullWithGaps,
 }
 
@@ -302,10 +314,15 @@ pub fn as_typed(values: &[f64], imperial: bool, catalog: &Catalog) -> Vec<f64> {
 /// The kinds of junk found in real measurement databases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Junk {
+    /// A row of a doll-scale model (FreeSewing's test models).
     Doll,
+    /// A row of a giant-scale model (FreeSewing's test models).
     Giant,
+    /// The values typed in centimetres instead of millimetres.
     Centimetres,
+    /// The values typed in inches (to a quarter inch).
     Inches,
+    /// Zeros where a form left fields blank: the first value always, the others at random.
     Zeros,
 }
 

@@ -37,7 +37,9 @@ pub enum Coarsening {
 /// Why a value could not be coarsened (the value itself is never part of the message).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CoarsenError {
+    /// The value is not an ISO 8601 date or timestamp.
     NotATimestamp,
+    /// The value is not an IPv4 or IPv6 address.
     NotAnIpAddress,
 }
 

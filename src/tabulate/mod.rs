@@ -31,13 +31,16 @@ pub struct TableCell {
     pub key: Vec<Option<String>>,
     /// People in the cell; `None` when suppressed.
     pub people: Option<u64>,
+    /// Whether the count is published and, if not, why.
     pub suppression: Suppression,
 }
 
 /// A protected frequency table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FrequencyTable {
+    /// The key columns, in order.
     pub by: Vec<String>,
+    /// Counts of 1 to `threshold - 1` people are suppressed (primary suppression).
     pub threshold: u64,
     /// Cells in key order, then margins (1-D: the total; 2-D: row totals, column totals, total).
     pub cells: Vec<TableCell>,

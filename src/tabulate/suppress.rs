@@ -29,6 +29,7 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Suppression {
+    /// The count is published.
     Published,
     /// Below the threshold.
     Primary,

@@ -9,5 +9,6 @@ mod publish;
 mod release;
 mod risk;
 mod sample;
+mod table_source;
 mod tabulate;
 mod verify;

@@ -71,8 +71,8 @@ proptest! {
             rounding: vec![step; width],
             bounds: vec![[400.0, 1600.0]; width],
         };
-        let result = microaggregate(&table, &method, &indicatif::ProgressBar::hidden());
-        let again = microaggregate(&table, &method, &indicatif::ProgressBar::hidden());
+        let result = microaggregate(&table, &method, &anonpub::observe::Silent);
+        let again = microaggregate(&table, &method, &anonpub::observe::Silent);
         prop_assert_eq!(row_key(&result.values), row_key(&again.values), "not deterministic");
         prop_assert_eq!(&result.source, &again.source);
         for value in result.values.iter().filter(|v| !v.is_nan()) {

@@ -156,7 +156,12 @@ fn manifest_lists_every_file_and_fingerprints_the_input_with_a_keyed_hash() {
     let (db, key_file) = sample_db();
     let secret = std::fs::read_to_string(&key_file).unwrap();
     let key = FieldKey::derive(secret.trim_end().as_bytes());
-    let expected = InputFingerprint::of_file(&db, &key.subkey(FINGERPRINT_LABEL)).unwrap();
+    let expected = InputFingerprint::of_file(
+        &db,
+        &key.subkey(FINGERPRINT_LABEL),
+        "field key derived from API_ENC_KEY",
+    )
+    .unwrap();
     assert_eq!(manifest["input_fingerprint"]["value"], expected.value);
     assert_eq!(manifest["input_fingerprint"]["algorithm"], "HMAC-SHA256");
     let plain = hex::encode(Sha256::digest(std::fs::read(&db).unwrap()));

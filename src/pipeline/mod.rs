@@ -1,0 +1,380 @@
+//! The release pipeline: one validated [`Plan`] run through the stages in order, each handing a
+//! typed value to the next.
+//!
+//! ```text
+//! Source ─select─► Selected ─anonymize─► Anonymized ─deidentify─► ReleaseTable
+//!        ─assess─► Assessed (risk, gates, linkage) ─report─► ReleaseReport ─write─► release dir
+//! ```
+//!
+//! [`publish`] opens the planned source and runs [`release_from`], which is generic over
+//! [`Source`]: every source goes through the same selection, anonymization, assessment and
+//! writing. Progress and timings go to an [`Observer`]; nothing here knows about terminals.
+
+pub mod plan;
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use serde_json::json;
+
+use crate::anonymize::microaggregation::{microaggregate, Microaggregated};
+use crate::deidentify::{deidentify, ReleaseTable};
+use crate::error::{Error, Result};
+use crate::extract::crypto::{load_secret, FieldKey};
+use crate::extract::freesewing_v3::{FreeSewingV3, V3Database};
+use crate::extract::person_table::PersonTable;
+use crate::extract::source::{Source, SourceDescription};
+use crate::gates::Measured;
+use crate::observe::Observer;
+use crate::publish::internal::write_internal_report;
+use crate::publish::{write_release, Release};
+use crate::release::manifest::{InputFingerprint, FINGERPRINT_LABEL};
+use crate::release::report::{release_risk, AnonymizationCounts, ReleaseParameters, ReleaseReport};
+use crate::risk::benchmark::benchmark_method;
+use crate::risk::linkage::{linkage_attack, Attack, LinkageReport, ReleasedRows};
+use crate::risk::utility::numeric_utility;
+use crate::risk::RiskSummary;
+use crate::select::{select, SelectionPolicy, SelectionReport};
+use crate::table::MeasurementTable;
+use crate::timings::timed;
+pub use plan::{Plan, Request, SourcePlan};
+
+/// What a finished release run reports back to its caller.
+#[derive(Debug, Clone)]
+pub struct Published {
+    /// The public report, as written to `report.json`.
+    pub report: ReleaseReport,
+    /// The source, as it described itself.
+    pub source: SourceDescription,
+}
+
+/// Opens the planned source and publishes the release it yields.
+pub fn publish(plan: &Plan, observer: &dyn Observer) -> Result<Published> {
+    match &plan.source {
+        SourcePlan::FreeSewingV3 { db, key_file } => {
+            let database = observer.time("open", || V3Database::open(db))?;
+            let (secret, origin) = load_secret(key_file.as_deref())?;
+            let key = observer.time("derive-key", || FieldKey::derive(&secret));
+            drop(secret);
+            release_from(
+                FreeSewingV3::new(database, key, origin.into()),
+                plan,
+                observer,
+            )
+        }
+        SourcePlan::Table {
+            input, key_file, ..
+        } => {
+            let secret = key_file
+                .as_deref()
+                .map(|path| -> Result<_> {
+                    let (secret, _) = load_secret(Some(path))?;
+                    Ok((FieldKey::derive(&secret), path.display().to_string()))
+                })
+                .transpose()?;
+            let table = observer.time("open", || {
+                PersonTable::open(input, &plan.schema, &plan.catalog, secret)
+            })?;
+            release_from(table, plan, observer)
+        }
+    }
+}
+
+/// Runs every stage on an open source. The source (and any key it holds) is dropped as soon as
+/// selection is done.
+pub fn release_from<S: Source>(
+    source: S,
+    plan: &Plan,
+    observer: &dyn Observer,
+) -> Result<Published> {
+    // The datasheet's figures about the method come from a synthetic benchmark, not from these
+    // people (see `risk::benchmark`); it needs nothing from the source, so it runs beside it.
+    let benchmarking = {
+        let (catalog, method) = (plan.catalog.clone(), plan.method.clone());
+        std::thread::spawn(move || timed(|| benchmark_method(&catalog, &method)))
+    };
+    let selected = select_people(source, plan, observer)?;
+    let anonymized = anonymize(&selected, plan, observer)?;
+    let release_table = observer.time("deidentify", || {
+        deidentify(
+            plan.catalog.names().to_vec(),
+            &anonymized.released.values,
+            plan.seed,
+        )
+    });
+    let assessed = assess(&selected, &anonymized, &release_table, plan, observer)?;
+    let (method_benchmark, benchmarking) =
+        benchmarking.join().expect("the benchmark does not panic");
+    observer.stage_took("method-benchmark", benchmarking);
+    let report = ReleaseReport {
+        anonpub_version: env!("CARGO_PKG_VERSION").into(),
+        dataset: plan.schema.name.clone(),
+        as_of: plan.as_of.to_string(),
+        method: "mdav".into(),
+        k_requested: plan.config.k,
+        k_achieved: anonymized.released.smallest_group_people,
+        seed: plan.seed,
+        parameters: parameters(plan),
+        selection: selected.report.clone(),
+        anonymization: anonymized.counts.clone(),
+        risk: assessed.risk.clone(),
+        method_benchmark,
+    };
+    let internal = plan.internal_report.as_ref().map(|path| {
+        (
+            path,
+            internal_report(&report, &selected, &anonymized, &assessed, plan),
+        )
+    });
+    let release = Release {
+        table: &release_table,
+        report: &report,
+        schema: &plan.schema,
+        catalog: &plan.catalog,
+        config: &plan.config,
+        config_sha256: &plan.config_sha256,
+        input_fingerprint: &selected.fingerprint,
+        source: &selected.source,
+    };
+    write_release(&plan.out, plan.force, &release, observer)?;
+    if let Some((path, document)) = internal {
+        write_internal_report(path, &document, plan.force)?;
+        tracing::info!("internal report written to {}", path.display());
+    }
+    Ok(Published {
+        report,
+        source: selected.source,
+    })
+}
+
+/// The eligible sets of the source, with what selection counted and the input's fingerprint.
+pub struct Selected {
+    /// One row per eligible set, with its owner's person number.
+    pub table: MeasurementTable,
+    /// What selection saw and left out.
+    pub report: SelectionReport,
+    /// The (keyed, when the source has a secret) fingerprint of the input file.
+    pub fingerprint: InputFingerprint,
+    /// The source, as it describes itself.
+    pub source: SourceDescription,
+}
+
+/// Stage 1–2: reads and selects; the fingerprint is computed on its own thread meanwhile. If
+/// selection fails, its error is reported at once and the process ends without waiting.
+fn select_people<S: Source>(source: S, plan: &Plan, observer: &dyn Observer) -> Result<Selected> {
+    let policy = SelectionPolicy {
+        as_of: plan.as_of,
+        retention_months: plan.config.retention_months,
+        max_malformed_share: plan.config.max_malformed_share,
+    };
+    let fingerprinting = {
+        let path = source.path().to_path_buf();
+        let key = source.secret_key(FINGERPRINT_LABEL);
+        std::thread::spawn(move || {
+            timed(|| match key {
+                Some((key, origin)) => InputFingerprint::of_file(&path, &key, &origin),
+                None => InputFingerprint::unkeyed(&path),
+            })
+        })
+    };
+    let description = source.description();
+    let selected = select(&source, &policy, &plan.catalog, observer);
+    let path = source.path().to_path_buf();
+    drop(source);
+    let (table, report) = selected?;
+    let (fingerprint, fingerprinting) = fingerprinting
+        .join()
+        .expect("fingerprinting does not panic");
+    let fingerprint = fingerprint?;
+    observer.stage_took("fingerprint", fingerprinting);
+    tracing::info!(
+        "selected {} sets of {} people (of {} sets in the input)",
+        report.eligible_sets,
+        report.eligible_people,
+        report.sets_in_database
+    );
+    if table.distinct_people() < plan.config.k {
+        return Err(Error::TooFewPeople {
+            path,
+            eligible: table.distinct_people(),
+            k: plan.config.k,
+        });
+    }
+    Ok(Selected {
+        table,
+        report,
+        fingerprint,
+        source: description,
+    })
+}
+
+/// The microaggregated records and what anonymization did to them.
+pub struct Anonymized {
+    /// Group means, the group of each row and the coverage plan.
+    pub released: Microaggregated,
+    /// The counts the report publishes.
+    pub counts: AnonymizationCounts,
+}
+
+/// Stage 3: coverage planning and MDAV in groups of at least k people.
+fn anonymize(selected: &Selected, plan: &Plan, observer: &dyn Observer) -> Result<Anonymized> {
+    let table = &selected.table;
+    let released = {
+        let progress = observer.progress("microaggregate", table.len() as u64);
+        observer.time("anonymize", || {
+            microaggregate(table, &plan.method, &*progress)
+        })
+    };
+    let suppressed = released.coverage.suppressed_records;
+    if released.rows() == 0 {
+        return Err(Error::Unsatisfiable {
+            problem: format!(
+                "all {suppressed} eligible records were suppressed: no coverage pattern is shared \
+                 by k = {} people, so the release would be empty",
+                plan.config.k
+            ),
+        });
+    }
+    let counts = AnonymizationCounts {
+        published_records: released.rows(),
+        suppressed_records: suppressed,
+        suppressed_share: if table.is_empty() {
+            0.0
+        } else {
+            suppressed as f64 / table.len() as f64
+        },
+        coarsened_records: released.coverage.coarsened_records,
+        dropped_values: released.coverage.dropped_values,
+        groups: released.groups,
+        coverage_patterns: released
+            .coverage
+            .pattern
+            .iter()
+            .flatten()
+            .collect::<HashSet<_>>()
+            .len(),
+    };
+    Ok(Anonymized { released, counts })
+}
+
+/// What the assessment measured.
+pub struct Assessed {
+    /// Risk of the released rows (public).
+    pub risk: RiskSummary,
+    /// The linkage attack against the raw data (internal report only), when it ran.
+    pub linkage: Option<LinkageReport>,
+}
+
+/// Stage 5: the risk of the released rows, then every configured gate; the linkage attack runs
+/// when the internal report or a gate needs it, and the gates that use it are checked again.
+fn assess(
+    selected: &Selected,
+    anonymized: &Anonymized,
+    release_table: &ReleaseTable,
+    plan: &Plan,
+    observer: &dyn Observer,
+) -> Result<Assessed> {
+    let thresholds = &plan.config.thresholds;
+    let risk = observer.time("risk", || release_risk(release_table, plan.config.k));
+    let prosecutor = risk.reidentification.prosecutor;
+    let mut measured = Measured {
+        k: Some(anonymized.released.smallest_group_people),
+        suppressed_share: Some(anonymized.counts.suppressed_share),
+        highest_risk: Some(prosecutor.highest),
+        average_risk: Some(prosecutor.average),
+        records_at_risk: Some(prosecutor.records_at_risk),
+        ..Measured::default()
+    };
+    thresholds.check(&measured)?;
+    let linkage = (plan.internal_report.is_some() || thresholds.need_linkage()).then(|| {
+        let attack = Attack {
+            known: &plan.known,
+            error: plan.config.linkage.error,
+            noise: plan.config.linkage.noise,
+            seed: plan.seed,
+        };
+        let released = ReleasedRows {
+            values: &anonymized.released.values,
+            source: &anonymized.released.source,
+            group: &anonymized.released.group,
+        };
+        let linkage = observer.time("linkage", || {
+            linkage_attack(&selected.table, released, attack)
+        });
+        tracing::info!(
+            "linkage attack: {} records against {} distinct released rows",
+            linkage.targets,
+            linkage.distinct_released_rows,
+        );
+        linkage
+    });
+    if let Some(linkage) = &linkage {
+        measured.linkage_success = Some(linkage.success);
+        measured.interval_disclosure = Some(linkage.interval_disclosure.share_disclosed);
+        thresholds.check(&measured)?;
+    }
+    Ok(Assessed { risk, linkage })
+}
+
+/// The parameters `report.json` records, from the plan.
+fn parameters(plan: &Plan) -> ReleaseParameters {
+    let config = &plan.config;
+    ReleaseParameters {
+        max_malformed_share: config.max_malformed_share,
+        mdav_exact_limit: config.mdav_exact_limit,
+        min_pattern_people: config.min_pattern_people,
+        retention_months: config.retention_months,
+        spread_restoration:
+            "per pattern: optimal-transport map of the group means to the pattern's covariance"
+                .into(),
+        thresholds: config.thresholds.clone(),
+    }
+}
+
+/// The internal report: figures that compare the raw data with the release. It is written
+/// outside the release directory and never published.
+fn internal_report(
+    report: &ReleaseReport,
+    selected: &Selected,
+    anonymized: &Anonymized,
+    assessed: &Assessed,
+    plan: &Plan,
+) -> serde_json::Value {
+    let utility = numeric_utility(
+        plan.catalog.names(),
+        selected.table.values(),
+        &anonymized.released.values,
+    );
+    json!({
+        "notice": "INTERNAL: compares the raw data with the release; never publish this file",
+        "anonpub_version": report.anonpub_version,
+        "dataset": report.dataset,
+        "as_of": report.as_of,
+        "seed": report.seed,
+        "k_requested": report.k_requested,
+        "k_achieved": report.k_achieved,
+        "eligible_records": selected.table.len(),
+        "published_records": report.anonymization.published_records,
+        "anonymization": report.anonymization,
+        "linkage": {
+            "attacker": plan.config.linkage,
+            "result": assessed.linkage,
+        },
+        "utility": utility,
+    })
+}
+
+/// Where a published release lies, for messages.
+pub fn describe_release(published: &Published, out: &Path) -> String {
+    let report = &published.report;
+    format!(
+        "published {} records in {} groups (k = {}, achieved {}; {} suppressed) from {} to {}",
+        report.anonymization.published_records,
+        report.anonymization.groups,
+        report.k_requested,
+        report.k_achieved,
+        report.anonymization.suppressed_records,
+        published.source.title,
+        out.display()
+    )
+}

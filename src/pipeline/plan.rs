@@ -1,0 +1,179 @@
+//! The validated plan of a release: every rule checked once, before anything is read, so that the
+//! stages trust what they are handed.
+//!
+//! A [`Request`] is what the user asked for (the command line parses flags into one; a library
+//! user fills it in directly). [`Plan::new`] merges it with the release configuration and the
+//! dataset schema, checks every rule and resolves names into indices. Errors name config fields
+//! (`k`, `linkage.known`), never flags: the command line maps those it overrides.
+
+use std::path::PathBuf;
+
+use crate::anonymize::microaggregation::ReleaseMethod;
+use crate::atomic::check_target;
+use crate::config::ReleaseConfig;
+use crate::dates::Date;
+use crate::error::{Error, Result};
+use crate::gates::MeasuredFrom;
+use crate::measurements::Catalog;
+use crate::publish::internal::check_internal_report;
+use crate::release::manifest::config_digest;
+use crate::schema::{DatasetSchema, FREESEWING_SCHEMA};
+
+/// Where the people come from. Adding a source is one arm here and one in
+/// [`super::publish`], plus its file in [`crate::extract`].
+#[derive(Debug, Clone)]
+pub enum SourcePlan {
+    /// A FreeSewing v3 backend database; the key from `key_file` or the environment
+    /// ([`crate::extract::crypto::load_secret`]).
+    FreeSewingV3 {
+        /// The SQLite database.
+        db: PathBuf,
+        /// File holding the encryption secret.
+        key_file: Option<PathBuf>,
+    },
+    /// A person-keyed CSV or Parquet table described by a dataset schema.
+    Table {
+        /// The table.
+        input: PathBuf,
+        /// Dataset schema with a `person_key` column (and optionally consent, status,
+        /// last_seen).
+        schema: PathBuf,
+        /// Optional secret that keys the input fingerprint.
+        key_file: Option<PathBuf>,
+    },
+}
+
+/// What the user asked for.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The source of people.
+    pub source: SourcePlan,
+    /// Release date; the retention window counts back from it.
+    pub as_of: Date,
+    /// The release directory to create.
+    pub out: PathBuf,
+    /// The release configuration (overrides already applied).
+    pub config: ReleaseConfig,
+    /// Seed of the record ids; `None` draws one (recorded in report.json).
+    pub seed: Option<u64>,
+    /// Where to write the internal report (outside `out`), if anywhere.
+    pub internal_report: Option<PathBuf>,
+    /// Replace an existing release directory and internal report.
+    pub force: bool,
+}
+
+/// A checked release plan.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The source of people.
+    pub source: SourcePlan,
+    /// Release date.
+    pub as_of: Date,
+    /// The release directory.
+    pub out: PathBuf,
+    /// The validated configuration.
+    pub config: ReleaseConfig,
+    /// The dataset schema the release follows.
+    pub schema: DatasetSchema,
+    /// [`config_digest`] of the configuration and the schema text.
+    pub config_sha256: String,
+    /// The publishable measurements of the schema.
+    pub catalog: Catalog,
+    /// Catalogue indices of the measurements the linkage attacker knows.
+    pub known: Vec<usize>,
+    /// The anonymization method and its parameters.
+    pub method: ReleaseMethod,
+    /// Seed of the record ids.
+    pub seed: u64,
+    /// Where the internal report goes.
+    pub internal_report: Option<PathBuf>,
+    /// Replace existing outputs.
+    pub force: bool,
+}
+
+impl Plan {
+    /// Checks `request` and resolves it into a plan; nothing is read but the schema.
+    pub fn new(request: Request) -> Result<Plan> {
+        let Request {
+            source,
+            as_of,
+            out,
+            config,
+            seed,
+            internal_report,
+            force,
+        } = request;
+        config
+            .validate()
+            .map_err(|(name, problem)| Error::InvalidArgument { name, problem })?;
+        if let Some(gate) = config
+            .thresholds
+            .set_from(MeasuredFrom::SensitiveColumn)
+            .next()
+        {
+            return Err(Error::InvalidArgument {
+                name: gate.key,
+                problem:
+                    "a measurements release has no sensitive column, so l-diversity does not apply"
+                        .into(),
+            });
+        }
+        let schema_path = match &source {
+            SourcePlan::Table { schema, .. } => Some(schema),
+            SourcePlan::FreeSewingV3 { .. } => config.schema.as_ref(),
+        };
+        let (schema, schema_text) = match schema_path {
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(path).map_err(|e| Error::io("read schema", path, e))?;
+                (DatasetSchema::parse(&text, path)?, text)
+            }
+            None => (DatasetSchema::freesewing(), FREESEWING_SCHEMA.to_string()),
+        };
+        let catalog = Catalog::from_schema(&schema);
+        if catalog.is_empty() {
+            return Err(Error::InvalidArgument {
+                name: "schema",
+                problem: "declares no numeric quasi-identifier column: nothing to publish".into(),
+            });
+        }
+        let known = config
+            .linkage
+            .known
+            .iter()
+            .map(|name| {
+                catalog
+                    .index_of(name)
+                    .ok_or_else(|| Error::InvalidArgument {
+                        name: "linkage.known",
+                        problem: format!("`{name}` is not a measurement of the schema"),
+                    })
+            })
+            .collect::<Result<_>>()?;
+        check_target(&out, force)?;
+        if let Some(path) = &internal_report {
+            check_internal_report(path, &out, force)?;
+        }
+        let method = ReleaseMethod::for_catalog(
+            &catalog,
+            config.k,
+            config.mdav_exact_limit,
+            config.min_pattern_people,
+        );
+        let config_sha256 = config_digest(&config, &schema_text);
+        Ok(Plan {
+            source,
+            as_of,
+            out,
+            config,
+            schema,
+            config_sha256,
+            catalog,
+            known,
+            method,
+            seed: seed.unwrap_or_else(rand::random),
+            internal_report,
+            force,
+        })
+    }
+}
