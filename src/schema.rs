@@ -571,7 +571,7 @@ mod tests {
             object.as_object().unwrap().keys().cloned().collect()
         };
         let columns = value["column"].as_array().unwrap();
-        let used: HashSet<String> = columns.iter().flat_map(|c| keys(c)).collect();
+        let used: HashSet<String> = columns.iter().flat_map(keys).collect();
         assert_eq!(used, keys(&root["$defs"]["column"]["properties"]));
         assert_eq!(keys(&value), keys(&root["properties"]));
 

@@ -154,31 +154,26 @@ pub fn verify_release(
     let mut row_checks = row_checks;
     row_checks.insert(ROW_CHECKS_BEFORE_PARQUET, same_as_parquet);
     checks.extend(row_checks);
-    checks.extend(size_chart_checks(dir, &present));
+    checks.extend(size_chart_checks(
+        dir,
+        &present,
+        report.as_ref().ok().and_then(|r| r.sizechart.as_ref()),
+    ));
     Ok(checks)
-}
-
-/// `report.json`'s `sizechart` entry, read as its own type (the rest of the report is read as
-/// [`ReleaseReport`]).
-#[derive(serde::Deserialize)]
-struct ChartEntry {
-    #[serde(default)]
-    sizechart: Option<SizeChartReport>,
 }
 
 /// The checks of a release's size chart, if it has one: the recorded budget is within the
 /// configured (ε, δ) and lifetime ε, the CSV equals the Parquet file, and the chart's structure
 /// matches the report (columns, one row per stratum and measurement, units, percentiles in order
 /// and within the public bounds).
-fn size_chart_checks(dir: &Path, present: &BTreeSet<String>) -> Vec<Check> {
+fn size_chart_checks(
+    dir: &Path,
+    present: &BTreeSet<String>,
+    entry: Option<&SizeChartReport>,
+) -> Vec<Check> {
     const NAME: &str = "size chart";
-    let entry = std::fs::read(dir.join(REPORT_FILE)).ok().and_then(|bytes| {
-        serde_json::from_slice::<ChartEntry>(&bytes)
-            .map_err(|e| e.to_string())
-            .ok()
-    });
     let has_files = SIZECHART_FILES.iter().any(|f| present.contains(*f));
-    let report = match entry.and_then(|e| e.sizechart) {
+    let report = match entry {
         Some(report) => report,
         None if has_files => {
             return vec![check(
@@ -189,7 +184,7 @@ fn size_chart_checks(dir: &Path, present: &BTreeSet<String>) -> Vec<Check> {
         }
         None => return Vec::new(),
     };
-    let mut checks = vec![match check_chart_report(&report) {
+    let mut checks = vec![match check_chart_report(report) {
         Ok(()) => check(
             "size chart budget",
             true,
@@ -229,7 +224,7 @@ fn size_chart_checks(dir: &Path, present: &BTreeSet<String>) -> Vec<Check> {
         ),
         Err(problem) => check("size chart csv = parquet", false, problem),
     });
-    checks.push(match chart_structure(&csv, &report) {
+    checks.push(match chart_structure(&csv, report) {
         Ok(detail) => check(NAME, true, detail),
         Err(problem) => check(NAME, false, problem),
     });

@@ -80,6 +80,11 @@ pub struct Args {
     /// Replace an existing, non-empty release directory (and an existing internal report).
     #[arg(long)]
     pub force: bool,
+    /// The private ledger of DP spend across releases (JSON, 0600, outside --out): with a
+    /// `[sizechart]`, `sizechart.lifetime_epsilon` is checked against it first and the chart's ε
+    /// recorded in it after the release is written.
+    #[arg(long, value_name = "FILE")]
+    pub ledger: Option<PathBuf>,
 }
 
 /// Publishes a release as the arguments and the config say.
@@ -138,6 +143,7 @@ fn request(args: Args) -> Result<Request> {
         seed: args.seed,
         internal_report: args.internal_report,
         force: args.force,
+        ledger: args.ledger,
     })
 }
 

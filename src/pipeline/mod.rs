@@ -19,6 +19,7 @@ use serde_json::json;
 
 use crate::anonymize::microaggregation::{microaggregate, Microaggregated};
 use crate::deidentify::{deidentify, ReleaseTable};
+use crate::dp::release::{chart_release, check_lifetime, record_spend};
 use crate::error::{Error, Result};
 use crate::extract::crypto::{load_secret, FieldKey};
 use crate::extract::freesewing_v3::{FreeSewingV3, V3Database};
@@ -89,11 +90,27 @@ pub fn release_from<S: Source>(
 ) -> Result<Published> {
     // The datasheet's figures about the method come from a synthetic benchmark, not from these
     // people (see `risk::benchmark`); it needs nothing from the source, so it runs beside it.
+    // The lifetime budget is checked before anything is read (exit 1, saying what is left).
+    let mut ledger = match (&plan.config.sizechart, &plan.ledger) {
+        (Some(chart), Some(path)) => Some((check_lifetime(path, chart)?, path, chart)),
+        _ => None,
+    };
     let benchmarking = {
         let (catalog, method) = (plan.catalog.clone(), plan.method.clone());
         std::thread::spawn(move || timed(|| benchmark_method(&catalog, &method)))
     };
     let selected = select_people(source, plan, observer)?;
+    // The chart is computed from the selected sets, before anonymization, with its own noise.
+    let chart = plan
+        .config
+        .sizechart
+        .as_ref()
+        .map(|config| {
+            observer.time("sizechart", || {
+                chart_release(&selected.table, &plan.catalog, config)
+            })
+        })
+        .transpose()?;
     let anonymized = anonymize(&selected, plan, observer)?;
     let release_table = observer.time("deidentify", || {
         deidentify(
@@ -119,6 +136,7 @@ pub fn release_from<S: Source>(
         anonymization: anonymized.counts.clone(),
         risk: assessed.risk.clone(),
         method_benchmark,
+        sizechart: chart.as_ref().map(|c| c.report.clone()),
     };
     let internal = plan.internal_report.as_ref().map(|path| {
         (
@@ -135,8 +153,19 @@ pub fn release_from<S: Source>(
         config_sha256: &plan.config_sha256,
         input_fingerprint: &selected.fingerprint,
         source: &selected.source,
+        sizechart: chart.as_ref().map(|c| &c.chart),
     };
     write_release(&plan.out, plan.force, &release, observer)?;
+    if let Some((ledger, path, config)) = ledger.as_mut() {
+        record_spend(ledger, path, &plan.config.version, &report.as_of, config)?;
+        tracing::info!(
+            "privacy ledger {}: ε = {} recorded, {} spent in {} releases",
+            path.display(),
+            config.epsilon,
+            ledger.spent_epsilon(),
+            ledger.releases.len()
+        );
+    }
     if let Some((path, document)) = internal {
         write_internal_report(path, &document, plan.force)?;
         tracing::info!("internal report written to {}", path.display());

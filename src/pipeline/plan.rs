@@ -12,6 +12,7 @@ use crate::anonymize::microaggregation::ReleaseMethod;
 use crate::atomic::check_target;
 use crate::config::ReleaseConfig;
 use crate::dates::Date;
+use crate::dp::sizechart::MeasurementBounds;
 use crate::error::{Error, Result};
 use crate::gates::MeasuredFrom;
 use crate::measurements::Catalog;
@@ -60,6 +61,10 @@ pub struct Request {
     pub internal_report: Option<PathBuf>,
     /// Replace an existing release directory and internal report.
     pub force: bool,
+    /// The data holder's private ledger of DP spend across releases (outside `out`): checked
+    /// against `sizechart.lifetime_epsilon` before anything is read, the chart's spend recorded
+    /// after the release is written.
+    pub ledger: Option<PathBuf>,
 }
 
 /// A checked release plan.
@@ -89,6 +94,8 @@ pub struct Plan {
     pub internal_report: Option<PathBuf>,
     /// Replace existing outputs.
     pub force: bool,
+    /// The privacy ledger, if any (see [`Request::ledger`]).
+    pub ledger: Option<PathBuf>,
 }
 
 impl Plan {
@@ -102,6 +109,7 @@ impl Plan {
             seed,
             internal_report,
             force,
+            ledger,
         } = request;
         config
             .validate()
@@ -154,6 +162,7 @@ impl Plan {
         if let Some(path) = &internal_report {
             check_internal_report(path, &out, force)?;
         }
+        check_sizechart(&config, &catalog, ledger.as_deref(), &out)?;
         let method = ReleaseMethod::for_catalog(
             &catalog,
             config.k,
@@ -174,6 +183,46 @@ impl Plan {
             seed: seed.unwrap_or_else(rand::random),
             internal_report,
             force,
+            ledger,
         })
     }
+}
+
+/// The size chart's measurements are measurements of the schema with finite public bounds; a
+/// lifetime budget needs a ledger to be checked against; the ledger lies outside the release.
+fn check_sizechart(
+    config: &ReleaseConfig,
+    catalog: &Catalog,
+    ledger: Option<&std::path::Path>,
+    out: &std::path::Path,
+) -> Result<()> {
+    let Some(chart) = &config.sizechart else {
+        if ledger.is_some() {
+            tracing::warn!("--ledger given but the config has no [sizechart]: nothing to record");
+        }
+        return Ok(());
+    };
+    MeasurementBounds::from_catalog(catalog, &chart.measurements)?;
+    if chart.lifetime_epsilon.is_some() && ledger.is_none() {
+        return Err(Error::InvalidArgument {
+            name: "sizechart.lifetime_epsilon",
+            problem: "a lifetime budget is checked against the privacy ledger: pass --ledger FILE"
+                .into(),
+        });
+    }
+    if let Some(path) = ledger {
+        if let (Ok(ledger), Ok(release)) = (std::path::absolute(path), std::path::absolute(out)) {
+            if ledger.starts_with(&release) {
+                return Err(Error::InvalidArgument {
+                    name: "--ledger",
+                    problem: format!(
+                        "{} is inside the release directory {}; the ledger is private",
+                        path.display(),
+                        out.display()
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
 }

@@ -58,36 +58,19 @@ pub struct Release<'a> {
     pub input_fingerprint: &'a InputFingerprint,
     /// The source the people came from, as it describes itself.
     pub source: &'a SourceDescription,
+    /// The DP size chart, when the config has `[sizechart]` (its report entry is
+    /// `report.sizechart`).
+    pub sizechart: Option<&'a crate::dp::sizechart::SizeChart>,
 }
 
 /// Writes the release into `out`, all or nothing; an existing `out` is replaced only with `force`
-/// (see [`crate::atomic`]).
+/// (see [`crate::atomic`]). With a size chart, `sizechart.csv` and `sizechart.parquet` join the
+/// files (and the manifest and checksums), and the datasheet and `report.html` gain a section;
+/// without one the files are exactly those of a release without `[sizechart]`.
 pub fn write_release(
     out: &Path,
     force: bool,
     release: &Release<'_>,
-    observer: &dyn Observer,
-) -> Result<()> {
-    write_release_with_chart(out, force, release, None, observer)
-}
-
-/// `report.json` of a release with a size chart: the report's fields, then `sizechart`.
-#[derive(serde::Serialize)]
-struct ChartedReport<'a> {
-    #[serde(flatten)]
-    report: &'a ReleaseReport,
-    sizechart: &'a crate::dp::release::SizeChartReport,
-}
-
-/// [`write_release`] with an optional DP size chart: `sizechart.csv` and `sizechart.parquet`
-/// join the files (and the manifest and checksums), `report.json` gains a `sizechart` entry, the
-/// datasheet and `report.html` a section. Without a chart the files are exactly those of
-/// [`write_release`].
-pub fn write_release_with_chart(
-    out: &Path,
-    force: bool,
-    release: &Release<'_>,
-    chart: Option<&crate::dp::release::ChartRelease>,
     observer: &dyn Observer,
 ) -> Result<()> {
     let staging = Staging::new(out, force, "--out")?;
@@ -130,25 +113,27 @@ pub fn write_release_with_chart(
     let mut files = vec![csv_entry, parquet_entry];
     let mut html = report_html(release);
     let mut sheet = datasheet(release);
-    match chart {
-        None => staging.write(REPORT_FILE, &pretty_json(release.report))?,
-        Some(chart) => {
-            sizechart::write_chart_files(&staging, chart)?;
+    match (release.sizechart, &release.report.sizechart) {
+        (Some(chart), Some(entry)) => {
+            sizechart::write_chart_files(&staging, chart, entry)?;
             let chart_csv = file_entry(&staging, SIZECHART_CSV_FILE)?;
             let chart_parquet = file_entry(&staging, SIZECHART_PARQUET_FILE)?;
             datapackage::add_chart_resources(&mut package, &chart_csv, &chart_parquet);
             files.extend([chart_csv, chart_parquet]);
-            let charted = ChartedReport {
-                report: release.report,
-                sizechart: &chart.report,
-            };
-            staging.write(REPORT_FILE, &pretty_json(&charted))?;
             let end = html.rfind("</main>").unwrap_or(html.len());
             html.insert_str(end, &sizechart::html_section(chart));
             let uses = sheet.find("## Uses").unwrap_or(sheet.len());
-            sheet.insert_str(uses, &sizechart::datasheet_section(chart));
+            sheet.insert_str(uses, &sizechart::datasheet_section(chart, entry));
+        }
+        (None, None) => {}
+        _ => {
+            return Err(Error::InvalidArgument {
+                name: "size chart",
+                problem: "the chart and its report entry come together".into(),
+            })
         }
     }
+    staging.write(REPORT_FILE, &pretty_json(release.report))?;
     staging.write(DATAPACKAGE_FILE, &pretty_json(&package))?;
     staging.write(HTML_FILE, html.as_bytes())?;
     staging.write(DATASHEET_FILE, sheet.as_bytes())?;
@@ -378,6 +363,7 @@ pub(crate) mod fixture {
                 },
                 risk: release_risk(&table, 5),
                 method_benchmark: Some(benchmark_fixture()),
+                sizechart: None,
             };
             let fingerprint = InputFingerprint {
                 algorithm: "HMAC-SHA256".into(),
@@ -405,6 +391,7 @@ pub(crate) mod fixture {
                 config_sha256: "c0ffee",
                 input_fingerprint: &self.fingerprint,
                 source: &self.source,
+                sizechart: None,
             }
         }
     }
@@ -450,7 +437,12 @@ mod tests {
         let (plain, charted) = (dir.path().join("plain"), dir.path().join("charted"));
         let silent = &crate::observe::Silent;
         write_release(&plain, false, &owned.release(), silent).unwrap();
-        write_release_with_chart(&charted, false, &owned.release(), Some(&chart), silent).unwrap();
+        owned.report.sizechart = Some(chart.report.clone());
+        let with_chart = Release {
+            sizechart: Some(&chart.chart),
+            ..owned.release()
+        };
+        write_release(&charted, false, &with_chart, silent).unwrap();
         for name in SIZECHART_FILES {
             assert!(
                 charted.join(name).is_file() && !plain.join(name).exists(),

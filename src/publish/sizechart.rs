@@ -7,8 +7,10 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 
 use crate::atomic::Staging;
-use crate::dp::release::{chart_columns, ChartRelease};
-use crate::dp::sizechart::{ChartRow, Figure, PERCENTILES};
+#[cfg(test)]
+use crate::dp::release::ChartRelease;
+use crate::dp::release::{chart_columns, SizeChartReport};
+use crate::dp::sizechart::{ChartRow, Figure, SizeChart, PERCENTILES};
 use crate::error::{Error, Result};
 use crate::release::plain::{write_plain_csv, write_plain_parquet};
 use crate::release::{SIZECHART_CSV_FILE, SIZECHART_PARQUET_FILE};
@@ -16,8 +18,12 @@ use crate::release::{SIZECHART_CSV_FILE, SIZECHART_PARQUET_FILE};
 use super::html::escape;
 
 /// Writes `sizechart.csv` and `sizechart.parquet` into the staging directory.
-pub fn write_chart_files(staging: &Staging, chart: &ChartRelease) -> Result<()> {
-    let columns = chart_columns(&chart.chart);
+pub fn write_chart_files(
+    staging: &Staging,
+    chart: &SizeChart,
+    report: &SizeChartReport,
+) -> Result<()> {
+    let columns = chart_columns(chart);
     let csv_path = staging.path(SIZECHART_CSV_FILE);
     let mut csv = std::io::BufWriter::new(staging.create(SIZECHART_CSV_FILE)?);
     write_plain_csv(&columns, &mut csv, &csv_path)?;
@@ -27,7 +33,7 @@ pub fn write_chart_files(staging: &Staging, chart: &ChartRelease) -> Result<()> 
         .map_err(|e| Error::io("sync", &csv_path, e))?;
     let parquet_path = staging.path(SIZECHART_PARQUET_FILE);
     let mut parquet = staging.create(SIZECHART_PARQUET_FILE)?;
-    let budget = &chart.report.budget;
+    let budget = &report.budget;
     let metadata = vec![
         (
             "anonpub:sizechart:epsilon".into(),
@@ -68,8 +74,7 @@ fn percentile(row: &ChartRow, p: u32) -> Option<Figure> {
 }
 
 /// The datasheet's section on the size chart.
-pub fn datasheet_section(chart: &ChartRelease) -> String {
-    let report = &chart.report;
+pub fn datasheet_section(chart: &SizeChart, report: &SizeChartReport) -> String {
     let budget = &report.budget;
     let mut text = String::new();
     let _ = writeln!(
@@ -127,7 +132,7 @@ pub fn datasheet_section(chart: &ChartRelease) -> String {
         text,
         "| stratum | measurement | n | P5 | P50 | P95 |\n|---|---|---|---|---|---|"
     );
-    for row in &chart.chart.rows {
+    for row in &chart.rows {
         let _ = writeln!(
             text,
             "| {} | {} ({}) | {} | {} | {} | {} |",
@@ -145,16 +150,15 @@ pub fn datasheet_section(chart: &ChartRelease) -> String {
 }
 
 /// The report page's section: per stratum, one bar per measurement on a shared axis.
-pub fn html_section(chart: &ChartRelease) -> String {
+pub fn html_section(chart: &SizeChart) -> String {
     let mut page = String::from(
         "<section><h2>Size chart (differential privacy)</h2><p>Per measurement: the line runs \
          from P5 to P95, the box from P25 to P75, the tick marks P50; computed from the selected \
          sets before anonymization, with noise (see the datasheet for the budget). Figures \
          marked ± give the half-width of a 95 % interval.</p>",
     );
-    for stratum in &chart.chart.strata {
+    for stratum in &chart.strata {
         let rows: Vec<&ChartRow> = chart
-            .chart
             .rows
             .iter()
             .filter(|r| &r.stratum == stratum)
@@ -279,13 +283,13 @@ mod tests {
     #[test]
     fn datasheet_and_page_show_the_chart_with_its_error() {
         let chart = test_chart();
-        let section = datasheet_section(&chart);
+        let section = datasheet_section(&chart.chart, &chart.report);
         assert!(
             section.contains("not byte-reproducible") || section.contains("Not byte-reproducible")
         );
         assert!(section.contains("| all | chest (mm) |"), "{section}");
         assert!(section.contains(" ± "), "{section}");
-        let html = html_section(&chart);
+        let html = html_section(&chart.chart);
         assert!(html.contains("<svg") && html.contains("<rect"), "{html}");
         assert!(html.contains("P50 "), "{html}");
     }
