@@ -146,7 +146,7 @@ pub fn chart_columns(chart: &SizeChart) -> PlainTable {
         for row in &columns.rows {
             match &row[index] {
                 Cell::Text(text) => texts.push(Some(text.clone())),
-                Cell::Number(number) => numbers.push(Some(*number)),
+                Cell::Number(number) => numbers.push(Some(tidy(*number))),
                 Cell::Empty => numbers.push(None),
             }
         }
@@ -164,6 +164,12 @@ pub fn chart_columns(chart: &SizeChart) -> PlainTable {
             .map(|(index, name)| (name.clone(), values(index)))
             .collect(),
     }
+}
+
+/// A figure to 0.1 of its unit, as the nearest float to the decimal (so that files show `173.1`,
+/// not the float sum `173.10000000000002`); post-processing of noisy figures.
+fn tidy(value: f64) -> f64 {
+    format!("{value:.1}").parse().unwrap_or(value)
 }
 
 /// Checks a chart's report entry from the release alone: the budget is within its configured
