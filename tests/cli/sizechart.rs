@@ -28,7 +28,10 @@ fn the_chart_joins_the_release_and_the_ledger_keeps_the_lifetime_budget() {
     }
     let csv = std::fs::read_to_string(first.join("sizechart.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + 2 * 8, "{csv}");
-    assert!(csv.starts_with("stratum,measurement,unit,n,n_error95,mean,"), "{csv}");
+    assert!(
+        csv.starts_with("stratum,measurement,unit,n,n_error95,mean,"),
+        "{csv}"
+    );
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(first.join("report.json")).unwrap()).unwrap();
     let chart = &report["sizechart"];
@@ -42,7 +45,11 @@ fn the_chart_joins_the_release_and_the_ledger_keeps_the_lifetime_budget() {
     let sums = std::fs::read_to_string(first.join("SHA256SUMS")).unwrap();
     assert!(sums.contains("  sizechart.parquet\n"), "{sums}");
     let checked = anonpub(&["verify", first.to_str().unwrap()], &[]).expect_code(0);
-    assert!(checked.stdout().contains("size chart budget"), "{}", checked.stdout());
+    assert!(
+        checked.stdout().contains("size chart budget"),
+        "{}",
+        checked.stdout()
+    );
     let mode = {
         use std::os::unix::fs::PermissionsExt;
         std::fs::metadata(&ledger).unwrap().permissions().mode() & 0o777
@@ -54,7 +61,11 @@ fn the_chart_joins_the_release_and_the_ledger_keeps_the_lifetime_budget() {
     let third = dir.path().join("third");
     let refused =
         publish_sample(&third, &["--config", &config, "--ledger", &ledger_arg]).expect_code(1);
-    assert!(refused.stderr().contains("ε = 0 is left"), "{}", refused.stderr());
+    assert!(
+        refused.stderr().contains("ε = 0 is left"),
+        "{}",
+        refused.stderr()
+    );
     assert!(!third.exists(), "nothing written");
     let entries: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&ledger).unwrap()).unwrap();
@@ -69,7 +80,11 @@ fn the_chart_joins_the_release_and_the_ledger_keeps_the_lifetime_budget() {
     )
     .unwrap();
     let failed = anonpub(&["verify", first.to_str().unwrap()], &[]).expect_code(1);
-    assert!(failed.stdout().contains("size chart budget"), "{}", failed.stdout());
+    assert!(
+        failed.stdout().contains("size chart budget"),
+        "{}",
+        failed.stdout()
+    );
 }
 
 #[test]
@@ -78,7 +93,11 @@ fn a_lifetime_budget_needs_a_ledger_outside_the_release() {
     let config = write_config(dir.path(), "[sizechart]\nlifetime_epsilon = 3\n");
     let out = dir.path().join("release");
     let refused = publish_sample(&out, &["--config", &config]).expect_code(2);
-    assert!(refused.stderr().contains("--ledger"), "{}", refused.stderr());
+    assert!(
+        refused.stderr().contains("--ledger"),
+        "{}",
+        refused.stderr()
+    );
     let inside = out.join("ledger.json");
     let refused = publish_sample(
         &out,
@@ -88,6 +107,10 @@ fn a_lifetime_budget_needs_a_ledger_outside_the_release() {
     assert!(refused.stderr().contains("private"), "{}", refused.stderr());
     let unknown = write_config(dir.path(), "[sizechart]\nmeasurements = [\"elbowSpan\"]\n");
     let refused = publish_sample(&out, &["--config", &unknown]).expect_code(2);
-    assert!(refused.stderr().contains("elbowSpan"), "{}", refused.stderr());
+    assert!(
+        refused.stderr().contains("elbowSpan"),
+        "{}",
+        refused.stderr()
+    );
     assert!(!out.exists());
 }
