@@ -27,8 +27,9 @@
 //! recoding, Mondrian or MDAV under k-anonymity, l-diversity and t-closeness, reports the same
 //! risk figures, and writes the result with [`publish::tabular`]; `anonpub risk` assesses any
 //! table with [`risk`]. Beside the microdata, [`dp`] computes differentially private aggregates
-//! (a size chart, with its budget) and [`tabulate`] frequency tables of people with small cells
-//! protected.
+//! (a size chart, with its budget, written into the release when the config has `[sizechart]`)
+//! and [`tabulate`] frequency tables of people with small cells protected (`anonpub tabulate`,
+//! written by [`publish::frequency`]).
 //!
 //! Errors ([`Error`]) name the file, table, row or field and never a person's value.
 

@@ -6,6 +6,14 @@
 //! prosecutor risks, and the suppressed share the report states. Thresholds on the linkage attack
 //! need the raw data and are listed as not re-checkable.
 //!
+//! A release with a size chart also gets its checks: the recorded budget within the configured
+//! (ε, δ) and lifetime ε, the chart's CSV equal to its Parquet file, its structure against the
+//! report. A frequency-table release (`anonpub tabulate`; recognised by `frequencies.csv` or the
+//! report's `kind`) gets its own list: files, checksums, manifest, report, CSV = Parquet, the
+//! table's structure, no identifiers among the keys, no published count below the threshold, no
+//! suppressed cell recomputable from the margins, and (DP) the recorded noise within the
+//! recorded budget.
+//!
 //! Used by maintainers before publishing and by CI on every release. Each check yields one
 //! [`Check`] (a row of the text table, a JSON object, a GitHub annotation, a JUnit test case); the
 //! command exits 0 when all pass and 1 when any fails. Only a missing or unreadable

@@ -1,6 +1,7 @@
 //! anonpub publish [--source freesewing-v3] --db PATH (--key-file PATH | env API_ENC_KEY or
 //!                 BACKEND_ENC_KEY) --as-of YYYY-MM-DD --out DIR
-//!                 [--config FILE] [--k N] [--seed N] [--internal-report FILE] [--force]
+//!                 [--config FILE] [--k N] [--seed N] [--internal-report FILE] [--ledger FILE]
+//!                 [--force]
 //! anonpub publish --source table --input FILE --schema FILE [--key-file PATH] --as-of … --out …
 //!
 //! Reads a FreeSewing v3 database (the default) or a person-keyed CSV/Parquet table described by
@@ -16,10 +17,17 @@
 //! who knows some measurements of everyone, see `[linkage]` in the config) go to that file, which
 //! must lie outside --out and is never published.
 //!
+//! With a `[sizechart]` in the config, a differentially private size chart of the selected sets
+//! (sizechart.csv, sizechart.parquet, a `sizechart` entry in report.json) joins the release; it is
+//! drawn with fresh OS randomness, never from --seed. --ledger FILE is the data holder's private
+//! ledger (0600, outside --out) of ε spent per release: `sizechart.lifetime_epsilon` is checked
+//! against it before anything is read, and the chart's spend recorded once the release is written.
+//!
 //! Every `[thresholds]` entry of the config is checked before anything is written; the first that
 //! fails stops the run.
 //!
-//! Exit codes: 0 published; 1 a threshold of the config failed (nothing written); 2 bad input.
+//! Exit codes: 0 published; 1 a threshold of the config failed or the lifetime ε would be exceeded
+//! (nothing written); 2 bad input.
 
 use std::path::PathBuf;
 
