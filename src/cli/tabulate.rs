@@ -2,11 +2,12 @@
 //!                  [--person COL] [--config FILE] [--as-of YYYY-MM-DD] [--force]
 //!
 //! Publishes a frequency table of any table described by a dataset schema (CSV with the schema's
-//! delimiter, or Parquet): the number of distinct people (the values of the person column, from
-//! --person or `tabulate.person` in the config) per combination of the --by columns. LEVEL
+//! delimiter, or Parquet): the number of distinct people (the values of the person column: from
+//! --person, else `tabulate.person` in the config, else the schema's `person_key` column) per
+//! combination of the --by columns. LEVEL
 //! coarsens a column by a built-in hierarchy before counting: `hour`, `day`, `week`, `month` for
 //! dates and timestamps (UTC), `24` or `16` for IP addresses (IPv4 /24 or /16; IPv6 always /48).
-//! A `direct_identifier` column can be counted only coarsened.
+//! A `direct_identifier` or `person_key` column can be counted only coarsened.
 //!
 //! The config's `[tabulate]` table chooses the protection: `protection = "suppression"` (default;
 //! `threshold`, default 10: cells of fewer people are suppressed, plus secondary suppression so
@@ -18,7 +19,7 @@
 //! visitors per page per day, with no address in the output):
 //!
 //!   anonpub tabulate --input data/access-log.csv --schema data/access-log.toml \
-//!       --person ip --by page,timestamp:day --out stats
+//!       --by page,timestamp:day --out stats
 //!
 //! Exit codes: 0 written; 2 bad input or arguments (the message names the file, line and column,
 //! never a value).
@@ -46,7 +47,8 @@ pub struct Args {
     /// Key columns, each optionally coarsened: `page,timestamp:day,ip:24`.
     #[arg(long, value_delimiter = ',', required = true, value_parser = parse_by)]
     pub by: Vec<ByColumn>,
-    /// The column that identifies a person (default: `tabulate.person` of the config).
+    /// The column that identifies a person (default: `tabulate.person` of the config, else the
+    /// schema's `person_key` column).
     #[arg(long)]
     pub person: Option<String>,
     /// Output directory to create.

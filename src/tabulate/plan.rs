@@ -1,9 +1,10 @@
 //! `anonpub tabulate` as a library: a validated [`TabulatePlan`] in, a protected table and its
 //! report out ([`TableRelease`]), for [`crate::publish::frequency`] to write.
 //!
-//! Checks made before anything is read: the person column and every `by` column are columns of
-//! the schema; a `direct_identifier` column (an IP address, an email) can be a `by` column only
-//! coarsened (an IP address to its network, a timestamp to its day), never as it is; tables of
+//! Checks made before anything is read: the person column (`--person`, else `tabulate.person`,
+//! else the schema's `person_key` column) and every `by` column are columns of the schema; a
+//! `direct_identifier` column (an IP address, an email) or one that only decides eligibility
+//! (`person_key`, `consent`, `status`, `last_seen`) can be a `by` column only coarsened (an IP address to its network, a timestamp to its day), never as it is; tables of
 //! more than two `by` columns are published without margins (see [`super::suppress`]).
 
 use std::path::PathBuf;
@@ -82,12 +83,23 @@ impl TabulatePlan {
         let schema = DatasetSchema::parse(&schema_text, schema_path)?;
         let invalid =
             |name: &'static str, problem: String| Error::InvalidArgument { name, problem };
-        let person = person.or_else(|| config.person.clone()).ok_or_else(|| {
-            invalid(
-                "--person",
-                "name the column that identifies a person (--person or tabulate.person)".into(),
-            )
-        })?;
+        let person = person
+            .or_else(|| config.person.clone())
+            .or_else(|| {
+                schema
+                    .columns
+                    .iter()
+                    .find(|c| c.role == Role::PersonKey)
+                    .map(|c| c.name.clone())
+            })
+            .ok_or_else(|| {
+                invalid(
+                    "--person",
+                    "name the column that identifies a person (--person, tabulate.person, or a \
+                     `person_key` column in the schema)"
+                        .into(),
+                )
+            })?;
         if schema.position(&person).is_none() {
             return Err(invalid(
                 "--person",
@@ -111,12 +123,15 @@ impl TabulatePlan {
                 ));
             }
             let role = schema.columns[position].role;
-            if role == Role::DirectIdentifier && column.coarsening == Coarsening::None {
+            let never_published = role == Role::DirectIdentifier || role.is_eligibility();
+            if never_published && column.coarsening == Coarsening::None {
                 return Err(invalid(
                     "--by",
                     format!(
-                        "`{}` is a direct identifier; count it only coarsened (`{0}:24`, `{0}:day`)",
-                        column.column
+                        "`{}` has role {} and is never published as it is; count it only \
+                         coarsened (`{0}:24`, `{0}:day`)",
+                        column.column,
+                        role.key()
                     ),
                 ));
             }

@@ -55,7 +55,8 @@ fn an_access_log_becomes_visitors_per_page_per_day_without_addresses() {
     let out = dir.path().join("stats");
     tabulate(
         &out,
-        &["--person", "ip", "--by", "page,timestamp:day", "--quiet"],
+        // The person column is the schema's person_key column.
+        &["--by", "page,timestamp:day", "--quiet"],
     )
     .expect_code(0);
     for file in anonpub::release::FREQUENCY_RELEASE_FILES {
@@ -227,16 +228,55 @@ fn verify_catches_a_small_cell_put_back() {
 fn identifiers_unknown_columns_and_bad_values_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("never");
-    let raw = tabulate(&out, &["--person", "ip", "--by", "ip"]).expect_code(2);
+    let raw = tabulate(&out, &["--by", "ip"]).expect_code(2);
+    assert!(raw.stderr().contains("never published"), "{}", raw.stderr());
+    let own = tabulate(&out, &["--person", "page", "--by", "page"]).expect_code(2);
+    assert!(own.stderr().contains("person column"), "{}", own.stderr());
+    // A schema without a person_key column needs --person.
+    let schema = std::fs::read_to_string(repo("data/access-log.toml"))
+        .unwrap()
+        .replace("person_key", "direct_identifier");
+    let anonymous = dir.path().join("anonymous.toml");
+    std::fs::write(&anonymous, schema).unwrap();
+    let input = repo("data/access-log.csv");
+    let nobody = anonpub(
+        &[
+            "tabulate",
+            "--input",
+            input.to_str().unwrap(),
+            "--schema",
+            anonymous.to_str().unwrap(),
+            "--by",
+            "page",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .expect_code(2);
+    assert!(nobody.stderr().contains("--person"), "{}", nobody.stderr());
+    let raw = anonpub(
+        &[
+            "tabulate",
+            "--input",
+            input.to_str().unwrap(),
+            "--schema",
+            anonymous.to_str().unwrap(),
+            "--person",
+            "ip",
+            "--by",
+            "ip",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .expect_code(2);
     assert!(
-        raw.stderr().contains("direct identifier"),
+        raw.stderr().contains("direct_identifier"),
         "{}",
         raw.stderr()
     );
-    let own = tabulate(&out, &["--person", "page", "--by", "page"]).expect_code(2);
-    assert!(own.stderr().contains("person column"), "{}", own.stderr());
-    let nobody = tabulate(&out, &["--by", "page"]).expect_code(2);
-    assert!(nobody.stderr().contains("--person"), "{}", nobody.stderr());
     let unknown = tabulate(&out, &["--person", "ip", "--by", "referrer"]).expect_code(2);
     assert!(
         unknown.stderr().contains("`referrer`"),
