@@ -27,6 +27,7 @@ pub mod k_anonymity;
 pub mod ldiversity;
 pub mod loss;
 pub mod mdav;
+pub mod method;
 pub mod microaggregation;
 pub mod model;
 pub mod mondrian;

@@ -163,7 +163,7 @@ pub fn run(args: Args, observer: &dyn Observer) -> Result<()> {
     let metadata = vec![
         ("anonpub:version".into(), report.anonpub_version.into()),
         ("anonpub:dataset".into(), report.dataset.clone()),
-        ("anonpub:method".into(), report.method.name().into()),
+        ("anonpub:method".into(), report.method.into()),
         ("anonpub:k".into(), report.privacy_model.k.to_string()),
     ];
     observer.time("write", || {
