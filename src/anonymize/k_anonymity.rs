@@ -60,7 +60,7 @@ impl ClassConstraint for DistinctPeople<'_> {
             return false;
         }
         // Stops at the k-th person: classes are usually far larger than k.
-        let mut people = HashSet::with_capacity_and_hasher(self.k, FastBuildHasher::default());
+        let mut people = HashSet::with_capacity_and_hasher(self.k, FastBuildHasher);
         self.k == 0
             || records
                 .iter()

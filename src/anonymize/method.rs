@@ -116,3 +116,32 @@ pub struct MethodResult {
     /// MDAV: number of groups.
     pub groups: Option<usize>,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::ValueEnum;
+
+    use super::super::dataset::Perturbation;
+    use super::super::engine::{Method, NumericRelease, Request};
+
+    #[test]
+    fn every_listed_method_reports_its_command_line_name() {
+        let request = Request {
+            method: Method::Global,
+            k: 2,
+            suppression_limit: 0.0,
+            l_diversity: None,
+            t_closeness: None,
+            numeric: NumericRelease::Ranges,
+            mdav_exact_limit: 100,
+            perturbation: Perturbation {
+                noise: None,
+                seed: 0,
+            },
+        };
+        for method in Method::value_variants() {
+            let flag = method.to_possible_value().expect("not hidden");
+            assert_eq!(method.instance(&request).name(), flag.get_name());
+        }
+    }
+}

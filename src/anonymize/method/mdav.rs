@@ -149,3 +149,37 @@ impl AnonymizationMethod for Microaggregation {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_publish_entry_point_is_the_release_method() {
+        // 90 sets of 60 people (some with two), with an empty cell now and then.
+        let mut table = MeasurementTable::new(vec!["a".into(), "b".into()]);
+        for set in 0..90u32 {
+            let b = if set % 7 == 0 {
+                f64::NAN
+            } else {
+                f64::from((set * 31) % 17)
+            };
+            table.push(set % 60, &[f64::from((set * 13) % 29), b]);
+        }
+        let method = ReleaseMethod {
+            k: 3,
+            exact_limit: 50,
+            min_pattern_people: 6,
+            rounding: vec![0.5, 1.0],
+            bounds: vec![[0.0, 40.0]; 2],
+        };
+        let silent = &crate::observe::Silent;
+        let ours = Microaggregation::release(&table, &method, silent);
+        let direct = microaggregate(&table, &method, silent);
+        let bits = |values: &[f64]| values.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&ours.values), bits(&direct.values));
+        assert_eq!(ours.source, direct.source);
+        assert_eq!(ours.group, direct.group);
+        assert!(ours.smallest_group_people >= 3);
+    }
+}
