@@ -165,7 +165,7 @@ pub struct DatasetSchema {
     /// `"freesewing"`: the FreeSewing measurement columns of the embedded schema follow the
     /// declared ones, so a table of FreeSewing sets needs to declare only its other columns.
     pub include_measurements: Option<String>,
-    #[serde(rename = "column")]
+    #[serde(rename = "column", default)]
     /// Every column of the input, in order (`[[column]]`).
     pub columns: Vec<ColumnSpec>,
     /// Directory that relative `hierarchy` paths are resolved against: the schema file's.
@@ -556,13 +556,13 @@ mod tests {
     fn json_schema_lists_exactly_the_keys_anonpub_accepts() {
         // Two columns that together use every key a column may have.
         let text = "name = \"x\"\ntitle = \"X\"\ndescription = \"d\"\ndelimiter = \";\"\n\
+            include_measurements = \"freesewing\"\n\
             [[column]]\nname = \"a\"\naliases = [\"b\"]\nrole = \"quasi_identifier\"\ntype = \"string\"\n\
             unit = \"u\"\ngroup = \"g\"\nbreasts_only = false\ndescription = \"d\"\nhierarchy = \"h.csv\"\n\
             [[column]]\nname = \"c\"\nrole = \"quasi_identifier\"\ntype = \"number\"\nplausible = [1, 2]\n\
             rounding = 0.5\nwidths = [1, 2]\nbottom_code = 1\ntop_code = 2\n\
             [[column]]\nname = \"who\"\nrole = \"consent\"\ntype = \"integer\"\nconsent_min = 3\n\
-            [[column]]\nname = \"state\"\nrole = \"status\"\ntype = \"string\"\nstatus_allowed = [1, \"on\"]\n\
-            include_measurements = \"freesewing\"\n";
+            [[column]]\nname = \"state\"\nrole = \"status\"\ntype = \"string\"\nstatus_allowed = [1, \"on\"]\n";
         DatasetSchema::parse(text, Path::new("all.toml")).unwrap();
         let root = json_schema();
         let value: serde_json::Value = toml::from_str(text).unwrap();
@@ -571,7 +571,7 @@ mod tests {
             object.as_object().unwrap().keys().cloned().collect()
         };
         let columns = value["column"].as_array().unwrap();
-        let used: HashSet<String> = columns.iter().flat_map(keys).collect();
+        let used: HashSet<String> = columns.iter().flat_map(&keys).collect();
         assert_eq!(used, keys(&root["$defs"]["column"]["properties"]));
         assert_eq!(keys(&value), keys(&root["properties"]));
 

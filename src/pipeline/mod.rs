@@ -17,7 +17,8 @@ use std::path::Path;
 
 use serde_json::json;
 
-use crate::anonymize::microaggregation::{microaggregate, Microaggregated};
+use crate::anonymize::method::Microaggregation;
+use crate::anonymize::microaggregation::Microaggregated;
 use crate::deidentify::{deidentify, ReleaseTable};
 use crate::dp::release::{chart_release, check_lifetime, record_spend};
 use crate::error::{Error, Result};
@@ -251,7 +252,7 @@ fn anonymize(selected: &Selected, plan: &Plan, observer: &dyn Observer) -> Resul
     let released = {
         let progress = observer.progress("microaggregate", table.len() as u64);
         observer.time("anonymize", || {
-            microaggregate(table, &plan.method, &*progress)
+            Microaggregation::release(table, &plan.method, &*progress)
         })
     };
     let suppressed = released.coverage.suppressed_records;

@@ -145,19 +145,31 @@ impl Plan {
                 problem: "declares no numeric quasi-identifier column: nothing to publish".into(),
             });
         }
-        let known = config
-            .linkage
-            .known
-            .iter()
-            .map(|name| {
-                catalog
-                    .index_of(name)
-                    .ok_or_else(|| Error::InvalidArgument {
-                        name: "linkage.known",
-                        problem: format!("`{name}` is not a measurement of the schema"),
-                    })
-            })
-            .collect::<Result<_>>()?;
+        let known = if config.linkage.knows_the_default()
+            && config
+                .linkage
+                .known
+                .iter()
+                .any(|name| catalog.index_of(name).is_none())
+        {
+            // The default attacker knows FreeSewing measurements; for a schema without them the
+            // attacker knows its first five measurement columns instead.
+            (0..catalog.len().min(5)).collect()
+        } else {
+            config
+                .linkage
+                .known
+                .iter()
+                .map(|name| {
+                    catalog
+                        .index_of(name)
+                        .ok_or_else(|| Error::InvalidArgument {
+                            name: "linkage.known",
+                            problem: format!("`{name}` is not a measurement of the schema"),
+                        })
+                })
+                .collect::<Result<_>>()?
+        };
         check_target(&out, force)?;
         if let Some(path) = &internal_report {
             check_internal_report(path, &out, force)?;
