@@ -4,19 +4,29 @@
 //! patterns, values typed to 1 mm), one set each; the default sizes are the sample's 2 000, then
 //! 10 000 and 100 000. The chart is drawn `--runs` times with fresh OS randomness, as a release
 //! would draw it, and every figure's error is compared with the exact value of the same clamped
-//! values, in units of the exact SD. Run: `scripts/sizechart-accuracy.sh` (or
+//! values, in units of the exact SD. With `--db FILE --key-file FILE --as-of DATE` the people are
+//! those a release of that database would chart (selection with the default config, one set per
+//! person as the release picks it). Run: `scripts/sizechart-accuracy.sh` (or
 //! `cargo run --release --example sizechart_accuracy -- --people 10000 --runs 100`).
 
+use std::path::PathBuf;
 use std::time::Instant;
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 
+use anonpub::config::ReleaseConfig;
+use anonpub::dates::Date;
+use anonpub::dp::release::chart_people;
 use anonpub::dp::sizechart::{
     size_chart, ChartPerson, ChartRow, Figure, MeasurementBounds, SizeChartConfig, PERCENTILES,
 };
+use anonpub::extract::crypto::{load_secret, FieldKey};
+use anonpub::extract::freesewing_v3::{FreeSewingV3, V3Database};
 use anonpub::measurements::Catalog;
+use anonpub::observe::Silent;
 use anonpub::sample::people::{apply_coverage, as_typed, draw_body, draw_coverage, SizeModels};
+use anonpub::select::{select, SelectionPolicy};
 
 /// The targets of issue 15 at ε = 1 (in SD units, for 95 % of runs): (people, P50, P5 and P95).
 const TARGETS: [(usize, f64, f64); 2] = [(10_000, 0.05, 0.2), (100_000, 0.05, 0.05)];
@@ -25,6 +35,9 @@ struct Options {
     people: Vec<usize>,
     runs: usize,
     epsilon: f64,
+    /// A FreeSewing v3 database, its key file and the release date: its selected people instead
+    /// of generated ones.
+    database: Option<(PathBuf, PathBuf, Date)>,
 }
 
 fn options() -> Options {
@@ -32,7 +45,9 @@ fn options() -> Options {
         people: vec![2_000, 10_000, 100_000],
         runs: 100,
         epsilon: 1.0,
+        database: None,
     };
+    let (mut db, mut key, mut as_of) = (None, None, None);
     let args: Vec<String> = std::env::args().skip(1).collect();
     for pair in args.chunks(2) {
         let value = pair.get(1).map(String::as_str).unwrap_or_default();
@@ -45,10 +60,41 @@ fn options() -> Options {
             }
             "--runs" => options.runs = value.parse().expect("--runs takes a count"),
             "--epsilon" => options.epsilon = value.parse().expect("--epsilon takes a number"),
-            other => panic!("unknown option {other}; use --people N[,N…] --runs N --epsilon X"),
+            "--db" => db = Some(PathBuf::from(value)),
+            "--key-file" => key = Some(PathBuf::from(value)),
+            "--as-of" => as_of = Some(Date::parse(value).expect("--as-of takes YYYY-MM-DD")),
+            other => panic!(
+                "unknown option {other}; use --people N[,N…] --runs N --epsilon X \
+                 [--db FILE --key-file FILE --as-of YYYY-MM-DD]"
+            ),
         }
     }
+    if let Some(db) = db {
+        let key = key.expect("--db needs --key-file");
+        options.database = Some((db, key, as_of.expect("--db needs --as-of")));
+    }
     options
+}
+
+/// The people a release of the database would chart: selection as `publish` runs it (default
+/// config), then one set per person as the release picks it ([`chart_people`]).
+fn database_people(
+    (db, key_file, as_of): &(PathBuf, PathBuf, Date),
+    catalog: &Catalog,
+    config: &SizeChartConfig,
+) -> Vec<ChartPerson> {
+    let defaults = ReleaseConfig::default();
+    let database = V3Database::open(db).expect("the database opens");
+    let (secret, origin) = load_secret(Some(key_file)).expect("the key file reads");
+    let source = FreeSewingV3::new(database, FieldKey::derive(&secret), origin.into());
+    let policy = SelectionPolicy {
+        as_of: *as_of,
+        retention_months: defaults.retention_months,
+        max_malformed_share: defaults.max_malformed_share,
+    };
+    let (table, _) = select(&source, &policy, catalog, &Silent).expect("selection runs");
+    let (_, people) = chart_people(&table, catalog, config).expect("the chart measurements exist");
+    people
 }
 
 /// Synthetic people, one set each, with the chart measurements only.
@@ -159,8 +205,27 @@ fn main() {
         bounds.len(),
         options.runs
     );
-    for &count in &options.people {
-        let people = people(count, &catalog, &columns);
+    let mut inputs: Vec<(String, Vec<ChartPerson>)> = Vec::new();
+    if let Some(database) = &options.database {
+        let people = database_people(database, &catalog, &config);
+        inputs.push((
+            format!(
+                "{} people selected from {}",
+                people.len(),
+                database.0.display()
+            ),
+            people,
+        ));
+    } else {
+        for &count in &options.people {
+            inputs.push((
+                format!("{count} generated people"),
+                people(count, &catalog, &columns),
+            ));
+        }
+    }
+    for (label, people) in inputs {
+        let count = people.len();
         let truth: Vec<Exact> = (0..bounds.len())
             .map(|c| exact(&people, c, &bounds[c]))
             .collect();
@@ -186,7 +251,7 @@ fn main() {
             }
         }
         let seconds = started.elapsed().as_secs_f64() / options.runs as f64;
-        println!("### {count} people ({seconds:.2} s per chart)\n");
+        println!("### {label} ({seconds:.2} s per chart)\n");
         println!(
             "95th percentile of |error| (n in people, others in SD units); coverage = share of published figures within their stated error95\n"
         );

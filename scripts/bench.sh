@@ -15,7 +15,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
-bin=$PWD/target/release/anonpub
+bin=${CARGO_TARGET_DIR:-$PWD/target}/release/anonpub
 dir=${BENCH_DIR:-/tmp/anonpub-bench}
 runs=${RUNS:-3}
 mkdir -p "$dir"

@@ -7,10 +7,12 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::anonymize::k_anonymity;
+use crate::dp::sizechart::SizeChartConfig;
 use crate::error::{Error, Result};
 use crate::gates::Thresholds;
 use crate::risk::attacks::AttackSettings;
 use crate::risk::linkage::AttackerKnowledge;
+use crate::tabulate::config::TabulateConfig;
 
 /// A release configuration file (`--config`). Unknown keys are errors, so a typo cannot silently
 /// weaken a release.
@@ -57,6 +59,13 @@ pub struct ReleaseConfig {
     /// The simulated attacks of the internal report and their gates (`risk::attacks`).
     #[serde(default)]
     pub attacks: AttackSettings,
+    /// A differentially private size chart beside the microdata (`sizechart.csv`, `.parquet`);
+    /// none without the table.
+    #[serde(default)]
+    pub sizechart: Option<SizeChartConfig>,
+    /// How `anonpub tabulate` protects the cells of a frequency table.
+    #[serde(default)]
+    pub tabulate: TabulateConfig,
 }
 
 /// The `[defences]` section: what the release does against differencing, planted accounts and
@@ -198,6 +207,13 @@ impl ReleaseConfig {
         }
         self.defences.validate()?;
         self.attacks.validate(&self.thresholds)?;
+        if let Some(chart) = &self.sizechart {
+            chart.validate().map_err(|error| match error {
+                Error::InvalidArgument { name, problem } => (name, problem),
+                other => ("sizechart", other.to_string()),
+            })?;
+        }
+        self.tabulate.validate()?;
         self.thresholds.validate()
     }
 }
@@ -305,6 +321,23 @@ mod tests {
             );
         }
         assert!(load("[defences]\nnoise = 1\n").is_err());
+    }
+
+    #[test]
+    fn sizechart_and_tabulate_sections() {
+        assert!(ReleaseConfig::default().sizechart.is_none());
+        let config = load("[sizechart]\nepsilon = 0.5\n[tabulate]\nthreshold = 3\n").unwrap();
+        let chart = config.sizechart.unwrap();
+        assert_eq!((chart.epsilon, chart.measurements.len()), (0.5, 8));
+        assert_eq!(config.tabulate.threshold, 3);
+        let bad = load("[sizechart]\ndelta = 2\n").unwrap_err().to_string();
+        assert!(bad.contains("field `sizechart.delta`"), "{bad}");
+        let bad = load("[sizechart]\nepsilon = 2\nlifetime_epsilon = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(bad.contains("sizechart.lifetime_epsilon"), "{bad}");
+        let bad = load("[tabulate]\nthreshold = 0\n").unwrap_err().to_string();
+        assert!(bad.contains("field `tabulate.threshold`"), "{bad}");
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! anonpub turns a private database of body measurements into a safe, useful open dataset.
 //!
-//! The release pipeline, in the order `anonpub publish` runs it (one module per stage):
-//! 1. [`extract`] reads the source (FreeSewing v3 SQLite, decrypting only what is needed);
-//! 2. [`select`] keeps consented, active, recently seen people and plausible sets, counting every
-//!    exclusion by reason;
+//! The release pipeline, in the order `anonpub publish` runs it ([`pipeline`] runs one validated
+//! [`pipeline::Plan`] through these stages, one module each):
+//! 1. [`extract`] reads the source behind one seam ([`extract::source::Source`]): a FreeSewing v3
+//!    SQLite database (decrypting only what is needed) or a person-keyed CSV/Parquet table;
+//! 2. [`select`] keeps consented, active, recently seen people and their private, plausible sets,
+//!    by the same rules for every source, counting every exclusion by reason;
 //! 3. [`anonymize`] groups records so that each released row is shared by k distinct people
 //!    (MDAV microaggregation after coverage planning; the privacy models are in
 //!    [`anonymize::model`]);
@@ -15,7 +17,8 @@
 //!    directory, atomically ([`atomic`]);
 //! 7. [`verify`] re-reads a release through [`release`] and checks it, for maintainers and CI.
 //!
-//! Around the stages: [`config`] is the release configuration, validated once; [`observe`] is how
+//! Around the stages: [`config`] is the release configuration, validated once; [`ledger`] is the
+//! data holder's private record of earlier releases; [`observe`] is how
 //! stages report progress and timings without knowing about terminals; [`cli`] is the command
 //! line, the only place that knows flag names and progress bars.
 //!
@@ -24,8 +27,9 @@
 //! recoding, Mondrian or MDAV under k-anonymity, l-diversity and t-closeness, reports the same
 //! risk figures, and writes the result with [`publish::tabular`]; `anonpub risk` assesses any
 //! table with [`risk`]. Beside the microdata, [`dp`] computes differentially private aggregates
-//! (a size chart, with its budget) and [`tabulate`] frequency tables of people with small cells
-//! protected.
+//! (a size chart, with its budget, written into the release when the config has `[sizechart]`)
+//! and [`tabulate`] frequency tables of people with small cells protected (`anonpub tabulate`,
+//! written by [`publish::frequency`]).
 //!
 //! Errors ([`Error`]) name the file, table, row or field and never a person's value.
 

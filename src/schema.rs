@@ -162,7 +162,10 @@ pub struct DatasetSchema {
     pub description: Option<String>,
     /// Field delimiter of CSV inputs described by this schema (default `,`).
     pub delimiter: Option<char>,
-    #[serde(rename = "column")]
+    /// `"freesewing"`: the FreeSewing measurement columns of the embedded schema follow the
+    /// declared ones, so a table of FreeSewing sets needs to declare only its other columns.
+    pub include_measurements: Option<String>,
+    #[serde(rename = "column", default)]
     /// Every column of the input, in order (`[[column]]`).
     pub columns: Vec<ColumnSpec>,
     /// Directory that relative `hierarchy` paths are resolved against: the schema file's.
@@ -180,6 +183,17 @@ impl DatasetSchema {
                 e.message().to_string(),
             )
         })?;
+        match schema.include_measurements.as_deref() {
+            None => {}
+            Some("freesewing") => schema.columns.extend(DatasetSchema::freesewing().columns),
+            Some(_) => {
+                return Err(Error::bad_file(
+                    origin,
+                    Some("field `include_measurements`".into()),
+                    "the only measurements that can be included are \"freesewing\"",
+                ))
+            }
+        }
         schema.validate(origin)?;
         schema.base_dir = origin
             .parent()
@@ -542,10 +556,13 @@ mod tests {
     fn json_schema_lists_exactly_the_keys_anonpub_accepts() {
         // Two columns that together use every key a column may have.
         let text = "name = \"x\"\ntitle = \"X\"\ndescription = \"d\"\ndelimiter = \";\"\n\
+            include_measurements = \"freesewing\"\n\
             [[column]]\nname = \"a\"\naliases = [\"b\"]\nrole = \"quasi_identifier\"\ntype = \"string\"\n\
             unit = \"u\"\ngroup = \"g\"\nbreasts_only = false\ndescription = \"d\"\nhierarchy = \"h.csv\"\n\
             [[column]]\nname = \"c\"\nrole = \"quasi_identifier\"\ntype = \"number\"\nplausible = [1, 2]\n\
-            rounding = 0.5\nwidths = [1, 2]\nbottom_code = 1\ntop_code = 2\n";
+            rounding = 0.5\nwidths = [1, 2]\nbottom_code = 1\ntop_code = 2\n\
+            [[column]]\nname = \"who\"\nrole = \"consent\"\ntype = \"integer\"\nconsent_min = 3\n\
+            [[column]]\nname = \"state\"\nrole = \"status\"\ntype = \"string\"\nstatus_allowed = [1, \"on\"]\n";
         DatasetSchema::parse(text, Path::new("all.toml")).unwrap();
         let root = json_schema();
         let value: serde_json::Value = toml::from_str(text).unwrap();
@@ -554,10 +571,7 @@ mod tests {
             object.as_object().unwrap().keys().cloned().collect()
         };
         let columns = value["column"].as_array().unwrap();
-        let used: HashSet<String> = keys(&columns[0])
-            .union(&keys(&columns[1]))
-            .cloned()
-            .collect();
+        let used: HashSet<String> = columns.iter().flat_map(&keys).collect();
         assert_eq!(used, keys(&root["$defs"]["column"]["properties"]));
         assert_eq!(keys(&value), keys(&root["properties"]));
 
@@ -566,6 +580,34 @@ mod tests {
         assert!(violation(&unknown, &root, &root, "$")
             .unwrap()
             .contains("colour"));
+    }
+
+    #[test]
+    fn eligibility_roles_are_checked() {
+        let parse = |columns: &str| {
+            DatasetSchema::parse(&format!("name = \"x\"\n{columns}"), Path::new("s.toml"))
+                .map_err(|e| e.to_string())
+        };
+        let key = "[[column]]\nname = \"p\"\nrole = \"person_key\"\ntype = \"string\"\n";
+        let twice = parse(&format!("{key}{}", key.replace("\"p\"", "\"q\""))).unwrap_err();
+        assert!(
+            twice.contains("second column with role \"person_key\""),
+            "{twice}"
+        );
+        let status = parse("[[column]]\nname = \"s\"\nrole = \"status\"\ntype = \"string\"\n");
+        assert!(status.unwrap_err().contains("status_allowed"));
+        let misplaced = parse(&format!("{key}consent_min = 2\n")).unwrap_err();
+        assert!(
+            misplaced.contains("`consent_min` needs role"),
+            "{misplaced}"
+        );
+        let included = parse("include_measurements = \"freesewing\"\n").unwrap();
+        assert_eq!(
+            included.columns.len(),
+            DatasetSchema::freesewing().columns.len()
+        );
+        assert!(parse("include_measurements = \"adult\"\n").is_err());
+        assert!(Role::PersonKey.is_eligibility() && !Role::Sensitive.is_eligibility());
     }
 
     #[test]

@@ -62,6 +62,9 @@ pub enum Exclusion {
     UnreadableOwner,
     /// The set's `userId` matches no user (possible when SQLite does not enforce foreign keys).
     OrphanSet,
+    /// The owner made the set public: anyone can already read its exact values (see
+    /// [`ChunkJudge::judge`] for why such a set is not published).
+    PublicSet,
     /// The set has no known measurement (NULL, empty, the plain `{}` default, or an encrypted
     /// empty object): an empty set, not a damaged one.
     NoMeasurements,
@@ -78,12 +81,13 @@ pub enum Exclusion {
 
 impl Exclusion {
     /// Every reason, in the order reports list them.
-    pub const ALL: [Exclusion; 10] = [
+    pub const ALL: [Exclusion; 11] = [
         Exclusion::NoOpenDataConsent,
         Exclusion::AccountNotActive,
         Exclusion::OutsideRetentionWindow,
         Exclusion::UnreadableOwner,
         Exclusion::OrphanSet,
+        Exclusion::PublicSet,
         Exclusion::NoMeasurements,
         Exclusion::Undecryptable,
         Exclusion::MalformedValue,
@@ -105,6 +109,9 @@ impl Exclusion {
                 "the owner's consent, status or last visit cannot be read (or the owner's id is not unique)"
             }
             Exclusion::OrphanSet => "the set belongs to no account in the database",
+            Exclusion::PublicSet => {
+                "the owner made the set public, so its exact values are published already"
+            }
             Exclusion::NoMeasurements => "the set holds no known measurement",
             Exclusion::Undecryptable => "the stored measurements cannot be decrypted",
             Exclusion::MalformedValue => {
@@ -125,6 +132,7 @@ impl Exclusion {
             Exclusion::OutsideRetentionWindow => "outside_retention_window",
             Exclusion::UnreadableOwner => "unreadable_owner",
             Exclusion::OrphanSet => "orphan_set",
+            Exclusion::PublicSet => "public_set",
             Exclusion::NoMeasurements => "no_measurements",
             Exclusion::Undecryptable => "undecryptable",
             Exclusion::MalformedValue => "malformed_value",
@@ -554,7 +562,14 @@ impl<S: StoredSet> ChunkJudge<'_, S> {
     }
 
     /// Judges one stored set: its owner first (a set of an ineligible owner is never decoded),
-    /// then its values.
+    /// then whether it is public, then its values.
+    ///
+    /// **Public sets are left out.** FreeSewing serves a public set's exact values to anyone, so
+    /// an attacker knows them. Placed in a group, they are known members: the group's mean minus
+    /// their share leaves the others' values behind, and with 20 % of sets public more than half
+    /// of private people sat in groups with fewer than k unknown members (issue 14's
+    /// measurement). Leaving them out makes every group of k consist of sets nobody outside
+    /// knows, and costs their owners nothing: their values are published already.
     fn judge(&self, set: &S) -> SetOutcome {
         let excluded = |reason, decryption| SetOutcome::Excluded { reason, decryption };
         let owner = set
@@ -565,6 +580,9 @@ impl<S: StoredSet> ChunkJudge<'_, S> {
         };
         if let Err(reason) = verdict {
             return excluded(*reason, Decryption::NotTried);
+        }
+        if set.is_public() {
+            return excluded(Exclusion::PublicSet, Decryption::NotTried);
         }
         let measies = match self.decoder.decode(set, self.catalog) {
             Ok(measies) => measies,

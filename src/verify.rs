@@ -6,6 +6,14 @@
 //! prosecutor risks, and the suppressed share the report states. Thresholds on the linkage attack
 //! need the raw data and are listed as not re-checkable.
 //!
+//! A release with a size chart also gets its checks: the recorded budget within the configured
+//! (ε, δ) and lifetime ε, the chart's CSV equal to its Parquet file, its structure against the
+//! report. A frequency-table release (`anonpub tabulate`; recognised by `frequencies.csv` or the
+//! report's `kind`) gets its own list: files, checksums, manifest, report, CSV = Parquet, the
+//! table's structure, no identifiers among the keys, no published count below the threshold, no
+//! suppressed cell recomputable from the margins, and (DP) the recorded noise within the
+//! recorded budget.
+//!
 //! Used by maintainers before publishing and by CI on every release. Each check yields one
 //! [`Check`] (a row of the text table, a JSON object, a GitHub annotation, a JUnit test case); the
 //! command exits 0 when all pass and 1 when any fails. Only a missing or unreadable
@@ -20,19 +28,27 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::deidentify::{is_record_id, ReleaseTable};
+use crate::dp::release::{check_chart_report, SizeChartReport};
 use crate::error::{Error, Result};
 use crate::gates::{GateSpec, Measured, MeasuredFrom};
 use crate::measurements::Catalog;
 use crate::observe::Observer;
 use crate::release::checksums::{parse_checksums, sha256_file};
 use crate::release::csv::scan_release_csv;
+use crate::release::frequency::{
+    is_frequency_report, parse_lines, CellProtection, FrequencyReport, ReadLine,
+};
 use crate::release::manifest::{read_manifest, Manifest};
 use crate::release::parquet::{read_parquet, ParquetRelease};
+use crate::release::plain::{read_plain_csv, read_plain_parquet};
 use crate::release::report::ReleaseReport;
 use crate::release::{
-    CHECKSUM_FILE, CSV_FILE, MANIFEST_FILE, PARQUET_FILE, RELEASE_FILES, REPORT_FILE,
+    CHECKSUM_FILE, CSV_FILE, FREQUENCY_CSV_FILE, FREQUENCY_PARQUET_FILE, FREQUENCY_RELEASE_FILES,
+    MANIFEST_FILE, PARQUET_FILE, RELEASE_FILES, REPORT_FILE, SIZECHART_CSV_FILE, SIZECHART_FILES,
+    SIZECHART_PARQUET_FILE,
 };
 use crate::risk::{assess, ClassHistogram};
+use crate::tabulate::suppress::{any_recomputable, Suppression};
 use crate::timings::timed;
 
 /// The outcome of one check.
@@ -71,6 +87,9 @@ pub fn verify_release(
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
+    if present.contains(FREQUENCY_CSV_FILE) || is_frequency_report(&dir.join(REPORT_FILE)) {
+        return Ok(verify_frequency_release(dir, &present, observer));
+    }
     let mut checks = Vec::new();
     let missing: Vec<&str> = RELEASE_FILES
         .iter()
@@ -143,7 +162,409 @@ pub fn verify_release(
     let mut row_checks = row_checks;
     row_checks.insert(ROW_CHECKS_BEFORE_PARQUET, same_as_parquet);
     checks.extend(row_checks);
+    checks.extend(size_chart_checks(
+        dir,
+        &present,
+        report.as_ref().ok().and_then(|r| r.sizechart.as_ref()),
+    ));
     Ok(checks)
+}
+
+/// The checks of a release's size chart, if it has one: the recorded budget is within the
+/// configured (ε, δ) and lifetime ε, the CSV equals the Parquet file, and the chart's structure
+/// matches the report (columns, one row per stratum and measurement, units, percentiles in order
+/// and within the public bounds).
+fn size_chart_checks(
+    dir: &Path,
+    present: &BTreeSet<String>,
+    entry: Option<&SizeChartReport>,
+) -> Vec<Check> {
+    const NAME: &str = "size chart";
+    let has_files = SIZECHART_FILES.iter().any(|f| present.contains(*f));
+    let report = match entry {
+        Some(report) => report,
+        None if has_files => {
+            return vec![check(
+                NAME,
+                false,
+                "size chart files without a sizechart entry in report.json",
+            )]
+        }
+        None => return Vec::new(),
+    };
+    let mut checks = vec![match check_chart_report(report) {
+        Ok(()) => check(
+            "size chart budget",
+            true,
+            format!(
+                "ρ = {:.3e} spent of the ρ = {:.3e} that (ε = {}, δ = {:e}) allows{}",
+                report.budget.rho_spent,
+                report.budget.rho,
+                report.budget.epsilon,
+                report.budget.delta,
+                report
+                    .lifetime_epsilon
+                    .map(|l| format!("; lifetime ε = {l}"))
+                    .unwrap_or_default()
+            ),
+        ),
+        Err(problem) => check("size chart budget", false, problem),
+    }];
+    let csv = read_plain_csv(&dir.join(SIZECHART_CSV_FILE));
+    let parquet = read_plain_parquet(&dir.join(SIZECHART_PARQUET_FILE));
+    let csv = match csv {
+        Ok(csv) => csv,
+        Err(problem) => {
+            checks.push(check(NAME, false, problem));
+            return checks;
+        }
+    };
+    checks.push(match parquet {
+        Ok(parquet) if parquet == csv => check(
+            "size chart csv = parquet",
+            true,
+            format!("{} rows identical", csv.rows.len()),
+        ),
+        Ok(_) => check(
+            "size chart csv = parquet",
+            false,
+            "the two files hold different data",
+        ),
+        Err(problem) => check("size chart csv = parquet", false, problem),
+    });
+    checks.push(match chart_structure(&csv, report) {
+        Ok(detail) => check(NAME, true, detail),
+        Err(problem) => check(NAME, false, problem),
+    });
+    checks
+}
+
+fn chart_structure(
+    csv: &crate::release::plain::TextRows,
+    report: &SizeChartReport,
+) -> std::result::Result<String, String> {
+    let mut expected: Vec<String> = ["stratum", "measurement", "unit"]
+        .map(String::from)
+        .to_vec();
+    let figures: Vec<String> = ["n", "mean", "sd"]
+        .map(String::from)
+        .into_iter()
+        .chain(report.percentiles.iter().map(|p| format!("p{p}")))
+        .collect();
+    for figure in &figures {
+        expected.push(figure.clone());
+        expected.push(format!("{figure}_error95"));
+    }
+    if csv.names != expected {
+        return Err(format!("columns are [{}]", csv.names.join(", ")));
+    }
+    let rows = report.strata.len() * report.measurements.len();
+    if csv.rows.len() != rows {
+        return Err(format!(
+            "{} rows; {} strata × {} measurements make {rows}",
+            csv.rows.len(),
+            report.strata.len(),
+            report.measurements.len()
+        ));
+    }
+    let number = |text: &str, line: usize| -> std::result::Result<Option<f64>, String> {
+        if text.is_empty() {
+            return Ok(None);
+        }
+        text.parse::<f64>()
+            .map(Some)
+            .map_err(|_| format!("line {line}: a figure is not a number"))
+    };
+    for (index, row) in csv.rows.iter().enumerate() {
+        let line = index + 2;
+        let stratum = &report.strata[index / report.measurements.len()];
+        let measurement = &report.measurements[index % report.measurements.len()];
+        if &row[0] != stratum || row[1] != measurement.name || row[2] != measurement.unit {
+            return Err(format!(
+                "line {line} is not `{stratum}`, `{}` in {}",
+                measurement.name, measurement.unit
+            ));
+        }
+        let n = number(&row[3], line)?.ok_or(format!("line {line}: n is missing"))?;
+        if n < 0.0 {
+            return Err(format!("line {line}: n is negative"));
+        }
+        let mut previous = f64::NEG_INFINITY;
+        for (level, _) in report.percentiles.iter().enumerate() {
+            let column = 3 + 2 * (3 + level);
+            if let Some(value) = number(&row[column], line)? {
+                if value < previous
+                    || value < measurement.lower - measurement.step
+                    || value > measurement.upper + measurement.step
+                {
+                    return Err(format!(
+                        "line {line}: percentiles out of order or outside the plausible range"
+                    ));
+                }
+                previous = value;
+            }
+        }
+    }
+    Ok(format!(
+        "{rows} rows ({} strata × {} measurements), percentiles in order and in range",
+        report.strata.len(),
+        report.measurements.len()
+    ))
+}
+
+/// The checks of a frequency-table release (`anonpub tabulate`): files, checksums, manifest,
+/// report, the CSV against the Parquet file, the table's structure, no identifiers among the
+/// keys, no published count below the threshold, no suppressed cell recomputable from the
+/// margins, and (DP) that the recorded noise costs at most the recorded budget.
+fn verify_frequency_release(
+    dir: &Path,
+    present: &BTreeSet<String>,
+    observer: &dyn Observer,
+) -> Vec<Check> {
+    let missing: Vec<&str> = FREQUENCY_RELEASE_FILES
+        .iter()
+        .copied()
+        .filter(|f| !present.contains(*f))
+        .collect();
+    let mut checks = vec![check(
+        "files present",
+        missing.is_empty(),
+        if missing.is_empty() {
+            format!(
+                "all {} frequency-table release files",
+                FREQUENCY_RELEASE_FILES.len()
+            )
+        } else {
+            format!("missing: {}", missing.join(", "))
+        },
+    )];
+    let sums = read_checksums(dir);
+    let manifest = read_manifest(&dir.join(MANIFEST_FILE));
+    let listed: BTreeSet<&str> = sums
+        .iter()
+        .flatten()
+        .map(|(name, _)| name.as_str())
+        .chain(
+            manifest
+                .iter()
+                .flat_map(|m| m.files.iter().map(|f| f.path.as_str())),
+        )
+        .filter(|name| present.contains(*name))
+        .collect();
+    let (digests, hashing) = timed(|| digest_files(dir, &listed));
+    observer.stage_took("hash", hashing);
+    checks.push(checksums(sums, &digests, present));
+    checks.push(manifest_check(manifest, &digests, dir, present));
+    let report = match FrequencyReport::read(&dir.join(REPORT_FILE)) {
+        Ok(report) => {
+            checks.push(check(
+                "report",
+                true,
+                format!("{} by {}", report.kind, by_names(&report)),
+            ));
+            report
+        }
+        Err(problem) => {
+            checks.push(check("report", false, problem));
+            return checks;
+        }
+    };
+    let ((csv, parquet), reading) = timed(|| {
+        (
+            read_plain_csv(&dir.join(FREQUENCY_CSV_FILE)),
+            read_plain_parquet(&dir.join(FREQUENCY_PARQUET_FILE)),
+        )
+    });
+    observer.stage_took("read", reading);
+    let csv = match csv {
+        Ok(csv) => csv,
+        Err(problem) => {
+            checks.push(check("csv readable", false, problem));
+            return checks;
+        }
+    };
+    checks.push(match parquet {
+        Ok(parquet) if parquet == csv => check(
+            "csv = parquet",
+            true,
+            format!("{} lines identical", csv.rows.len()),
+        ),
+        Ok(_) => check("csv = parquet", false, "the two files hold different data"),
+        Err(problem) => check("csv = parquet", false, problem),
+    });
+    let flagged = csv
+        .rows
+        .iter()
+        .flat_map(|row| &row[..report.by.len().min(row.len())])
+        .filter_map(|cell| identifier_kind(cell))
+        .fold(BTreeMap::new(), |mut kinds, kind| {
+            *kinds.entry(kind).or_insert(0) += 1;
+            kinds
+        });
+    checks.push(no_identifiers(&flagged, csv.rows.len() * report.by.len()));
+    let lines = match parse_lines(&csv, &report) {
+        Ok(lines) => lines,
+        Err(problem) => {
+            checks.push(check("table structure", false, problem));
+            return checks;
+        }
+    };
+    checks.push(frequency_structure(&lines, &report));
+    checks.push(frequency_threshold(&lines, &report));
+    match &report.protection {
+        CellProtection::Suppression { .. } => {
+            checks.push(secondary_suppression(&lines, &report));
+        }
+        CellProtection::Dp(dp) => checks.push(match dp.check() {
+            Ok(()) => check(
+                "dp budget",
+                true,
+                format!(
+                    "noise of scale {:.3} over at most {} cells per person costs at most the recorded ε = {}, δ = {:e}",
+                    dp.noise_scale, dp.max_cells_per_person, dp.epsilon, dp.delta
+                ),
+            ),
+            Err(problem) => check("dp budget", false, problem),
+        }),
+    }
+    checks
+}
+
+fn by_names(report: &FrequencyReport) -> String {
+    report
+        .by
+        .iter()
+        .map(|b| b.column.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The lines agree with the report: their number, the published ones, no key twice, and margins
+/// only where the report says there are.
+fn frequency_structure(lines: &[ReadLine], report: &FrequencyReport) -> Check {
+    const NAME: &str = "table structure";
+    let published = lines.iter().filter(|l| l.people.is_some()).count();
+    let keys: HashSet<&Vec<Option<String>>> = lines.iter().map(|l| &l.key).collect();
+    let margins = lines
+        .iter()
+        .filter(|l| l.key.iter().any(Option::is_none))
+        .count();
+    let mut problems = Vec::new();
+    if lines.len() != report.lines || published != report.published_lines {
+        problems.push(format!(
+            "{} lines ({published} published); report.json says {} ({})",
+            lines.len(),
+            report.lines,
+            report.published_lines
+        ));
+    }
+    if keys.len() != lines.len() {
+        problems.push(format!("{} keys repeat", lines.len() - keys.len()));
+    }
+    if margins > 0 && !report.margins {
+        problems.push(format!("{margins} margin lines in a table without margins"));
+    }
+    if problems.is_empty() {
+        check(
+            NAME,
+            true,
+            format!(
+                "{} lines ({published} published, {margins} margins) by {}",
+                lines.len(),
+                by_names(report)
+            ),
+        )
+    } else {
+        check(NAME, false, problems.join("; "))
+    }
+}
+
+/// No published count lies between 0 and the threshold (exclusive); a DP table has no 0 either.
+fn frequency_threshold(lines: &[ReadLine], report: &FrequencyReport) -> Check {
+    let threshold = report.threshold();
+    let dp = matches!(report.protection, CellProtection::Dp(_));
+    let below = lines
+        .iter()
+        .filter_map(|l| l.people)
+        .filter(|&people| people < threshold && (dp || people > 0))
+        .count();
+    check(
+        "cell threshold",
+        below == 0,
+        format!("{below} published counts below the threshold {threshold}"),
+    )
+}
+
+/// No suppressed entry can be recomputed exactly from the published cells and margins.
+fn secondary_suppression(lines: &[ReadLine], report: &FrequencyReport) -> Check {
+    const NAME: &str = "secondary suppression";
+    if !report.margins {
+        return check(NAME, true, "no margins: nothing to recompute from");
+    }
+    let marks = match suppression_grid(lines, report.by.len()) {
+        Ok(marks) => marks,
+        Err(problem) => return check(NAME, false, problem),
+    };
+    let hidden = marks
+        .iter()
+        .flatten()
+        .filter(|&&m| m != Suppression::Published)
+        .count();
+    if any_recomputable(&marks) {
+        check(
+            NAME,
+            false,
+            "a suppressed entry follows exactly from the published cells and totals",
+        )
+    } else {
+        check(
+            NAME,
+            true,
+            format!("none of {hidden} suppressed entries can be recomputed from the totals"),
+        )
+    }
+}
+
+/// The suppression marks of a table with margins, as [`any_recomputable`] takes them: one line
+/// (cells, then the total) for one `by` column; rows × columns with the totals last for two.
+fn suppression_grid(
+    lines: &[ReadLine],
+    width: usize,
+) -> std::result::Result<Vec<Vec<Suppression>>, String> {
+    let values = |position: usize| -> Vec<&String> {
+        let set: BTreeSet<&String> = lines
+            .iter()
+            .filter_map(|l| l.key[position].as_ref())
+            .collect();
+        set.into_iter().collect()
+    };
+    let index = |values: &[&String], key: &Option<String>| match key {
+        Some(key) => values.iter().position(|v| *v == key),
+        None => Some(values.len()),
+    };
+    let rows = values(0);
+    let columns = if width == 2 { values(1) } else { Vec::new() };
+    let mut marks: Vec<Vec<Option<Suppression>>> =
+        vec![vec![None; columns.len() + 1]; rows.len() + 1];
+    for line in lines {
+        let i = index(&rows, &line.key[0]).expect("every key was collected");
+        let j = if width == 2 {
+            index(&columns, &line.key[1]).expect("every key was collected")
+        } else {
+            0
+        };
+        marks[i][j] = Some(line.suppression);
+    }
+    let mut grid = Vec::with_capacity(marks.len());
+    for line in marks {
+        let line: Option<Vec<Suppression>> = line.into_iter().collect();
+        grid.push(line.ok_or("the table lacks a cell or margin of its grid")?);
+    }
+    if width == 1 {
+        // One line: the cells and the total.
+        return Ok(vec![grid.into_iter().map(|line| line[0]).collect()]);
+    }
+    Ok(grid)
 }
 
 /// How many of [`row_checks`] come before `csv = parquet` in the report: columns and record ids.
@@ -344,7 +765,9 @@ fn manifest_check(
                 "{} files match (anonpub {}, seed {}, config {})",
                 manifest.files.len(),
                 manifest.anonpub_version,
-                manifest.seed,
+                manifest
+                    .seed
+                    .map_or_else(|| "none".to_string(), |seed| seed.to_string()),
                 manifest
                     .config_sha256
                     .get(..12)
@@ -460,6 +883,7 @@ pub fn identifier_kind(cell: &str) -> Option<&'static str> {
     }
     let digits = cell.bytes().filter(u8::is_ascii_digit).count();
     if digits >= 7
+        && !is_period_key(cell)
         && cell
             .bytes()
             .all(|b| b.is_ascii_digit() || b" +-().".contains(&b))
@@ -468,6 +892,27 @@ pub fn identifier_kind(cell: &str) -> Option<&'static str> {
         return Some("phone number");
     }
     None
+}
+
+/// A date or period as the built-in coarsenings write it (`2026-11-01`, `2026-11-01T13`,
+/// `2026-11`, `2026-W44`): digits and dashes, but not a phone number.
+fn is_period_key(cell: &str) -> bool {
+    let b = cell.as_bytes();
+    let digits = |range: std::ops::Range<usize>| {
+        range
+            .clone()
+            .all(|i| b.get(i).is_some_and(u8::is_ascii_digit))
+    };
+    let year_month = b.len() >= 7 && digits(0..4) && b[4] == b'-' && digits(5..7);
+    let week = b.len() == 8 && digits(0..4) && &b[4..6] == b"-W" && digits(6..8);
+    let day = b.len() >= 10 && year_month && b[7] == b'-' && digits(8..10);
+    match b.len() {
+        7 => year_month,
+        8 => week,
+        10 => day,
+        13 => day && b[10] == b'T' && digits(11..13),
+        _ => false,
+    }
 }
 
 fn no_identifiers(flagged: &BTreeMap<&'static str, usize>, scanned: usize) -> Check {
@@ -543,6 +988,10 @@ mod tests {
             "",
             "0f8fad5b-d9cb-469f-a165-70867728950e",
             "chest",
+            "2026-11-01",
+            "2026-11-01T13",
+            "2026-11",
+            "2026-W44",
         ] {
             assert_eq!(identifier_kind(harmless), None, "{harmless}");
         }

@@ -40,8 +40,21 @@ pub struct Dataset {
     rows: usize,
     /// The published columns, in schema order.
     pub columns: Vec<Column>,
-    /// Names of the dropped direct identifiers.
+    /// Names of the dropped columns: direct identifiers and eligibility columns (person key,
+    /// consent, status, last seen).
     pub dropped: Vec<String>,
+    /// The schema's `person_key` column, if any; `None`: one person per row.
+    pub person_key: Option<PersonKey>,
+}
+
+/// Who each row belongs to, from the `person_key` column (which is not published).
+#[derive(Debug, Clone)]
+pub struct PersonKey {
+    /// The column's name.
+    pub column: String,
+    /// The person of each row: rows with the same key share a number (the key's order of first
+    /// appearance), so k counts distinct people.
+    pub persons: Vec<u32>,
 }
 
 /// What perturbation to apply before anonymization (see [`super::noise`]).
@@ -79,7 +92,14 @@ impl Dataset {
         let rows = table.rows();
         let mut columns = Vec::new();
         let mut dropped = Vec::new();
+        let mut person_key = None;
         for (spec, cells) in schema.columns.iter().zip(table.data) {
+            if spec.role == Role::PersonKey {
+                person_key = Some(PersonKey {
+                    column: spec.name.clone(),
+                    persons: person_numbers(&cells, spec, input)?,
+                });
+            }
             if spec.role == Role::DirectIdentifier || spec.role.is_eligibility() {
                 dropped.push(spec.name.clone());
                 continue;
@@ -112,6 +132,7 @@ impl Dataset {
             rows,
             columns,
             dropped,
+            person_key,
         })
     }
 
@@ -379,6 +400,25 @@ fn cell_error(input: &Path, column: &str, record: usize, problem: impl Into<Stri
         )),
         problem,
     )
+}
+
+/// The person number of each row: the code of its key. An empty key is an error: the row's
+/// person is unknown, so it could not be counted towards k.
+fn person_numbers(cells: &CodedColumn, spec: &ColumnSpec, input: &Path) -> Result<Vec<u32>> {
+    if let Some(empty) = cells.values.iter().position(String::is_empty) {
+        let record = cells
+            .codes
+            .iter()
+            .position(|&code| code as usize == empty)
+            .expect("every value is some row's");
+        return Err(cell_error(
+            input,
+            &spec.name,
+            record,
+            "empty person key: every row must name its person",
+        ));
+    }
+    Ok(cells.codes.clone())
 }
 
 /// Parses a numeric column, each distinct text once; an empty cell is missing (NaN).

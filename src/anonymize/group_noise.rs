@@ -454,7 +454,7 @@ mod tests {
             defaults.mdav_exact_limit,
             defaults.min_pattern_people,
         );
-        let hidden = indicatif::ProgressBar::hidden();
+        let hidden = crate::observe::Silent;
         let plain = microaggregate(&table, &method, &hidden);
         let key = || Zeroizing::new([3u8; 32]);
         let mut off = microaggregate(&table, &method, &hidden);

@@ -17,6 +17,10 @@
 //! people in the smallest group at publish, and re-judged by `verify` on rows per class of
 //! identical rows, which can only overstate the people per class (a failure there is certain).
 
+use std::collections::HashSet;
+
+use super::model::ClassConstraint;
+use crate::fast_hash::FastBuildHasher;
 use crate::gates::{GateSpec, MeasuredFrom};
 
 /// Checks k: a class must hold at least one record.
@@ -25,6 +29,46 @@ pub fn validate_k(k: usize) -> Result<(), &'static str> {
         Err("must be at least 1")
     } else {
         Ok(())
+    }
+}
+
+/// k counted over people, as a class constraint for methods that size classes in records
+/// (global recoding, Mondrian): a class is accepted when its records belong to at least `k`
+/// distinct people. Monotone: a class containing an accepted class holds those people too.
+#[derive(Debug, Clone, Copy)]
+pub struct DistinctPeople<'a> {
+    persons: &'a [u32],
+    k: usize,
+}
+
+impl<'a> DistinctPeople<'a> {
+    /// `persons[r]` is the person of record `r`.
+    pub fn new(persons: &'a [u32], k: usize) -> Self {
+        Self { persons, k }
+    }
+
+    /// Number of distinct people in a list of people (with repeats).
+    pub fn count(persons: impl IntoIterator<Item = u32>) -> usize {
+        let people: HashSet<u32, FastBuildHasher> = persons.into_iter().collect();
+        people.len()
+    }
+}
+
+impl ClassConstraint for DistinctPeople<'_> {
+    fn accepts(&self, records: &[usize]) -> bool {
+        if records.len() < self.k {
+            return false;
+        }
+        // Stops at the k-th person: classes are usually far larger than k.
+        let mut people = HashSet::with_capacity_and_hasher(self.k, FastBuildHasher);
+        self.k == 0
+            || records
+                .iter()
+                .any(|&r| people.insert(self.persons[r]) && people.len() >= self.k)
+    }
+
+    fn is_monotone(&self) -> bool {
+        true
     }
 }
 
@@ -45,5 +89,17 @@ mod tests {
         assert!(validate_k(0).is_err());
         validate_k(1).unwrap();
         assert_eq!(MIN_K.name(), "min_k");
+    }
+
+    #[test]
+    fn people_not_records_make_k() {
+        // Records 0..4 belong to people 7, 7, 8, 9.
+        let persons = [7, 7, 8, 9];
+        let k3 = DistinctPeople::new(&persons, 3);
+        assert!(!k3.accepts(&[0, 1, 2]));
+        assert!(k3.accepts(&[0, 1, 2, 3]));
+        assert!(k3.accepts(&[1, 2, 3]));
+        assert!(k3.is_monotone());
+        assert_eq!(DistinctPeople::count([7, 7, 9]), 2);
     }
 }

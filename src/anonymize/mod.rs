@@ -1,7 +1,9 @@
 //! Anonymization methods, privacy models and the building blocks they share. Each method and each
 //! model is one file whose doc comment states its guarantee, its preconditions and its paper.
 //!
-//! Methods:
+//! `method` is the seam every method sits behind ([`method::AnonymizationMethod`], with the
+//! guarantee each must give); `method/` holds one adapter per method, from a checked dataset to
+//! published cells, over these algorithms:
 //! - `global`: optimal full-domain generalization with record suppression (lattice search, ARX's
 //!   Flash), over `hierarchy` and minimising ARX's Loss metric (`loss`);
 //! - `mondrian`: strict multidimensional partitioning (local recoding);
@@ -11,11 +13,12 @@
 //!   `microaggregation`;
 //! - `noise`: top/bottom coding, additive noise and rounding of numeric columns.
 //!
-//! Privacy models besides k-anonymity, as per-class constraints (`global::ClassConstraint`):
+//! Privacy models besides k-anonymity, as per-class constraints (`model::ClassConstraint`):
 //! `ldiversity` and `tcloseness`.
 //!
-//! `dataset` checks an input table against its schema; `engine` runs a method on it for the
-//! `anonymize` command; `sse` measures the information loss of numeric releases.
+//! `dataset` checks an input table against its schema (and reads its person key, so that k counts
+//! people); `engine` runs a method on it for the `anonymize` command (perturb → constraints →
+//! method → assemble → risk); `sse` measures the information loss of numeric releases.
 
 pub mod coverage;
 pub mod dataset;
@@ -27,6 +30,7 @@ pub mod k_anonymity;
 pub mod ldiversity;
 pub mod loss;
 pub mod mdav;
+pub mod method;
 pub mod microaggregation;
 pub mod model;
 pub mod mondrian;

@@ -20,6 +20,20 @@ pub enum Cells {
     },
 }
 
+impl Cells {
+    /// Row `r` shows `labels[codes[r]]`, or `*` where `suppressed[r]`.
+    pub fn suppressible(mut labels: Vec<String>, codes: &[u32], suppressed: &[bool]) -> Self {
+        let star = labels.len() as u32;
+        labels.push(SUPPRESSED.to_owned());
+        let codes = codes
+            .iter()
+            .zip(suppressed)
+            .map(|(&code, &suppressed)| if suppressed { star } else { code })
+            .collect();
+        Cells::Coded { labels, codes }
+    }
+}
+
 /// One column of an anonymized table.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutputColumn {

@@ -1,12 +1,13 @@
 //! Property tests of the `anonymize` engine: for random tables and parameters, every method's
-//! output satisfies the requested privacy model.
+//! output satisfies the requested privacy model, counting k over people when the table has a
+//! person key.
 //!
 //! The checks read only the engine's *output text* and the input, and recompute classes,
 //! l-diversity and t-closeness with their textbook formulas, sharing no code with the engine (no
 //! hierarchy, constraint or class code), so a bug in the engine's own bookkeeping cannot hide
 //! itself.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use proptest::prelude::*;
@@ -32,9 +33,11 @@ fn job_group(value: &str) -> &'static str {
     }
 }
 
-/// A random table: two integer quasi-identifiers, one categorical, one sensitive column.
+/// A random table: two integer quasi-identifiers, one categorical, one sensitive column, and
+/// maybe a person key (several rows per person).
 #[derive(Debug, Clone)]
 struct Case {
+    persons: Option<Vec<u8>>,
     ages: Vec<u32>,
     heights: Vec<u32>,
     jobs: Vec<u8>,
@@ -49,8 +52,10 @@ fn cases() -> impl Strategy<Value = Case> {
             prop::collection::vec(150u32..200, rows),
             prop::collection::vec(0u8..8, rows),
             prop::collection::vec(0u8..5, rows),
+            prop::option::of(prop::collection::vec(0u8..30, rows)),
         )
-            .prop_map(move |(ages, heights, jobs, sensitive)| Case {
+            .prop_map(move |(ages, heights, jobs, sensitive, persons)| Case {
+                persons,
                 ages,
                 heights,
                 jobs,
@@ -60,7 +65,23 @@ fn cases() -> impl Strategy<Value = Case> {
     })
 }
 
-fn schema(dir: &Path, method: Method, numeric_sensitive: bool) -> DatasetSchema {
+/// The person of each row: its key, or the row itself without one.
+fn person(case: &Case, row: usize) -> usize {
+    case.persons
+        .as_ref()
+        .map_or(row, |persons| usize::from(persons[row]))
+}
+
+/// Distinct people among rows.
+fn people(case: &Case, rows: impl IntoIterator<Item = usize>) -> usize {
+    rows.into_iter()
+        .map(|row| person(case, row))
+        .collect::<HashSet<_>>()
+        .len()
+}
+
+fn schema(dir: &Path, method: Method, case: &Case) -> DatasetSchema {
+    let numeric_sensitive = case.numeric_sensitive;
     // MDAV takes numeric quasi-identifiers only: the categorical column is then insensitive.
     let job_role = if method == Method::Mdav {
         "insensitive"
@@ -77,19 +98,24 @@ fn schema(dir: &Path, method: Method, numeric_sensitive: bool) -> DatasetSchema 
     } else {
         "string"
     };
+    let person_key = if case.persons.is_some() {
+        "[[column]]\nname = \"who\"\nrole = \"person_key\"\ntype = \"string\"\n"
+    } else {
+        ""
+    };
     let text = format!(
         "name = \"random\"\n\
          [[column]]\nname = \"age\"\nrole = \"quasi_identifier\"\ntype = \"integer\"\nwidths = [5, 10, 20]\n\
          [[column]]\nname = \"height\"\nrole = \"quasi_identifier\"\ntype = \"integer\"\nwidths = [10, 25, 50]\n\
          [[column]]\nname = \"job\"\nrole = \"{job_role}\"\ntype = \"string\"\n{job_hierarchy}\
-         [[column]]\nname = \"illness\"\nrole = \"sensitive\"\ntype = \"{sensitive_type}\"\n"
+         [[column]]\nname = \"illness\"\nrole = \"sensitive\"\ntype = \"{sensitive_type}\"\n{person_key}"
     );
     std::fs::write(dir.join("job.csv"), JOB_HIERARCHY).unwrap();
     DatasetSchema::parse(&text, &dir.join("random.toml")).unwrap()
 }
 
 fn text_table(case: &Case) -> TextTable {
-    TextTable {
+    let mut table = TextTable {
         columns: vec![
             "age".into(),
             "height".into(),
@@ -111,7 +137,14 @@ fn text_table(case: &Case) -> TextTable {
                 })
                 .collect(),
         ],
+    };
+    if let Some(persons) = &case.persons {
+        table.columns.push("who".into());
+        table
+            .cells
+            .push(persons.iter().map(|p| format!("person{p}")).collect());
     }
+    table
 }
 
 /// The privacy model of one run.
@@ -259,7 +292,7 @@ fn check(
     model: Model,
 ) -> Result<(), TestCaseError> {
     let dir = tempfile::tempdir().unwrap();
-    let schema = schema(dir.path(), method, case.numeric_sensitive);
+    let schema = schema(dir.path(), method, case);
     let dataset = Dataset::new(
         text_table(case).into(),
         &schema,
@@ -290,8 +323,9 @@ fn check(
         Ok(outcome) => outcome,
         Err(Error::Unsatisfiable { .. }) => {
             // Only global recoding may fail for lack of a solution within its limit; Mondrian
-            // fails when the whole table does; MDAV when there are fewer than k records.
-            let whole_fails = rows < model.k
+            // fails when the whole table does; MDAV when there are fewer than k people.
+            let everyone = people(case, 0..rows);
+            let whole_fails = everyone < model.k
                 || model
                     .l
                     .is_some_and(|(l, variant)| !diverse(&case.sensitive, l, variant));
@@ -300,7 +334,9 @@ fn check(
                 Method::Mondrian => {
                     prop_assert!(whole_fails, "mondrian gave up on a feasible table")
                 }
-                Method::Mdav => prop_assert!(rows < model.k, "mdav gave up with {rows} records"),
+                Method::Mdav => {
+                    prop_assert!(everyone < model.k, "mdav gave up with {everyone} people")
+                }
             }
             return Ok(());
         }
@@ -332,10 +368,19 @@ fn check(
             .position(|c| c.name == name)
             .unwrap()
     };
+    let fewest_people = classes
+        .iter()
+        .map(|class| people(case, class.iter().copied()))
+        .min();
+    prop_assert_eq!(
+        outcome.report.result.smallest_class_people,
+        case.persons.as_ref().map(|_| fewest_people.unwrap_or(0))
+    );
     for class in &classes {
+        let in_class = people(case, class.iter().copied());
         prop_assert!(
-            class.len() >= model.k,
-            "class of {} < k = {}",
+            in_class >= model.k,
+            "class of {} records, {in_class} people < k = {}",
             class.len(),
             model.k
         );

@@ -9,7 +9,8 @@
 //! and writes DIR/anonymized.csv (same delimiter, same row order), DIR/anonymized.parquet (same
 //! cells; numeric columns as floats, `*` and empty as null) and DIR/report.json, atomically.
 //! Direct identifiers are dropped; every class of identical quasi-identifier cells has at least k
-//! records; suppressed records are `*` in every column.
+//! records, and k distinct people when the schema has a `person_key` column (not published);
+//! suppressed records are `*` in every column.
 //!
 //! Methods: `global` (default) finds the full-domain generalization with the least information
 //! loss (ARX's Loss metric) using each quasi-identifier's `hierarchy` file or `widths`, suppressing
@@ -60,7 +61,7 @@ pub struct Args {
     /// Anonymization method.
     #[arg(long, value_enum, default_value = "global")]
     pub method: Method,
-    /// Minimum number of records per class.
+    /// Minimum number of records per class (of distinct people, with a `person_key` column).
     #[arg(long, default_value_t = 5)]
     pub k: usize,
     /// Largest fraction of records global recoding may suppress, in [0, 1] (default 0).
@@ -163,7 +164,7 @@ pub fn run(args: Args, observer: &dyn Observer) -> Result<()> {
     let metadata = vec![
         ("anonpub:version".into(), report.anonpub_version.into()),
         ("anonpub:dataset".into(), report.dataset.clone()),
-        ("anonpub:method".into(), report.method.name().into()),
+        ("anonpub:method".into(), report.method.into()),
         ("anonpub:k".into(), report.privacy_model.k.to_string()),
     ];
     observer.time("write", || {

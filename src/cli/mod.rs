@@ -12,6 +12,7 @@ pub mod anonymize;
 pub mod publish;
 pub mod risk;
 pub mod sample;
+pub mod tabulate;
 pub mod verify;
 
 use std::io::IsTerminal;
@@ -57,6 +58,8 @@ pub enum Command {
     Risk(risk::Args),
     /// Anonymize a table described by a dataset schema (global recoding, Mondrian or MDAV).
     Anonymize(anonymize::Args),
+    /// Publish a frequency table (people per cell) of any table, with small cells protected.
+    Tabulate(tabulate::Args),
 }
 
 /// Runs the parsed command line.
@@ -74,6 +77,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Verify(args) => verify::run(args, &console),
         Command::Risk(args) => risk::run(args, &console),
         Command::Anonymize(args) => anonymize::run(args, &console),
+        Command::Tabulate(args) => tabulate::run(args, &console),
     };
     console.print_timings();
     outcome

@@ -21,10 +21,17 @@
 //! differencing attack targets the people who joined since the release the ledger records, and
 //! the ledger is updated with this release's group membership once the release is written.
 //!
+//! With a `[sizechart]` in the config, a differentially private size chart of the selected sets
+//! (sizechart.csv, sizechart.parquet, a `sizechart` entry in report.json) joins the release; it is
+//! drawn with fresh OS randomness, never from --seed. --ledger FILE is the data holder's private
+//! ledger (0600, outside --out) of ε spent per release: `sizechart.lifetime_epsilon` is checked
+//! against it before anything is read, and the chart's spend recorded once the release is written.
+//!
 //! Every `[thresholds]` entry of the config is checked before anything is written; the first that
 //! fails stops the run.
 //!
-//! Exit codes: 0 published; 1 a threshold of the config failed (nothing written); 2 bad input.
+//! Exit codes: 0 published; 1 a threshold of the config failed or the lifetime ε would be exceeded
+//! (nothing written); 2 bad input.
 
 use std::path::PathBuf;
 
@@ -83,13 +90,15 @@ pub struct Args {
     /// outside --out.
     #[arg(long)]
     pub internal_report: Option<PathBuf>,
-    /// The private release ledger (JSON, 0600, outside --out): read for the previous release's
-    /// group membership (and a table's group-noise key), written back with this release's.
-    #[arg(long)]
-    pub ledger: Option<PathBuf>,
     /// Replace an existing, non-empty release directory (and an existing internal report).
     #[arg(long)]
     pub force: bool,
+    /// The private release ledger (JSON, 0600, outside --out): with a `[sizechart]`,
+    /// `sizechart.lifetime_epsilon` is checked against it first and the chart's ε recorded in it
+    /// after the release is written; it also gives the previous release's group membership to
+    /// the differencing check and receives this release's (and keeps a table's group-noise key).
+    #[arg(long, value_name = "FILE")]
+    pub ledger: Option<PathBuf>,
 }
 
 /// Publishes a release as the arguments and the config say.
@@ -147,8 +156,8 @@ fn request(args: Args) -> Result<Request> {
         config,
         seed: args.seed,
         internal_report: args.internal_report,
-        ledger: args.ledger,
         force: args.force,
+        ledger: args.ledger,
     })
 }
 

@@ -1,4 +1,5 @@
-//! anonpub sample --users N --seed S --db PATH --key-file PATH [--as-of YYYY-MM-DD] [--force]
+//! anonpub sample --users N --seed S --db PATH --key-file PATH [--as-of YYYY-MM-DD] [--messy SHARE]
+//!                [--table FILE] [--force]
 //!
 //! Writes a synthetic FreeSewing v3 SQLite database: the real `User` and `Set` tables, every
 //! encrypted field encrypted with the v3 scheme under a random key that is written to the key
@@ -12,7 +13,10 @@ use std::path::PathBuf;
 use crate::cli::parse_date;
 use crate::dates::Date;
 use crate::error::{Error, Result};
+use crate::extract::crypto::{load_secret, FieldKey};
+use crate::measurements::Catalog;
 use crate::sample::messy::DEFAULT_MESSY_SHARE;
+use crate::sample::table::write_people_table;
 use crate::sample::{write_sample, SampleSpec};
 use crate::timings::Timings;
 
@@ -38,7 +42,11 @@ pub struct Args {
     /// owned by an unreadable user row); 0 writes a clean database.
     #[arg(long, default_value_t = DEFAULT_MESSY_SHARE)]
     pub messy: f64,
-    /// Replace an existing database file.
+    /// Also write the same people as a person-keyed CSV table (for `publish --source table`;
+    /// see `schemas/freesewing-table.toml`).
+    #[arg(long)]
+    pub table: Option<PathBuf>,
+    /// Replace an existing database file (and table).
     #[arg(long)]
     pub force: bool,
 }
@@ -57,8 +65,10 @@ pub fn run(args: Args, output: super::Output) -> Result<()> {
             problem: "must be between 0 and 1".into(),
         });
     }
-    if args.db.exists() && !args.force {
-        return Err(Error::OutputExists { path: args.db });
+    for path in std::iter::once(&args.db).chain(&args.table) {
+        if path.exists() && !args.force {
+            return Err(Error::OutputExists { path: path.clone() });
+        }
     }
     let spec = SampleSpec {
         users: args.users,
@@ -89,6 +99,18 @@ pub fn run(args: Args, output: super::Output) -> Result<()> {
         planted.unreadable_owner,
         planted.unreadable_owners
     );
+    if let Some(path) = &args.table {
+        let (secret, _) = load_secret(Some(&args.key_file))?;
+        let key = FieldKey::derive(&secret);
+        let export = write_people_table(&args.db, &key, &Catalog::freesewing(), path, args.force)?;
+        tracing::info!(
+            "wrote {} sets as table rows to {} (left out: {} public, {} undecryptable)",
+            export.rows,
+            path.display(),
+            export.public_sets,
+            export.undecryptable_sets
+        );
+    }
     output.timings(&timings);
     Ok(())
 }

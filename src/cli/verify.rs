@@ -6,7 +6,11 @@
 //! an email address, URL, phone number or IP address; every group of identical released rows has
 //! at least k rows (k from --k, else from report.json); values lie in their plausible ranges; and
 //! every publish threshold recorded in report.json that the released rows can measure (k,
-//! prosecutor risk, suppressed share) still holds.
+//! prosecutor risk, suppressed share) still holds. With a size chart: its budget within the
+//! configured (ε, δ) and lifetime ε, and its structure. A frequency-table release (from
+//! `anonpub tabulate`) is checked for its files, checksums, structure, that no published count is
+//! below the threshold in report.json, that no suppressed cell can be recomputed from the
+//! margins, and (DP) that the recorded noise costs at most the recorded budget.
 //!
 //! Output (stdout): `text`, a table for people; `json`, one object with every check; `github`,
 //! GitHub Actions workflow commands (`::error title=...::...` per failed check, a `::notice` when

@@ -28,6 +28,7 @@ pub mod exact;
 pub mod gaussian;
 pub mod laplace;
 pub mod quantile;
+pub mod release;
 pub mod sizechart;
 
 use rand::SeedableRng;

@@ -212,7 +212,7 @@ pub fn pick_set(sets: &[&[f64]], chart_columns: &[usize]) -> Option<usize> {
 }
 
 /// A chart measurement with its public bounds and grid.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MeasurementBounds {
     /// The measurement's schema name (a configured alias resolves to it).
     pub name: String,

@@ -392,7 +392,7 @@ impl Decode<SetRow> for V3Decoder {
 /// Whether a stored `measies` is empty as stored: NULL, empty text, or the schema's unencrypted
 /// default `{}` (whitespace allowed). The backend writes `{}` for a set created without
 /// measurements; it is an empty set, not an unencrypted value.
-fn is_stored_empty(stored: &StoredMeasies) -> bool {
+pub fn is_stored_empty(stored: &StoredMeasies) -> bool {
     match stored {
         StoredMeasies::Null => true,
         StoredMeasies::Text(bytes) => {

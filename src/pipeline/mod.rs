@@ -19,8 +19,10 @@ use serde_json::json;
 use zeroize::Zeroizing;
 
 use crate::anonymize::group_noise::{add_group_noise, GroupNoiseParameters, GROUP_NOISE_LABEL};
-use crate::anonymize::microaggregation::{microaggregate, Microaggregated};
+use crate::anonymize::method::Microaggregation;
+use crate::anonymize::microaggregation::Microaggregated;
 use crate::deidentify::{deidentify, ReleaseTable};
+use crate::dp::release::{chart_release, check_lifetime, record_spend};
 use crate::error::{Error, Result};
 use crate::extract::crypto::{load_secret, FieldKey};
 use crate::extract::freesewing_v3::{FreeSewingV3, V3Database};
@@ -80,6 +82,13 @@ pub fn publish(plan: &Plan, observer: &dyn Observer) -> Result<Published> {
             let table = observer.time("open", || {
                 PersonTable::open(input, &plan.schema, &plan.catalog, secret)
             })?;
+            // The group noise needs a key that outlives the release: the table's secret, or one
+            // the ledger keeps (`anonymize::group_noise`). Neither: refused before reading on.
+            let keyless = table.secret_key(GROUP_NOISE_LABEL).is_none();
+            if plan.config.defences.group_noise_sd > 0.0 && keyless && plan.ledger.is_none() {
+                return Err(crate::anonymize::group_noise::group_noise_key(None, None)
+                    .expect_err("no key without a source secret or a ledger"));
+            }
             release_from(table, plan, observer)
         }
     }
@@ -94,12 +103,28 @@ pub fn release_from<S: Source>(
 ) -> Result<Published> {
     // The datasheet's figures about the method come from a synthetic benchmark, not from these
     // people (see `risk::benchmark`); it needs nothing from the source, so it runs beside it.
+    // The lifetime budget is checked before anything is read (exit 1, saying what is left).
+    let mut ledger = match (&plan.config.sizechart, &plan.ledger) {
+        (Some(chart), Some(path)) => Some(check_lifetime(path, chart)?),
+        (None, Some(path)) => Some(Ledger::read(path)?),
+        (_, None) => None,
+    };
     let benchmarking = {
         let (catalog, method) = (plan.catalog.clone(), plan.method.clone());
         std::thread::spawn(move || timed(|| benchmark_method(&catalog, &method)))
     };
-    let mut ledger = plan.ledger.as_deref().map(Ledger::read).transpose()?;
     let mut selected = select_people(source, plan, observer)?;
+    // The chart is computed from the selected sets, before anonymization, with its own noise.
+    let chart = plan
+        .config
+        .sizechart
+        .as_ref()
+        .map(|config| {
+            observer.time("sizechart", || {
+                chart_release(&selected.table, &plan.catalog, config)
+            })
+        })
+        .transpose()?;
     let keys = release_keys(&mut selected, ledger.as_mut(), plan)?;
     let anonymized = anonymize(&selected, plan, &keys, observer)?;
     let release_table = observer.time("deidentify", || {
@@ -133,6 +158,7 @@ pub fn release_from<S: Source>(
         anonymization: anonymized.counts.clone(),
         risk: assessed.risk.clone(),
         method_benchmark,
+        sizechart: chart.as_ref().map(|c| c.report.clone()),
     };
     let internal = plan.internal_report.as_ref().map(|path| {
         (
@@ -149,16 +175,37 @@ pub fn release_from<S: Source>(
         config_sha256: &plan.config_sha256,
         input_fingerprint: &selected.fingerprint,
         source: &selected.source,
+        sizechart: chart.as_ref().map(|c| &c.chart),
     };
     write_release(&plan.out, plan.force, &release, observer)?;
-    if let (Some(ledger), Some(path), Some(member_key)) =
-        (ledger.as_mut(), &plan.ledger, &keys.member_key)
-    {
-        let released = &anonymized.released;
-        let of_rows: Vec<u64> = released.source.iter().map(|&r| member_key[r]).collect();
-        let membership = GroupMembership::of(&plan.config.version, &released.group, &of_rows);
-        ledger.record_membership(membership, path)?;
-        tracing::info!("ledger updated at {}", path.display());
+    if let (Some(ledger), Some(path)) = (ledger.as_mut(), &plan.ledger) {
+        // One write for everything this release records: its group membership (issue 14), its
+        // size chart's spend.
+        if let Some(member_key) = &keys.member_key {
+            let released = &anonymized.released;
+            let of_rows: Vec<u64> = released.source.iter().map(|&r| member_key[r]).collect();
+            ledger.membership = Some(GroupMembership::of(
+                &plan.config.version,
+                &released.group,
+                &of_rows,
+            ));
+        }
+        match &plan.config.sizechart {
+            Some(config) => {
+                record_spend(ledger, path, &plan.config.version, &report.as_of, config)?;
+                tracing::info!(
+                    "privacy ledger {}: ε = {} recorded, {} spent in {} releases",
+                    path.display(),
+                    config.epsilon,
+                    ledger.spent_epsilon(),
+                    ledger.releases.len()
+                );
+            }
+            None => {
+                ledger.write(path)?;
+                tracing::info!("ledger updated at {}", path.display());
+            }
+        }
     }
     if let Some((path, document)) = internal {
         write_internal_report(path, &document, plan.force)?;
@@ -216,7 +263,7 @@ fn release_keys(
     let mut kept_key = || -> Result<Zeroizing<[u8; 32]>> {
         let (ledger, path) = ledger
             .as_mut()
-            .expect("the plan refuses noise without a source secret or a ledger");
+            .expect("`publish` refuses noise without a source secret or a ledger");
         ledger.group_noise_key(path)
     };
     let group_noise = match (
@@ -335,7 +382,7 @@ fn anonymize(
     let mut released = {
         let progress = observer.progress("microaggregate", table.len() as u64);
         observer.time("anonymize", || {
-            microaggregate(table, &plan.method, &*progress)
+            Microaggregation::release(table, &plan.method, &*progress)
         })
     };
     let group_noise = keys.group_noise.as_ref().and_then(|key| {
@@ -484,7 +531,7 @@ fn simulate_attacks(
     previous: Option<&GroupMembership>,
 ) -> AttacksReport {
     let method = |table: &MeasurementTable| {
-        let mut released = microaggregate(table, &plan.method, &Silent);
+        let mut released = Microaggregation::release(table, &plan.method, &Silent);
         if let Some(key) = &keys.group_noise {
             noise(table, &mut released, plan, key.clone());
         }

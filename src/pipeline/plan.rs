@@ -12,6 +12,7 @@ use crate::anonymize::microaggregation::ReleaseMethod;
 use crate::atomic::check_target;
 use crate::config::ReleaseConfig;
 use crate::dates::Date;
+use crate::dp::sizechart::MeasurementBounds;
 use crate::error::{Error, Result};
 use crate::gates::MeasuredFrom;
 use crate::measurements::Catalog;
@@ -58,10 +59,12 @@ pub struct Request {
     pub seed: Option<u64>,
     /// Where to write the internal report (outside `out`), if anywhere.
     pub internal_report: Option<PathBuf>,
-    /// The private release ledger ([`crate::ledger`]), read and updated, if any.
-    pub ledger: Option<PathBuf>,
     /// Replace an existing release directory and internal report.
     pub force: bool,
+    /// The data holder's private ledger of DP spend across releases (outside `out`): checked
+    /// against `sizechart.lifetime_epsilon` before anything is read, the chart's spend recorded
+    /// after the release is written.
+    pub ledger: Option<PathBuf>,
 }
 
 /// A checked release plan.
@@ -89,10 +92,10 @@ pub struct Plan {
     pub seed: u64,
     /// Where the internal report goes.
     pub internal_report: Option<PathBuf>,
-    /// The private release ledger, if any.
-    pub ledger: Option<PathBuf>,
     /// Replace existing outputs.
     pub force: bool,
+    /// The privacy ledger, if any (see [`Request::ledger`]).
+    pub ledger: Option<PathBuf>,
 }
 
 impl Plan {
@@ -105,8 +108,8 @@ impl Plan {
             config,
             seed,
             internal_report,
-            ledger,
             force,
+            ledger,
         } = request;
         config
             .validate()
@@ -142,19 +145,31 @@ impl Plan {
                 problem: "declares no numeric quasi-identifier column: nothing to publish".into(),
             });
         }
-        let known = config
-            .linkage
-            .known
-            .iter()
-            .map(|name| {
-                catalog
-                    .index_of(name)
-                    .ok_or_else(|| Error::InvalidArgument {
-                        name: "linkage.known",
-                        problem: format!("`{name}` is not a measurement of the schema"),
-                    })
-            })
-            .collect::<Result<_>>()?;
+        let known = if config.linkage.knows_the_default()
+            && config
+                .linkage
+                .known
+                .iter()
+                .any(|name| catalog.index_of(name).is_none())
+        {
+            // The default attacker knows FreeSewing measurements; for a schema without them the
+            // attacker knows its first five measurement columns instead.
+            (0..catalog.len().min(5)).collect()
+        } else {
+            config
+                .linkage
+                .known
+                .iter()
+                .map(|name| {
+                    catalog
+                        .index_of(name)
+                        .ok_or_else(|| Error::InvalidArgument {
+                            name: "linkage.known",
+                            problem: format!("`{name}` is not a measurement of the schema"),
+                        })
+                })
+                .collect::<Result<_>>()?
+        };
         check_target(&out, force)?;
         if let Some(path) = &internal_report {
             check_internal_report(path, &out, force)?;
@@ -165,19 +180,15 @@ impl Plan {
             check_internal_report(path, &out, true).map_err(|error| match error {
                 Error::InvalidArgument { problem, .. } => Error::InvalidArgument {
                     name: "--ledger",
-                    problem: problem.replace("the internal report", "the ledger"),
+                    problem: problem.replace(
+                        "the internal report must never be published",
+                        "the ledger is private and must never be published",
+                    ),
                 },
                 other => other,
             })?;
         }
-        // The group noise needs a key that outlives the release: a source's secret, or one the
-        // ledger keeps (`anonymize::group_noise`). A table without a key file and without a
-        // ledger has neither; refused before anything is read.
-        let keyless = matches!(&source, SourcePlan::Table { key_file: None, .. });
-        if config.defences.group_noise_sd > 0.0 && keyless && ledger.is_none() {
-            return Err(crate::anonymize::group_noise::group_noise_key(None, None)
-                .expect_err("no key without a source key or a ledger"));
-        }
+        check_sizechart(&config, &catalog, ledger.as_deref(), &out)?;
         let method = ReleaseMethod::for_catalog(
             &catalog,
             config.k,
@@ -197,8 +208,44 @@ impl Plan {
             method,
             seed: seed.unwrap_or_else(rand::random),
             internal_report,
-            ledger,
             force,
+            ledger,
         })
     }
+}
+
+/// The size chart's measurements are measurements of the schema with finite public bounds; a
+/// lifetime budget needs a ledger to be checked against; the ledger lies outside the release.
+fn check_sizechart(
+    config: &ReleaseConfig,
+    catalog: &Catalog,
+    ledger: Option<&std::path::Path>,
+    out: &std::path::Path,
+) -> Result<()> {
+    let Some(chart) = &config.sizechart else {
+        return Ok(());
+    };
+    MeasurementBounds::from_catalog(catalog, &chart.measurements)?;
+    if chart.lifetime_epsilon.is_some() && ledger.is_none() {
+        return Err(Error::InvalidArgument {
+            name: "sizechart.lifetime_epsilon",
+            problem: "a lifetime budget is checked against the privacy ledger: pass --ledger FILE"
+                .into(),
+        });
+    }
+    if let Some(path) = ledger {
+        if let (Ok(ledger), Ok(release)) = (std::path::absolute(path), std::path::absolute(out)) {
+            if ledger.starts_with(&release) {
+                return Err(Error::InvalidArgument {
+                    name: "--ledger",
+                    problem: format!(
+                        "{} is inside the release directory {}; the ledger is private",
+                        path.display(),
+                        out.display()
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
 }

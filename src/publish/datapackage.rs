@@ -120,6 +120,63 @@ pub fn datapackage(
     })
 }
 
+/// Adds the size chart's two files to a package descriptor: the CSV as a tabular resource with
+/// its Table Schema, the Parquet file as a file resource.
+pub fn add_chart_resources(
+    package: &mut Value,
+    csv: &crate::release::manifest::ManifestFile,
+    parquet: &crate::release::manifest::ManifestFile,
+) {
+    let mut fields = vec![
+        json!({"name": "stratum", "type": "string", "description": "The group of people the row describes."}),
+        json!({"name": "measurement", "type": "string", "description": "The measurement."}),
+        json!({"name": "unit", "type": "string", "description": "Its unit."}),
+    ];
+    let figures = ["n", "mean", "sd"].map(String::from).into_iter().chain(
+        crate::dp::sizechart::PERCENTILES
+            .iter()
+            .map(|p| format!("p{p}")),
+    );
+    for figure in figures {
+        fields.push(json!({
+            "name": figure,
+            "type": "number",
+            "description": format!("{figure}, with differentially private noise; empty when not published"),
+        }));
+        fields.push(json!({
+            "name": format!("{figure}_error95"),
+            "type": "number",
+            "description": format!("Half-width of an interval that holds the exact {figure} in about 95 % of releases"),
+        }));
+    }
+    let resources = package["resources"]
+        .as_array_mut()
+        .expect("the descriptor lists resources");
+    resources.push(json!({
+        "name": "sizechart",
+        "path": csv.path,
+        "profile": "tabular-data-resource",
+        "format": "csv",
+        "mediatype": "text/csv",
+        "encoding": "utf-8",
+        "bytes": csv.bytes,
+        "hash": format!("sha256:{}", csv.sha256),
+        "dialect": { "delimiter": ",", "header": true },
+        "schema": { "fields": fields, "missingValues": [""] },
+    }));
+    resources.push(json!({
+        "name": "sizechart-parquet",
+        "path": parquet.path,
+        "type": "file",
+        "profile": "data-resource",
+        "format": "parquet",
+        "mediatype": "application/vnd.apache.parquet",
+        "bytes": parquet.bytes,
+        "hash": format!("sha256:{}", parquet.sha256),
+        "description": format!("The same rows as {} (the schema of resource `sizechart` applies), typed.", csv.path),
+    }));
+}
+
 fn unit_words(unit: &str) -> &str {
     match unit {
         "mm" => "millimetres",
@@ -136,7 +193,8 @@ fn step_words(step: f64, unit: &str) -> String {
     }
 }
 
-fn license(id: &str) -> Value {
+/// The licence entry of a package descriptor for an SPDX identifier.
+pub(crate) fn license(id: &str) -> Value {
     match id {
         "CC0-1.0" => {
             json!({ "name": id, "title": "Creative Commons Zero v1.0 Universal", "path": "https://creativecommons.org/publicdomain/zero/1.0/" })

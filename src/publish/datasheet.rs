@@ -443,7 +443,7 @@ pub fn attack_resistance(
          member's values back, up to the rounding{blur}.\n\
          {public}\
          - **Being close to one's own group:** a released row is a group's average, so for \
-         {alone_low}–{alone_high} of people it already lies within 2 % or 5 mm of every one of \
+         {alone_low:.0}–{alone_high} of people it already lies within 2 % or 5 mm of every one of \
          their published measurements, with no attack at all; nothing in the row says whose it \
          is.\n\
          - **Everything else:** the noise is not differential privacy. It defeats the attacks \
@@ -460,7 +460,7 @@ pub fn attack_resistance(
                 percent(m::PUBLIC_EXPOSED)
             )
         },
-        alone_low = format!("{:.0}", m::GROUP_MEAN_ALONE[0] * 100.0),
+        alone_low = m::GROUP_MEAN_ALONE[0] * 100.0,
         alone_high = percent(m::GROUP_MEAN_ALONE[1]),
     );
 }

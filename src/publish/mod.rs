@@ -5,13 +5,16 @@
 //! [`crate::release::parquet`]); this module adds the documents that describe them
 //! ([`datapackage`], [`html`], [`datasheet`]), then the manifest and checksums. Every file depends
 //! only on the inputs and the seed: the same run gives the same bytes. [`tabular`] writes the
-//! output of `anonymize` (any dataset schema) the same way, and [`internal`] the internal report
-//! that never enters a release.
+//! output of `anonymize` (any dataset schema) the same way, [`frequency`] the release of
+//! `anonpub tabulate` (a protected frequency table), and [`internal`] the internal report that
+//! never enters a release.
 
 pub mod datapackage;
 pub mod datasheet;
+pub mod frequency;
 pub mod html;
 pub mod internal;
+pub mod sizechart;
 pub mod tabular;
 
 use std::io::Write;
@@ -29,7 +32,7 @@ use crate::release::manifest::{InputFingerprint, Manifest, ManifestFile};
 use crate::release::report::ReleaseReport;
 use crate::release::{
     csv, parquet, CHECKSUM_FILE, CSV_FILE, DATAPACKAGE_FILE, DATASHEET_FILE, HTML_FILE,
-    MANIFEST_FILE, PARQUET_FILE, REPORT_FILE,
+    MANIFEST_FILE, PARQUET_FILE, REPORT_FILE, SIZECHART_CSV_FILE, SIZECHART_PARQUET_FILE,
 };
 use crate::schema::DatasetSchema;
 use crate::timings::timed;
@@ -55,10 +58,15 @@ pub struct Release<'a> {
     pub input_fingerprint: &'a InputFingerprint,
     /// The source the people came from, as it describes itself.
     pub source: &'a SourceDescription,
+    /// The DP size chart, when the config has `[sizechart]` (its report entry is
+    /// `report.sizechart`).
+    pub sizechart: Option<&'a crate::dp::sizechart::SizeChart>,
 }
 
 /// Writes the release into `out`, all or nothing; an existing `out` is replaced only with `force`
-/// (see [`crate::atomic`]).
+/// (see [`crate::atomic`]). With a size chart, `sizechart.csv` and `sizechart.parquet` join the
+/// files (and the manifest and checksums), and the datasheet and `report.html` gain a section;
+/// without one the files are exactly those of a release without `[sizechart]`.
 pub fn write_release(
     out: &Path,
     force: bool,
@@ -89,7 +97,7 @@ pub fn write_release(
         license: &release.config.license,
         rows: release.table.len(),
     };
-    let package = datapackage(
+    let mut package = datapackage(
         &info,
         &PackagedFile {
             name: CSV_FILE,
@@ -102,12 +110,34 @@ pub fn write_release(
             sha256: &parquet_entry.sha256,
         },
     );
-    staging.write(DATAPACKAGE_FILE, &pretty_json(&package))?;
-    staging.write(REPORT_FILE, &pretty_json(release.report))?;
-    staging.write(HTML_FILE, report_html(release).as_bytes())?;
-    staging.write(DATASHEET_FILE, datasheet(release).as_bytes())?;
-
     let mut files = vec![csv_entry, parquet_entry];
+    let mut html = report_html(release);
+    let mut sheet = datasheet(release);
+    match (release.sizechart, &release.report.sizechart) {
+        (Some(chart), Some(entry)) => {
+            sizechart::write_chart_files(&staging, chart, entry)?;
+            let chart_csv = file_entry(&staging, SIZECHART_CSV_FILE)?;
+            let chart_parquet = file_entry(&staging, SIZECHART_PARQUET_FILE)?;
+            datapackage::add_chart_resources(&mut package, &chart_csv, &chart_parquet);
+            files.extend([chart_csv, chart_parquet]);
+            let end = html.rfind("</main>").unwrap_or(html.len());
+            html.insert_str(end, &sizechart::html_section(chart));
+            let uses = sheet.find("## Uses").unwrap_or(sheet.len());
+            sheet.insert_str(uses, &sizechart::datasheet_section(chart, entry));
+        }
+        (None, None) => {}
+        _ => {
+            return Err(Error::InvalidArgument {
+                name: "size chart",
+                problem: "the chart and its report entry come together".into(),
+            })
+        }
+    }
+    staging.write(REPORT_FILE, &pretty_json(release.report))?;
+    staging.write(DATAPACKAGE_FILE, &pretty_json(&package))?;
+    staging.write(HTML_FILE, html.as_bytes())?;
+    staging.write(DATASHEET_FILE, sheet.as_bytes())?;
+
     for name in [DATAPACKAGE_FILE, REPORT_FILE, HTML_FILE, DATASHEET_FILE] {
         files.push(file_entry(&staging, name)?);
     }
@@ -121,23 +151,12 @@ pub fn write_release(
         dataset: report.dataset.clone(),
         release_version: release.config.version.clone(),
         as_of: report.as_of.clone(),
-        seed: report.seed,
+        seed: Some(report.seed),
         config_sha256: release.config_sha256.to_string(),
-        input_fingerprint: release.input_fingerprint.clone(),
+        input_fingerprint: Some(release.input_fingerprint.clone()),
         files,
     };
-    staging.write(MANIFEST_FILE, &pretty_json(&manifest))?;
-
-    let mut digests: Vec<(String, String)> = manifest
-        .files
-        .into_iter()
-        .map(|file| (file.path, file.sha256))
-        .collect();
-    digests.push((
-        MANIFEST_FILE.to_string(),
-        sha256_file(&staging.path(MANIFEST_FILE))?,
-    ));
-    staging.write(CHECKSUM_FILE, checksum_text(digests).as_bytes())?;
+    seal(&staging, manifest)?;
     staging.commit()?;
     observer.stage_took("write-metadata", started.elapsed());
     Ok(())
@@ -179,8 +198,23 @@ fn write_parquet_file(staging: &Staging, release: &Release<'_>) -> Result<()> {
         .map_err(|e| Error::io("sync", &path, e))
 }
 
+/// Writes `manifest.json` and then `SHA256SUMS` (every file of the manifest, and the manifest).
+pub(crate) fn seal(staging: &Staging, manifest: Manifest) -> Result<()> {
+    staging.write(MANIFEST_FILE, &pretty_json(&manifest))?;
+    let mut digests: Vec<(String, String)> = manifest
+        .files
+        .into_iter()
+        .map(|file| (file.path, file.sha256))
+        .collect();
+    digests.push((
+        MANIFEST_FILE.to_string(),
+        sha256_file(&staging.path(MANIFEST_FILE))?,
+    ));
+    staging.write(CHECKSUM_FILE, checksum_text(digests).as_bytes())
+}
+
 /// Size and SHA-256 of a file written into the staging directory.
-fn file_entry(staging: &Staging, name: &str) -> Result<ManifestFile> {
+pub(crate) fn file_entry(staging: &Staging, name: &str) -> Result<ManifestFile> {
     let path = staging.path(name);
     let bytes = std::fs::metadata(&path)
         .map_err(|e| Error::io("read", &path, e))?
@@ -192,7 +226,7 @@ fn file_entry(staging: &Staging, name: &str) -> Result<ManifestFile> {
     })
 }
 
-fn pretty_json(value: &impl serde::Serialize) -> Vec<u8> {
+pub(crate) fn pretty_json(value: &impl serde::Serialize) -> Vec<u8> {
     let mut bytes = serde_json::to_vec_pretty(value).expect("release metadata serializes");
     bytes.push(b'\n');
     bytes
@@ -330,6 +364,7 @@ pub(crate) mod fixture {
                 },
                 risk: release_risk(&table, 5),
                 method_benchmark: Some(benchmark_fixture()),
+                sizechart: None,
             };
             let fingerprint = InputFingerprint {
                 algorithm: "HMAC-SHA256".into(),
@@ -357,6 +392,7 @@ pub(crate) mod fixture {
                 config_sha256: "c0ffee",
                 input_fingerprint: &self.fingerprint,
                 source: &self.source,
+                sizechart: None,
             }
         }
     }
@@ -389,6 +425,83 @@ mod tests {
             assert_eq!(sha256_file(&path).unwrap(), file.sha256);
         }
         assert_eq!(manifest.config_sha256, "c0ffee");
-        assert_eq!(manifest.seed, 7);
+        assert_eq!(manifest.seed, Some(7));
+    }
+
+    #[test]
+    fn a_size_chart_joins_the_release_and_verify_checks_it() {
+        use crate::release::{checksums, SIZECHART_FILES};
+        let mut owned = fixture::Owned::new();
+        owned.report.anonpub_version = env!("CARGO_PKG_VERSION").into();
+        let chart = sizechart::test_chart();
+        let dir = tempfile::tempdir().unwrap();
+        let (plain, charted) = (dir.path().join("plain"), dir.path().join("charted"));
+        let silent = &crate::observe::Silent;
+        write_release(&plain, false, &owned.release(), silent).unwrap();
+        owned.report.sizechart = Some(chart.report.clone());
+        let with_chart = Release {
+            sizechart: Some(&chart.chart),
+            ..owned.release()
+        };
+        write_release(&charted, false, &with_chart, silent).unwrap();
+        for name in SIZECHART_FILES {
+            assert!(
+                charted.join(name).is_file() && !plain.join(name).exists(),
+                "{name}"
+            );
+        }
+        // The data files are the same; the documents gain the chart.
+        let read = |dir: &Path, name: &str| std::fs::read(dir.join(name)).unwrap();
+        assert_eq!(read(&plain, CSV_FILE), read(&charted, CSV_FILE));
+        let sums = std::fs::read_to_string(charted.join(CHECKSUM_FILE)).unwrap();
+        let listed: Vec<String> = checksums::parse_checksums(&sums)
+            .unwrap()
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        assert!(
+            listed.iter().any(|n| n == SIZECHART_PARQUET_FILE),
+            "{listed:?}"
+        );
+        let report: serde_json::Value =
+            serde_json::from_slice(&read(&charted, REPORT_FILE)).unwrap();
+        assert_eq!(report["sizechart"]["privacy_unit"], "person");
+        assert_eq!(report["k_requested"], 5, "the report's own fields stay");
+        let plain_report: serde_json::Value =
+            serde_json::from_slice(&read(&plain, REPORT_FILE)).unwrap();
+        assert!(plain_report.get("sizechart").is_none());
+        let sheet = String::from_utf8(read(&charted, DATASHEET_FILE)).unwrap();
+        assert!(sheet.contains("Not byte-reproducible"));
+        assert!(sheet.find("## Size chart") < sheet.find("## Uses"));
+        let html = String::from_utf8(read(&charted, HTML_FILE)).unwrap();
+        assert!(html.contains("Size chart (differential privacy)"));
+
+        let catalog = Catalog::freesewing();
+        let chart_checks = |dir: &Path| -> Vec<(String, bool)> {
+            crate::verify::verify_release(dir, None, &catalog, silent)
+                .unwrap()
+                .into_iter()
+                .filter(|c| c.name.starts_with("size chart"))
+                .map(|c| (format!("{}: {}", c.name, c.detail), c.passed))
+                .collect()
+        };
+        assert!(chart_checks(&plain).is_empty());
+        let checks = chart_checks(&charted);
+        assert_eq!(checks.len(), 3, "{checks:?}");
+        assert!(checks.iter().all(|(_, passed)| *passed), "{checks:?}");
+        let mut cheated = report;
+        cheated["sizechart"]["budget"]["epsilon"] = serde_json::json!(0.1);
+        std::fs::write(
+            charted.join(REPORT_FILE),
+            serde_json::to_vec_pretty(&cheated).unwrap(),
+        )
+        .unwrap();
+        let checks = chart_checks(&charted);
+        assert!(
+            checks
+                .iter()
+                .any(|(name, passed)| name.starts_with("size chart budget") && !passed),
+            "{checks:?}"
+        );
     }
 }

@@ -35,12 +35,17 @@ pub struct Manifest {
     pub release_version: String,
     /// The release date.
     pub as_of: String,
-    /// The seed of the record ids.
-    pub seed: u64,
+    /// The seed of the record ids; absent in a release without seeded randomness (a frequency
+    /// table).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
     /// SHA-256 of the effective configuration (see [`config_digest`]).
     pub config_sha256: String,
-    /// The keyed fingerprint of the input database.
-    pub input_fingerprint: InputFingerprint,
+    /// The keyed fingerprint of the input database; absent when there is no key to fingerprint
+    /// under (a frequency table of a plain file: an unkeyed hash would let anyone holding a
+    /// candidate copy confirm it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_fingerprint: Option<InputFingerprint>,
     /// Every release file except this manifest and `SHA256SUMS`, sorted by path.
     pub files: Vec<ManifestFile>,
 }
@@ -123,6 +128,13 @@ pub fn config_digest(config: &ReleaseConfig, schema_text: &str) -> String {
     if defences.min_account_age_days > 0 {
         canonical["min_account_age_days"] = json!(defences.min_account_age_days);
     }
+    // Only a config with a size chart names it, so that releases without one keep their digest.
+    if let (Some(chart), Some(object)) = (&config.sizechart, canonical.as_object_mut()) {
+        object.insert(
+            "sizechart".into(),
+            serde_json::to_value(chart).expect("the size chart config serializes"),
+        );
+    }
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 
@@ -168,9 +180,15 @@ mod tests {
         let mut changed = config.clone();
         changed.defences.group_noise_sd = 0.1;
         assert_ne!(base, config_digest(&changed, "schema"));
-        let mut changed = config;
+        let mut changed = config.clone();
         changed.defences.min_account_age_days = 7;
         assert_ne!(base, config_digest(&changed, "schema"));
+        let mut charted = config;
+        charted.sizechart = Some(Default::default());
+        let with_chart = config_digest(&charted, "schema");
+        assert_ne!(base, with_chart);
+        charted.sizechart.as_mut().unwrap().epsilon = 0.5;
+        assert_ne!(with_chart, config_digest(&charted, "schema"));
     }
 
     #[test]
@@ -182,13 +200,13 @@ mod tests {
             dataset: "d".into(),
             release_version: "1.0.0".into(),
             as_of: "2026-11-01".into(),
-            seed: 1,
+            seed: Some(1),
             config_sha256: "c".repeat(64),
-            input_fingerprint: InputFingerprint {
+            input_fingerprint: Some(InputFingerprint {
                 algorithm: "HMAC-SHA256".into(),
                 key: "k".into(),
                 value: "f".repeat(64),
-            },
+            }),
             files: vec![ManifestFile {
                 path: "a.csv".into(),
                 bytes: 3,

@@ -7,11 +7,20 @@
 //! `README.md` (a datasheet), `manifest.json` (provenance and every other file's size and digest;
 //! [`manifest`]) and `SHA256SUMS` (covering all of them, manifest included; [`checksums`]).
 //! [`csv`] and [`parquet`] write and read the two data files.
+//!
+//! A frequency-table release (`anonpub tabulate`) holds `frequencies.csv` and
+//! `frequencies.parquet` in place of the measurement files, its own `report.json`
+//! ([`frequency::FrequencyReport`]), and the same `datapackage.json`, `README.md`, `manifest.json`
+//! and `SHA256SUMS` ([`FREQUENCY_RELEASE_FILES`]); [`frequency`] writes and reads its data files.
+//! A microdata release with a `[sizechart]` also holds `sizechart.csv` and `sizechart.parquet`
+//! ([`SIZECHART_FILES`]).
 
 pub mod checksums;
 pub mod csv;
+pub mod frequency;
 pub mod manifest;
 pub mod parquet;
+pub mod plain;
 pub mod report;
 
 /// The released rows as CSV: `record_id`, then one column per measurement.
@@ -42,3 +51,27 @@ pub const RELEASE_FILES: [&str; 8] = [
     MANIFEST_FILE,
     CHECKSUM_FILE,
 ];
+
+/// The cells of a frequency table as CSV: the `by` columns, `people`, `status`.
+pub const FREQUENCY_CSV_FILE: &str = "frequencies.csv";
+/// The same cells, typed, as Parquet.
+pub const FREQUENCY_PARQUET_FILE: &str = "frequencies.parquet";
+
+/// Every file a frequency-table release must contain.
+pub const FREQUENCY_RELEASE_FILES: [&str; 7] = [
+    FREQUENCY_CSV_FILE,
+    FREQUENCY_PARQUET_FILE,
+    DATAPACKAGE_FILE,
+    REPORT_FILE,
+    DATASHEET_FILE,
+    MANIFEST_FILE,
+    CHECKSUM_FILE,
+];
+
+/// The differentially private size chart as CSV (present when the config has `[sizechart]`).
+pub const SIZECHART_CSV_FILE: &str = "sizechart.csv";
+/// The same chart, typed, as Parquet.
+pub const SIZECHART_PARQUET_FILE: &str = "sizechart.parquet";
+
+/// The files a size chart adds to a microdata release.
+pub const SIZECHART_FILES: [&str; 2] = [SIZECHART_CSV_FILE, SIZECHART_PARQUET_FILE];

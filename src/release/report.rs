@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::anonymize::group_noise::GroupNoiseParameters;
 use crate::deidentify::ReleaseTable;
+use crate::dp::release::SizeChartReport;
 use crate::gates::Thresholds;
 use crate::release::REPORT_FILE;
 use crate::risk::benchmark::MethodBenchmark;
@@ -48,6 +49,11 @@ pub struct ReleaseReport {
     /// What the method does to a synthetic population of known truth (not to these people; see
     /// [`crate::risk::benchmark`]); `None` for a schema other than FreeSewing's.
     pub method_benchmark: Option<MethodBenchmark>,
+    /// The differentially private size chart's entry (budget split, mechanism per figure,
+    /// bounds, set choice; see [`crate::dp::release`]); absent, and not written, without a
+    /// `[sizechart]` in the config.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sizechart: Option<SizeChartReport>,
 }
 
 /// The parameters of the effective configuration that shaped the release (the fields are in

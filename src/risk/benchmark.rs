@@ -16,7 +16,8 @@ use rand_chacha::ChaCha20Rng;
 use serde::{Deserialize, Serialize};
 
 use super::utility::{numeric_utility, NumericUtility};
-use crate::anonymize::microaggregation::{microaggregate, ReleaseMethod};
+use crate::anonymize::method::Microaggregation;
+use crate::anonymize::microaggregation::ReleaseMethod;
 use crate::measurements::Catalog;
 use crate::sample::people::{apply_coverage, as_typed, draw_body, draw_coverage, SizeModels};
 use crate::table::MeasurementTable;
@@ -63,7 +64,7 @@ pub fn benchmark_method(catalog: &Catalog, method: &ReleaseMethod) -> Option<Met
         return None;
     }
     let table = benchmark_population(catalog);
-    let released = microaggregate(&table, method, &crate::observe::Silent);
+    let released = Microaggregation::release(&table, method, &crate::observe::Silent);
     let utility = numeric_utility(catalog.names(), table.values(), &released.values);
     let suppressed = released.coverage.suppressed_records as f64 / table.len() as f64;
     Some(summarize(&utility, suppressed))

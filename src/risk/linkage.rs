@@ -76,6 +76,14 @@ pub struct AttackerKnowledge {
     pub noise: Noise,
 }
 
+impl AttackerKnowledge {
+    /// Whether `known` is the default list (FreeSewing's five most-measured girths and lengths),
+    /// which a schema with other measurements replaces by its own first columns.
+    pub fn knows_the_default(&self) -> bool {
+        self.known == default_known()
+    }
+}
+
 fn default_known() -> Vec<String> {
     ["chest", "waist", "hips", "neck", "hpsToWaistBack"]
         .map(String::from)

@@ -8,6 +8,7 @@
 pub mod messy;
 pub mod people;
 mod sqlite;
+pub mod table;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -11,6 +11,10 @@
 //! (CSV, Parquet, a database) can feed it.
 
 pub mod coarsen;
+pub mod config;
+pub mod dp;
+pub mod input;
+pub mod plan;
 pub mod suppress;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};

@@ -87,6 +87,29 @@ pub fn suppress_grid(extended: &[Vec<u64>], threshold: u64) -> Vec<Vec<Suppressi
     marks
 }
 
+/// Whether some suppressed entry of a 2-D table with margins (marked as by [`suppress_grid`])
+/// could be recomputed exactly from the published entries: `verify` asks this of a release.
+pub fn any_recomputable(marks: &[Vec<Suppression>]) -> bool {
+    let (rows, columns) = (marks.len(), marks.first().map_or(0, Vec::len));
+    if rows >= 2 && columns >= 2 {
+        find_bridge(marks).is_some()
+    } else if rows == 1 {
+        one_hidden(&marks[0])
+    } else if columns == 1 {
+        one_hidden(&marks.iter().map(|line| line[0]).collect::<Vec<_>>())
+    } else {
+        false
+    }
+}
+
+/// A line with exactly one suppressed entry gives it away as the difference of the others.
+fn one_hidden(line: &[Suppression]) -> bool {
+    line.iter()
+        .filter(|&&m| m != Suppression::Published)
+        .count()
+        == 1
+}
+
 /// The other corner `(i2, j2)` that hides the least count together with `(i, j)`.
 fn cheapest_rectangle(
     extended: &[Vec<u64>],
@@ -246,6 +269,29 @@ mod tests {
         } else {
             gcd(b, a % b)
         }
+    }
+
+    #[test]
+    fn any_recomputable_agrees_with_elimination_on_small_grids() {
+        let mut marks = vec![vec![Suppression::Published; 3]; 3];
+        assert!(!any_recomputable(&marks));
+        marks[0][1] = Suppression::Primary;
+        assert!(any_recomputable(&marks));
+        marks[0][0] = Suppression::Secondary;
+        marks[1][0] = Suppression::Secondary;
+        marks[1][1] = Suppression::Secondary;
+        assert!(!any_recomputable(&marks));
+        let line = |hidden: usize| {
+            let mut line = vec![Suppression::Published; 4];
+            for mark in line.iter_mut().take(hidden) {
+                *mark = Suppression::Primary;
+            }
+            line
+        };
+        assert!(any_recomputable(&[line(1)]));
+        assert!(!any_recomputable(&[line(2)]));
+        let column: Vec<Vec<Suppression>> = line(1).into_iter().map(|m| vec![m]).collect();
+        assert!(any_recomputable(&column));
     }
 
     #[test]

@@ -503,3 +503,96 @@ fn infeasible_models_exit_1_and_bad_arguments_exit_2() {
     anonymize(&input, &schema, &out, &[]).expect_code(2);
     anonymize(&input, &schema, &out, &["--force"]).expect_code(0);
 }
+
+/// 24 customers with three identical rows each (same age and height), keyed by `customer`.
+fn visits_table(dir: &Path, customer_role: &str) -> (PathBuf, PathBuf) {
+    std::fs::write(
+        dir.join(format!("visits-{customer_role}.toml")),
+        format!(
+            "name = \"visits\"\n\
+             [[column]]\nname = \"customer\"\nrole = \"{customer_role}\"\ntype = \"string\"\n\
+             [[column]]\nname = \"age\"\nrole = \"quasi_identifier\"\ntype = \"integer\"\nwidths = [5, 10, 40]\n\
+             [[column]]\nname = \"height\"\nrole = \"quasi_identifier\"\ntype = \"number\"\nwidths = [10, 40]\n"
+        ),
+    )
+    .unwrap();
+    let mut csv = String::from("customer,age,height\n");
+    for _visit in 0..3 {
+        for c in 0..24u32 {
+            csv.push_str(&format!("c{c},{},{}\n", 20 + c * 2, 150 + c * 2));
+        }
+    }
+    std::fs::write(dir.join("visits.csv"), csv).unwrap();
+    (
+        dir.join("visits.csv"),
+        dir.join(format!("visits-{customer_role}.toml")),
+    )
+}
+
+/// Fewest distinct customers in a class of published rows (row `r` is input row `r`, whose
+/// customer is `r % 24`).
+fn fewest_people_per_class(out: &Path) -> usize {
+    let (header, rows) = read_csv(&out.join("anonymized.csv"));
+    let quasi: Vec<usize> = ["age", "height"]
+        .iter()
+        .map(|c| header.iter().position(|h| h == c).unwrap())
+        .collect();
+    let mut classes: HashMap<Vec<String>, std::collections::HashSet<usize>> = HashMap::new();
+    for (r, row) in rows.iter().enumerate() {
+        if row.iter().all(|cell| cell == "*") {
+            continue;
+        }
+        let key = quasi.iter().map(|&q| row[q].clone()).collect();
+        classes.entry(key).or_default().insert(r % 24);
+    }
+    classes.values().map(|people| people.len()).min().unwrap()
+}
+
+#[test]
+fn a_person_key_makes_every_method_count_k_over_people() {
+    let dir = tempfile::tempdir().unwrap();
+    let (input, keyed) = visits_table(dir.path(), "person_key");
+    let (_, unkeyed) = visits_table(dir.path(), "insensitive");
+    for method in ["global", "mondrian", "mdav"] {
+        let args = ["--k", "3", "--method", method];
+        // Counted over rows, a customer's three identical visits are a class of their own.
+        let rows_out = dir.path().join(format!("{method}-rows"));
+        anonymize(&input, &unkeyed, &rows_out, &args).expect_code(0);
+        assert_eq!(fewest_people_per_class(&rows_out), 1, "{method}");
+        assert!(report(&rows_out)["privacy_model"]
+            .get("person_key")
+            .is_none());
+
+        let out = dir.path().join(method);
+        anonymize(&input, &keyed, &out, &args).expect_code(0);
+        assert!(fewest_people_per_class(&out) >= 3, "{method}");
+        let report = report(&out);
+        assert_eq!(
+            report["privacy_model"]["person_key"], "customer",
+            "{method}"
+        );
+        assert!(report["result"]["smallest_class_people"].as_u64().unwrap() >= 3);
+        assert_eq!(report["dropped_columns"], serde_json::json!(["customer"]));
+        let csv = std::fs::read_to_string(out.join("anonymized.csv")).unwrap();
+        assert!(!csv.contains("customer") && !csv.contains("c1"), "{method}");
+    }
+    // 24 people cannot form a group of 25, however many rows they have.
+    let out = dir.path().join("too-few");
+    let run = anonymize(&input, &keyed, &out, &["--k", "25", "--method", "mdav"]).expect_code(1);
+    assert!(run.stderr().contains("24 people"), "{}", run.stderr());
+    // A row without its person cannot be counted.
+    let blank = dir.path().join("blank.csv");
+    std::fs::write(
+        &blank,
+        std::fs::read_to_string(&input)
+            .unwrap()
+            .replacen("c5,", ",", 1),
+    )
+    .unwrap();
+    let run = anonymize(&blank, &keyed, &dir.path().join("blank"), &["--k", "3"]).expect_code(2);
+    assert!(
+        run.stderr().contains("line 7") && run.stderr().contains("`customer`"),
+        "{}",
+        run.stderr()
+    );
+}

@@ -45,10 +45,14 @@ impl Run {
     }
 }
 
-/// Runs `anonpub` with arguments (and without API_ENC_KEY unless given in `env`).
+/// Runs `anonpub` with arguments (and without API_ENC_KEY or BACKEND_ENC_KEY unless given in
+/// `env`).
 pub fn anonpub(args: &[&str], env: &[(&str, &str)]) -> Run {
     let mut command = Command::new(env!("CARGO_BIN_EXE_anonpub"));
-    command.args(args).env_remove("API_ENC_KEY");
+    command
+        .args(args)
+        .env_remove("API_ENC_KEY")
+        .env_remove("BACKEND_ENC_KEY");
     for (name, value) in env {
         command.env(name, value);
     }

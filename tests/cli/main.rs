@@ -9,4 +9,7 @@ mod publish;
 mod release;
 mod risk;
 mod sample;
+mod sizechart;
+mod table_source;
+mod tabulate;
 mod verify;

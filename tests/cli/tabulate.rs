@@ -1,0 +1,296 @@
+//! `anonpub tabulate` end to end on the example access log: a frequency table with no address in
+//! it and no small cell, verified; DP counts; refusals; tampering caught by `verify`.
+
+use std::path::{Path, PathBuf};
+
+use crate::fixtures::*;
+
+fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+fn tabulate(out: &Path, extra: &[&str]) -> Run {
+    let (input, schema) = (repo("data/access-log.csv"), repo("data/access-log.toml"));
+    let mut args = vec![
+        "tabulate",
+        "--input",
+        input.to_str().unwrap(),
+        "--schema",
+        schema.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    anonpub(&args, &[])
+}
+
+fn verify(out: &Path) -> Run {
+    anonpub(&["verify", out.to_str().unwrap(), "--format", "json"], &[])
+}
+
+/// Every address of the input log.
+fn addresses() -> Vec<String> {
+    let log = std::fs::read_to_string(repo("data/access-log.csv")).unwrap();
+    log.lines()
+        .skip(1)
+        .map(|line| line.split(',').nth(1).unwrap().to_string())
+        .collect()
+}
+
+/// The (people, status) columns of frequencies.csv.
+fn counts(out: &Path) -> Vec<(Option<u64>, String)> {
+    let text = std::fs::read_to_string(out.join("frequencies.csv")).unwrap();
+    text.lines()
+        .skip(1)
+        .map(|line| {
+            let fields: Vec<&str> = line.rsplitn(3, ',').collect();
+            (fields[1].parse().ok(), fields[0].to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn an_access_log_becomes_visitors_per_page_per_day_without_addresses() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("stats");
+    tabulate(
+        &out,
+        // The person column is the schema's person_key column.
+        &["--by", "page,timestamp:day", "--quiet"],
+    )
+    .expect_code(0);
+    for file in anonpub::release::FREQUENCY_RELEASE_FILES {
+        assert!(out.join(file).is_file(), "{file}");
+    }
+    let mut written = String::new();
+    for file in [
+        "frequencies.csv",
+        "report.json",
+        "README.md",
+        "datapackage.json",
+        "manifest.json",
+    ] {
+        written.push_str(&std::fs::read_to_string(out.join(file)).unwrap());
+    }
+    let parquet = std::fs::read(out.join("frequencies.parquet")).unwrap();
+    for address in addresses() {
+        // Full addresses only: a /24 network shares the address's first three parts.
+        assert!(
+            !written.contains(&format!("{address},")),
+            "{address} in the output"
+        );
+        assert!(
+            !written.contains(&format!("{address}\"")),
+            "{address} in the output"
+        );
+        let bytes = address.as_bytes();
+        assert!(
+            !parquet.windows(bytes.len()).any(|w| w == bytes),
+            "{address} in Parquet"
+        );
+    }
+    let lines = counts(&out);
+    assert!(lines.len() > 40, "{lines:?}");
+    for (people, status) in &lines {
+        match people {
+            Some(people) => assert!(*people == 0 || *people >= 10, "{people}"),
+            None => assert!(status == "primary" || status == "secondary", "{status}"),
+        }
+    }
+    assert!(lines.iter().any(|(_, status)| status == "primary"));
+    assert!(lines.iter().any(|(_, status)| status == "secondary"));
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["protection"]["method"], "suppression");
+    assert_eq!(report["protection"]["threshold"], 10);
+    assert_eq!(report["by"][1]["coarsening"], "day");
+    let checked = verify(&out).expect_code(0);
+    let checks: serde_json::Value = serde_json::from_str(&checked.stdout()).unwrap();
+    let names: Vec<&str> = checks["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    for name in [
+        "cell threshold",
+        "secondary suppression",
+        "checksums",
+        "no identifiers",
+    ] {
+        assert!(names.contains(&name), "{names:?}");
+    }
+
+    // Same input, same config: the same bytes.
+    let again = dir.path().join("again");
+    tabulate(
+        &again,
+        &["--person", "ip", "--by", "page,timestamp:day", "--quiet"],
+    )
+    .expect_code(0);
+    assert_eq!(
+        std::fs::read(out.join("SHA256SUMS")).unwrap(),
+        std::fs::read(again.join("SHA256SUMS")).unwrap()
+    );
+}
+
+#[test]
+fn networks_and_a_config_threshold() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("release.toml");
+    std::fs::write(&config, "[tabulate]\nperson = \"ip\"\nthreshold = 5\n").unwrap();
+    let out = dir.path().join("networks");
+    let config = config.to_str().unwrap();
+    tabulate(&out, &["--by", "ip:16", "--config", config, "--quiet"]).expect_code(0);
+    let text = std::fs::read_to_string(out.join("frequencies.csv")).unwrap();
+    assert!(text.contains("192.0.0.0/16,"), "{text}");
+    // Six IPv6 visitors in two /48 networks: both below 5, so both suppressed (two, so the
+    // total does not give either away).
+    assert!(text.contains("2001:db8:1::/48,,primary"), "{text}");
+    assert!(text.contains("2001:db8:2::/48,,primary"), "{text}");
+    verify(&out).expect_code(0);
+}
+
+#[test]
+fn dp_counts_verify_and_a_cheapened_budget_is_caught() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("dp.toml");
+    std::fs::write(
+        &config,
+        "[tabulate]\nperson = \"ip\"\nprotection = \"dp\"\nmax_cells_per_person = 1\n",
+    )
+    .unwrap();
+    let out = dir.path().join("dp");
+    tabulate(
+        &out,
+        &[
+            "--by",
+            "page",
+            "--config",
+            config.to_str().unwrap(),
+            "--quiet",
+        ],
+    )
+    .expect_code(0);
+    let report_path = out.join("report.json");
+    let mut report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    let threshold = report["protection"]["release_threshold"].as_u64().unwrap();
+    let lines = counts(&out);
+    assert!(!lines.is_empty(), "the busiest page clears the threshold");
+    assert!(lines
+        .iter()
+        .all(|(people, status)| status == "noisy" && people.unwrap() >= threshold));
+    verify(&out).expect_code(0);
+    let readme = std::fs::read_to_string(out.join("README.md")).unwrap();
+    assert!(readme.contains("not byte-reproducible"), "{readme}");
+
+    report["protection"]["noise_scale"] = serde_json::json!(0.25);
+    std::fs::write(&report_path, serde_json::to_vec_pretty(&report).unwrap()).unwrap();
+    let failed = verify(&out).expect_code(1).stdout();
+    assert!(failed.contains("costs ε = 4"), "{failed}");
+}
+
+#[test]
+fn verify_catches_a_small_cell_put_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("stats");
+    tabulate(
+        &out,
+        &["--person", "ip", "--by", "page,timestamp:day", "--quiet"],
+    )
+    .expect_code(0);
+    let path = out.join("frequencies.csv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let leaked = text.replacen(",,primary", ",3,published", 1);
+    assert_ne!(leaked, text);
+    std::fs::write(&path, leaked).unwrap();
+    let failed = verify(&out).expect_code(1).stdout();
+    let checks: serde_json::Value = serde_json::from_str(&failed).unwrap();
+    let failing: Vec<&str> = checks["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["passed"] == false)
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    for name in [
+        "checksums",
+        "csv = parquet",
+        "cell threshold",
+        "table structure",
+    ] {
+        assert!(failing.contains(&name), "{failing:?}");
+    }
+}
+
+#[test]
+fn identifiers_unknown_columns_and_bad_values_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("never");
+    let raw = tabulate(&out, &["--by", "ip"]).expect_code(2);
+    assert!(raw.stderr().contains("never published"), "{}", raw.stderr());
+    let own = tabulate(&out, &["--person", "page", "--by", "page"]).expect_code(2);
+    assert!(own.stderr().contains("person column"), "{}", own.stderr());
+    // A schema without a person_key column needs --person.
+    let schema = std::fs::read_to_string(repo("data/access-log.toml"))
+        .unwrap()
+        .replace("person_key", "direct_identifier");
+    let anonymous = dir.path().join("anonymous.toml");
+    std::fs::write(&anonymous, schema).unwrap();
+    let input = repo("data/access-log.csv");
+    let nobody = anonpub(
+        &[
+            "tabulate",
+            "--input",
+            input.to_str().unwrap(),
+            "--schema",
+            anonymous.to_str().unwrap(),
+            "--by",
+            "page",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .expect_code(2);
+    assert!(nobody.stderr().contains("--person"), "{}", nobody.stderr());
+    let raw = anonpub(
+        &[
+            "tabulate",
+            "--input",
+            input.to_str().unwrap(),
+            "--schema",
+            anonymous.to_str().unwrap(),
+            "--person",
+            "ip",
+            "--by",
+            "ip",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .expect_code(2);
+    assert!(
+        raw.stderr().contains("direct_identifier"),
+        "{}",
+        raw.stderr()
+    );
+    let unknown = tabulate(&out, &["--person", "ip", "--by", "referrer"]).expect_code(2);
+    assert!(
+        unknown.stderr().contains("`referrer`"),
+        "{}",
+        unknown.stderr()
+    );
+    let not_a_time = tabulate(&out, &["--person", "ip", "--by", "page:day"]).expect_code(2);
+    let message = not_a_time.stderr();
+    assert!(message.contains("line 2, column `page`"), "{message}");
+    assert!(
+        !message.contains("/events") && !message.contains("192.0.2"),
+        "{message}"
+    );
+    let level = tabulate(&out, &["--person", "ip", "--by", "timestamp:fortnight"]).expect_code(2);
+    assert!(level.stderr().contains("fortnight"), "{}", level.stderr());
+    assert!(!out.exists(), "nothing written");
+}
