@@ -132,8 +132,13 @@ fn main() -> anonpub::Result<()> {
     let release = method(&table);
     let utility = numeric_utility(catalog.names(), table.values(), &release.values);
     let median_ks = median_ks(&utility);
-    let group_mean_alone =
-        known_members_attack(&table, &release, &vec![false; table.len()], k, &scoring);
+    let group_mean_alone = known_members_attack(
+        &table,
+        &release,
+        &vec![false; table.len()],
+        k,
+        (&scoring, usize::MAX),
+    );
 
     let settings = AttackSettings {
         targets: args.targets,

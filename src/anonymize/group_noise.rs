@@ -200,10 +200,12 @@ impl GroupNoise {
                 self.draw(&mut members)
             })
             .collect();
-        for (row, &group) in membership.group.iter().enumerate() {
-            let released = &mut values[row * width..(row + 1) * width];
-            self.perturb(released, &noise[group], columns.plausible, columns.rounding);
-        }
+        values
+            .par_chunks_mut(width)
+            .zip(membership.group.par_iter())
+            .for_each(|(released, &group)| {
+                self.perturb(released, &noise[group], columns.plausible, columns.rounding);
+            });
     }
 }
 

@@ -32,7 +32,7 @@ use crate::gates::Measured;
 use crate::ledger::{GroupMembership, Ledger, MEMBERSHIP_LABEL};
 use crate::observe::{Observer, Silent};
 use crate::publish::internal::{attacks_section, write_internal_report};
-use crate::publish::{write_release, Release};
+use crate::publish::{stage_release, Release};
 use crate::release::manifest::{InputFingerprint, FINGERPRINT_LABEL};
 use crate::release::report::{release_risk, AnonymizationCounts, ReleaseParameters, ReleaseReport};
 use crate::risk::attacks::{run_attacks, AttackInput, AttacksReport};
@@ -135,13 +135,8 @@ pub fn release_from<S: Source>(
         )
     });
     let previous = ledger.as_ref().and_then(Ledger::previous_membership);
-    let assessed = assess(
-        &selected,
-        &anonymized,
-        &release_table,
-        (plan, &keys, previous),
-        observer,
-    )?;
+    let (mut assessed, mut measured) =
+        assess(&selected, &anonymized, &release_table, plan, observer)?;
     let (method_benchmark, benchmarking) =
         benchmarking.join().expect("the benchmark does not panic");
     observer.stage_took("method-benchmark", benchmarking);
@@ -160,12 +155,6 @@ pub fn release_from<S: Source>(
         method_benchmark,
         sizechart: chart.as_ref().map(|c| c.report.clone()),
     };
-    let internal = plan.internal_report.as_ref().map(|path| {
-        (
-            path,
-            internal_report(&report, &selected, &anonymized, &assessed, plan),
-        )
-    });
     let release = Release {
         table: &release_table,
         report: &report,
@@ -177,7 +166,42 @@ pub fn release_from<S: Source>(
         source: &selected.source,
         sizechart: chart.as_ref().map(|c| &c.chart),
     };
-    write_release(&plan.out, plan.force, &release, observer)?;
+    // The simulated attacks decide only a gate and the internal report, never a release file, so
+    // they run beside the writing of the release into its staging directory; the release is put
+    // in place only once their gates pass (a failed gate drops the staging directory).
+    let run_attacks = plan.config.attacks.enabled
+        && (plan.internal_report.is_some() || plan.config.thresholds.need_attacks());
+    let (staged, attacks) = std::thread::scope(|scope| {
+        let attacking = run_attacks.then(|| {
+            scope.spawn(|| {
+                observer.time("attacks", || {
+                    simulate_attacks(&selected, &anonymized, plan, &keys, previous)
+                })
+            })
+        });
+        let staged = stage_release(&plan.out, plan.force, &release, observer);
+        let attacks = attacking.map(|handle| handle.join().expect("the attacks do not panic"));
+        (staged, attacks)
+    });
+    let staging = staged?;
+    if let Some(attacks) = &attacks {
+        tracing::info!(
+            "simulated attacks: {} targets each, on {} of {} people",
+            plan.config.attacks.targets,
+            attacks.simulated_people,
+            attacks.eligible_people
+        );
+        attacks.measured(&mut measured);
+        plan.config.thresholds.check(&measured)?;
+    }
+    assessed.attacks = attacks;
+    let internal = plan.internal_report.as_ref().map(|path| {
+        (
+            path,
+            internal_report(&report, &selected, &anonymized, &assessed, plan),
+        )
+    });
+    staging.commit()?;
     if let (Some(ledger), Some(path)) = (ledger.as_mut(), &plan.ledger) {
         // One write for everything this release records: its group membership (issue 14), its
         // size chart's spend.
@@ -451,13 +475,15 @@ pub struct Assessed {
 
 /// Stage 5: the risk of the released rows, then every configured gate; the linkage attack runs
 /// when the internal report or a gate needs it, and the gates that use it are checked again.
+/// Returns what was measured, for the attack gates judged once the simulated attacks (which run
+/// beside the writing, see [`release_from`]) are done.
 fn assess(
     selected: &Selected,
     anonymized: &Anonymized,
     release_table: &ReleaseTable,
-    (plan, keys, previous): (&Plan, &ReleaseKeys, Option<&GroupMembership>),
+    plan: &Plan,
     observer: &dyn Observer,
-) -> Result<Assessed> {
+) -> Result<(Assessed, Measured)> {
     let thresholds = &plan.config.thresholds;
     let risk = observer.time("risk", || release_risk(release_table, plan.config.k));
     let prosecutor = risk.reidentification.prosecutor;
@@ -497,28 +523,14 @@ fn assess(
         measured.interval_disclosure = Some(linkage.interval_disclosure.share_disclosed);
         thresholds.check(&measured)?;
     }
-    let attacks = plan.config.attacks.enabled
-        && (plan.internal_report.is_some() || thresholds.need_attacks());
-    let attacks = attacks.then(|| {
-        observer.time("attacks", || {
-            simulate_attacks(selected, anonymized, plan, keys, previous)
-        })
-    });
-    if let Some(attacks) = &attacks {
-        tracing::info!(
-            "simulated attacks: {} targets each, on {} of {} people",
-            plan.config.attacks.targets,
-            attacks.simulated_people,
-            attacks.eligible_people
-        );
-        attacks.measured(&mut measured);
-        thresholds.check(&measured)?;
-    }
-    Ok(Assessed {
-        risk,
-        linkage,
-        attacks,
-    })
+    Ok((
+        Assessed {
+            risk,
+            linkage,
+            attacks: None,
+        },
+        measured,
+    ))
 }
 
 /// The attacks of [`crate::risk::attacks`] against the method as this release applies it

@@ -73,6 +73,19 @@ pub fn write_release(
     release: &Release<'_>,
     observer: &dyn Observer,
 ) -> Result<()> {
+    stage_release(out, force, release, observer)?.commit()
+}
+
+/// Writes every file of the release into a hidden staging directory beside `out` and returns it
+/// uncommitted: [`Staging::commit`] puts it in place, dropping it removes it. A caller that
+/// still has a check to make (a gate judged on figures computed meanwhile) commits only if it
+/// passes, so nothing appears at `out` otherwise.
+pub fn stage_release(
+    out: &Path,
+    force: bool,
+    release: &Release<'_>,
+    observer: &dyn Observer,
+) -> Result<Staging> {
     let staging = Staging::new(out, force, "--out")?;
     // The two data files are independent: CSV formatting runs on its own thread while the
     // Parquet writer uses the rayon pool.
@@ -157,9 +170,8 @@ pub fn write_release(
         files,
     };
     seal(&staging, manifest)?;
-    staging.commit()?;
     observer.stage_took("write-metadata", started.elapsed());
-    Ok(())
+    Ok(staging)
 }
 
 fn write_csv_file(staging: &Staging, table: &ReleaseTable) -> Result<()> {

@@ -78,7 +78,7 @@ fn default_targets() -> usize {
     30
 }
 fn default_max_people() -> usize {
-    20_000
+    2_000
 }
 
 impl Default for AttackSettings {
@@ -257,7 +257,13 @@ pub fn run_attacks(
         leavers: attack_people(&simulated, method, Change::Left, &leavers, scoring),
         joiners: attack_people(&simulated, method, Change::Joined, &joiner_targets, scoring),
     };
-    let known_members = known_members_attack(table, input.release, input.public, input.k, scoring);
+    let known_members = known_members_attack(
+        table,
+        input.release,
+        input.public,
+        input.k,
+        (scoring, settings.max_people),
+    );
     let fake_accounts = fake_accounts_attack(
         &simulated,
         method,
