@@ -262,6 +262,7 @@ fn eligible(
     let policy = SelectionPolicy {
         as_of: args.as_of,
         retention_months: defaults.retention_months,
+        min_account_age_days: defaults.defences.min_account_age_days,
         max_malformed_share: defaults.max_malformed_share,
     };
     let (table, _) = select(&source, &policy, catalog, &Silent)?;

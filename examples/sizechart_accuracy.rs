@@ -90,6 +90,7 @@ fn database_people(
     let policy = SelectionPolicy {
         as_of: *as_of,
         retention_months: defaults.retention_months,
+        min_account_age_days: defaults.defences.min_account_age_days,
         max_malformed_share: defaults.max_malformed_share,
     };
     let (table, _) = select(&source, &policy, catalog, &Silent).expect("selection runs");

@@ -43,6 +43,8 @@ pub struct SelectionPolicy {
     pub as_of: Date,
     /// Sets of people not seen for longer than this many months are not published.
     pub retention_months: u32,
+    /// Accounts younger than this many days on the release date do not count (0: no minimum).
+    pub min_account_age_days: u32,
     /// Largest share of bad rows ([`Exclusion::is_bad_row`]) among the sets that could have been
     /// published before the database is taken for damaged and refused.
     pub max_malformed_share: f64,
@@ -58,6 +60,8 @@ pub enum Exclusion {
     AccountNotActive,
     /// The owner was not seen within the retention window (or never).
     OutsideRetentionWindow,
+    /// The account is younger than `min_account_age_days` (or its creation date is unknown).
+    AccountTooNew,
     /// The owner's row cannot be read (consent, status or lastSeen), or its id is not unique.
     UnreadableOwner,
     /// The set's `userId` matches no user (possible when SQLite does not enforce foreign keys).
@@ -81,10 +85,11 @@ pub enum Exclusion {
 
 impl Exclusion {
     /// Every reason, in the order reports list them.
-    pub const ALL: [Exclusion; 11] = [
+    pub const ALL: [Exclusion; 12] = [
         Exclusion::NoOpenDataConsent,
         Exclusion::AccountNotActive,
         Exclusion::OutsideRetentionWindow,
+        Exclusion::AccountTooNew,
         Exclusion::UnreadableOwner,
         Exclusion::OrphanSet,
         Exclusion::PublicSet,
@@ -104,6 +109,9 @@ impl Exclusion {
             Exclusion::AccountNotActive => "the owner's account is not active",
             Exclusion::OutsideRetentionWindow => {
                 "the owner was not seen within the retention window before the release date"
+            }
+            Exclusion::AccountTooNew => {
+                "the account was created too shortly before the release date to count"
             }
             Exclusion::UnreadableOwner => {
                 "the owner's consent, status or last visit cannot be read (or the owner's id is not unique)"
@@ -130,6 +138,7 @@ impl Exclusion {
             Exclusion::NoOpenDataConsent => "no_open_data_consent",
             Exclusion::AccountNotActive => "account_not_active",
             Exclusion::OutsideRetentionWindow => "outside_retention_window",
+            Exclusion::AccountTooNew => "account_too_new",
             Exclusion::UnreadableOwner => "unreadable_owner",
             Exclusion::OrphanSet => "orphan_set",
             Exclusion::PublicSet => "public_set",
@@ -148,6 +157,7 @@ impl Exclusion {
             Exclusion::NoOpenDataConsent
                 | Exclusion::AccountNotActive
                 | Exclusion::OutsideRetentionWindow
+                | Exclusion::AccountTooNew
                 | Exclusion::UnreadableOwner
         )
     }
@@ -253,10 +263,19 @@ pub fn judge_person(person: &PersonFacts, policy: &SelectionPolicy) -> Result<()
         .as_of
         .months_before(policy.retention_months)
         .start_ms();
-    match person.last_seen_ms {
-        Some(seen) if seen >= window_start => Ok(()),
-        _ => Err(Exclusion::OutsideRetentionWindow),
+    if !matches!(person.last_seen_ms, Some(seen) if seen >= window_start) {
+        return Err(Exclusion::OutsideRetentionWindow);
     }
+    // A minimum account age makes planting accounts next to a target slow (issue 14's fake
+    // accounts): an attacker must create them that long before the release. An account of
+    // unknown age is taken for a new one.
+    if policy.min_account_age_days > 0 {
+        let latest = policy.as_of.start_ms() - i64::from(policy.min_account_age_days) * 86_400_000;
+        if !matches!(person.created_ms, Some(created) if created <= latest) {
+            return Err(Exclusion::AccountTooNew);
+        }
+    }
+    Ok(())
 }
 
 /// Judges the values of one set: at least one measurement, all within their plausible ranges.
@@ -633,6 +652,7 @@ mod tests {
         SelectionPolicy {
             as_of: Date::parse("2026-06-30").unwrap(),
             retention_months: 12,
+            min_account_age_days: 0,
             max_malformed_share: 0.01,
         }
     }
@@ -642,6 +662,7 @@ mod tests {
             consent,
             status,
             Date::parse(seen).map(Date::start_ms),
+            Date::parse("2020-01-01").map(Date::start_ms),
         )
     }
 
@@ -674,6 +695,28 @@ mod tests {
             judge_person(&never_seen, &p),
             Err(Exclusion::OutsideRetentionWindow)
         );
+    }
+
+    #[test]
+    fn a_minimum_account_age_leaves_out_new_and_undated_accounts() {
+        let p = SelectionPolicy {
+            min_account_age_days: 30,
+            ..policy()
+        };
+        let created = |day: &str| PersonFacts {
+            created_ms: Date::parse(day).map(Date::start_ms),
+            ..user(3, 1, "2026-06-01")
+        };
+        assert_eq!(judge_person(&created("2026-05-31"), &p), Ok(()));
+        assert_eq!(
+            judge_person(&created("2026-06-01"), &p),
+            Err(Exclusion::AccountTooNew)
+        );
+        assert_eq!(
+            judge_person(&created("never"), &p),
+            Err(Exclusion::AccountTooNew)
+        );
+        assert_eq!(judge_person(&created("never"), &policy()), Ok(()));
     }
 
     #[test]

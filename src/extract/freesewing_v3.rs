@@ -32,8 +32,14 @@ pub const ACTIVE_STATUS: i64 = 1;
 
 /// The eligibility facts of a `User` row: consent ≥ [`OPEN_DATA_CONSENT`], status
 /// [`ACTIVE_STATUS`].
-pub fn user_facts(consent: i64, status: i64, last_seen_ms: Option<i64>) -> PersonFacts {
+pub fn user_facts(
+    consent: i64,
+    status: i64,
+    last_seen_ms: Option<i64>,
+    created_ms: Option<i64>,
+) -> PersonFacts {
     PersonFacts {
+        created_ms,
         consented: consent >= OPEN_DATA_CONSENT,
         active: status == ACTIVE_STATUS,
         last_seen_ms,
@@ -86,6 +92,8 @@ pub struct V3Database {
     /// `Set.public`, when the schema has it (every v3 release does; hand-made test databases
     /// may not).
     has_public_column: bool,
+    /// `"createdAt"`, or `NULL` where the column is missing (the account's age is then unknown).
+    created_column: &'static str,
 }
 
 impl V3Database {
@@ -110,6 +118,7 @@ impl V3Database {
             path: path.into(),
             last_seen_column: "lastSeen",
             has_public_column: false,
+            created_column: "NULL",
         };
         let user_columns = database.columns("User")?;
         let set_columns = database.columns("Set")?;
@@ -125,6 +134,9 @@ impl V3Database {
             }
         }
         database.has_public_column = set_columns.iter().any(|c| c == "public");
+        if user_columns.iter().any(|c| c == "createdAt") {
+            database.created_column = "\"createdAt\"";
+        }
         database.last_seen_column = if user_columns.iter().any(|c| c == "lastSeen") {
             "lastSeen"
         } else if user_columns.iter().any(|c| c == "lastSignIn") {
@@ -176,8 +188,8 @@ impl V3Database {
     /// shares (the table's primary key is broken), is kept as [`Owner::Unreadable`].
     pub fn users(&self) -> Result<People> {
         let sql = format!(
-            "SELECT id, consent, status, \"{}\" FROM \"User\"",
-            self.last_seen_column
+            "SELECT id, consent, status, \"{}\", {} FROM \"User\"",
+            self.last_seen_column, self.created_column
         );
         let mut statement = self
             .connection
@@ -197,11 +209,12 @@ impl V3Database {
             let fields = (
                 row.get::<_, i64>(1),
                 row.get::<_, i64>(2),
-                timestamp_ms(row.get_ref(3).expect("selected 4 columns")),
+                timestamp_ms(row.get_ref(3).expect("selected 5 columns")),
             );
+            let created_ms = timestamp_ms(row.get_ref(4).expect("selected 5 columns")).flatten();
             let owner = match fields {
                 (Ok(consent), Ok(status), Some(last_seen_ms)) => {
-                    Owner::Readable(user_facts(consent, status, last_seen_ms))
+                    Owner::Readable(user_facts(consent, status, last_seen_ms, created_ms))
                 }
                 _ => Owner::Unreadable,
             };

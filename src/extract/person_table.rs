@@ -193,6 +193,7 @@ impl PersonTable {
             consented,
             active,
             last_seen_ms,
+            created_ms: None,
         })
     }
 }
@@ -367,6 +368,7 @@ mod tests {
                 consented,
                 active: true,
                 last_seen_ms: Some(last_seen),
+                created_ms: None,
             })
         };
         assert_eq!(

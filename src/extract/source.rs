@@ -32,6 +32,9 @@ pub struct PersonFacts {
     pub active: bool,
     /// Last time the person was seen, ms since the epoch; `None` when never recorded.
     pub last_seen_ms: Option<i64>,
+    /// When the account was created, ms since the epoch; `None` when the source does not say
+    /// (or the cell cannot be read), which a minimum account age treats as too new.
+    pub created_ms: Option<i64>,
 }
 
 /// A person as read: their facts, or the fact that they cannot be trusted.
@@ -184,6 +187,7 @@ mod tests {
             consented,
             active: true,
             last_seen_ms: None,
+            created_ms: None,
         })
     }
 

@@ -335,6 +335,7 @@ fn select_people<S: Source>(source: S, plan: &Plan, observer: &dyn Observer) -> 
     let policy = SelectionPolicy {
         as_of: plan.as_of,
         retention_months: plan.config.retention_months,
+        min_account_age_days: plan.config.defences.min_account_age_days,
         max_malformed_share: plan.config.max_malformed_share,
     };
     let fingerprinting = {
