@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::anonymize::k_anonymity;
-use crate::dp::sizechart::SizeChartConfig;
+use crate::dp::config::SizeChartConfig;
 use crate::error::{Error, Result};
 use crate::gates::Thresholds;
-use crate::risk::attacks::AttackSettings;
+use crate::risk::attack_settings::AttackSettings;
 use crate::risk::linkage::AttackerKnowledge;
 use crate::tabulate::config::TabulateConfig;
 

@@ -23,6 +23,18 @@ pub mod anonymize {
 #[path = "../../src/config.rs"]
 pub mod config;
 
+/// The release config's `[sizechart]` section.
+#[path = "../../src/dp"]
+pub mod dp {
+    pub mod config;
+}
+
+/// The release config's `[tabulate]` section.
+#[path = "../../src/tabulate"]
+pub mod tabulate {
+    pub mod config;
+}
+
 #[path = "../../src/extract/crypto.rs"]
 pub mod crypto;
 
@@ -44,6 +56,7 @@ pub mod schema;
 /// The release config names the linkage attacker it checks against.
 #[path = "../../src/risk"]
 pub mod risk {
+    pub mod attack_settings;
     pub mod linkage;
     pub mod nearest;
 }

@@ -24,6 +24,7 @@
 //! anyone regenerate and subtract the noise. DP figures are therefore not byte-reproducible.
 
 pub mod budget;
+pub mod config;
 pub mod exact;
 pub mod gaussian;
 pub mod laplace;

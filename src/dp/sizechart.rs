@@ -34,6 +34,7 @@ use rand::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
 
 use super::budget::{rho_for, Accountant, Mechanism};
+pub use super::config::{SizeChartConfig, Strata};
 use super::exact::Fraction;
 use super::gaussian::DiscreteGaussian;
 use super::quantile::{exponential_quantile, rank_error95, Grid};
@@ -63,133 +64,6 @@ const TOTAL_PARTS: u32 = {
 /// Below this noisy count only `n` is published: mean, SD and percentiles of a handful of people
 /// would be mostly noise.
 pub const MIN_PEOPLE_FOR_FIGURES: f64 = 20.0;
-
-/// The `[sizechart]` table of a release config.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SizeChartConfig {
-    /// ε of the whole chart (all measurements and strata together).
-    #[serde(default = "default_epsilon")]
-    pub epsilon: f64,
-    /// δ of the whole chart; well below 1/(number of people).
-    #[serde(default = "default_delta")]
-    pub delta: f64,
-    /// Measurement names (schema names or aliases).
-    #[serde(default = "default_measurements")]
-    pub measurements: Vec<String>,
-    /// How people are split into disjoint strata, each charted with the whole ρ (parallel
-    /// composition); one chart over everyone by default.
-    #[serde(default)]
-    pub strata: Strata,
-    /// The most ε that all size charts of these people may spend together, checked against the
-    /// data holder's ledger ([`crate::ledger::Ledger::check`]); no limit by default.
-    #[serde(default)]
-    pub lifetime_epsilon: Option<f64>,
-}
-
-fn default_epsilon() -> f64 {
-    1.0
-}
-
-fn default_delta() -> f64 {
-    1e-6
-}
-
-fn default_measurements() -> Vec<String> {
-    [
-        "chest",
-        "waist",
-        "hips",
-        "seat",
-        "neck",
-        "inseam",
-        "waistToFloor",
-        "shoulderToShoulder",
-    ]
-    .map(String::from)
-    .to_vec()
-}
-
-impl Default for SizeChartConfig {
-    fn default() -> Self {
-        SizeChartConfig {
-            epsilon: default_epsilon(),
-            delta: default_delta(),
-            measurements: default_measurements(),
-            strata: Strata::default(),
-            lifetime_epsilon: None,
-        }
-    }
-}
-
-impl SizeChartConfig {
-    /// Refuses a budget that is not a positive ε and a δ in (0, 1).
-    pub fn validate(&self) -> Result<()> {
-        if !(self.epsilon.is_finite() && self.epsilon > 0.0) {
-            return Err(Error::InvalidArgument {
-                name: "sizechart.epsilon",
-                problem: "must be a positive number".into(),
-            });
-        }
-        if !(self.delta > 0.0 && self.delta < 1.0) {
-            return Err(Error::InvalidArgument {
-                name: "sizechart.delta",
-                problem: "must lie strictly between 0 and 1".into(),
-            });
-        }
-        if let Some(lifetime) = self.lifetime_epsilon {
-            if !(lifetime.is_finite() && lifetime >= self.epsilon) {
-                return Err(Error::InvalidArgument {
-                    name: "sizechart.lifetime_epsilon",
-                    problem: "must be a number at least as large as sizechart.epsilon".into(),
-                });
-            }
-        }
-        if self.measurements.is_empty() {
-            return Err(Error::InvalidArgument {
-                name: "sizechart.measurements",
-                problem: "must name at least one measurement".into(),
-            });
-        }
-        Ok(())
-    }
-}
-
-/// How people are split into disjoint strata.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Strata {
-    /// One chart over everyone.
-    #[default]
-    None,
-    /// Sets with at least one breasts-only measurement, and sets without.
-    BreastsOnlyMeasurements,
-}
-
-impl Strata {
-    /// The names of the strata, indexed like [`Strata::of`].
-    pub fn names(self) -> &'static [&'static str] {
-        match self {
-            Strata::None => &["all"],
-            Strata::BreastsOnlyMeasurements => &[
-                "with breasts-only measurements",
-                "without breasts-only measurements",
-            ],
-        }
-    }
-
-    /// The stratum of a person's chosen set (all catalogue values, NaN = missing).
-    pub fn of(self, catalog: &Catalog, set: &[f64]) -> usize {
-        match self {
-            Strata::None => 0,
-            Strata::BreastsOnlyMeasurements => {
-                let has_breasts_only =
-                    (0..catalog.len()).any(|i| catalog.breasts_only(i) && !set[i].is_nan());
-                usize::from(!has_breasts_only)
-            }
-        }
-    }
-}
 
 /// The set that represents a person in the chart: the most chart measurements, then the most
 /// measurements overall, then the first. `sets` hold all catalogue values (NaN = missing);
@@ -848,7 +722,8 @@ mod tests {
     fn bounds_come_from_the_catalogue_and_unknown_names_are_refused() {
         let catalog = Catalog::freesewing();
         let (from_schema, columns) =
-            MeasurementBounds::from_catalog(&catalog, &default_measurements()).unwrap();
+            MeasurementBounds::from_catalog(&catalog, &SizeChartConfig::default().measurements)
+                .unwrap();
         assert_eq!(from_schema.len(), 8);
         assert_eq!(from_schema[0].name, "chest");
         assert_eq!(

@@ -27,112 +27,24 @@ use std::collections::HashSet;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
+pub use super::attack_settings::{
+    AttackSettings, DEFAULT_MAX_DIFFERENCING_RECOVERED, DEFAULT_MAX_FAKE_ACCOUNTS_RECOVERED,
+    DEFAULT_MAX_PUBLIC_EXPOSED_SHARE,
+};
 use super::differencing::{attack_people, stream_of, Change, DifferencingReport};
 use super::fake_accounts::{fake_accounts_attack, FakeAccounts};
 use super::known_members::{known_members_attack, KnownMembersReport};
 use super::recovery::{
     only_people, sample_people, GroupedRelease, MethodUnderAttack, RecoveryFigures, Scoring,
 };
-use crate::gates::{Measured, Thresholds};
+use crate::gates::Measured;
 use crate::ledger::GroupMembership;
 use crate::table::MeasurementTable;
 
-/// Default of `thresholds.max_differencing_recovered`: the goal, 3 % of leavers or
-/// joiners.
-pub const DEFAULT_MAX_DIFFERENCING_RECOVERED: f64 = 0.03;
-/// Default of `thresholds.max_fake_accounts_recovered`: 5 % of targets.
-pub const DEFAULT_MAX_FAKE_ACCOUNTS_RECOVERED: f64 = 0.05;
-/// Default of `thresholds.max_public_exposed_share`: no private person in a group with fewer
-/// than k non-public people.
-pub const DEFAULT_MAX_PUBLIC_EXPOSED_SHARE: f64 = 0.0;
-
 /// Domain separation of the draw of the people the attacks re-run the method on.
 const SUBSAMPLE_STREAM: u64 = 0x7375_6273_616d_706c; // "subsampl"
-
-/// The `[attacks]` section of the release configuration.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct AttackSettings {
-    /// Whether `publish` runs the attacks: with `--internal-report`, or when an attack threshold
-    /// is set. Enabled, the attack thresholds left unset get the defaults
-    /// ([`AttackSettings::default_thresholds`]); disabled, none may be set.
-    #[serde(default = "enabled")]
-    pub enabled: bool,
-    /// Targets per attack (leavers, joiners, fake-account targets each).
-    #[serde(default = "default_targets")]
-    pub targets: usize,
-    /// Largest number of people the method is re-run on (see the module documentation).
-    #[serde(default = "default_max_people")]
-    pub max_people: usize,
-    /// The fake-account attacker.
-    #[serde(default)]
-    pub fake_accounts: FakeAccounts,
-}
-
-fn enabled() -> bool {
-    true
-}
-fn default_targets() -> usize {
-    30
-}
-fn default_max_people() -> usize {
-    2_000
-}
-
-impl Default for AttackSettings {
-    fn default() -> Self {
-        AttackSettings {
-            enabled: enabled(),
-            targets: default_targets(),
-            max_people: default_max_people(),
-            fake_accounts: FakeAccounts::default(),
-        }
-    }
-}
-
-impl AttackSettings {
-    /// Checks ranges, and that disabled attacks leave their thresholds unset; returns the
-    /// offending field and what was expected.
-    pub fn validate(&self, thresholds: &Thresholds) -> Result<(), (&'static str, String)> {
-        if self.targets == 0 {
-            return Err(("attacks.targets", "must be at least 1".into()));
-        }
-        if self.max_people < 2 {
-            return Err(("attacks.max_people", "must be at least 2".into()));
-        }
-        let guess = self.fake_accounts.guess_error;
-        if !(guess.is_finite() && (0.0..1.0).contains(&guess)) {
-            return Err((
-                "attacks.fake_accounts.guess_error",
-                "must lie in [0, 1)".into(),
-            ));
-        }
-        if !self.enabled && thresholds.need_attacks() {
-            return Err((
-                "attacks.enabled",
-                "the attacks are disabled but a threshold on them is set".into(),
-            ));
-        }
-        Ok(())
-    }
-
-    /// With the attacks enabled, gives each unset attack threshold its default.
-    pub fn default_thresholds(&self, thresholds: &mut Thresholds) {
-        if self.enabled {
-            thresholds
-                .max_differencing_recovered
-                .get_or_insert(DEFAULT_MAX_DIFFERENCING_RECOVERED);
-            thresholds
-                .max_fake_accounts_recovered
-                .get_or_insert(DEFAULT_MAX_FAKE_ACCOUNTS_RECOVERED);
-            thresholds
-                .max_public_exposed_share
-                .get_or_insert(DEFAULT_MAX_PUBLIC_EXPOSED_SHARE);
-        }
-    }
-}
 
 /// What the attacks are run on.
 #[derive(Clone, Copy)]
@@ -320,6 +232,7 @@ fn joiners_since(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::gates::Thresholds;
     use crate::risk::recovery::Tolerance;
 
     /// Groups of consecutive people by chest, three per group; rows are exact means.

@@ -22,7 +22,6 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use super::recovery::{
     next_person, published_columns, same_row, sample_people, GroupedRelease, MethodUnderAttack,
@@ -34,26 +33,7 @@ use crate::table::{coverage_mask, MeasurementTable};
 const TARGET_STREAM: u64 = 0x6661_6b65_7461_7267; // "faketarg"
 const GUESS_STREAM: u64 = 0x6661_6b65_6775_6573; // "fakegues"
 
-/// How the attacker plays.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct FakeAccounts {
-    /// Largest relative error of the attacker's guess of each measurement.
-    #[serde(default = "default_guess_error")]
-    pub guess_error: f64,
-}
-
-fn default_guess_error() -> f64 {
-    0.04
-}
-
-impl Default for FakeAccounts {
-    fn default() -> Self {
-        FakeAccounts {
-            guess_error: default_guess_error(),
-        }
-    }
-}
+pub use super::attack_settings::FakeAccounts;
 
 /// Runs the attack on `targets` people drawn from `seed`, planting `k − 1` accounts for each.
 pub fn fake_accounts_attack(

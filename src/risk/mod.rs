@@ -31,6 +31,7 @@
 //!   holds what they share, and [`attacks`] runs them together for the
 //!   internal report and the publish gates.
 
+pub mod attack_settings;
 pub mod attacks;
 pub mod benchmark;
 pub mod classes;

@@ -1,0 +1,120 @@
+//! The `[attacks]` section of the release configuration: which simulated attacks `publish` runs
+//! and the defaults of their gates. On its own so that the config (and the fuzzing of its
+//! parser) needs none of the attacks.
+
+use serde::{Deserialize, Serialize};
+
+use crate::gates::Thresholds;
+
+/// Default of `thresholds.max_differencing_recovered`: the goal, 3 % of leavers or
+/// joiners.
+pub const DEFAULT_MAX_DIFFERENCING_RECOVERED: f64 = 0.03;
+/// Default of `thresholds.max_fake_accounts_recovered`: 5 % of targets.
+pub const DEFAULT_MAX_FAKE_ACCOUNTS_RECOVERED: f64 = 0.05;
+/// Default of `thresholds.max_public_exposed_share`: no private person in a group with fewer
+/// than k non-public people.
+pub const DEFAULT_MAX_PUBLIC_EXPOSED_SHARE: f64 = 0.0;
+
+/// The `[attacks]` section of the release configuration.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttackSettings {
+    /// Whether `publish` runs the attacks: with `--internal-report`, or when an attack threshold
+    /// is set. Enabled, the attack thresholds left unset get the defaults
+    /// ([`AttackSettings::default_thresholds`]); disabled, none may be set.
+    #[serde(default = "enabled")]
+    pub enabled: bool,
+    /// Targets per attack (leavers, joiners, fake-account targets each).
+    #[serde(default = "default_targets")]
+    pub targets: usize,
+    /// Largest number of people the method is re-run on (see the module documentation).
+    #[serde(default = "default_max_people")]
+    pub max_people: usize,
+    /// The fake-account attacker.
+    #[serde(default)]
+    pub fake_accounts: FakeAccounts,
+}
+
+fn enabled() -> bool {
+    true
+}
+fn default_targets() -> usize {
+    30
+}
+fn default_max_people() -> usize {
+    2_000
+}
+
+impl Default for AttackSettings {
+    fn default() -> Self {
+        AttackSettings {
+            enabled: enabled(),
+            targets: default_targets(),
+            max_people: default_max_people(),
+            fake_accounts: FakeAccounts::default(),
+        }
+    }
+}
+
+impl AttackSettings {
+    /// Checks ranges, and that disabled attacks leave their thresholds unset; returns the
+    /// offending field and what was expected.
+    pub fn validate(&self, thresholds: &Thresholds) -> Result<(), (&'static str, String)> {
+        if self.targets == 0 {
+            return Err(("attacks.targets", "must be at least 1".into()));
+        }
+        if self.max_people < 2 {
+            return Err(("attacks.max_people", "must be at least 2".into()));
+        }
+        let guess = self.fake_accounts.guess_error;
+        if !(guess.is_finite() && (0.0..1.0).contains(&guess)) {
+            return Err((
+                "attacks.fake_accounts.guess_error",
+                "must lie in [0, 1)".into(),
+            ));
+        }
+        if !self.enabled && thresholds.need_attacks() {
+            return Err((
+                "attacks.enabled",
+                "the attacks are disabled but a threshold on them is set".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// With the attacks enabled, gives each unset attack threshold its default.
+    pub fn default_thresholds(&self, thresholds: &mut Thresholds) {
+        if self.enabled {
+            thresholds
+                .max_differencing_recovered
+                .get_or_insert(DEFAULT_MAX_DIFFERENCING_RECOVERED);
+            thresholds
+                .max_fake_accounts_recovered
+                .get_or_insert(DEFAULT_MAX_FAKE_ACCOUNTS_RECOVERED);
+            thresholds
+                .max_public_exposed_share
+                .get_or_insert(DEFAULT_MAX_PUBLIC_EXPOSED_SHARE);
+        }
+    }
+}
+
+/// How the attacker plays.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FakeAccounts {
+    /// Largest relative error of the attacker's guess of each measurement.
+    #[serde(default = "default_guess_error")]
+    pub guess_error: f64,
+}
+
+fn default_guess_error() -> f64 {
+    0.04
+}
+
+impl Default for FakeAccounts {
+    fn default() -> Self {
+        FakeAccounts {
+            guess_error: default_guess_error(),
+        }
+    }
+}
