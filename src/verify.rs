@@ -107,17 +107,7 @@ pub fn verify_release(
     ));
     let sums = read_checksums(dir);
     let manifest = read_manifest(&dir.join(MANIFEST_FILE));
-    let listed: BTreeSet<&str> = sums
-        .iter()
-        .flatten()
-        .map(|(name, _)| name.as_str())
-        .chain(
-            manifest
-                .iter()
-                .flat_map(|m| m.files.iter().map(|f| f.path.as_str())),
-        )
-        .filter(|name| present.contains(*name))
-        .collect();
+    let listed = listed_files(&sums, &manifest, &present);
     let ((digests, hashing), ((scanned, reading), (parquet, parquet_reading))) = rayon::join(
         || timed(|| digest_files(dir, &listed)),
         || {
@@ -340,17 +330,7 @@ fn verify_frequency_release(
     )];
     let sums = read_checksums(dir);
     let manifest = read_manifest(&dir.join(MANIFEST_FILE));
-    let listed: BTreeSet<&str> = sums
-        .iter()
-        .flatten()
-        .map(|(name, _)| name.as_str())
-        .chain(
-            manifest
-                .iter()
-                .flat_map(|m| m.files.iter().map(|f| f.path.as_str())),
-        )
-        .filter(|name| present.contains(*name))
-        .collect();
+    let listed = listed_files(&sums, &manifest, present);
     let (digests, hashing) = timed(|| digest_files(dir, &listed));
     observer.stage_took("hash", hashing);
     checks.push(checksums(sums, &digests, present));
@@ -677,6 +657,24 @@ fn thresholds(report: &ReleaseReport, histogram: &ClassHistogram) -> Vec<Check> 
 }
 
 /// `SHA256SUMS` as read: its entries, or why it cannot be used.
+/// The files `SHA256SUMS` or the manifest name that are present, to be hashed once each.
+fn listed_files<'a>(
+    sums: &'a std::result::Result<Vec<(String, String)>, String>,
+    manifest: &'a std::result::Result<Manifest, String>,
+    present: &BTreeSet<String>,
+) -> BTreeSet<&'a str> {
+    sums.iter()
+        .flatten()
+        .map(|(name, _)| name.as_str())
+        .chain(
+            manifest
+                .iter()
+                .flat_map(|m| m.files.iter().map(|f| f.path.as_str())),
+        )
+        .filter(|name| present.contains(*name))
+        .collect()
+}
+
 fn read_checksums(dir: &Path) -> std::result::Result<Vec<(String, String)>, String> {
     let text = std::fs::read_to_string(dir.join(CHECKSUM_FILE))
         .map_err(|_| "SHA256SUMS missing or unreadable".to_string())?;
