@@ -554,11 +554,7 @@ fn assess(
             noise: plan.config.linkage.noise,
             seed: plan.seed,
         };
-        let released = ReleasedRows {
-            values: &anonymized.released.values,
-            source: &anonymized.released.source,
-            group: &anonymized.released.group,
-        };
+        let released = released_rows(&anonymized.released);
         let linkage = observer.time("linkage", || {
             linkage_attack(&selected.table, released, attack)
         });
@@ -605,17 +601,12 @@ fn simulate_attacks(
         }
     };
     let table = &selected.table;
-    let released = &anonymized.released;
-    let release = GroupedRelease {
-        values: released.values.clone(),
-        source: released.source.clone(),
-        group: released.group.clone(),
-    };
+    let release = released_rows(&anonymized.released);
     // Selection leaves public sets out (counted as `public_set`): no record here is public.
     let public = vec![false; table.len()];
     let input = AttackInput {
         table,
-        release: &release,
+        release,
         public: &public,
         member_key: keys.member_key.as_deref().unwrap_or(&[]),
         previous: previous.filter(|_| keys.member_key.is_some()),
@@ -623,6 +614,15 @@ fn simulate_attacks(
     };
     let scoring = Scoring::new(Tolerance::for_catalog(&plan.catalog), table);
     run_attacks(input, &method, &plan.config.attacks, plan.seed, &scoring)
+}
+
+/// The released rows with where each came from, as the risk checks read them.
+fn released_rows(released: &Microaggregated) -> ReleasedRows<'_> {
+    ReleasedRows {
+        values: &released.values,
+        source: &released.source,
+        group: &released.group,
+    }
 }
 
 /// The parameters `report.json` records, from the plan and the noise that was applied.

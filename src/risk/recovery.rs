@@ -34,6 +34,15 @@ pub struct GroupedRelease {
 }
 
 impl GroupedRelease {
+    /// The release as borrowed rows, for the attacks that only read it.
+    pub fn rows(&self) -> super::linkage::ReleasedRows<'_> {
+        super::linkage::ReleasedRows {
+            values: &self.values,
+            source: &self.source,
+            group: &self.group,
+        }
+    }
+
     /// Released row `index` of a release `width` columns wide.
     pub fn row(&self, index: usize, width: usize) -> &[f64] {
         &self.values[index * width..(index + 1) * width]
