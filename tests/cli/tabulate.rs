@@ -301,7 +301,7 @@ fn manifest(out: &Path) -> serde_json::Value {
 
 #[test]
 fn the_manifest_fingerprints_the_input_as_publish_does_and_verify_requires_it() {
-    use anonpub::release::checksums::{checksum_text, sha256_file};
+    use anonpub::release::checksums::sha256_file;
     let dir = tempfile::tempdir().unwrap();
     // No key file: the plain SHA-256 of the input, said to be unkeyed.
     let out = dir.path().join("stats");
@@ -331,62 +331,56 @@ fn the_manifest_fingerprints_the_input_as_publish_does_and_verify_requires_it() 
         schema.to_str().unwrap(),
         key.to_str().unwrap(),
     );
+    let tabulate_table = |key: &str, out: &Path| {
+        let args = [
+            "tabulate",
+            "--input",
+            table,
+            "--schema",
+            schema,
+            "--by",
+            "shoulderSlope",
+            "--key-file",
+            key,
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ];
+        anonpub(&args, &[])
+    };
     let counted = dir.path().join("counted");
-    let run = |args: &[&str]| anonpub(args, &[]);
-    run(&[
-        "tabulate",
-        "--input",
-        table,
-        "--schema",
-        schema,
-        "--by",
-        "shoulderSlope",
-        "--key-file",
-        key,
-        "--out",
-        counted.to_str().unwrap(),
-        "--quiet",
-    ])
-    .expect_code(0);
+    tabulate_table(key, &counted).expect_code(0);
     let published = dir.path().join("published");
-    run(&[
-        "publish",
-        "--source",
-        "table",
-        "--input",
-        table,
-        "--schema",
-        schema,
-        "--key-file",
-        key,
-        "--as-of",
-        "2026-11-01",
-        "--out",
-        published.to_str().unwrap(),
-        "--seed",
-        "3",
-        "--quiet",
-    ])
+    anonpub(
+        &[
+            "publish",
+            "--source",
+            "table",
+            "--input",
+            table,
+            "--schema",
+            schema,
+            "--key-file",
+            key,
+            "--as-of",
+            "2026-11-01",
+            "--out",
+            published.to_str().unwrap(),
+            "--seed",
+            "3",
+            "--quiet",
+        ],
+        &[],
+    )
     .expect_code(0);
     let keyed = manifest(&counted)["input_fingerprint"].clone();
     assert_eq!(keyed["algorithm"], "HMAC-SHA256");
     assert_eq!(keyed, manifest(&published)["input_fingerprint"]);
     assert_ne!(keyed["value"], sha256_file(Path::new(table)).unwrap());
     verify(&counted).expect_code(0);
-    let missing = run(&[
-        "tabulate",
-        "--input",
-        table,
-        "--schema",
-        schema,
-        "--by",
-        "shoulderSlope",
-        "--key-file",
-        dir.path().join("no-such.key").to_str().unwrap(),
-        "--out",
-        dir.path().join("never").to_str().unwrap(),
-    ])
-    .expect_code(2);
+    let no_key = dir.path().join("no-such.key");
+    let missing =
+        tabulate_table(no_key.to_str().unwrap(), &dir.path().join("never")).expect_code(2);
     assert!(
         missing.stderr().contains("no-such.key"),
         "{}",
@@ -405,12 +399,7 @@ fn the_manifest_fingerprints_the_input_as_publish_does_and_verify_requires_it() 
         serde_json::to_vec_pretty(&stripped).unwrap(),
     )
     .unwrap();
-    let entries: Vec<(String, String)> = anonpub::release::FREQUENCY_RELEASE_FILES
-        .iter()
-        .filter(|name| **name != "SHA256SUMS")
-        .map(|name| (name.to_string(), sha256_file(&out.join(name)).unwrap()))
-        .collect();
-    std::fs::write(out.join("SHA256SUMS"), checksum_text(entries)).unwrap();
+    reseal(&out, &anonpub::release::FREQUENCY_RELEASE_FILES);
     let failed = verify(&out).expect_code(1).stdout();
     let checks: serde_json::Value = serde_json::from_str(&failed).unwrap();
     let manifest_check = checks["checks"]
