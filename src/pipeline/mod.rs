@@ -26,7 +26,7 @@ use crate::dp::release::{chart_release, check_lifetime, record_spend};
 use crate::error::{Error, Result};
 use crate::extract::crypto::{load_secret, FieldKey};
 use crate::extract::freesewing_v3::{FreeSewingV3, V3Database};
-use crate::extract::person_table::PersonTable;
+use crate::extract::person_table::{table_secret, PersonTable};
 use crate::extract::source::{Source, SourceDescription};
 use crate::gates::Measured;
 use crate::ledger::{GroupMembership, Ledger, MEMBERSHIP_LABEL};
@@ -116,13 +116,7 @@ fn open_source<J: WithSource>(plan: &Plan, observer: &dyn Observer, job: J) -> R
         SourcePlan::Table {
             input, key_file, ..
         } => {
-            let secret = key_file
-                .as_deref()
-                .map(|path| -> Result<_> {
-                    let (secret, _) = load_secret(Some(path))?;
-                    Ok((FieldKey::derive(&secret), path.display().to_string()))
-                })
-                .transpose()?;
+            let secret = key_file.as_deref().map(table_secret).transpose()?;
             let table = observer.time("open", || {
                 PersonTable::open(input, &plan.schema, &plan.catalog, secret)
             })?;
@@ -391,12 +385,7 @@ fn select_people<S: Source>(source: S, plan: &Plan, observer: &dyn Observer) -> 
     let fingerprinting = {
         let path = source.path().to_path_buf();
         let key = source.secret_key(FINGERPRINT_LABEL);
-        std::thread::spawn(move || {
-            timed(|| match key {
-                Some((key, origin)) => InputFingerprint::of_file(&path, &key, &origin),
-                None => InputFingerprint::unkeyed(&path),
-            })
-        })
+        std::thread::spawn(move || timed(|| InputFingerprint::of_input(&path, key.as_ref())))
     };
     let description = source.description();
     let secrets = SourceSecrets {

@@ -24,7 +24,8 @@ pub struct AttackSettings {
     /// ([`AttackSettings::default_thresholds`]); disabled, none may be set.
     #[serde(default = "enabled")]
     pub enabled: bool,
-    /// Targets per attack (leavers, joiners, fake-account targets each).
+    /// Targets per attack (leavers, joiners, fake-account targets each) on a table of
+    /// `max_people`; a smaller table gets more ([`AttackSettings::targets_for`]).
     #[serde(default = "default_targets")]
     pub targets: usize,
     /// Largest number of people the method is re-run on (see the module documentation).
@@ -38,8 +39,11 @@ pub struct AttackSettings {
 fn enabled() -> bool {
     true
 }
+/// 40: at least the 30, and enough that one target recovered by chance (2.5 %) stays
+/// below the 3 % differencing gate: with 30 targets a single one (3.3 %) fails it, and the
+/// share could not tell a lucky estimate from a weak defence.
 fn default_targets() -> usize {
-    30
+    40
 }
 fn default_max_people() -> usize {
     2_000
@@ -80,6 +84,16 @@ impl AttackSettings {
             ));
         }
         Ok(())
+    }
+
+    /// Targets per attack when the method is re-run on `people` people: `targets` at
+    /// `max_people`, and on a smaller table as many more as the same work allows (a re-run of
+    /// MDAV costs about the square of the people), up to everyone. Where re-runs are cheap the
+    /// shares are measured finer, so a gate is not decided by one lucky estimate out of 40.
+    pub fn targets_for(&self, people: usize) -> usize {
+        let budget = self.targets as u128 * (self.max_people as u128).pow(2);
+        let affordable = budget / (people.max(1) as u128).pow(2);
+        (affordable.min(people as u128) as usize).max(self.targets)
     }
 
     /// With the attacks enabled, gives each unset attack threshold its default.

@@ -7,8 +7,9 @@
 //! [`Measured`] figures. Everything here is simulated by the data holder on the private data, so
 //! it goes into the internal report only, never into the release.
 //!
-//! **Targets.** `targets` people per attack (30 by default, the minimum), drawn at random
-//! from the seed. With the previous release's group membership from the ledger
+//! **Targets.** `targets` people per attack (40 by default, above the minimum of 30),
+//! drawn at random from the seed; on a table smaller than `max_people`, as many more as the same
+//! work allows ([`AttackSettings::targets_for`]). With the previous release's group membership from the ledger
 //! ([`crate::ledger::GroupMembership`]), the joiners are the people who actually joined since
 //! (drawn among them when there are more, topped up with random people when there are fewer);
 //! leavers are always simulated with people drawn at random, because a person who left is no
@@ -124,7 +125,7 @@ pub fn run_attacks(
     scoring: &Scoring,
 ) -> AttacksReport {
     let table = input.table;
-    let targets = settings.targets;
+    let targets = settings.targets_for(table.distinct_people().min(settings.max_people));
     let (joiners, changes) = match input.previous {
         Some(previous) => {
             let (joiners, changes) =
@@ -297,6 +298,7 @@ mod tests {
         };
         let settings = AttackSettings {
             targets: 6,
+            max_people: 60,
             ..AttackSettings::default()
         };
         let report = run_attacks(input, &threes, &settings, 1, &scoring);
@@ -351,6 +353,11 @@ mod tests {
         off.default_thresholds(&mut none);
         assert_eq!(none, Thresholds::default());
         off.validate(&none).unwrap();
+        // 40 targets at max_people; smaller tables get the same work in more targets.
+        assert_eq!(settings.targets_for(2_000), 40);
+        assert_eq!(settings.targets_for(1_000), 160);
+        assert_eq!(settings.targets_for(100), 100, "everyone, at most");
+        assert_eq!(settings.targets_for(10), 40, "never fewer than `targets`");
         let zero = AttackSettings {
             targets: 0,
             ..AttackSettings::default()

@@ -15,8 +15,8 @@
 //!
 //! **Simulation.** Targets are people drawn at random. For a *leaver*, the release of the eligible
 //! table is compared with the release of the table without the target. For a *joiner*, the
-//! targets are first held out of the table as a pool; the release of the rest is compared with
-//! the release of the rest plus the target, whose sets arrive last (newest accounts come last in
+//! targets are first held out of the table in pools (each at most a twentieth of the people);
+//! the release of the rest is compared with the release of the rest plus the target, whose sets arrive last (newest accounts come last in
 //! the database). A target is recovered when every set of theirs in the release that holds them
 //! comes back within the tolerance ([`super::recovery`]); a joiner whose sets are all suppressed
 //! counts as a target that was not located.
@@ -100,34 +100,45 @@ pub fn attack_people(
     people: &[u32],
     scoring: &Scoring,
 ) -> RecoveryFigures {
-    let base = match change {
-        Change::Left => Cow::Borrowed(table),
-        Change::Joined => Cow::Owned(without_people(table, people)),
+    // Joiners are held out of the table in pools of at most a twentieth of its people, each
+    // pool with its own base release, so that the table before the join stays close to the
+    // real one however many targets there are.
+    let pool = match change {
+        Change::Left => people.len().max(1),
+        Change::Joined => (table.distinct_people() / 20).max(1),
     };
-    let base_release = method.release(&base);
-    let base_sums = PatternSums::of(&base_release, table.width());
-    let width = table.width();
     let outcomes: Vec<_> = people
-        .par_iter()
-        .map(|&person| match change {
-            Change::Left => {
-                let reduced = method.release(&without_people(table, &[person]));
-                let reduced_sums = PatternSums::of(&reduced, width);
-                rebuild(
-                    person,
-                    &base_release,
-                    &base,
-                    &base_sums,
-                    &reduced_sums,
-                    scoring,
-                )
-            }
-            Change::Joined => {
-                let grown = with_person_of(&base, table, person);
-                let release = method.release(&grown);
-                let sums = PatternSums::of(&release, width);
-                rebuild(person, &release, &grown, &sums, &base_sums, scoring)
-            }
+        .chunks(pool)
+        .flat_map(|pool| {
+            let base = match change {
+                Change::Left => Cow::Borrowed(table),
+                Change::Joined => Cow::Owned(without_people(table, pool)),
+            };
+            let base_release = method.release(&base);
+            let base_sums = PatternSums::of(&base_release, table.width());
+            let width = table.width();
+            pool.par_iter()
+                .map(|&person| match change {
+                    Change::Left => {
+                        let reduced = method.release(&without_people(table, &[person]));
+                        let reduced_sums = PatternSums::of(&reduced, width);
+                        rebuild(
+                            person,
+                            &base_release,
+                            &base,
+                            &base_sums,
+                            &reduced_sums,
+                            scoring,
+                        )
+                    }
+                    Change::Joined => {
+                        let grown = with_person_of(&base, table, person);
+                        let release = method.release(&grown);
+                        let sums = PatternSums::of(&release, width);
+                        rebuild(person, &release, &grown, &sums, &base_sums, scoring)
+                    }
+                })
+                .collect::<Vec<_>>()
         })
         .collect();
     Tally::figures_of(outcomes)
