@@ -44,7 +44,6 @@ import hashlib
 import json
 import math
 import os
-import secrets
 import sqlite3
 import sys
 import tomllib
@@ -333,7 +332,8 @@ def main():
     as_of = dt.datetime.fromisoformat(args.as_of)
     retention_start = as_of.replace(year=as_of.year - 1)  # retention_months = 12 (default)
 
-    secret = ("indep-%d-" % args.seed + secrets.token_hex(8)).encode()
+    # Same seed, same database (key and IVs included), so that a failure can be replayed.
+    secret = ("indep-%d-" % args.seed + rng.bytes(8).hex()).encode()
     key = derive_key(secret)
     wrong_key = derive_key(secret + b"-old")
     args.key_file.parent.mkdir(parents=True, exist_ok=True)
@@ -359,7 +359,7 @@ def main():
         messy_planted[kind] = messy_planted.get(kind, 0) + 1
 
     def canary_string(kind):
-        s = "canary%s-%s" % (kind, secrets.token_hex(4))
+        s = "canary%s-%s" % (kind, rng.bytes(4).hex())
         if kind == "email":
             s = s + "@mailinator.example"
         canaries["strings"].append(s)

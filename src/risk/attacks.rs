@@ -7,7 +7,8 @@
 //! [`Measured`] figures. Everything here is simulated by the data holder on the private data, so
 //! it goes into the internal report only, never into the release.
 //!
-//! **Targets.** `targets` people per attack (30 by default, the minimum), drawn at random
+//! **Targets.** `targets` people per attack (100 by default; the minimum is 30, too coarse for its 3 % goal, see
+//! [`AttackSettings::targets`]), drawn at random
 //! from the seed. With the previous release's group membership from the ledger
 //! ([`crate::ledger::GroupMembership`]), the joiners are the people who actually joined since
 //! (drawn among them when there are more, topped up with random people when there are fewer);
