@@ -134,7 +134,7 @@ fn main() -> anonpub::Result<()> {
     let median_ks = median_ks(&utility);
     let group_mean_alone = known_members_attack(
         &table,
-        &release,
+        release.rows(),
         &vec![false; table.len()],
         k,
         (&scoring, usize::MAX),
@@ -150,7 +150,7 @@ fn main() -> anonpub::Result<()> {
     };
     let input = AttackInput {
         table: &table,
-        release: &release,
+        release: release.rows(),
         public: &public,
         member_key: &[],
         previous: None,

@@ -16,7 +16,11 @@ use crate::tabulate::config::TabulateConfig;
 
 /// A release configuration file (`--config`). Unknown keys are errors, so a typo cannot silently
 /// weaken a release.
-#[derive(Debug, Clone, Deserialize)]
+///
+/// It serializes (every section, defaults filled in) for the manifest's configuration digest,
+/// [`crate::release::manifest::config_digest`]; the schema's path is left out there, since the
+/// digest stands for the schema by the SHA-256 of its text.
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReleaseConfig {
     /// Minimum number of distinct people behind every released row.
@@ -26,6 +30,7 @@ pub struct ReleaseConfig {
     #[serde(default = "default_retention")]
     pub retention_months: u32,
     /// Dataset schema (relative to the config file); the embedded FreeSewing schema by default.
+    #[serde(skip_serializing)]
     pub schema: Option<PathBuf>,
     /// SPDX identifier of the data licence.
     #[serde(default = "default_license")]

@@ -176,7 +176,7 @@ pub const GATES: [GateSpec; 11] = [
 ];
 
 /// The verdict on one threshold.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Gate {
     /// The threshold's key in `[thresholds]`.
     pub name: &'static str,

@@ -244,6 +244,39 @@ pub struct SelectionReport {
     pub unknown_measurements_dropped: u64,
 }
 
+impl SelectionReport {
+    /// The exclusion tables of the public documents (the datasheet, `report.html`): every
+    /// reason a set can be left out for, with its count in [`SelectionReport::excluded_sets`],
+    /// and the reasons about the owner ([`Exclusion::is_about_owner`]) with their count in
+    /// [`SelectionReport::excluded_users`]; both in the order of [`Exclusion::ALL`], 0 for a
+    /// reason that did not occur.
+    pub fn exclusion_counts(&self) -> ExclusionCounts {
+        let count = |counts: &ReasonCounts, reason: Exclusion| {
+            (reason, counts.get(reason.key()).copied().unwrap_or(0))
+        };
+        ExclusionCounts {
+            sets: Exclusion::ALL
+                .into_iter()
+                .map(|reason| count(&self.excluded_sets, reason))
+                .collect(),
+            accounts: Exclusion::ALL
+                .into_iter()
+                .filter(|reason| reason.is_about_owner())
+                .map(|reason| count(&self.excluded_users, reason))
+                .collect(),
+        }
+    }
+}
+
+/// The rows of the exclusion tables ([`SelectionReport::exclusion_counts`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExclusionCounts {
+    /// Every reason with the sets left out for it.
+    pub sets: Vec<(Exclusion, u64)>,
+    /// The reasons about the owner with the accounts left out for them.
+    pub accounts: Vec<(Exclusion, u64)>,
+}
+
 /// Judges a person without looking at any of their sets.
 pub fn judge_person(person: &PersonFacts, policy: &SelectionPolicy) -> Result<(), Exclusion> {
     if !person.consented {
@@ -666,6 +699,34 @@ enum Decryption {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exclusion_counts_list_every_set_reason_and_the_owner_reasons_for_accounts() {
+        let mut report = SelectionReport::default();
+        report
+            .excluded_sets
+            .insert(Exclusion::PublicSet.key().into(), 4);
+        report
+            .excluded_users
+            .insert(Exclusion::AccountNotActive.key().into(), 2);
+        let counts = report.exclusion_counts();
+        assert_eq!(
+            counts.sets.iter().map(|&(r, _)| r).collect::<Vec<_>>(),
+            Exclusion::ALL
+        );
+        assert!(counts.sets.contains(&(Exclusion::PublicSet, 4)));
+        assert_eq!(counts.sets.iter().map(|&(_, n)| n).sum::<u64>(), 4);
+        assert_eq!(
+            counts.accounts,
+            [
+                (Exclusion::NoOpenDataConsent, 0),
+                (Exclusion::AccountNotActive, 2),
+                (Exclusion::OutsideRetentionWindow, 0),
+                (Exclusion::AccountTooNew, 0),
+                (Exclusion::UnreadableOwner, 0),
+            ]
+        );
+    }
 
     fn policy() -> SelectionPolicy {
         SelectionPolicy {

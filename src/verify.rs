@@ -716,8 +716,10 @@ fn checksums(
     }
 }
 
-/// Every file the manifest lists has its size and digest, and every release file but the
-/// manifest and `SHA256SUMS` is listed.
+/// Every file the manifest lists has its size and digest, every release file but the manifest
+/// and `SHA256SUMS` is listed, and the input fingerprint is there and well formed (a microdata
+/// release and a frequency table alike; its value can be recomputed only from the input, and
+/// for a keyed one only with the key, so it is not re-checkable here).
 fn manifest_check(
     manifest: std::result::Result<Manifest, String>,
     digests: &BTreeMap<String, Option<String>>,
@@ -755,12 +757,30 @@ fn manifest_check(
             problems.push(format!("{name} not listed"));
         }
     }
+    let fingerprint = match &manifest.input_fingerprint {
+        None => {
+            problems.push("no input fingerprint".into());
+            "none"
+        }
+        Some(fingerprint) => {
+            let well_formed = matches!(fingerprint.algorithm.as_str(), "HMAC-SHA256" | "SHA-256")
+                && fingerprint.value.len() == 64
+                && fingerprint
+                    .value
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            if !well_formed {
+                problems.push("input fingerprint malformed".into());
+            }
+            fingerprint.algorithm.as_str()
+        }
+    };
     if problems.is_empty() {
         check(
             NAME,
             true,
             format!(
-                "{} files match (anonpub {}, seed {}, config {})",
+                "{} files match (anonpub {}, seed {}, config {}, input {fingerprint})",
                 manifest.files.len(),
                 manifest.anonpub_version,
                 manifest

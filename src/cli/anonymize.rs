@@ -179,9 +179,9 @@ pub fn run(args: Args, observer: &dyn Observer) -> Result<()> {
     })?;
     let figure = |value: Option<f64>| value.map_or("-".to_string(), |v| format!("{v:.4}"));
     tracing::info!(
-        "{} classes (smallest {}), {} of {} records suppressed, loss {}, SSE {}; wrote {}",
+        "{} classes ({}), {} of {} records suppressed, loss {}, SSE {}; wrote {}",
         result.classes,
-        result.smallest_class,
+        smallest_class_words(result),
         result.suppressed_records,
         report.input_records,
         figure(result.information_loss.loss),
@@ -189,6 +189,18 @@ pub fn run(args: Args, observer: &dyn Observer) -> Result<()> {
         args.out.display()
     );
     Ok(())
+}
+
+/// The smallest class for the log line, in what k counts: distinct people with a person key
+/// (then also the fewest records, which may be another class), records without.
+fn smallest_class_words(result: &engine::ResultReport) -> String {
+    match result.smallest_class_people {
+        Some(people) => format!(
+            "fewest people in a class: {people}; fewest records: {}",
+            result.smallest_class
+        ),
+        None => format!("smallest: {} records", result.smallest_class),
+    }
 }
 
 /// Checks the arguments and turns them into a request.

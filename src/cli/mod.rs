@@ -9,6 +9,7 @@
 //! [`Observer`]; [`Console`] is the command line's, and the only place that knows `indicatif`.
 
 pub mod anonymize;
+pub mod plan_args;
 pub mod publish;
 pub mod risk;
 pub mod sample;

@@ -35,57 +35,20 @@
 
 use std::path::PathBuf;
 
-use crate::cli::{parse_date, Console};
-use crate::config::ReleaseConfig;
-use crate::dates::Date;
-use crate::error::{Error, Result};
-use crate::pipeline::{describe_release, publish, Plan, Request, SourcePlan};
-
-/// The sources `--source` names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum SourceKind {
-    /// A FreeSewing v3 backend database (`--db`).
-    #[value(name = "freesewing-v3")]
-    FreeSewingV3,
-    /// A person-keyed CSV or Parquet table (`--input`, `--schema`).
-    Table,
-}
+use crate::cli::plan_args::PlanArgs;
+use crate::cli::Console;
+use crate::error::Result;
+use crate::pipeline::{describe_release, publish, Destination};
 
 #[derive(Debug, clap::Args)]
 /// The command line of `anonpub publish`.
 pub struct Args {
-    /// Where the people come from.
-    #[arg(long, value_enum, default_value = "freesewing-v3")]
-    pub source: SourceKind,
-    /// The FreeSewing v3 SQLite database (`--source freesewing-v3`).
-    #[arg(long)]
-    pub db: Option<PathBuf>,
-    /// The person-keyed table, CSV or Parquet (`--source table`).
-    #[arg(long)]
-    pub input: Option<PathBuf>,
-    /// The table's dataset schema (`--source table`).
-    #[arg(long)]
-    pub schema: Option<PathBuf>,
-    /// File holding the secret (API_ENC_KEY; one trailing newline allowed). Default for the v3
-    /// database: the API_ENC_KEY or BACKEND_ENC_KEY variable. For a table it is optional and keys
-    /// the input fingerprint.
-    #[arg(long)]
-    pub key_file: Option<PathBuf>,
-    /// Release date; the retention window counts back from it.
-    #[arg(long, value_parser = parse_date)]
-    pub as_of: Date,
+    /// The source and how it is released.
+    #[command(flatten)]
+    pub plan: PlanArgs,
     /// The release directory to create.
     #[arg(long)]
     pub out: PathBuf,
-    /// Release configuration (TOML).
-    #[arg(long)]
-    pub config: Option<PathBuf>,
-    /// Minimum distinct people per released row (overrides the config).
-    #[arg(long)]
-    pub k: Option<usize>,
-    /// Seed for record ids (default: random, recorded in report.json).
-    #[arg(long)]
-    pub seed: Option<u64>,
     /// Also write utility, linkage-attack and simulated-attack figures (JSON) to this file,
     /// outside --out.
     #[arg(long)]
@@ -93,95 +56,13 @@ pub struct Args {
     /// Replace an existing, non-empty release directory (and an existing internal report).
     #[arg(long)]
     pub force: bool,
-    /// The private release ledger (JSON, 0600, outside --out): with a `[sizechart]`,
-    /// `sizechart.lifetime_epsilon` is checked against it first and the chart's ε recorded in it
-    /// after the release is written; it also gives the previous release's group membership to
-    /// the differencing check and receives this release's (and keeps a table's group-noise key).
-    #[arg(long, value_name = "FILE")]
-    pub ledger: Option<PathBuf>,
 }
 
 /// Publishes a release as the arguments and the config say.
 pub fn run(args: Args, console: &Console) -> Result<()> {
-    let out = args.out.clone();
-    let k_flag = args.k.is_some();
-    let plan = Plan::new(request(args)?).map_err(|error| match error {
-        Error::InvalidArgument { name: "k", problem } if k_flag => Error::InvalidArgument {
-            name: "--k",
-            problem,
-        },
-        other => other,
-    })?;
-    let published = publish(&plan, console)?;
-    tracing::info!("{}", describe_release(&published, &out));
+    let plan = args.plan.plan()?;
+    let destination = Destination::new(&plan, args.out, args.internal_report, args.force)?;
+    let published = publish(&plan, &destination, console)?;
+    tracing::info!("{}", describe_release(&published, &destination.out));
     Ok(())
-}
-
-/// The request the flags make: the source, and the config with the flags' overrides applied.
-fn request(args: Args) -> Result<Request> {
-    let source = match args.source {
-        SourceKind::FreeSewingV3 => {
-            refuse_with(
-                args.source,
-                [
-                    ("--input", args.input.is_some()),
-                    ("--schema", args.schema.is_some()),
-                ],
-            )?;
-            SourcePlan::FreeSewingV3 {
-                db: required(args.db, "--db", "the FreeSewing v3 database")?,
-                key_file: args.key_file,
-            }
-        }
-        SourceKind::Table => {
-            refuse_with(args.source, [("--db", args.db.is_some())])?;
-            SourcePlan::Table {
-                input: required(args.input, "--input", "the CSV or Parquet table")?,
-                schema: required(args.schema, "--schema", "the table's dataset schema")?,
-                key_file: args.key_file,
-            }
-        }
-    };
-    let mut config = match &args.config {
-        Some(path) => ReleaseConfig::load(path)?,
-        None => ReleaseConfig::default(),
-    };
-    if let Some(k) = args.k {
-        config.k = k;
-    }
-    Ok(Request {
-        source,
-        as_of: args.as_of,
-        out: args.out,
-        config,
-        seed: args.seed,
-        internal_report: args.internal_report,
-        force: args.force,
-        ledger: args.ledger,
-    })
-}
-
-/// A flag the source needs.
-fn required(value: Option<PathBuf>, flag: &'static str, what: &str) -> Result<PathBuf> {
-    value.ok_or_else(|| Error::InvalidArgument {
-        name: flag,
-        problem: format!("this source needs {what}"),
-    })
-}
-
-/// Refuses flags that belong to another source, so a mistyped command is not half obeyed.
-fn refuse_with<const N: usize>(source: SourceKind, flags: [(&'static str, bool); N]) -> Result<()> {
-    match flags.into_iter().find(|(_, given)| *given) {
-        Some((flag, _)) => Err(Error::InvalidArgument {
-            name: flag,
-            problem: format!(
-                "does not apply to --source {}",
-                match source {
-                    SourceKind::FreeSewingV3 => "freesewing-v3",
-                    SourceKind::Table => "table",
-                }
-            ),
-        }),
-        None => Ok(()),
-    }
 }

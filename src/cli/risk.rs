@@ -1,4 +1,7 @@
 //! anonpub risk --input FILE [--schema FILE] [--population N] [--threshold P] [--format text|json]
+//! anonpub risk --attacks (--db PATH [--key-file PATH] | --source table --input FILE --schema FILE
+//!              [--key-file PATH]) --as-of YYYY-MM-DD [--config FILE] [--k N] [--seed N]
+//!              [--ledger FILE] [--format text|json]
 //!
 //! Assesses the re-identification risk of a table, raw or released, the way ARX does: records
 //! that agree on every quasi-identifier (the schema's columns with role `quasi_identifier`) form
@@ -14,33 +17,53 @@
 //! quasi-identifiers, so `anonpub risk --input release/measurements.csv` assesses a release.
 //! Only figures are printed, never a cell.
 //!
-//! Exit codes: 0 assessed; 2 unusable input or arguments.
+//! With --attacks it runs, on demand, the simulated attacks `publish` gates on
+//! (`risk::attacks`: two successive releases differenced for a leaver and a joiner, public sets
+//! subtracted from their groups, k − 1 planted accounts), against the release the private source
+//! would give with the same flags and config as `publish` (`[attacks]` sets the targets; they run
+//! even with `enabled = false`). Nothing is written; a --ledger is only read. The figures describe
+//! the private data: keep them with the internal report.
+//!
+//! Exit codes: 0 assessed (with --attacks: and every attack threshold of the config passed); 1 an
+//! attack threshold failed (the figures are printed first); 2 unusable input or arguments.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::Serialize;
 
+use crate::cli::plan_args::PlanArgs;
 use crate::error::{Error, Result};
 use crate::extract::table::read_table;
+use crate::gates::{Gate, Measured};
 use crate::observe::Observer;
+use crate::pipeline::simulate;
+use crate::publish::internal::attacks_section;
+use crate::risk::attacks::AttacksReport;
+use crate::risk::recovery::RecoveryFigures;
 use crate::risk::{assess, ClassHistogram, Estimate, PopulationAssessment, RiskSummary};
 use crate::schema::{DatasetSchema, Role, FREESEWING_SCHEMA};
+
+/// Default of --threshold.
+const DEFAULT_THRESHOLD: f64 = 0.2;
 
 #[derive(Debug, clap::Args)]
 /// The command line of `anonpub risk`.
 pub struct Args {
-    /// The table to assess (CSV, or Parquet if it ends in .parquet).
+    /// Run the simulated attacks against the release the private source would give, instead of
+    /// assessing a table (takes publish's source and release flags).
     #[arg(long)]
-    pub input: PathBuf,
-    /// Dataset schema naming the quasi-identifiers (default: an anonpub FreeSewing release).
-    #[arg(long)]
-    pub schema: Option<PathBuf>,
+    pub attacks: bool,
+    /// Without --attacks: --input is the table to assess (CSV, or Parquet if it ends in
+    /// .parquet) and --schema names its quasi-identifiers (default: an anonpub FreeSewing
+    /// release). With --attacks: the private source, as for `publish`.
+    #[command(flatten)]
+    pub plan: PlanArgs,
     /// Size of the population the table was drawn from, for population uniqueness.
     #[arg(long)]
     pub population: Option<u64>,
-    /// Highest acceptable re-identification probability of one record.
-    #[arg(long, default_value_t = 0.2)]
-    pub threshold: f64,
+    /// Highest acceptable re-identification probability of one record [default: 0.2].
+    #[arg(long)]
+    pub threshold: Option<f64>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -63,15 +86,30 @@ struct Assessment<'a> {
     risk: RiskSummary,
 }
 
-/// Assesses the input table and prints the figures.
+/// Assesses the input table, or with --attacks runs the simulated attacks, and prints the
+/// figures.
 pub fn run(args: Args, observer: &dyn Observer) -> Result<()> {
-    if !(args.threshold > 0.0 && args.threshold <= 1.0) {
+    if args.attacks {
+        return run_attacks(args, observer);
+    }
+    if let Some(flag) = args.plan.given().next() {
+        return Err(Error::InvalidArgument {
+            name: flag,
+            problem: "applies only with --attacks".into(),
+        });
+    }
+    let input = args.plan.input.ok_or_else(|| Error::InvalidArgument {
+        name: "--input",
+        problem: "the table to assess is needed (or --attacks and a source)".into(),
+    })?;
+    let threshold = args.threshold.unwrap_or(DEFAULT_THRESHOLD);
+    if !(threshold > 0.0 && threshold <= 1.0) {
         return Err(Error::InvalidArgument {
             name: "--threshold",
             problem: "must be above 0 and at most 1".into(),
         });
     }
-    let schema = match &args.schema {
+    let schema = match &args.plan.schema {
         Some(path) => DatasetSchema::load(path)?,
         None => release_schema(),
     };
@@ -80,12 +118,12 @@ pub fn run(args: Args, observer: &dyn Observer) -> Result<()> {
         .collect();
     if quasi.is_empty() {
         return Err(Error::bad_file(
-            args.schema.as_deref().unwrap_or(Path::new("schema")),
+            args.plan.schema.as_deref().unwrap_or(Path::new("schema")),
             None,
             "declares no column with role `quasi_identifier`, so there is nothing to assess",
         ));
     }
-    let table = observer.time("read", || read_table(&args.input, &schema))?;
+    let table = observer.time("read", || read_table(&input, &schema))?;
     let columns: Vec<&[String]> = quasi.iter().map(|&c| table.cells[c].as_slice()).collect();
     let histogram = observer.time("classes", || ClassHistogram::from_text_columns(&columns));
     let quasi_identifiers: Vec<String> = quasi.iter().map(|&c| table.columns[c].clone()).collect();
@@ -94,11 +132,9 @@ pub fn run(args: Args, observer: &dyn Observer) -> Result<()> {
     // table the size of adult.
     std::mem::forget(table);
     let assessment = Assessment {
-        input: &args.input,
+        input: &input,
         quasi_identifiers: quasi_identifiers.iter().map(String::as_str).collect(),
-        risk: observer.time("assess", || {
-            assess(&histogram, args.population, args.threshold)
-        }),
+        risk: observer.time("assess", || assess(&histogram, args.population, threshold)),
     };
     match args.format {
         Format::Json => println!(
@@ -108,6 +144,116 @@ pub fn run(args: Args, observer: &dyn Observer) -> Result<()> {
         Format::Text => print!("{}", render(&assessment)),
     }
     Ok(())
+}
+
+/// `risk --attacks`: the plan as `publish` would make it, the attacks, their gates.
+fn run_attacks(args: Args, observer: &dyn Observer) -> Result<()> {
+    for (flag, given) in [
+        ("--population", args.population.is_some()),
+        ("--threshold", args.threshold.is_some()),
+    ] {
+        if given {
+            return Err(Error::InvalidArgument {
+                name: flag,
+                problem: "assesses a table, and does not apply with --attacks".into(),
+            });
+        }
+    }
+    let plan = args.plan.plan()?;
+    let attacks = simulate(&plan, observer)?;
+    let mut measured = Measured::default();
+    attacks.measured(&mut measured);
+    let gates = plan.config.thresholds.evaluate(&measured);
+    match args.format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&serde_json::json!({
+                "notice": "INTERNAL: simulated on the private data; never publish these figures",
+                "k": plan.config.k,
+                "attacks": attacks_section(&attacks),
+                "gates": gates,
+            }))
+            .expect("figures serialize")
+        ),
+        Format::Text => print!("{}", render_attacks(&attacks, plan.config.k, &gates)),
+    }
+    match gates.into_iter().find(|gate| !gate.passed) {
+        Some(failed) => Err(failed.into_error()),
+        None => Ok(()),
+    }
+}
+
+/// The attacks as a table, then their gates.
+fn render_attacks(attacks: &AttacksReport, k: usize, gates: &[Gate]) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "simulated attacks at k = {k} on {} of {} eligible people (internal: never publish)",
+        attacks.simulated_people, attacks.eligible_people
+    );
+    if let Some(changes) = &attacks.changes {
+        let _ = writeln!(
+            out,
+            "since release {}: {} people joined, {} sets left; {} joiner targets from the ledger",
+            changes.previous_release,
+            changes.joined,
+            changes.left_sets,
+            changes.joiner_targets_from_ledger
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n{:<22} {:>8} {:>10} {:>14}",
+        "attack", "targets", "recovered", "median error"
+    );
+    let known = &attacks.known_members;
+    for (name, figures) in [
+        ("differencing, leaver", &attacks.differencing.leavers),
+        ("differencing, joiner", &attacks.differencing.joiners),
+        ("fake accounts", &attacks.fake_accounts),
+        ("known members", &known.rebuilt),
+    ] {
+        let _ = writeln!(out, "{}", figure_line(name, figures));
+    }
+    let _ = writeln!(
+        out,
+        "\npublic sets: {} released, {} private people in a group with fewer than k non-public \
+         people ({:.2} %)",
+        known.public_sets,
+        known.exposed_people,
+        known.exposed_share * 100.0
+    );
+    let _ = writeln!(out, "\ngates:");
+    if gates.is_empty() {
+        let _ = writeln!(
+            out,
+            "  none set (see [attacks] and [thresholds] in the config)"
+        );
+    }
+    for gate in gates {
+        let _ = writeln!(
+            out,
+            "  {:<4} {} = {} (required {})",
+            if gate.passed { "ok" } else { "FAIL" },
+            gate.name,
+            gate.measured,
+            gate.required
+        );
+    }
+    out
+}
+
+/// One attack's line: targets, share recovered, median error in standard deviations.
+fn figure_line(name: &str, figures: &RecoveryFigures) -> String {
+    format!(
+        "{name:<22} {:>8} {:>9.1}% {:>11}",
+        figures.targets,
+        figures.recovered_share * 100.0,
+        figures
+            .median_error_sd
+            .map_or("-".to_string(), |sd| format!("{sd:.3} SD"))
+    )
 }
 
 /// The FreeSewing schema plus the `record_id` column every release starts with.

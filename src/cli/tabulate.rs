@@ -1,5 +1,6 @@
 //! anonpub tabulate --input FILE --schema FILE --by COL[:LEVEL][,COL[:LEVEL]…] --out DIR
-//!                  [--person COL] [--config FILE] [--as-of YYYY-MM-DD] [--force]
+//!                  [--person COL] [--config FILE] [--key-file PATH] [--as-of YYYY-MM-DD]
+//!                  [--force]
 //!
 //! Publishes a frequency table of any table described by a dataset schema (CSV with the schema's
 //! delimiter, or Parquet): the number of distinct people (the values of the person column: from
@@ -15,7 +16,10 @@
 //! `mechanism = "laplace" | "gaussian"`, `max_cells_per_person`).
 //!
 //! Writes DIR/frequencies.csv, DIR/frequencies.parquet, datapackage.json, report.json, README.md
-//! (datasheet), manifest.json and SHA256SUMS, all or nothing. Example (an access log becomes
+//! (datasheet), manifest.json and SHA256SUMS, all or nothing. The manifest records the input's
+//! fingerprint as `publish --source table` does: HMAC-SHA256 under a key derived from
+//! --key-file, else (no key file) the input's plain SHA-256, which anyone holding a candidate copy
+//! of the input can confirm. Example (an access log becomes
 //! visitors per page per day, with no address in the output):
 //!
 //!   anonpub tabulate --input data/access-log.csv --schema data/access-log.toml \
@@ -57,6 +61,10 @@ pub struct Args {
     /// Configuration file (`[tabulate]`, `license`, `version`).
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Secret that keys the input fingerprint of the manifest (optional; without it the
+    /// fingerprint is the input's plain SHA-256). Never a command-line value.
+    #[arg(long)]
+    pub key_file: Option<PathBuf>,
     /// Release date for the metadata (no date is recorded without it).
     #[arg(long, value_parser = super::parse_date)]
     pub as_of: Option<crate::dates::Date>,
@@ -82,6 +90,7 @@ pub fn run(args: Args, observer: &dyn Observer) -> Result<()> {
         by: args.by,
         config,
         as_of: args.as_of.map(|date| date.to_string()),
+        key_file: args.key_file,
     })?;
     check_target(&args.out, args.force)?;
     let release = run_plan(plan, observer)?;

@@ -1,7 +1,7 @@
 //! anonpub verify DIR [--k N] [--format text|json|github] [--junit FILE]
 //!
 //! Re-reads a release and checks: all files present; SHA256SUMS matches; manifest.json lists
-//! every other file with its size and SHA-256; the CSV and the Parquet file hold the same data;
+//! every other file with its size and SHA-256 and holds a well-formed input fingerprint; the CSV and the Parquet file hold the same data;
 //! only `record_id` and known measurement columns; record ids are fresh UUIDs; no cell looks like
 //! an email address, URL, phone number or IP address; every group of identical released rows has
 //! at least k rows (k from --k, else from report.json); values lie in their plausible ranges; and

@@ -23,7 +23,7 @@ use zeroize::Zeroizing;
 
 use crate::dates::parse_iso8601_ms;
 use crate::error::{Error, Result};
-use crate::extract::crypto::FieldKey;
+use crate::extract::crypto::{load_secret, FieldKey};
 use crate::extract::source::{
     Decode, DecodeFailure, Decoded, Owner, People, PersonFacts, Source, SourceDescription,
     StoredSet,
@@ -74,6 +74,21 @@ pub struct PersonTable {
     /// Owner key of each row (`None`: empty person key).
     owners: Vec<Option<i64>>,
     key: Option<(FieldKey, String)>,
+}
+
+/// The secret of a table (`--key-file` of `publish --source table` and of `tabulate`): the key
+/// derived from the file's secret as for FreeSewing's encryption key, and the file's name, which
+/// the manifest's fingerprint names as the key's origin.
+pub fn table_secret(key_file: &Path) -> Result<(FieldKey, String)> {
+    let (secret, _) = load_secret(Some(key_file))?;
+    Ok((FieldKey::derive(&secret), key_file.display().to_string()))
+}
+
+/// The key for `label` derived from a [`table_secret`], with its origin in words; what
+/// [`Source::secret_key`] of a table returns, and what `tabulate` keys its input fingerprint with.
+pub fn table_subkey(secret: &(FieldKey, String), label: &str) -> (Zeroizing<[u8; 32]>, String) {
+    let (key, origin) = secret;
+    (key.subkey(label), format!("key derived from {origin}"))
 }
 
 impl PersonTable {
@@ -292,9 +307,7 @@ impl Source for PersonTable {
     }
 
     fn secret_key(&self, label: &str) -> Option<(Zeroizing<[u8; 32]>, String)> {
-        self.key
-            .as_ref()
-            .map(|(key, origin)| (key.subkey(label), format!("key derived from {origin}")))
+        self.key.as_ref().map(|secret| table_subkey(secret, label))
     }
 }
 

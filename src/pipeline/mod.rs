@@ -44,7 +44,7 @@ use crate::risk::RiskSummary;
 use crate::select::{select, SelectionPolicy, SelectionReport};
 use crate::table::MeasurementTable;
 use crate::timings::timed;
-pub use plan::{Plan, Request, SourcePlan};
+pub use plan::{Destination, Plan, Request, SourcePlan};
 
 /// What a finished release run reports back to its caller.
 #[derive(Debug, Clone)]
@@ -55,19 +55,63 @@ pub struct Published {
     pub source: SourceDescription,
 }
 
-/// Opens the planned source and publishes the release it yields.
-pub fn publish(plan: &Plan, observer: &dyn Observer) -> Result<Published> {
+/// Opens the planned source and publishes the release it yields into `destination`.
+pub fn publish(
+    plan: &Plan,
+    destination: &Destination,
+    observer: &dyn Observer,
+) -> Result<Published> {
+    struct Publish<'a>(&'a Plan, &'a Destination, &'a dyn Observer);
+    impl WithSource for Publish<'_> {
+        type Output = Published;
+        fn run<S: Source>(self, source: S) -> Result<Published> {
+            release_from(source, self.0, self.1, self.2)
+        }
+    }
+    open_source(plan, observer, Publish(plan, destination, observer))
+}
+
+/// Runs the simulated attacks of [`crate::risk::attacks`] against the release the plan would
+/// make, as `publish` runs them for its gates, and writes nothing: `anonpub risk --attacks`.
+/// The ledger, if any, is only read (for the people who joined since the release it records);
+/// a group-noise key it does not hold yet is drawn for this run alone, which changes no figure
+/// but the noise's draw.
+pub fn simulate(plan: &Plan, observer: &dyn Observer) -> Result<AttacksReport> {
+    struct Simulate<'a>(&'a Plan, &'a dyn Observer);
+    impl WithSource for Simulate<'_> {
+        type Output = AttacksReport;
+        fn run<S: Source>(self, source: S) -> Result<AttacksReport> {
+            let (plan, observer) = (self.0, self.1);
+            let mut ledger = plan.ledger.as_deref().map(Ledger::read).transpose()?;
+            let mut selected = select_people(source, plan, observer)?;
+            let keys = release_keys(&mut selected, ledger.as_mut(), plan)?;
+            let anonymized = anonymize(&selected, plan, &keys, observer)?;
+            let previous = ledger.as_ref().and_then(Ledger::previous_membership);
+            Ok(observer.time("attacks", || {
+                simulate_attacks(&selected, &anonymized, plan, &keys, previous)
+            }))
+        }
+    }
+    open_source(plan, observer, Simulate(plan, observer))
+}
+
+/// A run over whichever source the plan names: [`open_source`] opens it and hands it over.
+trait WithSource {
+    /// What the run yields.
+    type Output;
+    /// Runs on the opened source.
+    fn run<S: Source>(self, source: S) -> Result<Self::Output>;
+}
+
+/// Opens the planned source and runs `job` on it.
+fn open_source<J: WithSource>(plan: &Plan, observer: &dyn Observer, job: J) -> Result<J::Output> {
     match &plan.source {
         SourcePlan::FreeSewingV3 { db, key_file } => {
             let database = observer.time("open", || V3Database::open(db))?;
             let (secret, origin) = load_secret(key_file.as_deref())?;
             let key = observer.time("derive-key", || FieldKey::derive(&secret));
             drop(secret);
-            release_from(
-                FreeSewingV3::new(database, key, origin.into()),
-                plan,
-                observer,
-            )
+            job.run(FreeSewingV3::new(database, key, origin.into()))
         }
         SourcePlan::Table {
             input, key_file, ..
@@ -89,7 +133,7 @@ pub fn publish(plan: &Plan, observer: &dyn Observer) -> Result<Published> {
                 return Err(crate::anonymize::group_noise::group_noise_key(None, None)
                     .expect_err("no key without a source secret or a ledger"));
             }
-            release_from(table, plan, observer)
+            job.run(table)
         }
     }
 }
@@ -99,6 +143,7 @@ pub fn publish(plan: &Plan, observer: &dyn Observer) -> Result<Published> {
 pub fn release_from<S: Source>(
     source: S,
     plan: &Plan,
+    destination: &Destination,
     observer: &dyn Observer,
 ) -> Result<Published> {
     // The datasheet's figures about the method come from a synthetic benchmark, not from these
@@ -135,8 +180,13 @@ pub fn release_from<S: Source>(
         )
     });
     let previous = ledger.as_ref().and_then(Ledger::previous_membership);
-    let (mut assessed, mut measured) =
-        assess(&selected, &anonymized, &release_table, plan, observer)?;
+    let (mut assessed, mut measured) = assess(
+        &selected,
+        &anonymized,
+        &release_table,
+        (plan, destination),
+        observer,
+    )?;
     let (method_benchmark, benchmarking) =
         benchmarking.join().expect("the benchmark does not panic");
     observer.stage_took("method-benchmark", benchmarking);
@@ -170,7 +220,7 @@ pub fn release_from<S: Source>(
     // they run beside the writing of the release into its staging directory; the release is put
     // in place only once their gates pass (a failed gate drops the staging directory).
     let run_attacks = plan.config.attacks.enabled
-        && (plan.internal_report.is_some() || plan.config.thresholds.need_attacks());
+        && (destination.internal_report.is_some() || plan.config.thresholds.need_attacks());
     let (staged, attacks) = std::thread::scope(|scope| {
         let attacking = run_attacks.then(|| {
             scope.spawn(|| {
@@ -179,7 +229,7 @@ pub fn release_from<S: Source>(
                 })
             })
         });
-        let staged = stage_release(&plan.out, plan.force, &release, observer);
+        let staged = stage_release(&destination.out, destination.force, &release, observer);
         let attacks = attacking.map(|handle| handle.join().expect("the attacks do not panic"));
         (staged, attacks)
     });
@@ -195,7 +245,7 @@ pub fn release_from<S: Source>(
         plan.config.thresholds.check(&measured)?;
     }
     assessed.attacks = attacks;
-    let internal = plan.internal_report.as_ref().map(|path| {
+    let internal = destination.internal_report.as_ref().map(|path| {
         (
             path,
             internal_report(&report, &selected, &anonymized, &assessed, plan),
@@ -232,7 +282,7 @@ pub fn release_from<S: Source>(
         }
     }
     if let Some((path, document)) = internal {
-        write_internal_report(path, &document, plan.force)?;
+        write_internal_report(path, &document, destination.force)?;
         tracing::info!("internal report written to {}", path.display());
     }
     Ok(Published {
@@ -482,7 +532,7 @@ fn assess(
     selected: &Selected,
     anonymized: &Anonymized,
     release_table: &ReleaseTable,
-    plan: &Plan,
+    (plan, destination): (&Plan, &Destination),
     observer: &dyn Observer,
 ) -> Result<(Assessed, Measured)> {
     let thresholds = &plan.config.thresholds;
@@ -497,18 +547,14 @@ fn assess(
         ..Measured::default()
     };
     thresholds.check(&measured)?;
-    let linkage = (plan.internal_report.is_some() || thresholds.need_linkage()).then(|| {
+    let linkage = (destination.internal_report.is_some() || thresholds.need_linkage()).then(|| {
         let attack = Attack {
             known: &plan.known,
             error: plan.config.linkage.error,
             noise: plan.config.linkage.noise,
             seed: plan.seed,
         };
-        let released = ReleasedRows {
-            values: &anonymized.released.values,
-            source: &anonymized.released.source,
-            group: &anonymized.released.group,
-        };
+        let released = released_rows(&anonymized.released);
         let linkage = observer.time("linkage", || {
             linkage_attack(&selected.table, released, attack)
         });
@@ -555,17 +601,12 @@ fn simulate_attacks(
         }
     };
     let table = &selected.table;
-    let released = &anonymized.released;
-    let release = GroupedRelease {
-        values: released.values.clone(),
-        source: released.source.clone(),
-        group: released.group.clone(),
-    };
+    let release = released_rows(&anonymized.released);
     // Selection leaves public sets out (counted as `public_set`): no record here is public.
     let public = vec![false; table.len()];
     let input = AttackInput {
         table,
-        release: &release,
+        release,
         public: &public,
         member_key: keys.member_key.as_deref().unwrap_or(&[]),
         previous: previous.filter(|_| keys.member_key.is_some()),
@@ -573,6 +614,15 @@ fn simulate_attacks(
     };
     let scoring = Scoring::new(Tolerance::for_catalog(&plan.catalog), table);
     run_attacks(input, &method, &plan.config.attacks, plan.seed, &scoring)
+}
+
+/// The released rows with where each came from, as the risk checks read them.
+fn released_rows(released: &Microaggregated) -> ReleasedRows<'_> {
+    ReleasedRows {
+        values: &released.values,
+        source: &released.source,
+        group: &released.group,
+    }
 }
 
 /// The parameters `report.json` records, from the plan and the noise that was applied.

@@ -44,26 +44,23 @@ pub enum SourcePlan {
     },
 }
 
-/// What the user asked for.
+/// What the user asked for: where the people come from and how they are released. Where the
+/// release is written is asked apart ([`Destination`]), so that a plan can also be run without
+/// writing anything ([`super::simulate`]).
 #[derive(Debug, Clone)]
 pub struct Request {
     /// The source of people.
     pub source: SourcePlan,
     /// Release date; the retention window counts back from it.
     pub as_of: Date,
-    /// The release directory to create.
-    pub out: PathBuf,
     /// The release configuration (overrides already applied).
     pub config: ReleaseConfig,
     /// Seed of the record ids; `None` draws one (recorded in report.json).
     pub seed: Option<u64>,
-    /// Where to write the internal report (outside `out`), if anywhere.
-    pub internal_report: Option<PathBuf>,
-    /// Replace an existing release directory and internal report.
-    pub force: bool,
-    /// The data holder's private ledger of DP spend across releases (outside `out`): checked
-    /// against `sizechart.lifetime_epsilon` before anything is read, the chart's spend recorded
-    /// after the release is written.
+    /// The data holder's private ledger of DP spend across releases and of the previous
+    /// release's group membership (outside the release): checked against
+    /// `sizechart.lifetime_epsilon` before anything is read, updated after the release is
+    /// written.
     pub ledger: Option<PathBuf>,
 }
 
@@ -74,8 +71,6 @@ pub struct Plan {
     pub source: SourcePlan,
     /// Release date.
     pub as_of: Date,
-    /// The release directory.
-    pub out: PathBuf,
     /// The validated configuration.
     pub config: ReleaseConfig,
     /// The dataset schema the release follows.
@@ -90,10 +85,6 @@ pub struct Plan {
     pub method: ReleaseMethod,
     /// Seed of the record ids.
     pub seed: u64,
-    /// Where the internal report goes.
-    pub internal_report: Option<PathBuf>,
-    /// Replace existing outputs.
-    pub force: bool,
     /// The privacy ledger, if any (see [`Request::ledger`]).
     pub ledger: Option<PathBuf>,
 }
@@ -104,11 +95,8 @@ impl Plan {
         let Request {
             source,
             as_of,
-            out,
             config,
             seed,
-            internal_report,
-            force,
             ledger,
         } = request;
         config
@@ -170,11 +158,71 @@ impl Plan {
                 })
                 .collect::<Result<_>>()?
         };
+        check_sizechart(&config, &catalog, ledger.is_some())?;
+        let method = ReleaseMethod::for_catalog(
+            &catalog,
+            config.k,
+            config.mdav_exact_limit,
+            config.min_pattern_people,
+        );
+        let config_sha256 = config_digest(&config, &schema_text);
+        Ok(Plan {
+            source,
+            as_of,
+            config,
+            schema,
+            config_sha256,
+            catalog,
+            known,
+            method,
+            seed: seed.unwrap_or_else(rand::random),
+            ledger,
+        })
+    }
+}
+
+/// The size chart's measurements are measurements of the schema with finite public bounds; a
+/// lifetime budget needs a ledger to be checked against.
+fn check_sizechart(config: &ReleaseConfig, catalog: &Catalog, has_ledger: bool) -> Result<()> {
+    let Some(chart) = &config.sizechart else {
+        return Ok(());
+    };
+    MeasurementBounds::from_catalog(catalog, &chart.measurements)?;
+    if chart.lifetime_epsilon.is_some() && !has_ledger {
+        return Err(Error::InvalidArgument {
+            name: "sizechart.lifetime_epsilon",
+            problem: "a lifetime budget is checked against the privacy ledger: pass --ledger FILE"
+                .into(),
+        });
+    }
+    Ok(())
+}
+
+/// Where a release is written: checked against the plan before anything is read.
+#[derive(Debug, Clone)]
+pub struct Destination {
+    /// The release directory to create.
+    pub out: PathBuf,
+    /// Where the internal report goes (outside `out`), if anywhere.
+    pub internal_report: Option<PathBuf>,
+    /// Replace an existing release directory and internal report.
+    pub force: bool,
+}
+
+impl Destination {
+    /// Checks that `out` may be written (empty, or `force`), and that the internal report and
+    /// the plan's ledger, both private, lie outside it.
+    pub fn new(
+        plan: &Plan,
+        out: PathBuf,
+        internal_report: Option<PathBuf>,
+        force: bool,
+    ) -> Result<Destination> {
         check_target(&out, force)?;
         if let Some(path) = &internal_report {
             check_internal_report(path, &out, force)?;
         }
-        if let Some(path) = &ledger {
+        if let Some(path) = &plan.ledger {
             // Private like the internal report, so never inside the release; it is replaced
             // in place, so an existing file needs no --force.
             check_internal_report(path, &out, true).map_err(|error| match error {
@@ -188,64 +236,10 @@ impl Plan {
                 other => other,
             })?;
         }
-        check_sizechart(&config, &catalog, ledger.as_deref(), &out)?;
-        let method = ReleaseMethod::for_catalog(
-            &catalog,
-            config.k,
-            config.mdav_exact_limit,
-            config.min_pattern_people,
-        );
-        let config_sha256 = config_digest(&config, &schema_text);
-        Ok(Plan {
-            source,
-            as_of,
+        Ok(Destination {
             out,
-            config,
-            schema,
-            config_sha256,
-            catalog,
-            known,
-            method,
-            seed: seed.unwrap_or_else(rand::random),
             internal_report,
             force,
-            ledger,
         })
     }
-}
-
-/// The size chart's measurements are measurements of the schema with finite public bounds; a
-/// lifetime budget needs a ledger to be checked against; the ledger lies outside the release.
-fn check_sizechart(
-    config: &ReleaseConfig,
-    catalog: &Catalog,
-    ledger: Option<&std::path::Path>,
-    out: &std::path::Path,
-) -> Result<()> {
-    let Some(chart) = &config.sizechart else {
-        return Ok(());
-    };
-    MeasurementBounds::from_catalog(catalog, &chart.measurements)?;
-    if chart.lifetime_epsilon.is_some() && ledger.is_none() {
-        return Err(Error::InvalidArgument {
-            name: "sizechart.lifetime_epsilon",
-            problem: "a lifetime budget is checked against the privacy ledger: pass --ledger FILE"
-                .into(),
-        });
-    }
-    if let Some(path) = ledger {
-        if let (Ok(ledger), Ok(release)) = (std::path::absolute(path), std::path::absolute(out)) {
-            if ledger.starts_with(&release) {
-                return Err(Error::InvalidArgument {
-                    name: "--ledger",
-                    problem: format!(
-                        "{} is inside the release directory {}; the ledger is private",
-                        path.display(),
-                        out.display()
-                    ),
-                });
-            }
-        }
-    }
-    Ok(())
 }

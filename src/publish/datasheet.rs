@@ -193,14 +193,11 @@ fn collection(text: &mut String, release: &Release<'_>) {
         eligible = selection.eligible_sets,
         people = selection.eligible_people,
     );
+    let excluded = selection.exclusion_counts();
     text.push_str("| left out because | sets |\n|---|---:|\n");
-    exclusion_rows(text, Exclusion::ALL.into_iter(), &selection.excluded_sets);
+    exclusion_rows(text, &excluded.sets);
     text.push_str("\n| accounts left out because | accounts |\n|---|---:|\n");
-    exclusion_rows(
-        text,
-        Exclusion::ALL.into_iter().filter(|r| r.is_about_owner()),
-        &selection.excluded_users,
-    );
+    exclusion_rows(text, &excluded.accounts);
     let bad = selection.bad_rows;
     let _ = writeln!(
         text,
@@ -221,13 +218,8 @@ fn collection(text: &mut String, release: &Release<'_>) {
 }
 
 /// One Markdown table row per reason: what it means and how many were left out for it.
-fn exclusion_rows(
-    text: &mut String,
-    reasons: impl Iterator<Item = Exclusion>,
-    counts: &crate::select::ReasonCounts,
-) {
-    for reason in reasons {
-        let count = counts.get(reason.key()).copied().unwrap_or(0);
+fn exclusion_rows(text: &mut String, rows: &[(Exclusion, u64)]) {
+    for (reason, count) in rows {
         let _ = writeln!(text, "| {} | {count} |", reason.description());
     }
 }

@@ -86,8 +86,8 @@ fn write(out: &Path, force: bool, release: &TableRelease) -> Result<()> {
         release_version: plan.version.clone(),
         as_of: plan.as_of.clone().unwrap_or_default(),
         seed: None,
-        config_sha256: plan.config_digest(),
-        input_fingerprint: None,
+        config_sha256: plan.config_sha256.clone(),
+        input_fingerprint: Some(release.input_fingerprint.clone()),
         files,
     };
     seal(&staging, manifest)?;

@@ -202,7 +202,8 @@ fn exclusions(page: &mut String, release: &Release<'_>) {
         release.source.container,
         thousands(selection.sets_in_database)
     );
-    exclusion_rows(page, Exclusion::ALL.into_iter(), &selection.excluded_sets);
+    let excluded = selection.exclusion_counts();
+    exclusion_rows(page, &excluded.sets);
     let _ = writeln!(
         page,
         "<tr class=\"total\"><td>Eligible</td><td>sets of {} people</td><td>{}</td></tr>\
@@ -219,11 +220,7 @@ fn exclusions(page: &mut String, release: &Release<'_>) {
     page.push_str(
         "<table class=\"counts\"><tr><th>Accounts</th><th>Why</th><th>Accounts</th></tr>",
     );
-    exclusion_rows(
-        page,
-        Exclusion::ALL.into_iter().filter(|r| r.is_about_owner()),
-        &selection.excluded_users,
-    );
+    exclusion_rows(page, &excluded.accounts);
     let bad = selection.bad_rows;
     let _ = writeln!(
         page,
@@ -238,18 +235,14 @@ fn exclusions(page: &mut String, release: &Release<'_>) {
 }
 
 /// One table row per reason: its key, what it means, and how many were left out for it.
-fn exclusion_rows(
-    page: &mut String,
-    reasons: impl Iterator<Item = Exclusion>,
-    counts: &crate::select::ReasonCounts,
-) {
-    for reason in reasons {
+fn exclusion_rows(page: &mut String, rows: &[(Exclusion, u64)]) {
+    for &(reason, count) in rows {
         let _ = write!(
             page,
             "<tr><td>Excluded: {}</td><td>{}</td><td>{}</td></tr>",
             escape(reason.key()),
             escape(reason.description()),
-            thousands(counts.get(reason.key()).copied().unwrap_or(0))
+            thousands(count)
         );
     }
 }

@@ -1,21 +1,26 @@
 //! `manifest.json`: where a release came from and what it holds.
 //!
-//! It records the anonpub version, a digest of the effective configuration, the seed, a keyed
-//! fingerprint of the input database and every other release file with its size and SHA-256.
+//! It records the anonpub version, a digest of the effective configuration ([`config_digest`]),
+//! the seed, a fingerprint of the input and every other release file with its size and SHA-256.
 //! `SHA256SUMS` in turn covers the manifest, so one `sha256sum -c` run vouches for everything.
+//! The microdata release (`publish`) and the frequency table (`tabulate`) record both the same
+//! way.
 //!
 //! **Why the input fingerprint is keyed.** A plain hash of the database would let anyone holding
 //! a candidate copy (an old backup, a leaked dump) confirm that it is the release's source. An
 //! HMAC under a key derived from the encryption key (with its own label, see
 //! [`FieldKey::subkey`](crate::extract::crypto::FieldKey::subkey)) can be recomputed only by the
-//! data holder, who uses it to tell which database a release was made from.
+//! data holder, who uses it to tell which database a release was made from. A table (`publish
+//! --source table`, `tabulate`) has a key only when `--key-file` gives one; without it the
+//! fingerprint is the plain SHA-256 and the manifest says so ([`InputFingerprint::unkeyed`]).
 
 use std::path::Path;
 
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
 
 use crate::config::ReleaseConfig;
 use crate::error::Result;
@@ -41,19 +46,20 @@ pub struct Manifest {
     pub seed: Option<u64>,
     /// SHA-256 of the effective configuration (see [`config_digest`]).
     pub config_sha256: String,
-    /// The keyed fingerprint of the input database; absent when there is no key to fingerprint
-    /// under (a frequency table of a plain file: an unkeyed hash would let anyone holding a
-    /// candidate copy confirm it).
+    /// The fingerprint of the input: keyed when the source has a secret, else the plain
+    /// SHA-256. Every release anonpub writes has one; it is optional here only so that a
+    /// manifest written without one is read and reported, not refused unread.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_fingerprint: Option<InputFingerprint>,
     /// Every release file except this manifest and `SHA256SUMS`, sorted by path.
     pub files: Vec<ManifestFile>,
 }
 
-/// The keyed fingerprint of the input database file.
+/// The fingerprint of the input file: HMAC-SHA256 under a key of the data holder's, or, for a
+/// table without a key, the plain SHA-256.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InputFingerprint {
-    /// `HMAC-SHA256`.
+    /// `HMAC-SHA256`, or `SHA-256` for an unkeyed fingerprint.
     pub algorithm: String,
     /// How the key was made, so the data holder can recompute the value.
     pub key: String,
@@ -74,6 +80,15 @@ impl InputFingerprint {
             key: format!("HMAC-SHA256({key_origin}, \"{FINGERPRINT_LABEL}\")"),
             value: hex::encode(mac.finalize().into_bytes()),
         })
+    }
+
+    /// [`InputFingerprint::of_file`] under `key` (a key and its origin) when there is one, else
+    /// [`InputFingerprint::unkeyed`].
+    pub fn of_input(path: &Path, key: Option<&(Zeroizing<[u8; 32]>, String)>) -> Result<Self> {
+        match key {
+            Some((key, origin)) => Self::of_file(path, key, origin),
+            None => Self::unkeyed(path),
+        }
     }
 
     /// The plain SHA-256 of the file at `path`, for a source without a secret to key it with.
@@ -101,41 +116,47 @@ pub struct ManifestFile {
     pub sha256: String,
 }
 
-/// SHA-256 of the effective configuration: the config file's settings after command-line
-/// overrides, with the schema represented by the SHA-256 of its text (not by its path, which
-/// differs between machines). Keys are sorted, so equal configurations give equal digests.
+/// SHA-256 of the effective configuration, the `config_sha256` of the manifest:
+/// [`digest_canonical`] of [`canonical_config`].
+///
+/// **The rule.** The digest identifies the configuration a release was made with, so that anyone
+/// re-running can check they used the same one. It therefore covers the whole validated
+/// [`ReleaseConfig`] (every section, `[linkage]`, `[thresholds]`, `[defences]`, `[attacks]`,
+/// `[sizechart]`, `[tabulate]` included, with defaults filled in and command-line overrides
+/// applied) and the schema's text: a change to any key changes it, while the same configuration
+/// written differently (other key order, comments, a default spelled out or left out) gives the
+/// same digest. The seed and the release date are recorded beside it in the manifest, not in it.
 pub fn config_digest(config: &ReleaseConfig, schema_text: &str) -> String {
-    let mut canonical = json!({
-        "k": config.k,
-        "retention_months": config.retention_months,
-        "license": config.license,
-        "version": config.version,
-        "mdav_exact_limit": config.mdav_exact_limit,
-        "max_malformed_share": config.max_malformed_share,
-        "min_pattern_people": config.min_pattern_people,
-        "thresholds": {
-            "min_k": config.thresholds.min_k,
-            "max_suppressed_share": config.thresholds.max_suppressed_share,
-        },
+    digest_canonical(canonical_config(config, schema_text))
+}
+
+/// The value [`config_digest`] is taken of: `{"config": …, "schema_sha256": …}`, the config as
+/// serde serializes the struct (the schema's path left out: it differs between machines) and the
+/// schema as the SHA-256 of its text. A command may add the choices it takes outside the config
+/// file (`tabulate` adds its person and `by` columns) before digesting it.
+pub fn canonical_config(config: &ReleaseConfig, schema_text: &str) -> Value {
+    json!({
+        "config": serde_json::to_value(config).expect("the configuration serializes"),
         "schema_sha256": hex::encode(Sha256::digest(schema_text.as_bytes())),
-    });
-    // The defences of issue 14 enter only when they are on, so a configuration that turns them
-    // off keeps the digest it had before they existed.
-    let defences = &config.defences;
-    if defences.group_noise_sd > 0.0 {
-        canonical["group_noise_sd"] = json!(defences.group_noise_sd);
+    })
+}
+
+/// SHA-256 (lowercase hex) of `value` as compact JSON with the keys of every object sorted, so
+/// that the digest depends on the settings only, never on the order they were read or declared
+/// in.
+pub fn digest_canonical(value: Value) -> String {
+    fn sorted(value: Value) -> Value {
+        match value {
+            Value::Object(map) => {
+                let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+            }
+            Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+            other => other,
+        }
     }
-    if defences.min_account_age_days > 0 {
-        canonical["min_account_age_days"] = json!(defences.min_account_age_days);
-    }
-    // Only a config with a size chart names it, so that releases without one keep their digest.
-    if let (Some(chart), Some(object)) = (&config.sizechart, canonical.as_object_mut()) {
-        object.insert(
-            "sizechart".into(),
-            serde_json::to_value(chart).expect("the size chart config serializes"),
-        );
-    }
-    hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
+    hex::encode(Sha256::digest(sorted(value).to_string().as_bytes()))
 }
 
 /// Reads a manifest; the error says what is wrong with it, never a value from the data.
@@ -165,30 +186,82 @@ mod tests {
         assert!(a.key.contains(FINGERPRINT_LABEL));
     }
 
+    fn digest_of(text: &str) -> String {
+        let config = ReleaseConfig::parse(text, Path::new("release.toml"))
+            .unwrap_or_else(|e| panic!("{text}: {e}"));
+        config_digest(&config, "schema")
+    }
+
     #[test]
-    fn config_digest_follows_every_setting_and_the_schema_text() {
-        let config = ReleaseConfig::default();
-        let base = config_digest(&config, "schema");
-        assert_eq!(base, config_digest(&config.clone(), "schema"));
-        assert_ne!(base, config_digest(&config, "other schema"));
-        let mut changed = config.clone();
-        changed.k = 6;
-        assert_ne!(base, config_digest(&changed, "schema"));
-        let mut changed = config.clone();
-        changed.thresholds.min_k = Some(5);
-        assert_ne!(base, config_digest(&changed, "schema"));
-        let mut changed = config.clone();
-        changed.defences.group_noise_sd = 0.1;
-        assert_ne!(base, config_digest(&changed, "schema"));
-        let mut changed = config.clone();
-        changed.defences.min_account_age_days = 7;
-        assert_ne!(base, config_digest(&changed, "schema"));
-        let mut charted = config;
-        charted.sizechart = Some(Default::default());
-        let with_chart = config_digest(&charted, "schema");
-        assert_ne!(base, with_chart);
-        charted.sizechart.as_mut().unwrap().epsilon = 0.5;
-        assert_ne!(with_chart, config_digest(&charted, "schema"));
+    fn config_digest_changes_with_any_key_of_any_section_and_the_schema_text() {
+        let base = digest_of("");
+        assert_eq!(base, config_digest(&ReleaseConfig::default(), "schema"));
+        assert_ne!(
+            base,
+            config_digest(&ReleaseConfig::default(), "other schema")
+        );
+        let changes = [
+            "k = 6",
+            "retention_months = 6",
+            "license = \"CC-BY-4.0\"",
+            "version = \"2.0.0\"",
+            "mdav_exact_limit = 500",
+            "max_malformed_share = 0.02",
+            "min_pattern_people = 30",
+            "[linkage]\nknown = [\"chest\"]",
+            "[linkage]\nerror = 5.0",
+            "[linkage]\nnoise = \"gaussian\"",
+            "[thresholds]\nmin_k = 5",
+            "[thresholds]\nmax_differencing_recovered = 0.1",
+            "[defences]\ngroup_noise_sd = 0.1",
+            "[defences]\ngroup_noise_sd = 0",
+            "[defences]\nmin_account_age_days = 7",
+            "[attacks]\ntargets = 20",
+            "[attacks]\nmax_people = 1000",
+            "[attacks]\nenabled = false",
+            "[sizechart]",
+            "[sizechart]\nepsilon = 0.5",
+            "[tabulate]\nthreshold = 5",
+            "[tabulate]\nprotection = \"dp\"",
+            "[tabulate]\nperson = \"ip\"",
+        ];
+        let mut seen = std::collections::BTreeMap::new();
+        for change in changes {
+            let digest = digest_of(change);
+            assert_ne!(base, digest, "{change} leaves the digest as it was");
+            if let Some(other) = seen.insert(digest, change) {
+                panic!("{change} and {other} give the same digest");
+            }
+        }
+    }
+
+    #[test]
+    fn config_digest_ignores_how_the_configuration_is_written() {
+        let written = "k = 7\n[thresholds]\nmin_k = 7\n[tabulate]\nthreshold = 3\n";
+        let base = digest_of(written);
+        let reordered = "# the same settings, another order\n[tabulate]\nthreshold = 3 # cells\n\
+                         [thresholds]\nmin_k = 7\n";
+        assert_eq!(base, digest_of(&format!("k = 7\n{reordered}")));
+        let spelled_out = "k = 7\nretention_months = 12\nlicense = \"CC0-1.0\"\n\
+                           [thresholds]\nmin_k = 7\n[tabulate]\nthreshold = 3\n\
+                           protection = \"suppression\"\n\
+                           [defences]\ngroup_noise_sd = 0.050\nmin_account_age_days = 0\n\
+                           [attacks]\nenabled = true\ntargets = 30\n\
+                           [linkage]\nknown = [\"chest\", \"waist\", \"hips\", \"neck\", \
+                           \"hpsToWaistBack\"]\n";
+        assert_eq!(base, digest_of(spelled_out));
+        // The schema counts by its text, not by where it lies.
+        let mut elsewhere = ReleaseConfig::parse(written, Path::new("release.toml")).unwrap();
+        elsewhere.schema = Some("/somewhere/else/schema.toml".into());
+        assert_eq!(base, config_digest(&elsewhere, "schema"));
+    }
+
+    #[test]
+    fn canonical_digest_sorts_keys_at_every_level() {
+        let a = json!({"b": 1, "a": {"d": [{"y": 1, "x": 2}], "c": 0.5}});
+        let b = json!({"a": {"c": 0.5, "d": [{"x": 2, "y": 1}]}, "b": 1});
+        assert_eq!(digest_canonical(a.clone()), digest_canonical(b));
+        assert_ne!(digest_canonical(a), digest_canonical(json!({"b": 1})));
     }
 
     #[test]

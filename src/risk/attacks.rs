@@ -37,9 +37,8 @@ pub use super::attack_settings::{
 use super::differencing::{attack_people, stream_of, Change, DifferencingReport};
 use super::fake_accounts::{fake_accounts_attack, FakeAccounts};
 use super::known_members::{known_members_attack, KnownMembersReport};
-use super::recovery::{
-    only_people, sample_people, GroupedRelease, MethodUnderAttack, RecoveryFigures, Scoring,
-};
+use super::linkage::ReleasedRows;
+use super::recovery::{only_people, sample_people, MethodUnderAttack, RecoveryFigures, Scoring};
 use crate::gates::Measured;
 use crate::ledger::GroupMembership;
 use crate::table::MeasurementTable;
@@ -53,7 +52,7 @@ pub struct AttackInput<'a> {
     /// The eligible records.
     pub table: &'a MeasurementTable,
     /// The release as made from `table` (with its ground truth), for known members.
-    pub release: &'a GroupedRelease,
+    pub release: ReleasedRows<'a>,
     /// Whether each record of `table` is a public set (all false once public sets are left out).
     pub public: &'a [bool],
     /// The ledger's key of each record of `table` ([`GroupMembership::set_key`]); read only
@@ -234,7 +233,7 @@ fn joiners_since(
 mod tests {
     use super::*;
     use crate::gates::Thresholds;
-    use crate::risk::recovery::Tolerance;
+    use crate::risk::recovery::{GroupedRelease, Tolerance};
 
     /// Groups of consecutive people by chest, three per group; rows are exact means.
     fn threes(table: &MeasurementTable) -> GroupedRelease {
@@ -291,7 +290,7 @@ mod tests {
         let public = vec![false; table.len()];
         let input = AttackInput {
             table: &table,
-            release: &release,
+            release: release.rows(),
             public: &public,
             member_key: &keys,
             previous: Some(&previous),

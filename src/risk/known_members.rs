@@ -16,11 +16,12 @@
 //! over every private person, or over an evenly spaced sample of `max_scored` of them in a large
 //! release (the exposure counts always cover everyone: they are cheap, the scoring is not).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::recovery::{published_columns, share, GroupedRelease, RecoveryFigures, Scoring, Tally};
+use super::linkage::ReleasedRows;
+use super::recovery::{published_columns, share, RecoveryFigures, Scoring, Tally};
 use crate::table::MeasurementTable;
 
 /// What the attacker learns from the public sets of one release.
@@ -46,7 +47,7 @@ pub struct KnownMembersReport {
 /// table is a public set; the estimates of at most `max_scored` private people are judged.
 pub fn known_members_attack(
     table: &MeasurementTable,
-    release: &GroupedRelease,
+    release: ReleasedRows<'_>,
     public: &[bool],
     k: usize,
     (scoring, max_scored): (&Scoring, usize),
@@ -55,21 +56,22 @@ pub fn known_members_attack(
     let width = table.width();
     let groups = Groups::of(table, release, public);
 
-    // Each private person's released rows, with the group's estimate for each.
-    let mut rows_of: HashMap<u32, Vec<usize>> = HashMap::new();
-    for (r, &record) in release.source.iter().enumerate() {
-        if !public[record] {
-            rows_of.entry(table.person(record)).or_default().push(r);
-        }
-    }
-    let mut private_people: Vec<u32> = rows_of.keys().copied().collect();
-    private_people.sort_unstable();
+    // Each private person's released rows (sorted by person, then row), with the group's
+    // estimate for each.
+    let mut rows_of: Vec<(u32, usize)> = release
+        .source
+        .iter()
+        .enumerate()
+        .filter(|&(_, &record)| !public[record])
+        .map(|(r, &record)| (table.person(record), r))
+        .collect();
+    rows_of.sort_unstable();
+    let private_people = rows_of.chunk_by(|a, b| a.0 == b.0).count();
     let (mut exposed, mut alone) = (0, 0);
     let mut tally = Tally::default();
-    let stride = private_people.len().div_ceil(max_scored.max(1)).max(1);
-    for (index, person) in private_people.iter().enumerate() {
-        let rows = &rows_of[person];
-        let unknown_people = |r: &usize| groups.unknown_people[release.group[*r]];
+    let stride = private_people.div_ceil(max_scored.max(1)).max(1);
+    for (index, rows) in rows_of.chunk_by(|a, b| a.0 == b.0).enumerate() {
+        let unknown_people = |&(_, r): &(u32, usize)| groups.unknown_people[release.group[r]];
         exposed += usize::from(rows.iter().any(|r| unknown_people(r) < k));
         alone += usize::from(rows.iter().any(|r| unknown_people(r) == 1));
         if index % stride != 0 {
@@ -77,8 +79,8 @@ pub fn known_members_attack(
         }
         tally.add(
             rows.iter()
-                .map(|&r| {
-                    let row = release.row(r, width);
+                .map(|&(_, r)| {
+                    let row = &release.values[r * width..(r + 1) * width];
                     let estimate = groups.private_mean(release.group[r], row);
                     let truth = table.row(release.source[r]);
                     Some(scoring.judge(truth, &estimate, &published_columns(row)))
@@ -90,48 +92,56 @@ pub fn known_members_attack(
     KnownMembersReport {
         public_sets,
         private_sets: release.source.len() - public_sets,
-        private_people: private_people.len(),
+        private_people,
         exposed_people: exposed,
-        exposed_share: share(exposed, private_people.len()),
+        exposed_share: share(exposed, private_people),
         alone_people: alone,
         rebuilt: tally.figures(),
     }
 }
 
-/// Per group: released rows, public rows, the sum of the public members' true values, and the
-/// distinct people with a private set in it.
+/// Per group: released rows, public rows, the sum of the public members' true values (for the
+/// groups that have any), and the distinct people with a private set in it.
 struct Groups {
     rows: Vec<usize>,
     public_rows: Vec<usize>,
-    public_sum: Vec<Vec<f64>>,
+    public_sum: HashMap<usize, Vec<f64>>,
     unknown_people: Vec<usize>,
 }
 
 impl Groups {
-    fn of(table: &MeasurementTable, release: &GroupedRelease, public: &[bool]) -> Self {
+    fn of(table: &MeasurementTable, release: ReleasedRows<'_>, public: &[bool]) -> Self {
         let count = release.group.iter().max().map_or(0, |g| g + 1);
         let width = table.width();
         let mut groups = Groups {
             rows: vec![0; count],
             public_rows: vec![0; count],
-            public_sum: vec![vec![0.0; width]; count],
+            public_sum: HashMap::new(),
             unknown_people: vec![0; count],
         };
-        let mut unknown: Vec<BTreeSet<u32>> = vec![BTreeSet::new(); count];
-        for (&record, &group) in release.source.iter().zip(&release.group) {
+        let mut unknown: Vec<(usize, u32)> = Vec::with_capacity(release.source.len());
+        for (&record, &group) in release.source.iter().zip(release.group) {
             groups.rows[group] += 1;
             if public[record] {
                 groups.public_rows[group] += 1;
-                for (s, v) in groups.public_sum[group].iter_mut().zip(table.row(record)) {
+                let sum = groups
+                    .public_sum
+                    .entry(group)
+                    .or_insert_with(|| vec![0.0; width]);
+                for (s, v) in sum.iter_mut().zip(table.row(record)) {
                     if !v.is_nan() {
                         *s += v;
                     }
                 }
             } else {
-                unknown[group].insert(table.person(record));
+                unknown.push((group, table.person(record)));
             }
         }
-        groups.unknown_people = unknown.iter().map(BTreeSet::len).collect();
+        unknown.sort_unstable();
+        unknown.dedup();
+        for (group, _) in unknown {
+            groups.unknown_people[group] += 1;
+        }
         groups
     }
 
@@ -139,17 +149,22 @@ impl Groups {
     fn private_mean(&self, group: usize, row: &[f64]) -> Vec<f64> {
         let rows = self.rows[group] as f64;
         let private = rows - self.public_rows[group] as f64;
-        row.iter()
-            .zip(&self.public_sum[group])
-            .map(|(v, public)| (rows * v - public) / private)
-            .collect()
+        match self.public_sum.get(&group) {
+            Some(public_sum) => row
+                .iter()
+                .zip(public_sum)
+                .map(|(v, public)| (rows * v - public) / private)
+                .collect(),
+            // No public member: the estimate is the row itself, as `(s·v − 0) / s` would give.
+            None => row.iter().map(|v| rows * v / private).collect(),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::risk::recovery::Tolerance;
+    use crate::risk::recovery::{GroupedRelease, Tolerance};
 
     /// Six people, two groups of three; released rows are exact means.
     fn two_groups() -> (MeasurementTable, GroupedRelease) {
@@ -178,7 +193,8 @@ mod tests {
         );
         // Group 0: persons 0 and 1 public, person 2 alone. Group 1: one public, two private.
         let public = [true, true, false, true, false, false];
-        let report = known_members_attack(&table, &release, &public, 3, (&scoring, usize::MAX));
+        let report =
+            known_members_attack(&table, release.rows(), &public, 3, (&scoring, usize::MAX));
         assert_eq!((report.public_sets, report.private_sets), (3, 3));
         assert_eq!(report.private_people, 3);
         assert_eq!((report.exposed_people, report.alone_people), (3, 1));
@@ -196,7 +212,13 @@ mod tests {
             absolute: vec![5.0],
         };
         let scoring = Scoring::new(tolerance, &table);
-        let report = known_members_attack(&table, &release, &[false; 6], 3, (&scoring, usize::MAX));
+        let report = known_members_attack(
+            &table,
+            release.rows(),
+            &[false; 6],
+            3,
+            (&scoring, usize::MAX),
+        );
         assert_eq!((report.exposed_people, report.alone_people), (0, 0));
         assert_eq!(report.private_people, 6);
         // Everyone gets their group's mean, within 2 % of each member here.

@@ -34,6 +34,15 @@ pub struct GroupedRelease {
 }
 
 impl GroupedRelease {
+    /// The release as borrowed rows, for the attacks that only read it.
+    pub fn rows(&self) -> super::linkage::ReleasedRows<'_> {
+        super::linkage::ReleasedRows {
+            values: &self.values,
+            source: &self.source,
+            group: &self.group,
+        }
+    }
+
     /// Released row `index` of a release `width` columns wide.
     pub fn row(&self, index: usize, width: usize) -> &[f64] {
         &self.values[index * width..(index + 1) * width]
@@ -225,15 +234,33 @@ fn median_of_sorted(values: &[f64]) -> Option<f64> {
 
 /// Sample standard deviation of each column over its present values; 1 where it is not positive.
 pub fn column_sd(table: &MeasurementTable) -> Vec<f64> {
-    (0..table.width())
-        .map(|c| {
-            let present: Vec<f64> = (0..table.len())
-                .map(|r| table.row(r)[c])
-                .filter(|v| !v.is_nan())
-                .collect();
-            let n = present.len() as f64;
-            let mean = present.iter().sum::<f64>() / n;
-            let variance = present.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
+    // Row by row, one accumulator per column: each column's values are still added in row
+    // order (the same sums as a pass per column), but the table is read twice instead of
+    // twice per column.
+    let width = table.width();
+    let (mut sum, mut count) = (vec![0.0; width], vec![0usize; width]);
+    for r in 0..table.len() {
+        for (c, &v) in table.row(r).iter().enumerate() {
+            if !v.is_nan() {
+                sum[c] += v;
+                count[c] += 1;
+            }
+        }
+    }
+    let mean: Vec<f64> = sum.iter().zip(&count).map(|(s, &n)| s / n as f64).collect();
+    let mut squares = vec![0.0; width];
+    for r in 0..table.len() {
+        for (c, &v) in table.row(r).iter().enumerate() {
+            if !v.is_nan() {
+                squares[c] += (v - mean[c]).powi(2);
+            }
+        }
+    }
+    squares
+        .iter()
+        .zip(&count)
+        .map(|(squares, &n)| {
+            let variance = squares / (n as f64 - 1.0);
             if variance > 0.0 {
                 variance.sqrt()
             } else {

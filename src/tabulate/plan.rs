@@ -7,10 +7,10 @@
 //! (`person_key`, `consent`, `status`, `last_seen`) can be a `by` column only coarsened (an IP address to its network, a timestamp to its day), never as it is; tables of
 //! more than two `by` columns are published without margins (see [`super::suppress`]).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::json;
-use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
 
 use super::coarsen::Coarsening;
 use super::config::{Protection, TabulateConfig};
@@ -19,10 +19,15 @@ use super::suppress::Suppression;
 use super::{dp, tabulate, FrequencyTable};
 use crate::config::ReleaseConfig;
 use crate::error::{Error, Result};
+use crate::extract::person_table::{table_secret, table_subkey};
 use crate::extract::table::read_table;
 use crate::observe::Observer;
 use crate::release::frequency::{CellProtection, FrequencyReport, FREQUENCY_KIND};
+use crate::release::manifest::{
+    canonical_config, digest_canonical, InputFingerprint, FINGERPRINT_LABEL,
+};
 use crate::schema::{DatasetSchema, Role};
+use crate::timings::timed;
 
 /// Everything `tabulate` needs, checked.
 #[derive(Debug, Clone)]
@@ -31,8 +36,11 @@ pub struct TabulatePlan {
     pub input: PathBuf,
     /// Its schema.
     pub schema: DatasetSchema,
-    /// The schema's text, for the configuration digest.
-    pub schema_text: String,
+    /// The configuration digest of the manifest (see [`TabulatePlan::new`]).
+    pub config_sha256: String,
+    /// The secret that keys the input fingerprint (`--key-file`); without it the fingerprint is
+    /// the input's plain SHA-256, as for `publish --source table`.
+    pub key_file: Option<PathBuf>,
     /// The column that identifies a person.
     pub person: String,
     /// The key columns.
@@ -62,10 +70,18 @@ pub struct TabulateRequest {
     pub config: ReleaseConfig,
     /// The release date for the metadata.
     pub as_of: Option<String>,
+    /// The secret that keys the input fingerprint (`--key-file`), if any.
+    pub key_file: Option<PathBuf>,
 }
 
 impl TabulatePlan {
     /// Checks the columns against the schema (see the module documentation).
+    ///
+    /// The configuration digest follows the rule of
+    /// [`config_digest`](crate::release::manifest::config_digest): the whole validated
+    /// configuration and the schema's text, plus what the command line chose beside the config
+    /// file (the person column as resolved and the `by` columns), so that the digest identifies
+    /// everything that decides the table but the input.
     pub fn new(request: TabulateRequest) -> Result<Self> {
         let TabulateRequest {
             input,
@@ -74,9 +90,13 @@ impl TabulatePlan {
             by,
             config: release_config,
             as_of,
+            key_file,
         } = request;
-        let config = release_config.tabulate;
-        let (license, version) = (release_config.license, release_config.version);
+        let config = release_config.tabulate.clone();
+        let (license, version) = (
+            release_config.license.clone(),
+            release_config.version.clone(),
+        );
         let schema_path = schema_path.as_path();
         let schema_text =
             std::fs::read_to_string(schema_path).map_err(|e| Error::io("read", schema_path, e))?;
@@ -136,10 +156,13 @@ impl TabulatePlan {
                 ));
             }
         }
+        let mut canonical = canonical_config(&release_config, &schema_text);
+        canonical["counted"] = json!({ "person": person, "by": by });
         Ok(TabulatePlan {
             input,
             schema,
-            schema_text,
+            config_sha256: digest_canonical(canonical),
+            key_file,
             person,
             by,
             config,
@@ -147,19 +170,6 @@ impl TabulatePlan {
             version,
             as_of,
         })
-    }
-
-    /// SHA-256 of the effective settings, the schema represented by the SHA-256 of its text.
-    pub fn config_digest(&self) -> String {
-        let canonical = json!({
-            "person": self.person,
-            "by": self.by,
-            "tabulate": self.config,
-            "license": self.license,
-            "version": self.version,
-            "schema_sha256": hex::encode(Sha256::digest(self.schema_text.as_bytes())),
-        });
-        hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
     }
 }
 
@@ -172,11 +182,39 @@ pub struct TableRelease {
     pub report: FrequencyReport,
     /// The plan it came from.
     pub plan: TabulatePlan,
+    /// The fingerprint of the input file for the manifest: HMAC-SHA256 under a key derived from
+    /// `--key-file`, else the plain SHA-256 ([`fingerprint_key`]).
+    pub input_fingerprint: InputFingerprint,
 }
 
-/// Reads the input, counts people per cell and protects the cells.
+/// The key of the input fingerprint, derived from `key_file` exactly as `publish --source table`
+/// derives it (so the same input and key file give the same fingerprint in both releases);
+/// `None` without a key file, and the fingerprint is the plain SHA-256: anyone holding a
+/// candidate copy of the input can then confirm it, which a data holder who minds avoids by
+/// passing a key file.
+pub fn fingerprint_key(key_file: Option<&Path>) -> Result<Option<(Zeroizing<[u8; 32]>, String)>> {
+    key_file
+        .map(|path| Ok(table_subkey(&table_secret(path)?, FINGERPRINT_LABEL)))
+        .transpose()
+}
+
+/// Reads the input, counts people per cell and protects the cells. The input is fingerprinted
+/// on its own thread while it is read.
 pub fn run(plan: TabulatePlan, observer: &dyn Observer) -> Result<TableRelease> {
-    let table = observer.time("read", || read_table(&plan.input, &plan.schema))?;
+    let key = observer.time("derive-key", || fingerprint_key(plan.key_file.as_deref()))?;
+    let (table, (input_fingerprint, fingerprinting)) = std::thread::scope(|scope| {
+        let fingerprinting =
+            scope.spawn(|| timed(|| InputFingerprint::of_input(&plan.input, key.as_ref())));
+        let table = observer.time("read", || read_table(&plan.input, &plan.schema));
+        let fingerprint = fingerprinting
+            .join()
+            .expect("fingerprinting does not panic");
+        (table, fingerprint)
+    });
+    let table = table?;
+    let input_fingerprint = input_fingerprint?;
+    drop(key);
+    observer.stage_took("fingerprint", fingerprinting);
     let input = observer.time("coarsen", || {
         count_input(&table, &plan.input, &plan.person, &plan.by)
     })?;
@@ -219,5 +257,6 @@ pub fn run(plan: TabulatePlan, observer: &dyn Observer) -> Result<TableRelease> 
         table,
         report,
         plan,
+        input_fingerprint,
     })
 }

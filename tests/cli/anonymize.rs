@@ -554,19 +554,36 @@ fn a_person_key_makes_every_method_count_k_over_people() {
     let (input, keyed) = visits_table(dir.path(), "person_key");
     let (_, unkeyed) = visits_table(dir.path(), "insensitive");
     for method in ["global", "mondrian", "mdav"] {
-        let args = ["--k", "3", "--method", method];
+        let args = ["--k", "3", "--method", method, "--verbose"];
         // Counted over rows, a customer's three identical visits are a class of their own.
         let rows_out = dir.path().join(format!("{method}-rows"));
-        anonymize(&input, &unkeyed, &rows_out, &args).expect_code(0);
+        let by_rows = anonymize(&input, &unkeyed, &rows_out, &args).expect_code(0);
         assert_eq!(fewest_people_per_class(&rows_out), 1, "{method}");
-        assert!(report(&rows_out)["privacy_model"]
-            .get("person_key")
-            .is_none());
+        let rows_report = report(&rows_out);
+        assert!(rows_report["privacy_model"].get("person_key").is_none());
+        // The log line says what its smallest class counts.
+        let smallest = &rows_report["result"]["smallest_class"];
+        let logged = by_rows.stderr();
+        assert!(
+            logged.contains(&format!("(smallest: {smallest} records)")),
+            "{logged}"
+        );
 
         let out = dir.path().join(method);
-        anonymize(&input, &keyed, &out, &args).expect_code(0);
+        let by_people = anonymize(&input, &keyed, &out, &args).expect_code(0);
         assert!(fewest_people_per_class(&out) >= 3, "{method}");
         let report = report(&out);
+        let logged = by_people.stderr();
+        let (people, records) = (
+            &report["result"]["smallest_class_people"],
+            &report["result"]["smallest_class"],
+        );
+        assert!(
+            logged.contains(&format!(
+                "(fewest people in a class: {people}; fewest records: {records})"
+            )),
+            "{logged}"
+        );
         assert_eq!(
             report["privacy_model"]["person_key"], "customer",
             "{method}"

@@ -222,3 +222,15 @@ pub fn has_entries(dir: &Path) -> bool {
         .map(|mut entries| entries.next().is_some())
         .unwrap_or(false)
 }
+
+/// Rewrites `SHA256SUMS` of the release in `dir` over `files` (every release file but
+/// `SHA256SUMS` itself), as a careful forger who edited one of them would.
+pub fn reseal(dir: &Path, files: &[&str]) {
+    use anonpub::release::checksums::{checksum_text, sha256_file};
+    let entries = files
+        .iter()
+        .filter(|name| **name != "SHA256SUMS")
+        .map(|name| (name.to_string(), sha256_file(&dir.join(name)).unwrap()))
+        .collect();
+    std::fs::write(dir.join("SHA256SUMS"), checksum_text(entries)).unwrap();
+}

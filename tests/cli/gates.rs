@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use anonpub::release::checksums::{checksum_text, sha256_file};
+use anonpub::release::checksums::sha256_file;
 use serde_json::Value;
 
 use crate::fixtures::*;
@@ -220,12 +220,7 @@ fn thresholds_that_pass_are_recorded_and_rechecked_by_verify() {
         serde_json::to_vec_pretty(&manifest).unwrap(),
     )
     .unwrap();
-    let entries: Vec<(String, String)> = anonpub::release::RELEASE_FILES
-        .iter()
-        .filter(|name| **name != "SHA256SUMS")
-        .map(|name| (name.to_string(), sha256_file(&out.join(name)).unwrap()))
-        .collect();
-    std::fs::write(out.join("SHA256SUMS"), checksum_text(entries)).unwrap();
+    reseal(&out, &anonpub::release::RELEASE_FILES);
     let run = anonpub(&["verify", out.to_str().unwrap()], &[]).expect_code(1);
     let stdout = run.stdout();
     assert!(

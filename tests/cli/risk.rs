@@ -256,3 +256,151 @@ fn unusable_input_exits_2_without_echoing_cells() {
     );
     assert_eq!(output["risk"]["population"]["status"], "rejected");
 }
+
+/// `risk --attacks` on the sample database with `extra` flags.
+fn risk_attacks(extra: &[&str]) -> Run {
+    let (db, key) = sample_db();
+    let mut args = vec![
+        "risk",
+        "--attacks",
+        "--db",
+        db.to_str().unwrap(),
+        "--key-file",
+        key.to_str().unwrap(),
+        "--as-of",
+        "2026-11-01",
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    anonpub(&args, &[])
+}
+
+#[test]
+fn attacks_on_demand_are_those_publish_gates_on_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("release");
+    let internal = dir.path().join("internal.json");
+    let ledger = dir.path().join("ledger.json");
+    publish_sample(
+        &out,
+        &[
+            "--seed",
+            "4",
+            "--internal-report",
+            internal.to_str().unwrap(),
+            "--ledger",
+            ledger.to_str().unwrap(),
+        ],
+    )
+    .expect_code(0);
+    let internal: Value = serde_json::from_slice(&std::fs::read(&internal).unwrap()).unwrap();
+    let ledger_bytes = std::fs::read(&ledger).unwrap();
+    let before: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+
+    // Without the ledger, the same seed gives the figures the publish gates judged.
+    let run = risk_attacks(&["--seed", "4", "--format", "json"]).expect_code(0);
+    let output: Value = serde_json::from_str(&run.stdout()).unwrap();
+    let published = &internal["attacks"];
+    assert_eq!(published["detail"]["changes"], Value::Null);
+    assert_eq!(
+        &output["attacks"], published,
+        "risk --attacks and publish agree"
+    );
+    let gates = output["gates"].as_array().unwrap();
+    let names: Vec<&str> = gates.iter().map(|g| g["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "max_differencing_recovered",
+            "max_fake_accounts_recovered",
+            "max_public_exposed_share"
+        ]
+    );
+    assert!(gates.iter().all(|gate| gate["passed"] == true), "{gates:?}");
+
+    // With the ledger of that release, joiners come from it; the ledger is only read.
+    let run = risk_attacks(&["--seed", "4", "--ledger", ledger.to_str().unwrap()]).expect_code(0);
+    let text = run.stdout();
+    for line in [
+        "differencing, leaver",
+        "differencing, joiner",
+        "fake accounts",
+        "known members",
+        "since release",
+        "ok   max_differencing_recovered",
+    ] {
+        assert!(text.contains(line), "`{line}` missing:\n{text}");
+    }
+    assert!(text.contains("0 people joined"), "{text}");
+    assert_eq!(std::fs::read(&ledger).unwrap(), ledger_bytes);
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        before.len(),
+        "risk --attacks writes nothing"
+    );
+}
+
+#[test]
+fn a_failing_attack_gate_exits_1_after_printing_the_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    // Pairs and no noise: group means of two give people back to subtraction.
+    let config = dir.path().join("weak.toml");
+    std::fs::write(&config, "k = 2\n[defences]\ngroup_noise_sd = 0\n").unwrap();
+    let run = risk_attacks(&["--seed", "1", "--config", config.to_str().unwrap()]).expect_code(1);
+    let (stdout, stderr) = (run.stdout(), run.stderr());
+    assert!(
+        stdout.contains("FAIL max_differencing_recovered"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("max_differencing_recovered"), "{stderr}");
+    // Figures only: no measurement name with a value, no identifier.
+    assert!(!stdout.contains("@"), "{stdout}");
+}
+
+#[test]
+fn attack_flags_and_table_flags_do_not_mix() {
+    let (db, _) = sample_db();
+    let db = db.to_str().unwrap();
+    let run = anonpub(&["risk", "--input", db, "--as-of", "2026-11-01"], &[]).expect_code(2);
+    assert!(run.stderr().contains("--as-of"), "{}", run.stderr());
+    let run = risk_attacks(&["--population", "1000"]).expect_code(2);
+    assert!(run.stderr().contains("--population"), "{}", run.stderr());
+    let run = anonpub(&["risk", "--attacks", "--db", db], &[]).expect_code(2);
+    assert!(run.stderr().contains("--as-of"), "{}", run.stderr());
+    anonpub(&["risk"], &[]).expect_code(2);
+}
+
+#[test]
+fn attacks_run_on_a_person_table() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/freesewing-table.toml");
+    let run = anonpub(
+        &[
+            "risk",
+            "--attacks",
+            "--source",
+            "table",
+            "--input",
+            data.join("example-people.csv").to_str().unwrap(),
+            "--schema",
+            schema.to_str().unwrap(),
+            "--key-file",
+            data.join("example-people.key").to_str().unwrap(),
+            "--as-of",
+            "2026-11-01",
+            "--seed",
+            "1",
+            "--format",
+            "json",
+        ],
+        &[],
+    )
+    .expect_code(0);
+    let output: Value = serde_json::from_str(&run.stdout()).unwrap();
+    assert_eq!(output["attacks"]["detail"]["eligible_people"], 131);
+    assert_eq!(
+        output["attacks"]["summary"].as_array().unwrap().len(),
+        4,
+        "{output:#}"
+    );
+}

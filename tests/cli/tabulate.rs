@@ -294,3 +294,167 @@ fn identifiers_unknown_columns_and_bad_values_are_refused() {
     assert!(level.stderr().contains("fortnight"), "{}", level.stderr());
     assert!(!out.exists(), "nothing written");
 }
+
+fn manifest(out: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn the_manifest_fingerprints_the_input_as_publish_does_and_verify_requires_it() {
+    use anonpub::release::checksums::sha256_file;
+    let dir = tempfile::tempdir().unwrap();
+    // No key file: the plain SHA-256 of the input, said to be unkeyed.
+    let out = dir.path().join("stats");
+    tabulate(&out, &["--by", "page", "--quiet"]).expect_code(0);
+    let plain = manifest(&out);
+    assert_eq!(plain["input_fingerprint"]["algorithm"], "SHA-256");
+    assert_eq!(
+        plain["input_fingerprint"]["value"],
+        sha256_file(&repo("data/access-log.csv")).unwrap()
+    );
+    assert!(plain["input_fingerprint"]["key"]
+        .as_str()
+        .unwrap()
+        .contains("--key-file"));
+    let checked = verify(&out).expect_code(0).stdout();
+    assert!(checked.contains("input SHA-256"), "{checked}");
+
+    // With a key file: the same keyed fingerprint `publish --source table` writes for the same
+    // input and key.
+    let (table, schema, key) = (
+        repo("data/example-people.csv"),
+        repo("schemas/freesewing-table.toml"),
+        repo("data/example-people.key"),
+    );
+    let (table, schema, key) = (
+        table.to_str().unwrap(),
+        schema.to_str().unwrap(),
+        key.to_str().unwrap(),
+    );
+    let tabulate_table = |key: &str, out: &Path| {
+        let args = [
+            "tabulate",
+            "--input",
+            table,
+            "--schema",
+            schema,
+            "--by",
+            "shoulderSlope",
+            "--key-file",
+            key,
+            "--out",
+            out.to_str().unwrap(),
+            "--quiet",
+        ];
+        anonpub(&args, &[])
+    };
+    let counted = dir.path().join("counted");
+    tabulate_table(key, &counted).expect_code(0);
+    let published = dir.path().join("published");
+    anonpub(
+        &[
+            "publish",
+            "--source",
+            "table",
+            "--input",
+            table,
+            "--schema",
+            schema,
+            "--key-file",
+            key,
+            "--as-of",
+            "2026-11-01",
+            "--out",
+            published.to_str().unwrap(),
+            "--seed",
+            "3",
+            "--quiet",
+        ],
+        &[],
+    )
+    .expect_code(0);
+    let keyed = manifest(&counted)["input_fingerprint"].clone();
+    assert_eq!(keyed["algorithm"], "HMAC-SHA256");
+    assert_eq!(keyed, manifest(&published)["input_fingerprint"]);
+    assert_ne!(keyed["value"], sha256_file(Path::new(table)).unwrap());
+    verify(&counted).expect_code(0);
+    let no_key = dir.path().join("no-such.key");
+    let missing =
+        tabulate_table(no_key.to_str().unwrap(), &dir.path().join("never")).expect_code(2);
+    assert!(
+        missing.stderr().contains("no-such.key"),
+        "{}",
+        missing.stderr()
+    );
+    assert!(!dir.path().join("never").exists());
+
+    // A manifest without a fingerprint, made consistent with the checksums, fails verify.
+    let mut stripped = plain;
+    stripped
+        .as_object_mut()
+        .unwrap()
+        .remove("input_fingerprint");
+    std::fs::write(
+        out.join("manifest.json"),
+        serde_json::to_vec_pretty(&stripped).unwrap(),
+    )
+    .unwrap();
+    reseal(&out, &anonpub::release::FREQUENCY_RELEASE_FILES);
+    let failed = verify(&out).expect_code(1).stdout();
+    let checks: serde_json::Value = serde_json::from_str(&failed).unwrap();
+    let manifest_check = checks["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "manifest")
+        .unwrap();
+    assert_eq!(manifest_check["passed"], false, "{failed}");
+    assert!(
+        manifest_check["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no input fingerprint"),
+        "{failed}"
+    );
+    assert_eq!(
+        checks["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["passed"] == false)
+            .count(),
+        1,
+        "{failed}"
+    );
+}
+
+#[test]
+fn the_config_digest_covers_the_whole_config_and_the_columns_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let digest = |name: &str, config: Option<&str>, by: &str| {
+        let out = dir.path().join(name);
+        let mut args = vec!["--by", by, "--quiet"];
+        let path = dir.path().join(format!("{name}.toml"));
+        if let Some(text) = config {
+            std::fs::write(&path, text).unwrap();
+            args.extend(["--config", path.to_str().unwrap()]);
+        }
+        tabulate(&out, &args).expect_code(0);
+        manifest(&out)["config_sha256"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let base = digest("base", None, "page");
+    // Defaults spelled out, comments: the same configuration, the same digest.
+    let spelled_out =
+        "# defaults\n[tabulate]\nthreshold = 10 # people\nprotection = \"suppression\"\n";
+    assert_eq!(base, digest("spelled", Some(spelled_out), "page"));
+    assert_ne!(base, digest("by", None, "page,timestamp:day"));
+    assert_ne!(
+        base,
+        digest("threshold", Some("[tabulate]\nthreshold = 11\n"), "page")
+    );
+    // Any key of the file counts, even one the table does not use.
+    assert_ne!(base, digest("k", Some("k = 6\n"), "page"));
+}

@@ -1,0 +1,163 @@
+//! The flags `publish` and `risk --attacks` share: where the people come from and how they are
+//! released. They parse into a [`Request`] and then a [`Plan`]; only this file knows their names.
+
+use std::path::PathBuf;
+
+use crate::cli::parse_date;
+use crate::config::ReleaseConfig;
+use crate::dates::Date;
+use crate::error::{Error, Result};
+use crate::pipeline::{Plan, Request, SourcePlan};
+
+/// The sources `--source` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SourceKind {
+    /// A FreeSewing v3 backend database (`--db`).
+    #[value(name = "freesewing-v3")]
+    FreeSewingV3,
+    /// A person-keyed CSV or Parquet table (`--input`, `--schema`).
+    Table,
+}
+
+/// The source and release flags.
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// Where the people come from [default: freesewing-v3].
+    #[arg(long, value_enum)]
+    pub source: Option<SourceKind>,
+    /// The FreeSewing v3 SQLite database (`--source freesewing-v3`).
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// The person-keyed table, CSV or Parquet (`--source table`).
+    #[arg(long)]
+    pub input: Option<PathBuf>,
+    /// The table's dataset schema (`--source table`).
+    #[arg(long)]
+    pub schema: Option<PathBuf>,
+    /// File holding the secret (API_ENC_KEY; one trailing newline allowed). Default for the v3
+    /// database: the API_ENC_KEY or BACKEND_ENC_KEY variable. For a table it is optional and keys
+    /// the input fingerprint.
+    #[arg(long)]
+    pub key_file: Option<PathBuf>,
+    /// Release date; the retention window counts back from it.
+    #[arg(long, value_parser = parse_date)]
+    pub as_of: Option<Date>,
+    /// Release configuration (TOML).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Minimum distinct people per released row (overrides the config).
+    #[arg(long)]
+    pub k: Option<usize>,
+    /// Seed for record ids and the attacks' draws (default: random, recorded in report.json).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// The private release ledger (JSON, 0600, outside the release): with a `[sizechart]`,
+    /// `sizechart.lifetime_epsilon` is checked against it first and the chart's ε recorded in it
+    /// after the release is written; it also gives the previous release's group membership to
+    /// the differencing check and receives this release's (and keeps a table's group-noise key).
+    #[arg(long, value_name = "FILE")]
+    pub ledger: Option<PathBuf>,
+}
+
+impl PlanArgs {
+    /// Resolves the flags and the config into a checked plan; a config error on `k` names
+    /// `--k` when the flag set it.
+    pub fn plan(self) -> Result<Plan> {
+        let k_flag = self.k.is_some();
+        Plan::new(self.request()?).map_err(|error| match error {
+            Error::InvalidArgument { name: "k", problem } if k_flag => Error::InvalidArgument {
+                name: "--k",
+                problem,
+            },
+            other => other,
+        })
+    }
+
+    /// The request the flags make: the source, and the config with the flags' overrides
+    /// applied.
+    fn request(self) -> Result<Request> {
+        let kind = self.source.unwrap_or(SourceKind::FreeSewingV3);
+        let source = match kind {
+            SourceKind::FreeSewingV3 => {
+                refuse_with(
+                    kind,
+                    [
+                        ("--input", self.input.is_some()),
+                        ("--schema", self.schema.is_some()),
+                    ],
+                )?;
+                SourcePlan::FreeSewingV3 {
+                    db: required(self.db, "--db", "the FreeSewing v3 database")?,
+                    key_file: self.key_file,
+                }
+            }
+            SourceKind::Table => {
+                refuse_with(kind, [("--db", self.db.is_some())])?;
+                SourcePlan::Table {
+                    input: required(self.input, "--input", "the CSV or Parquet table")?,
+                    schema: required(self.schema, "--schema", "the table's dataset schema")?,
+                    key_file: self.key_file,
+                }
+            }
+        };
+        let as_of = self.as_of.ok_or_else(|| Error::InvalidArgument {
+            name: "--as-of",
+            problem: "the release date is needed: the retention window counts back from it".into(),
+        })?;
+        let mut config = match &self.config {
+            Some(path) => ReleaseConfig::load(path)?,
+            None => ReleaseConfig::default(),
+        };
+        if let Some(k) = self.k {
+            config.k = k;
+        }
+        Ok(Request {
+            source,
+            as_of,
+            config,
+            seed: self.seed,
+            ledger: self.ledger,
+        })
+    }
+
+    /// The flags given, by name, for a command that takes none of them.
+    pub fn given(&self) -> impl Iterator<Item = &'static str> + '_ {
+        [
+            ("--source", self.source.is_some()),
+            ("--db", self.db.is_some()),
+            ("--key-file", self.key_file.is_some()),
+            ("--as-of", self.as_of.is_some()),
+            ("--config", self.config.is_some()),
+            ("--k", self.k.is_some()),
+            ("--seed", self.seed.is_some()),
+            ("--ledger", self.ledger.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+    }
+}
+
+/// A flag the source needs.
+fn required(value: Option<PathBuf>, flag: &'static str, what: &str) -> Result<PathBuf> {
+    value.ok_or_else(|| Error::InvalidArgument {
+        name: flag,
+        problem: format!("this source needs {what}"),
+    })
+}
+
+/// Refuses flags that belong to another source, so a mistyped command is not half obeyed.
+fn refuse_with<const N: usize>(source: SourceKind, flags: [(&'static str, bool); N]) -> Result<()> {
+    match flags.into_iter().find(|(_, given)| *given) {
+        Some((flag, _)) => Err(Error::InvalidArgument {
+            name: flag,
+            problem: format!(
+                "does not apply to --source {}",
+                match source {
+                    SourceKind::FreeSewingV3 => "freesewing-v3",
+                    SourceKind::Table => "table",
+                }
+            ),
+        }),
+        None => Ok(()),
+    }
+}
