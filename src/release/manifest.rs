@@ -246,7 +246,7 @@ mod tests {
                            [thresholds]\nmin_k = 7\n[tabulate]\nthreshold = 3\n\
                            protection = \"suppression\"\n\
                            [defences]\ngroup_noise_sd = 0.050\nmin_account_age_days = 0\n\
-                           [attacks]\nenabled = true\ntargets = 30\n\
+                           [attacks]\nenabled = true\ntargets = 100\n\
                            [linkage]\nknown = [\"chest\", \"waist\", \"hips\", \"neck\", \
                            \"hpsToWaistBack\"]\n";
         assert_eq!(base, digest_of(spelled_out));
