@@ -45,6 +45,12 @@ pub struct ReleaseConfig {
     /// unreadable users) among the sets that could have been published. Such rows are left out
     /// and counted; beyond this share the database is taken for damaged and `publish` refuses it
     /// (exit 2). Empty sets do not count: they are legitimate.
+    ///
+    /// The default is 5 %: a production database's scattered bad rows, a few per thousand of
+    /// each of several kinds, add up to one to three percent of the publishable sets (measured
+    /// on independently generated databases, `scripts/independent_db.py`), and refusing them
+    /// would refuse usable databases; the damage worth refusing (a truncated `User` table, a
+    /// half-finished key rotation or migration) shows as tens of percent.
     #[serde(default = "default_max_malformed_share")]
     pub max_malformed_share: f64,
     /// Coverage planning merges smaller measurement patterns until each holds at least this many
@@ -147,7 +153,7 @@ fn default_exact_limit() -> usize {
     1000
 }
 fn default_max_malformed_share() -> f64 {
-    0.01
+    0.05
 }
 fn default_min_pattern_people() -> usize {
     25
@@ -259,7 +265,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(share.contains("max_suppressed_share"), "{share}");
-        assert_eq!(ReleaseConfig::default().max_malformed_share, 0.01);
+        assert_eq!(ReleaseConfig::default().max_malformed_share, 0.05);
         for bad in ["1.5", "-0.1", "nan"] {
             let share = load(&format!("max_malformed_share = {bad}\n"))
                 .unwrap_err()

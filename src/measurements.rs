@@ -174,10 +174,10 @@ impl<'de> Visitor<'de> for MeasiesSeed<'_> {
         while let Some(name) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             match catalog.index_of(&name) {
                 Some(index) => {
-                    let value: f64 = map.next_value().map_err(|_| {
+                    let value: Value = map.next_value().map_err(|_| {
                         serde::de::Error::custom(format!("{NOT_A_NUMBER}{}", catalog.names[index]))
                     })?;
-                    measies.values[index] = value;
+                    measies.values[index] = value.0;
                 }
                 None => {
                     map.next_value::<IgnoredAny>()?;
@@ -187,6 +187,87 @@ impl<'de> Visitor<'de> for MeasiesSeed<'_> {
         }
         Ok(measies)
     }
+}
+
+/// One measurement's value as stored: a JSON number, or a string holding nothing but a plain
+/// decimal number (`"930"`, `"927.5"`), as forms and spreadsheets send numbers. The number in
+/// such a string is the same number in the same unit, so nothing is guessed; a string with
+/// anything else in it (`"92 cm"`, `"9,5"`, `"NaN"`, `"0x3a"`) is not a number, nor is `null`
+/// (a hand edit; see `sample::messy`), and the set is malformed.
+struct Value(f64);
+
+impl<'de> serde::Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(ValueVisitor)
+    }
+}
+
+struct ValueVisitor;
+
+impl Visitor<'_> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a number, or a string holding a plain decimal number")
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Value, E> {
+        Ok(Value(v))
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Value, E> {
+        Ok(Value(v as f64))
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Value, E> {
+        Ok(Value(v as f64))
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Value, E> {
+        plain_decimal(v)
+            .map(Value)
+            .ok_or_else(|| E::custom("not a plain decimal number"))
+    }
+}
+
+/// The value of a string that is a plain decimal number: optional surrounding blanks, an optional
+/// minus sign, digits with an optional `.` fraction and an optional exponent, finite. Rust's own
+/// float parser alone would also take `inf`, `NaN` and `+5`.
+fn plain_decimal(text: &str) -> Option<f64> {
+    let text = text.trim_matches(|c| c == ' ' || c == '\t');
+    let bytes = text.as_bytes();
+    let mut at = usize::from(bytes.first() == Some(&b'-'));
+    let digits = |from: usize| {
+        bytes[from..]
+            .iter()
+            .take_while(|b| b.is_ascii_digit())
+            .count()
+    };
+    let whole = digits(at);
+    at += whole;
+    let mut fraction = 0;
+    if bytes.get(at) == Some(&b'.') {
+        fraction = digits(at + 1);
+        at += 1 + fraction;
+    }
+    if whole == 0 && fraction == 0 {
+        return None;
+    }
+    if matches!(bytes.get(at), Some(b'e' | b'E')) {
+        at += 1;
+        if matches!(bytes.get(at), Some(b'+' | b'-')) {
+            at += 1;
+        }
+        let exponent = digits(at);
+        if exponent == 0 {
+            return None;
+        }
+        at += exponent;
+    }
+    if at != bytes.len() {
+        return None;
+    }
+    text.parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
 #[cfg(test)]
@@ -226,8 +307,50 @@ mod tests {
             parse_measies(br#"{"chest":"secret-value"}"#, &catalog),
             Err(MeasiesError::NotANumber("chest".into()))
         );
+        for junk in [
+            r#""92 cm""#,
+            r#""9,5""#,
+            r#""NaN""#,
+            r#""inf""#,
+            r#""+5""#,
+            r#""""#,
+            r#""1e""#,
+            r#""1e999""#,
+            "true",
+            "[930]",
+            "{}",
+        ] {
+            let json = format!(r#"{{"chest":{junk}}}"#);
+            assert_eq!(
+                parse_measies(json.as_bytes(), &catalog),
+                Err(MeasiesError::NotANumber("chest".into())),
+                "{junk}"
+            );
+        }
         assert_eq!(
             parse_measies(br#"{"chest":NaN}"#, &catalog),
+            Err(MeasiesError::NotANumber("chest".into()))
+        );
+    }
+
+    #[test]
+    fn plain_decimal_strings_are_numbers() {
+        let catalog = Catalog::freesewing();
+        let (chest, waist) = (
+            catalog.index_of("chest").unwrap(),
+            catalog.index_of("waist").unwrap(),
+        );
+        let m = parse_measies(
+            br#"{"chest":"930","waist":" 780.5 ","hips":"-1.5e2"}"#,
+            &catalog,
+        )
+        .unwrap();
+        assert_eq!(m.values[chest], 930.0);
+        assert_eq!(m.values[waist], 780.5);
+        assert_eq!(m.values[catalog.index_of("hips").unwrap()], -150.0);
+        assert_eq!(m.values.iter().filter(|v| !v.is_nan()).count(), 3);
+        assert_eq!(
+            parse_measies(br#"{"chest":null}"#, &catalog),
             Err(MeasiesError::NotANumber("chest".into()))
         );
     }

@@ -174,14 +174,6 @@ impl Exclusion {
                 | Exclusion::MalformedValue
         )
     }
-
-    /// Whether a set excluded for this reason could have been published had its rows been
-    /// readable: every reason but the three that judge a readable owner. These sets are the
-    /// denominator of the bad-row share; an orphan or unreadable-owner set might have belonged to
-    /// an eligible person, so it is counted there too.
-    fn could_have_been_published(self) -> bool {
-        self == Exclusion::UnreadableOwner || !self.is_about_owner()
-    }
 }
 
 /// Counts of excluded sets by reason, with the first set row of each (for messages).
@@ -216,9 +208,10 @@ impl Tally {
 /// Bad rows against the sets that could have been published (see [`Exclusion::is_bad_row`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct BadRows {
-    /// Sets left out as bad rows.
+    /// Sets left out as bad rows; orphan and unreadable-owner sets in the proportion of sets of
+    /// readable owners that are eligible (see `bad_row_share`).
     pub sets: u64,
-    /// Sets of eligible owners, of unreadable owners and without an owner.
+    /// Sets of eligible owners, plus the orphan and unreadable-owner sets in that proportion.
     pub of_sets: u64,
     /// `sets / of_sets` (0 when there are none).
     pub share: f64,
@@ -422,6 +415,16 @@ pub fn select<S: Source>(
 }
 
 /// The bad-row share: bad rows over the sets that could have been published.
+///
+/// Values that do not decode (`undecryptable`, `malformed_value`) are only ever found among the
+/// sets of eligible owners, so they count as they are. A set whose owner cannot be judged
+/// (`orphan_set`, `unreadable_owner`) is drawn from all owners alike, and would have been
+/// publishable only as often as a set of a readable owner is: it counts in that proportion
+/// (rounded up). Counting every one of them in full made the share grow with the share of
+/// people who did not consent: with 40 % of sets eligible, 0.4 % orphans scattered over the
+/// whole table read as 1 % of the publishable sets. A damaged `User` table still shows: with
+/// half the owners gone the share is about one half whatever the consent rate, and with no
+/// readable owner at all every such set counts in full.
 fn bad_row_share(tally: &Tally, max_share: f64) -> BadRows {
     let sum = |keep: fn(Exclusion) -> bool| -> u64 {
         Exclusion::ALL
@@ -430,8 +433,24 @@ fn bad_row_share(tally: &Tally, max_share: f64) -> BadRows {
             .map(|reason| tally.get(reason))
             .sum()
     };
-    let sets = sum(Exclusion::is_bad_row);
-    let of_sets = sum(Exclusion::could_have_been_published) + tally.eligible;
+    fn unjudged_owner(reason: Exclusion) -> bool {
+        matches!(reason, Exclusion::OrphanSet | Exclusion::UnreadableOwner)
+    }
+    let owner_unknown = sum(unjudged_owner);
+    let decode_bad = sum(|reason| reason.is_bad_row() && !unjudged_owner(reason));
+    // Sets of readable owners: all of them, and those an eligible owner holds.
+    let readable_owner = sum(|reason| !unjudged_owner(reason)) + tally.eligible;
+    let eligible_owner =
+        sum(|reason| !reason.is_about_owner() && !unjudged_owner(reason)) + tally.eligible;
+    let owner_unknown_publishable = if readable_owner == 0 {
+        owner_unknown
+    } else {
+        // Exact in integers: ceil(owner_unknown × eligible_owner / readable_owner).
+        let product = u128::from(owner_unknown) * u128::from(eligible_owner);
+        product.div_ceil(u128::from(readable_owner)) as u64
+    };
+    let sets = decode_bad + owner_unknown_publishable;
+    let of_sets = eligible_owner + owner_unknown_publishable;
     BadRows {
         sets,
         of_sets,
@@ -848,8 +867,10 @@ mod tests {
         }
         tally.eligible = 85;
         let share = bad_row_share(&tally, 0.01);
-        assert_eq!((share.sets, share.of_sets), (6, 100));
-        assert_eq!(share.share, 0.06);
+        // 97 of the 177 sets of readable owners are eligible: the 3 sets without a readable
+        // owner count as ceil(3 × 97 / 177) = 2.
+        assert_eq!((share.sets, share.of_sets), (3 + 2, 97 + 2));
+        assert_eq!(share.share, 5.0 / 99.0);
         assert_eq!(
             bad_row_reasons(
                 &tally,
@@ -867,6 +888,31 @@ mod tests {
              undecryptable 3 (first: Set row 100)"
         );
         assert_eq!(bad_row_share(&Tally::default(), 0.01).share, 0.0);
+    }
+
+    #[test]
+    fn orphans_count_in_proportion_to_the_eligible_share_but_a_lost_user_table_still_shows() {
+        let tally = |consenting: u64, refusing: u64, orphans: u64| {
+            let mut tally = Tally::default();
+            for ordinal in 0..refusing {
+                tally.count(Exclusion::NoOpenDataConsent, ordinal);
+            }
+            for ordinal in 0..orphans {
+                tally.count(Exclusion::OrphanSet, ordinal);
+            }
+            tally.eligible = consenting;
+            bad_row_share(&tally, 0.01)
+        };
+        // 0.5 % orphans everywhere: the same share whether 80 % or 20 % of people consent.
+        let many = tally(7960, 1990, 50);
+        let few = tally(1990, 7960, 50);
+        assert!((many.share - 0.005).abs() < 0.0005, "{many:?}");
+        assert!((few.share - 0.005).abs() < 0.0010, "{few:?}");
+        // Half the owners gone: about half, at any consent rate.
+        assert!(tally(1000, 4000, 5000).share > 0.45);
+        // No readable owner at all: every orphan counts.
+        let lost = tally(0, 0, 10);
+        assert_eq!((lost.sets, lost.of_sets, lost.share), (10, 10, 1.0));
     }
 
     #[test]

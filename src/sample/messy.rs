@@ -22,7 +22,7 @@ const SETS_PER_USER: f64 = 0.86 + 2.0 * 0.09 + 3.0 * 0.035 + 4.0 * 0.015;
 
 /// What a sample writes when `--messy` is not given: about 0.4 % of the sets, which puts one row
 /// of each kind into the 2,000-user sample and keeps the bad-row share (about 0.5 % of the sets
-/// that could be published) below the default `max_malformed_share` of 1 %.
+/// that could be published) well below the default `max_malformed_share` of 5 %.
 pub const DEFAULT_MESSY_SHARE: f64 = 0.004;
 
 /// The `lastSeen` text of an unreadable owner: neither epoch milliseconds nor ISO-8601.

@@ -131,11 +131,16 @@ fn assert_counts_match(report: &serde_json::Value, planted: &Planted) {
             .unwrap_or(0),
         planted.unreadable_owners as u64
     );
-    let bad = (planted.undecryptable
-        + planted.malformed_value
-        + planted.orphan_set
-        + planted.unreadable_owner) as u64;
-    assert_eq!(selection["bad_rows"]["sets"], bad);
+    // Values that do not decode count in full; sets without a readable owner in the proportion
+    // of readable owners' sets that are eligible (`select::bad_row_share`).
+    let decode_bad = (planted.undecryptable + planted.malformed_value) as u64;
+    let owner_bad = (planted.orphan_set + planted.unreadable_owner) as u64;
+    let counted = selection["bad_rows"]["sets"].as_u64().unwrap();
+    assert!(
+        (decode_bad..=decode_bad + owner_bad).contains(&counted)
+            && (owner_bad == 0 || counted > decode_bad),
+        "{counted} bad rows counted of {decode_bad} + {owner_bad} in {selection}"
+    );
 }
 
 fn publish_report(db: &Path, key: &Path, out: &Path, extra: &[&str]) -> serde_json::Value {
@@ -146,14 +151,14 @@ fn publish_report(db: &Path, key: &Path, out: &Path, extra: &[&str]) -> serde_js
 #[test]
 fn a_messy_sample_is_published_with_every_planted_row_left_out_and_counted() {
     let dir = tempfile::tempdir().unwrap();
-    let (db, key, summary) = planted_sample(dir.path(), 3000, 4, 0.02);
+    let (db, key, summary) = planted_sample(dir.path(), 3000, 4, 0.1);
     let planted = summary.planted;
     for (reason, sets) in planted.sets_by_reason() {
         assert!(sets > 0, "{reason:?} planted");
     }
-    // 2 % of the sets are far beyond the default limit of 1 % of the sets that could be published.
+    // 10 % of the sets are far beyond the default limit of 5 % of the sets that could be published.
     let config = dir.path().join("release.toml");
-    std::fs::write(&config, "max_malformed_share = 0.1\n").unwrap();
+    std::fs::write(&config, "max_malformed_share = 0.5\n").unwrap();
     let out = dir.path().join("release");
     let report = publish_report(&db, &key, &out, &["--config", config.to_str().unwrap()]);
     assert_counts_match(&report, &planted);
@@ -163,7 +168,7 @@ fn a_messy_sample_is_published_with_every_planted_row_left_out_and_counted() {
     assert!(
         refused
             .stderr()
-            .contains("more than max_malformed_share = 0.01"),
+            .contains("more than max_malformed_share = 0.05"),
         "{}",
         refused.stderr()
     );
