@@ -58,6 +58,10 @@ pub struct ReleaseConfig {
     /// restored; see `anonymize::coverage`.
     #[serde(default = "default_min_pattern_people")]
     pub min_pattern_people: usize,
+    /// A set published with fewer measurements than this (after coverage planning) is
+    /// suppressed instead; see `anonymize::coverage`. Never more than the schema has.
+    #[serde(default = "default_min_published_measurements")]
+    pub min_published_measurements: usize,
     /// The attacker of the linkage attack (internal report, `max_linkage_success`).
     #[serde(default)]
     pub linkage: AttackerKnowledge,
@@ -158,6 +162,9 @@ fn default_max_malformed_share() -> f64 {
 fn default_min_pattern_people() -> usize {
     25
 }
+fn default_min_published_measurements() -> usize {
+    3
+}
 
 impl Default for ReleaseConfig {
     fn default() -> Self {
@@ -211,6 +218,9 @@ impl ReleaseConfig {
         }
         if self.min_pattern_people == 0 {
             return Err(("min_pattern_people", "must be at least 1".into()));
+        }
+        if self.min_published_measurements == 0 {
+            return Err(("min_published_measurements", "must be at least 1".into()));
         }
         self.linkage.validate()?;
         if !(0.0..=1.0).contains(&self.max_malformed_share) {

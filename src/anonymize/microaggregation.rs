@@ -41,6 +41,8 @@ pub struct ReleaseMethod {
     pub exact_limit: usize,
     /// Coverage planning aims at patterns of at least this many people (see [`super::coverage`]).
     pub min_pattern_people: usize,
+    /// Coverage planning suppresses a set it would publish with fewer measurements than this.
+    pub min_published: usize,
     /// Per column, the published rounding step.
     pub rounding: Vec<f64>,
     /// Per column, the plausible range that released values are kept within: spread restoration
@@ -48,7 +50,21 @@ pub struct ReleaseMethod {
     pub bounds: Vec<[f64; 2]>,
 }
 
+/// Default of [`ReleaseMethod::min_published`] (`min_published_measurements` in the release
+/// config): see [`super::coverage`] for why a set of one or two values is not published.
+pub const DEFAULT_MIN_PUBLISHED: usize = 3;
+
 impl ReleaseMethod {
+    /// The same method suppressing sets published with fewer than `min_published` measurements
+    /// (at most every column of the catalogue).
+    pub fn with_min_published(self, min_published: usize) -> Self {
+        let columns = self.bounds.len();
+        ReleaseMethod {
+            min_published: min_published.clamp(1, columns.max(1)),
+            ..self
+        }
+    }
+
     /// The method for a catalogue's columns, with its rounding steps and plausible ranges.
     pub fn for_catalog(
         catalog: &Catalog,
@@ -60,6 +76,7 @@ impl ReleaseMethod {
             k,
             exact_limit,
             min_pattern_people,
+            min_published: DEFAULT_MIN_PUBLISHED.min(catalog.len()),
             rounding: (0..catalog.len()).map(|i| catalog.rounding(i)).collect(),
             bounds: (0..catalog.len()).map(|i| catalog.plausible(i)).collect(),
         }
@@ -104,7 +121,12 @@ pub fn microaggregate(
 ) -> Microaggregated {
     let width = table.width();
     assert_eq!(method.bounds.len(), width, "one plausible range per column");
-    let coverage = plan_coverage(table, method.k, method.min_pattern_people);
+    let coverage = plan_coverage(
+        table,
+        method.k,
+        method.min_pattern_people,
+        method.min_published,
+    );
     let release = Release::Restored {
         bounds: &method.bounds,
     };
@@ -130,7 +152,7 @@ pub fn microaggregate_constrained(
     constraints: &[&dyn ClassConstraint],
     progress: &dyn Progress,
 ) -> Microaggregated {
-    let coverage = plan_coverage(table, k, k);
+    let coverage = plan_coverage(table, k, k, 1);
     let release = Release::Means { constraints };
     aggregate(table, coverage, k, exact_limit, rounding, release, progress)
 }
@@ -419,6 +441,7 @@ mod tests {
             k: 5,
             exact_limit: 1000,
             min_pattern_people: 25,
+            min_published: 1,
             rounding: vec![0.001; 3],
             bounds: vec![[0.0, 2000.0]; 3],
         };

@@ -622,6 +622,7 @@ fn parameters(plan: &Plan, group_noise: Option<GroupNoiseParameters>) -> Release
         max_malformed_share: config.max_malformed_share,
         mdav_exact_limit: config.mdav_exact_limit,
         min_pattern_people: config.min_pattern_people,
+        min_published_measurements: plan.method.min_published,
         retention_months: config.retention_months,
         spread_restoration:
             "per pattern: optimal-transport map of the group means to the pattern's covariance"

@@ -164,7 +164,8 @@ impl Plan {
             config.k,
             config.mdav_exact_limit,
             config.min_pattern_people,
-        );
+        )
+        .with_min_published(config.min_published_measurements);
         let config_sha256 = config_digest(&config, &schema_text);
         Ok(Plan {
             source,

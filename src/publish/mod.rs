@@ -351,6 +351,7 @@ pub(crate) mod fixture {
                     max_malformed_share: 0.01,
                     mdav_exact_limit: 1000,
                     min_pattern_people: 25,
+                    min_published_measurements: 3,
                     retention_months: 12,
                     spread_restoration: "per pattern".into(),
                     thresholds: Thresholds::default(),

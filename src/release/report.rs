@@ -70,6 +70,10 @@ pub struct ReleaseParameters {
     pub mdav_exact_limit: usize,
     /// Coverage planning merges patterns until each holds at least this many people.
     pub min_pattern_people: usize,
+    /// Sets published with fewer measurements than this are suppressed (absent in reports made
+    /// before it existed, which published every pattern).
+    #[serde(default = "every_pattern")]
+    pub min_published_measurements: usize,
     /// Months after the last login during which a person's data may be published.
     pub retention_months: u32,
     /// How the spread of each pattern's group means is restored.
@@ -77,6 +81,11 @@ pub struct ReleaseParameters {
     /// The publish gates, every one listed (unset ones as null), keys sorted.
     #[serde(serialize_with = "sorted_keys")]
     pub thresholds: Thresholds,
+}
+
+/// A report without `min_published_measurements` published every pattern, down to one value.
+fn every_pattern() -> usize {
+    1
 }
 
 /// Writes a value as a JSON object with its keys sorted, as `report.json` lists thresholds.

@@ -340,15 +340,20 @@ fn simulated_attacks_gate_the_release_and_the_ledger_carries_membership() {
         later[1],
     ];
     anonpub(&args, &[]).expect_code(0);
-    let changes = &json(&internal)["attacks"]["detail"]["changes"];
+    let second_attacks = &json(&internal)["attacks"];
+    let changes = &second_attacks["detail"]["changes"];
     assert_eq!(changes["previous_release"], "1.0.0");
     assert!(changes["joined"].as_u64().unwrap() > 0, "{changes}");
+    let joiner_targets = second_attacks["detail"]["differencing"]["joiners"]["targets"]
+        .as_u64()
+        .unwrap();
     assert_eq!(
         changes["joiner_targets_from_ledger"],
-        changes["joined"].as_u64().unwrap().min(30)
+        changes["joined"].as_u64().unwrap().min(joiner_targets)
     );
 
-    // A handful of people: two releases differ by one person in plain sight, refused (exit 1).
+    // A handful of people without the keyed noise: two releases differ by one person in plain
+    // sight, refused (exit 1).
     let users: Vec<FixtureUser> = (0..6)
         .map(|i| {
             FixtureUser::eligible(vec![format!(
@@ -360,7 +365,11 @@ fn simulated_attacks_gate_the_release_and_the_ledger_carries_membership() {
         .collect();
     let (db, key) = fixture_db(dir.path(), &users);
     let tiny = dir.path().join("tiny");
-    let config = config(dir.path(), "max_malformed_share = 0.2\n");
+    let config = config(
+        dir.path(),
+        "max_malformed_share = 0.2\nmin_published_measurements = 1\n\
+         [defences]\ngroup_noise_sd = 0\n",
+    );
     let run = publish_fixture(&db, &key, &tiny, 5, &["--config", &config]).expect_code(1);
     assert!(
         run.stderr().contains("max_differencing_recovered"),

@@ -61,6 +61,7 @@ proptest! {
         (table, k) in table_strategy(),
         exact_limit in 1usize..64,
         min_pattern_people in 1usize..30,
+        min_published in 1usize..4,
         step in prop_oneof![Just(1.0), Just(0.5), Just(25.0)],
     ) {
         let width = table.width();
@@ -68,6 +69,7 @@ proptest! {
             k,
             exact_limit,
             min_pattern_people,
+            min_published: min_published.min(width),
             rounding: vec![step; width],
             bounds: vec![[400.0, 1600.0]; width],
         };

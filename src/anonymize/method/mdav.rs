@@ -170,6 +170,7 @@ mod tests {
             k: 3,
             exact_limit: 50,
             min_pattern_people: 6,
+            min_published: 1,
             rounding: vec![0.5, 1.0],
             bounds: vec![[0.0, 40.0]; 2],
         };
