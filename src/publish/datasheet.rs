@@ -354,7 +354,11 @@ pub fn attack_resistance(
                  {joiners} of joiners were rebuilt, with a median error of \
                  {error_leavers:.1}–{error_joiners:.1} standard deviations (without the noise: \
                  {plain_leavers} and {plain_joiners}, median error {plain_error:.2} standard \
-                 deviations).",
+                 deviations). A row that publishes only some of the measurements carries more \
+                 noise on each (the square root of all measurements over the published ones), \
+                 so a sparse set is as hard to rebuild as a full one, and a set published with \
+                 fewer than {min_published} measurements is not published at all: one or two \
+                 values are rebuilt by guessing near an average.",
                 noise = m::NOISE_SD,
                 leavers = percent(m::DIFFERENCING_NOISE[0]),
                 joiners = percent(m::DIFFERENCING_NOISE[1]),
@@ -363,6 +367,7 @@ pub fn attack_resistance(
                 plain_leavers = percent(m::DIFFERENCING_PLAIN[0]),
                 plain_joiners = percent(m::DIFFERENCING_PLAIN[1]),
                 plain_error = m::DIFFERENCING_PLAIN_ERROR_SD,
+                min_published = config.min_published_measurements,
             );
         }
         None => {
