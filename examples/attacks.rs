@@ -142,7 +142,8 @@ fn main() -> anonpub::Result<()> {
 
     let settings = AttackSettings {
         targets: args.targets,
-        max_people: usize::MAX,
+        // The whole table, with exactly `--targets` targets per attack.
+        max_people: table.distinct_people().max(2),
         fake_accounts: FakeAccounts {
             guess_error: args.guess_error,
         },

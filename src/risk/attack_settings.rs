@@ -91,7 +91,7 @@ impl AttackSettings {
     /// MDAV costs about the square of the people), up to everyone. Where re-runs are cheap the
     /// shares are measured finer, so a gate is not decided by one lucky estimate out of 40.
     pub fn targets_for(&self, people: usize) -> usize {
-        let budget = self.targets as u128 * (self.max_people as u128).pow(2);
+        let budget = (self.targets as u128).saturating_mul((self.max_people as u128).pow(2));
         let affordable = budget / (people.max(1) as u128).pow(2);
         (affordable.min(people as u128) as usize).max(self.targets)
     }
