@@ -236,7 +236,15 @@ pub fn release_from<S: Source>(
             attacks.eligible_people
         );
         attacks.measured(&mut measured);
-        plan.config.thresholds.check(&measured)?;
+        if let Err(failed) = plan.config.thresholds.check(&measured) {
+            // Nothing is written, the internal report neither: say where the figures are.
+            tracing::warn!(
+                "simulated attacks: {}; `anonpub risk --attacks` with the same source flags and \
+                 config prints every figure",
+                attacks.shares()
+            );
+            return Err(failed);
+        }
     }
     assessed.attacks = attacks;
     let internal = destination.internal_report.as_ref().map(|path| {

@@ -107,6 +107,19 @@ impl AttacksReport {
             .max(self.differencing.joiners.recovered_share)
     }
 
+    /// The share each attack recovered, in one line for a log (figures only).
+    pub fn shares(&self) -> String {
+        let percent = |share: f64| format!("{:.1} %", share * 100.0);
+        format!(
+            "differencing recovered {} of leavers and {} of joiners, fake accounts {}, public \
+             sets exposed {} of private people",
+            percent(self.differencing.leavers.recovered_share),
+            percent(self.differencing.joiners.recovered_share),
+            percent(self.fake_accounts.recovered_share),
+            percent(self.known_members.exposed_share)
+        )
+    }
+
     /// Fills the gates' figures of the attacks.
     pub fn measured(&self, measured: &mut Measured) {
         measured.differencing_recovered = Some(self.differencing_recovered());
@@ -319,6 +332,11 @@ mod tests {
         assert_eq!(measured.public_exposed_share, Some(0.0));
         // Group means of threes without noise: differencing gives people back.
         assert!(report.differencing_recovered() > 0.5, "{report:?}");
+        assert!(
+            report.shares().starts_with("differencing recovered"),
+            "{}",
+            report.shares()
+        );
 
         // Fewer joiners than targets: topped up with random people; a smaller table to re-run on.
         let settings = AttackSettings {

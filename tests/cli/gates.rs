@@ -370,11 +370,13 @@ fn simulated_attacks_gate_the_release_and_the_ledger_carries_membership() {
         "max_malformed_share = 0.2\nmin_published_measurements = 1\n\
          [defences]\ngroup_noise_sd = 0\n",
     );
-    let run = publish_fixture(&db, &key, &tiny, 5, &["--config", &config]).expect_code(1);
+    let run =
+        publish_fixture(&db, &key, &tiny, 5, &["--config", &config, "--verbose"]).expect_code(1);
     assert!(
         run.stderr().contains("max_differencing_recovered"),
         "{}",
         run.stderr()
     );
+    assert!(run.stderr().contains("risk --attacks"), "{}", run.stderr());
     assert!(!tiny.exists());
 }
