@@ -55,7 +55,8 @@ pub enum Command {
     Publish(publish::Args),
     /// Re-check a release directory; exit 1 if any check fails.
     Verify(verify::Args),
-    /// Assess the re-identification risk of a table (raw or released).
+    /// Assess the re-identification risk of a table (raw or released), or with --attacks run the
+    /// simulated attacks against the release a private source would give.
     Risk(risk::Args),
     /// Anonymize a table described by a dataset schema (global recoding, Mondrian or MDAV).
     Anonymize(anonymize::Args),
