@@ -40,6 +40,16 @@ pub struct PackagedFile<'a> {
     pub sha256: &'a str,
 }
 
+impl<'a> From<&'a crate::release::manifest::ManifestFile> for PackagedFile<'a> {
+    fn from(file: &'a crate::release::manifest::ManifestFile) -> Self {
+        PackagedFile {
+            name: &file.path,
+            bytes: file.bytes,
+            sha256: &file.sha256,
+        }
+    }
+}
+
 /// Builds the descriptor for the CSV and Parquet resources.
 pub fn datapackage(
     info: &PackageInfo<'_>,
@@ -90,32 +100,15 @@ pub fn datapackage(
         "contributors": [{ "title": "FreeSewing", "role": "publisher" }],
         "keywords": ["anthropometry", "body measurements", "sewing", "anonymized", "k-anonymity"],
         "resources": [
-            {
-                "name": "measurements",
-                "path": csv.name,
-                "profile": "tabular-data-resource",
-                "format": "csv",
-                "mediatype": "text/csv",
-                "encoding": "utf-8",
-                "bytes": csv.bytes,
-                "hash": format!("sha256:{}", csv.sha256),
-                "dialect": { "delimiter": ",", "header": true },
-                "schema": table_schema,
-            },
-            {
-                "name": "measurements-parquet",
-                "path": parquet.name,
-                "type": "file",
-                "profile": "data-resource",
-                "format": "parquet",
-                "mediatype": "application/vnd.apache.parquet",
-                "bytes": parquet.bytes,
-                "hash": format!("sha256:{}", parquet.sha256),
-                "description": format!(
+            csv_resource("measurements", csv, table_schema),
+            parquet_resource(
+                "measurements-parquet",
+                parquet,
+                format!(
                     "The same {} rows and values as {} (the schema of resource `measurements` applies), typed and zstd-compressed; each column's unit is in its Arrow field metadata and the release parameters in the file's key-value metadata.",
                     info.rows, csv.name
                 ),
-            }
+            ),
         ]
     })
 }
@@ -152,29 +145,50 @@ pub fn add_chart_resources(
     let resources = package["resources"]
         .as_array_mut()
         .expect("the descriptor lists resources");
-    resources.push(json!({
-        "name": "sizechart",
-        "path": csv.path,
+    resources.push(csv_resource(
+        "sizechart",
+        &csv.into(),
+        json!({ "fields": fields, "missingValues": [""] }),
+    ));
+    resources.push(parquet_resource(
+        "sizechart-parquet",
+        &parquet.into(),
+        format!(
+            "The same rows as {} (the schema of resource `sizechart` applies), typed.",
+            csv.path
+        ),
+    ));
+}
+
+/// A CSV file of the release as a tabular data resource with its Table Schema.
+pub fn csv_resource(name: &str, file: &PackagedFile<'_>, schema: Value) -> Value {
+    json!({
+        "name": name,
+        "path": file.name,
         "profile": "tabular-data-resource",
         "format": "csv",
         "mediatype": "text/csv",
         "encoding": "utf-8",
-        "bytes": csv.bytes,
-        "hash": format!("sha256:{}", csv.sha256),
+        "bytes": file.bytes,
+        "hash": format!("sha256:{}", file.sha256),
         "dialect": { "delimiter": ",", "header": true },
-        "schema": { "fields": fields, "missingValues": [""] },
-    }));
-    resources.push(json!({
-        "name": "sizechart-parquet",
-        "path": parquet.path,
+        "schema": schema,
+    })
+}
+
+/// A Parquet file of the release as a file resource; `description` says which CSV it mirrors.
+pub fn parquet_resource(name: &str, file: &PackagedFile<'_>, description: String) -> Value {
+    json!({
+        "name": name,
+        "path": file.name,
         "type": "file",
         "profile": "data-resource",
         "format": "parquet",
         "mediatype": "application/vnd.apache.parquet",
-        "bytes": parquet.bytes,
-        "hash": format!("sha256:{}", parquet.sha256),
-        "description": format!("The same rows as {} (the schema of resource `sizechart` applies), typed.", csv.path),
-    }));
+        "bytes": file.bytes,
+        "hash": format!("sha256:{}", file.sha256),
+        "description": description,
+    })
 }
 
 fn unit_words(unit: &str) -> &str {

@@ -198,32 +198,19 @@ fn datapackage(
         "licenses": [super::datapackage::license(&plan.license)],
         "keywords": ["frequency table", "statistical disclosure control", "aggregate statistics"],
         "resources": [
-            {
-                "name": "frequencies",
-                "path": csv.path,
-                "profile": "tabular-data-resource",
-                "format": "csv",
-                "mediatype": "text/csv",
-                "encoding": "utf-8",
-                "bytes": csv.bytes,
-                "hash": format!("sha256:{}", csv.sha256),
-                "dialect": { "delimiter": ",", "header": true },
-                "schema": { "fields": fields, "missingValues": [""] },
-            },
-            {
-                "name": "frequencies-parquet",
-                "path": parquet.path,
-                "type": "file",
-                "profile": "data-resource",
-                "format": "parquet",
-                "mediatype": "application/vnd.apache.parquet",
-                "bytes": parquet.bytes,
-                "hash": format!("sha256:{}", parquet.sha256),
-                "description": format!(
+            super::datapackage::csv_resource(
+                "frequencies",
+                &csv.into(),
+                json!({ "fields": fields, "missingValues": [""] }),
+            ),
+            super::datapackage::parquet_resource(
+                "frequencies-parquet",
+                &parquet.into(),
+                format!(
                     "The same {} lines as {} (the schema of resource `frequencies` applies), typed (counts as unsigned integers, null when suppressed).",
                     report.lines, csv.path
                 ),
-            }
+            ),
         ]
     });
     if let Some(as_of) = &plan.as_of {
