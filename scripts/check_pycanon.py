@@ -4,9 +4,13 @@ and, where a sensitive column is named, l-diversity, and must agree with what an
 
     check_pycanon.py release DIR --anonpub BIN
         An anonpub release. Quasi-identifiers: every measurement column of measurements.csv (an
-        empty cell, "not published", is a value of its own). pyCANON's k must equal the smallest
-        group that `anonpub verify` reports, reach k_requested of report.json and be at least the
-        k_achieved it records (people per group; a group has at least as many rows as people).
+        empty cell, "not published", is a value of its own); for a generalized release (a
+        `generalization` entry in report.json) the columns it lists as quasi-identifiers. pyCANON's
+        k must equal the smallest group that `anonpub verify` reports, reach k_requested of
+        report.json and be at least the k_achieved it records (people per group; a group has at
+        least as many rows as people). Where report.json asked for l-diversity, pyCANON's l of
+        every sensitive column must equal a direct count made here and the l report.json claims,
+        and reach the l asked for.
 
     check_pycanon.py table CSV --sep ';' --k K [--sensitive COLUMN --l L]
         Any released table, such as ARX's golden outputs. Rows with `*` in every column are
@@ -59,8 +63,15 @@ class Outcome:
 def check_release(args, outcome):
     release = pathlib.Path(args.dir)
     frame = read(release / "measurements.csv", ",")
-    quasi = [c for c in frame.columns if c != "record_id"]
     report = json.loads((release / "report.json").read_text())
+    generalization = report.get("generalization")
+    if generalization:
+        roles = {c["name"]: c["role"] for c in generalization["columns"]}
+        quasi = [c for c in frame.columns if roles.get(c) == "quasi_identifier"]
+        sensitive = [c for c in frame.columns if roles.get(c) == "sensitive"]
+    else:
+        quasi = [c for c in frame.columns if c != "record_id"]
+        sensitive = []
     k_pycanon = anonymity.k_anonymity(frame, quasi)
     verify = subprocess.run(
         [args.anonpub, "verify", str(release)], capture_output=True, text=True, check=False
@@ -80,6 +91,24 @@ def check_release(args, outcome):
         k_pycanon >= report["k_achieved"],
         f"{name}: pyCANON k = {k_pycanon} >= k_achieved (people) = {report['k_achieved']}",
     )
+    asked = (generalization or {}).get("l_diversity")
+    if asked:
+        for column in sensitive:
+            l_pycanon = anonymity.l_diversity(frame, quasi, [column])
+            l_direct = direct_l(frame, quasi, column)
+            outcome.expect(
+                l_pycanon == l_direct,
+                f"{name}: `{column}` pyCANON l = {l_pycanon}, direct count l = {l_direct}",
+            )
+            outcome.expect(
+                l_pycanon >= asked["requested"],
+                f"{name}: `{column}` pyCANON l = {l_pycanon} >= l asked = {asked['requested']}",
+            )
+        l_claimed = min(direct_l(frame, quasi, c) for c in sensitive)
+        outcome.expect(
+            l_claimed == asked["achieved"],
+            f"{name}: l of the release = {l_claimed}, report.json claims {asked['achieved']}",
+        )
 
 
 def check_table(args, outcome):

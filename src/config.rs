@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::anonymize::k_anonymity;
+use crate::anonymize::engine::Method;
+use crate::anonymize::{k_anonymity, ldiversity, tcloseness};
 use crate::dp::config::SizeChartConfig;
 use crate::error::{Error, Result};
 use crate::gates::Thresholds;
@@ -81,6 +82,105 @@ pub struct ReleaseConfig {
     /// How `anonpub tabulate` protects the cells of a frequency table.
     #[serde(default)]
     pub tabulate: TabulateConfig,
+    /// How `publish` anonymizes the rows (`[method]`): MDAV by default. Left out of the
+    /// configuration digest while it is the default, so releases made before it existed keep
+    /// their digest.
+    #[serde(default, skip_serializing_if = "MethodConfig::is_default")]
+    pub method: MethodConfig,
+}
+
+/// The `[method]` section: the anonymization method of `publish` and the privacy models beyond
+/// k, with the meanings `anonymize`'s `--method`, `--l`, `--t` and `--suppression` have.
+///
+/// - `name = "mdav"` (the default): coverage-aware microaggregation of the numeric
+///   quasi-identifiers with the keyed group noise and the simulated attacks (the measurements
+///   release);
+/// - `name = "global"`: optimal full-domain generalization over the schema's hierarchies, with
+///   at most `suppression` of the records suppressed (default 0);
+/// - `name = "mondrian"`: strict multidimensional partitioning (local recoding).
+///
+/// `l` asks for distinct l-diversity and `t` for t-closeness of every `sensitive` column of the
+/// schema; both need a generalizing method, since the measurements release has no sensitive
+/// column.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MethodConfig {
+    /// The method.
+    #[serde(default = "default_method")]
+    pub name: Method,
+    /// Distinct values of every sensitive column per class (distinct l-diversity).
+    pub l: Option<usize>,
+    /// Largest distance of a class's sensitive values from the release's (t-closeness).
+    pub t: Option<f64>,
+    /// Global recoding: the largest share of records it may suppress.
+    pub suppression: Option<f64>,
+}
+
+fn default_method() -> Method {
+    Method::Mdav
+}
+
+impl Default for MethodConfig {
+    fn default() -> Self {
+        MethodConfig {
+            name: default_method(),
+            l: None,
+            t: None,
+            suppression: None,
+        }
+    }
+}
+
+impl MethodConfig {
+    /// Whether the section asks for nothing but the default.
+    pub fn is_default(&self) -> bool {
+        *self == MethodConfig::default()
+    }
+
+    /// Whether the method generalizes cells (global recoding, Mondrian) rather than
+    /// microaggregating measurements.
+    pub fn generalizes(&self) -> bool {
+        self.name != Method::Mdav
+    }
+
+    /// Checks ranges and that each key applies to the method; returns the offending field and
+    /// what was expected.
+    pub fn validate(&self) -> std::result::Result<(), (&'static str, String)> {
+        if let Some(l) = self.l {
+            ldiversity::validate(l, ldiversity::Variant::Distinct)
+                .map_err(|e| ("method.l", e.to_string()))?;
+        }
+        if let Some(t) = self.t {
+            tcloseness::validate(t).map_err(|e| ("method.t", e.to_string()))?;
+        }
+        if !self.generalizes() {
+            for (field, set) in [
+                ("method.l", self.l.is_some()),
+                ("method.t", self.t.is_some()),
+            ] {
+                if set {
+                    return Err((
+                        field,
+                        "needs name = \"global\" or \"mondrian\": the microaggregated \
+                         measurements release has no sensitive column"
+                            .into(),
+                    ));
+                }
+            }
+        }
+        if let Some(share) = self.suppression {
+            if !(0.0..=1.0).contains(&share) {
+                return Err(("method.suppression", "must be between 0 and 1".into()));
+            }
+            if self.name != Method::Global {
+                return Err((
+                    "method.suppression",
+                    "only global recoding (name = \"global\") suppresses records".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The `[defences]` section: what the release does against differencing, planted accounts and
@@ -235,6 +335,7 @@ impl ReleaseConfig {
             })?;
         }
         self.tabulate.validate()?;
+        self.method.validate()?;
         self.thresholds.validate()
     }
 }
@@ -359,6 +460,46 @@ mod tests {
         assert!(bad.contains("sizechart.lifetime_epsilon"), "{bad}");
         let bad = load("[tabulate]\nthreshold = 0\n").unwrap_err().to_string();
         assert!(bad.contains("field `tabulate.threshold`"), "{bad}");
+    }
+
+    #[test]
+    fn method_section() {
+        let defaults = ReleaseConfig::default();
+        assert!(defaults.method.is_default() && !defaults.method.generalizes());
+        // The default section stays out of the digest's JSON.
+        assert!(serde_json::to_value(&defaults)
+            .unwrap()
+            .get("method")
+            .is_none());
+        let global =
+            load("[method]\nname = \"global\"\nl = 2\nt = 0.5\nsuppression = 0.01\n").unwrap();
+        assert_eq!(global.method.name, Method::Global);
+        assert_eq!((global.method.l, global.method.t), (Some(2), Some(0.5)));
+        assert!(serde_json::to_value(&global)
+            .unwrap()
+            .get("method")
+            .is_some());
+        for (text, field) in [
+            ("[method]\nl = 2\n", "method.l"),
+            ("[method]\nt = 0.2\n", "method.t"),
+            ("[method]\nname = \"mondrian\"\nl = 0\n", "method.l"),
+            ("[method]\nname = \"global\"\nt = 1.5\n", "method.t"),
+            (
+                "[method]\nname = \"mondrian\"\nsuppression = 0.1\n",
+                "method.suppression",
+            ),
+            (
+                "[method]\nname = \"global\"\nsuppression = 2\n",
+                "method.suppression",
+            ),
+        ] {
+            let error = load(text).unwrap_err().to_string();
+            assert!(
+                error.contains(&format!("field `{field}`")),
+                "{text}: {error}"
+            );
+        }
+        assert!(load("[method]\nname = \"arx\"\n").is_err());
     }
 
     #[test]

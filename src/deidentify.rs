@@ -49,14 +49,20 @@ pub fn deidentify(columns: Vec<String>, released: &[f64], seed: u64) -> ReleaseT
     let mut rows: Vec<&[f64]> = released.chunks(width).collect();
     // Rows that compare equal are identical, so an unstable (parallel) sort gives the same table.
     rows.par_sort_unstable_by(|a, b| compare_rows(a, b));
-    let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    rng.set_stream(RECORD_ID_STREAM);
-    let record_ids = rows.iter().map(|_| uuid_v4(&mut rng)).collect();
+    let record_ids = record_ids(rows.len(), seed);
     ReleaseTable {
         columns,
         record_ids,
         values: rows.concat(),
     }
+}
+
+/// `count` record ids, in row order, from the seed's own record-id stream: every release, of
+/// any method, names its rows the same way.
+pub fn record_ids(count: usize, seed: u64) -> Vec<String> {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    rng.set_stream(RECORD_ID_STREAM);
+    (0..count).map(|_| uuid_v4(&mut rng)).collect()
 }
 
 /// Missing values sort after present ones; present ones by value.

@@ -1,80 +1,161 @@
-//! Publish gates: the `[thresholds]` of the release configuration, listed once.
+//! Publish gates: the `[thresholds]` of the release configuration, declared once.
 //!
-//! Each threshold bounds one figure a release measures (the achieved k, a risk, a share). [`GATES`]
-//! is the one list of them, in the order they are judged: the config validates the limits through
-//! it, `publish` judges the figures it measured, `verify` re-judges the ones the release alone
-//! determines and names the others. A privacy
-//! model's own threshold lives in the model's file ([`crate::anonymize::k_anonymity::MIN_K`],
-//! [`crate::anonymize::ldiversity::MIN_L`]) and is listed here like the risk gates.
+//! Each threshold bounds one figure a release measures (the achieved k, l, a risk, a share).
+//! One declaration (`declare_gates!`) generates the thresholds, the measured figures and
+//! [`GATES`], the list of them in the order they are judged: the config validates the limits
+//! through it, `publish` judges the figures it measured, `verify` re-judges the ones the release
+//! alone determines and names the others. This module imports nothing of the engines: the
+//! models and attacks whose figures it bounds depend on it, never the reverse.
 
 use serde::{Deserialize, Serialize};
 
-use crate::anonymize::{k_anonymity, ldiversity};
 use crate::error::Error;
 
-/// Conditions a release must meet, or nothing is written. Each unset threshold is not checked.
-/// `report.json` records them all, and `verify` re-checks those that can be measured on the
-/// release alone. Every field is one entry of [`GATES`] (a test keeps the two in step).
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Thresholds {
-    /// The achieved k (people in the smallest group) must be at least this.
-    pub min_k: Option<usize>,
+/// Declares every gate once: its threshold (a field of [`Thresholds`], with its key in
+/// `[thresholds]`), its figure (a field of [`Measured`]), its bound and what the figure is
+/// measured from. [`Thresholds`], [`Measured`] and [`GATES`] are generated from this one list,
+/// in this order (the order gates are judged in), so they cannot drift apart: a new gate is one
+/// entry here.
+macro_rules! declare_gates {
+    ($(
+        $(#[$threshold_meta:meta])*
+        $threshold:ident: Option<$limit:ty>,
+        $(#[$figure_meta:meta])*
+        measured $figure:ident: Option<$value:ty>,
+        $bound:ident from $from:ident;
+    )*) => {
+        /// Conditions a release must meet, or nothing is written. Each unset threshold is not
+        /// checked. `report.json` records them all, and `verify` re-checks those that can be
+        /// measured on the release alone.
+        #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct Thresholds {
+            $( $(#[$threshold_meta])* pub $threshold: Option<$limit>, )*
+        }
+
+        /// What a release measured, for [`Thresholds::evaluate`]; `None` where a figure is not
+        /// known (not computed, or not derivable from what the caller has).
+        #[derive(Debug, Clone, Copy, Default)]
+        pub struct Measured {
+            $( $(#[$figure_meta])* pub $figure: Option<$value>, )*
+        }
+
+        impl Thresholds {
+            /// Unsets every threshold whose figure is measured from `from`: for a release that
+            /// cannot measure it at all (a generalized release runs no simulated attack).
+            pub fn clear_from(&mut self, from: MeasuredFrom) {
+                $( if MeasuredFrom::$from == from { self.$threshold = None; } )*
+            }
+        }
+
+        /// Every threshold, in the order they are judged (the first failing one stops a
+        /// release).
+        pub const GATES: [GateSpec; [$(stringify!($threshold)),*].len()] = [$(
+            GateSpec {
+                key: concat!("thresholds.", stringify!($threshold)),
+                bound: Bound::$bound,
+                measured_from: MeasuredFrom::$from,
+                limit: |t| t.$threshold.map(Figure::figure),
+                figure: |m| m.$figure.map(Figure::figure),
+            },
+        )*];
+    };
+}
+
+/// A limit or a figure as gates compare them.
+trait Figure {
+    fn figure(self) -> f64;
+}
+
+impl Figure for usize {
+    fn figure(self) -> f64 {
+        self as f64
+    }
+}
+
+impl Figure for f64 {
+    fn figure(self) -> f64 {
+        self
+    }
+}
+
+declare_gates! {
+    /// The achieved k (people in the smallest group) must be at least this: the threshold of
+    /// k-anonymity (`anonymize::k_anonymity`), judged on people at publish and re-judged by
+    /// `verify` on rows per class of identical rows, which can only overstate the people per
+    /// class (a failure there is certain).
+    min_k: Option<usize>,
+    /// People in the smallest group of identical released rows.
+    measured k: Option<usize>,
+    AtLeast from Release;
+
     /// At most this share of eligible records may be suppressed.
-    pub max_suppressed_share: Option<f64>,
+    max_suppressed_share: Option<f64>,
+    /// Share of eligible records suppressed.
+    measured suppressed_share: Option<f64>,
+    AtMost from Release;
+
     /// Highest prosecutor risk of any released row (1 / its number of identical rows).
-    pub max_highest_risk: Option<f64>,
+    max_highest_risk: Option<f64>,
+    /// Highest prosecutor risk of a released row.
+    measured highest_risk: Option<f64>,
+    AtMost from Release;
+
     /// Prosecutor risk averaged over released rows (classes / rows).
-    pub max_average_risk: Option<f64>,
+    max_average_risk: Option<f64>,
+    /// Average prosecutor risk of the released rows.
+    measured average_risk: Option<f64>,
+    AtMost from Release;
+
     /// Share of released rows whose risk exceeds 1/k, i.e. in classes of fewer than k rows.
-    pub max_records_at_risk: Option<f64>,
+    max_records_at_risk: Option<f64>,
+    /// Share of released rows above the risk threshold 1/k.
+    measured records_at_risk: Option<f64>,
+    AtMost from Release;
+
     /// Share of released records the linkage attack links to their own group.
-    pub max_linkage_success: Option<f64>,
+    max_linkage_success: Option<f64>,
+    /// Success of the linkage attack.
+    measured linkage_success: Option<f64>,
+    AtMost from RawData;
+
     /// Share of the measurements the attacker did not know that the linked row reveals within
     /// ±2 %.
-    pub max_interval_disclosure: Option<f64>,
-    /// Distinct sensitive values per class (l-diversity), for releases with a sensitive column.
-    pub min_l: Option<usize>,
-    /// Share of simulated leavers, or of simulated joiners, whichever is larger, that differencing
-    /// two successive releases recovers ([`crate::risk::differencing`]). Set by default while
-    /// `[attacks]` is enabled (see [`crate::risk::attacks`]).
+    max_interval_disclosure: Option<f64>,
+    /// Share disclosed within ±2 % by the linkage attack.
+    measured interval_disclosure: Option<f64>,
+    AtMost from RawData;
+
+    /// Distinct sensitive values per class (distinct l-diversity, `anonymize::ldiversity`), for
+    /// releases with a sensitive column (a generalizing `[method]`).
+    min_l: Option<usize>,
+    /// Smallest number of distinct sensitive values in a class.
+    measured l: Option<usize>,
+    AtLeast from SensitiveColumn;
+
+    /// Share of simulated leavers, or of simulated joiners, whichever is larger, that
+    /// differencing two successive releases recovers ([`crate::risk::differencing`]). Set by
+    /// default while `[attacks]` is enabled (see [`crate::risk::attacks`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_differencing_recovered: Option<f64>,
+    max_differencing_recovered: Option<f64>,
+    /// Share recovered by differencing, the larger of leavers and joiners.
+    measured differencing_recovered: Option<f64>,
+    AtMost from Simulation;
+
     /// Share of targets that k − 1 planted accounts recover ([`crate::risk::fake_accounts`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_fake_accounts_recovered: Option<f64>,
+    max_fake_accounts_recovered: Option<f64>,
+    /// Share recovered by planted accounts.
+    measured fake_accounts_recovered: Option<f64>,
+    AtMost from Simulation;
+
     /// Share of private people in a group with fewer than k people whose sets are not public
     /// ([`crate::risk::known_members`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_public_exposed_share: Option<f64>,
-}
-
-/// What a release measured, for [`Thresholds::evaluate`]; `None` where a figure is not known
-/// (not computed, or not derivable from what the caller has).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Measured {
-    /// People in the smallest group of identical released rows.
-    pub k: Option<usize>,
-    /// Share of eligible records suppressed.
-    pub suppressed_share: Option<f64>,
-    /// Highest prosecutor risk of a released row.
-    pub highest_risk: Option<f64>,
-    /// Average prosecutor risk of the released rows.
-    pub average_risk: Option<f64>,
-    /// Share of released rows above the risk threshold 1/k.
-    pub records_at_risk: Option<f64>,
-    /// Success of the linkage attack.
-    pub linkage_success: Option<f64>,
-    /// Share disclosed within ±2 % by the linkage attack.
-    pub interval_disclosure: Option<f64>,
-    /// Smallest number of distinct sensitive values in a class.
-    pub l: Option<usize>,
-    /// Share recovered by differencing, the larger of leavers and joiners.
-    pub differencing_recovered: Option<f64>,
-    /// Share recovered by planted accounts.
-    pub fake_accounts_recovered: Option<f64>,
+    max_public_exposed_share: Option<f64>,
     /// Share of private people exposed by public sets.
-    pub public_exposed_share: Option<f64>,
+    measured public_exposed_share: Option<f64>,
+    AtMost from Simulation;
 }
 
 /// How a threshold bounds its figure.
@@ -93,7 +174,7 @@ pub enum MeasuredFrom {
     Release,
     /// The raw data too (an attack on the release); judged at publish only.
     RawData,
-    /// A sensitive column, which a measurements release does not have.
+    /// A sensitive column, which only a generalized release has.
     SensitiveColumn,
     /// A simulated attack that re-runs the release method on the raw data changed the way an
     /// attacker would change it ([`crate::risk::attacks`]); judged at publish only.
@@ -114,66 +195,6 @@ pub struct GateSpec {
     /// The measured figure, if known.
     pub figure: fn(&Measured) -> Option<f64>,
 }
-
-/// Every threshold, in the order they are judged (the first failing one stops a release).
-pub const GATES: [GateSpec; 11] = [
-    k_anonymity::MIN_K,
-    GateSpec::at_most(
-        "thresholds.max_suppressed_share",
-        MeasuredFrom::Release,
-        |t| t.max_suppressed_share,
-        |m| m.suppressed_share,
-    ),
-    GateSpec::at_most(
-        "thresholds.max_highest_risk",
-        MeasuredFrom::Release,
-        |t| t.max_highest_risk,
-        |m| m.highest_risk,
-    ),
-    GateSpec::at_most(
-        "thresholds.max_average_risk",
-        MeasuredFrom::Release,
-        |t| t.max_average_risk,
-        |m| m.average_risk,
-    ),
-    GateSpec::at_most(
-        "thresholds.max_records_at_risk",
-        MeasuredFrom::Release,
-        |t| t.max_records_at_risk,
-        |m| m.records_at_risk,
-    ),
-    GateSpec::at_most(
-        "thresholds.max_linkage_success",
-        MeasuredFrom::RawData,
-        |t| t.max_linkage_success,
-        |m| m.linkage_success,
-    ),
-    GateSpec::at_most(
-        "thresholds.max_interval_disclosure",
-        MeasuredFrom::RawData,
-        |t| t.max_interval_disclosure,
-        |m| m.interval_disclosure,
-    ),
-    ldiversity::MIN_L,
-    GateSpec::at_most(
-        "thresholds.max_differencing_recovered",
-        MeasuredFrom::Simulation,
-        |t| t.max_differencing_recovered,
-        |m| m.differencing_recovered,
-    ),
-    GateSpec::at_most(
-        "thresholds.max_fake_accounts_recovered",
-        MeasuredFrom::Simulation,
-        |t| t.max_fake_accounts_recovered,
-        |m| m.fake_accounts_recovered,
-    ),
-    GateSpec::at_most(
-        "thresholds.max_public_exposed_share",
-        MeasuredFrom::Simulation,
-        |t| t.max_public_exposed_share,
-        |m| m.public_exposed_share,
-    ),
-];
 
 /// The verdict on one threshold.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -200,38 +221,6 @@ impl Gate {
 }
 
 impl GateSpec {
-    /// A threshold on a share or probability: the figure must be at most the limit.
-    pub const fn at_most(
-        key: &'static str,
-        measured_from: MeasuredFrom,
-        limit: fn(&Thresholds) -> Option<f64>,
-        figure: fn(&Measured) -> Option<f64>,
-    ) -> Self {
-        GateSpec {
-            key,
-            bound: Bound::AtMost,
-            measured_from,
-            limit,
-            figure,
-        }
-    }
-
-    /// A threshold on a count (k, l, as whole numbers): the figure must be at least the limit.
-    pub const fn at_least(
-        key: &'static str,
-        measured_from: MeasuredFrom,
-        limit: fn(&Thresholds) -> Option<f64>,
-        figure: fn(&Measured) -> Option<f64>,
-    ) -> Self {
-        GateSpec {
-            key,
-            bound: Bound::AtLeast,
-            measured_from,
-            limit,
-            figure,
-        }
-    }
-
     /// The key in `[thresholds]` (and in `report.json`'s `parameters.thresholds`).
     pub fn name(&self) -> &'static str {
         let key: &'static str = self.key;
@@ -395,6 +384,12 @@ mod tests {
             .unwrap()
             .get("max_fake_accounts_recovered")
             .is_some());
+        let mut cleared = Thresholds {
+            min_k: Some(5),
+            ..attacks.clone()
+        };
+        cleared.clear_from(MeasuredFrom::Simulation);
+        assert!(!cleared.need_attacks() && cleared.min_k == Some(5));
         let raw: Vec<&str> = thresholds
             .set_from(MeasuredFrom::RawData)
             .map(GateSpec::name)

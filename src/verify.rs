@@ -35,19 +35,21 @@ use crate::measurements::Catalog;
 use crate::observe::Observer;
 use crate::release::checksums::{parse_checksums, sha256_file};
 use crate::release::csv::scan_release_csv;
+use crate::release::diversity::Classes;
 use crate::release::frequency::{
     is_frequency_report, parse_lines, CellProtection, FrequencyReport, ReadLine,
 };
 use crate::release::manifest::{read_manifest, Manifest};
 use crate::release::parquet::{read_parquet, ParquetRelease};
 use crate::release::plain::{read_plain_csv, read_plain_parquet};
-use crate::release::report::ReleaseReport;
+use crate::release::report::{GeneralizationReport, ReleaseReport};
 use crate::release::{
     CHECKSUM_FILE, CSV_FILE, FREQUENCY_CSV_FILE, FREQUENCY_PARQUET_FILE, FREQUENCY_RELEASE_FILES,
     MANIFEST_FILE, PARQUET_FILE, RELEASE_FILES, REPORT_FILE, SIZECHART_CSV_FILE, SIZECHART_FILES,
     SIZECHART_PARQUET_FILE,
 };
 use crate::risk::{assess, ClassHistogram};
+use crate::schema::Role;
 use crate::tabulate::suppress::{any_recomputable, Suppression};
 use crate::timings::timed;
 
@@ -89,6 +91,17 @@ pub fn verify_release(
         .collect();
     if present.contains(FREQUENCY_CSV_FILE) || is_frequency_report(&dir.join(REPORT_FILE)) {
         return Ok(verify_frequency_release(dir, &present, observer));
+    }
+    if let Ok(report) = ReleaseReport::read(&dir.join(REPORT_FILE)) {
+        if let Some(generalization) = &report.generalization {
+            return Ok(verify_generalized_release(
+                dir,
+                &present,
+                k,
+                (&report, generalization),
+                observer,
+            ));
+        }
     }
     let mut checks = Vec::new();
     let missing: Vec<&str> = RELEASE_FILES
@@ -985,6 +998,182 @@ fn plausible_values(table: &ReleaseTable, catalog: &Catalog) -> Check {
         outside == 0,
         format!("{outside} values outside their plausible range"),
     )
+}
+
+/// The checks of a generalized release (`[method] name = "global"` or `"mondrian"`, recognised
+/// by the report's `generalization` entry): files, checksums, manifest, the CSV against the
+/// Parquet file, the columns the report lists, record ids, no identifiers, then k, distinct
+/// l-diversity and t-closeness recomputed from the released rows alone
+/// ([`crate::release::diversity`]) and compared with what was asked and what the report
+/// claims, and the recorded thresholds.
+fn verify_generalized_release(
+    dir: &Path,
+    present: &BTreeSet<String>,
+    k: Option<usize>,
+    (report, generalization): (&ReleaseReport, &GeneralizationReport),
+    observer: &dyn Observer,
+) -> Vec<Check> {
+    let missing: Vec<&str> = RELEASE_FILES
+        .iter()
+        .copied()
+        .filter(|f| !present.contains(*f))
+        .collect();
+    let mut checks = vec![check(
+        "files present",
+        missing.is_empty(),
+        if missing.is_empty() {
+            format!("all {} release files", RELEASE_FILES.len())
+        } else {
+            format!("missing: {}", missing.join(", "))
+        },
+    )];
+    let sums = read_checksums(dir);
+    let manifest = read_manifest(&dir.join(MANIFEST_FILE));
+    let listed = listed_files(&sums, &manifest, present);
+    let (digests, hashing) = timed(|| digest_files(dir, &listed));
+    observer.stage_took("hash", hashing);
+    checks.push(checksums(sums, &digests, present));
+    checks.push(manifest_check(manifest, &digests, dir, present));
+    let ((csv, parquet), reading) = timed(|| {
+        (
+            read_plain_csv(&dir.join(CSV_FILE)),
+            read_plain_parquet(&dir.join(PARQUET_FILE)),
+        )
+    });
+    observer.stage_took("read", reading);
+    let csv = match csv {
+        Ok(csv) => csv,
+        Err(problem) => {
+            checks.push(check("csv readable", false, problem));
+            return checks;
+        }
+    };
+    checks.push(match parquet {
+        Ok(parquet) if parquet == csv => check(
+            "csv = parquet",
+            true,
+            format!("{} rows identical", csv.rows.len()),
+        ),
+        Ok(_) => check("csv = parquet", false, "the two files hold different data"),
+        Err(problem) => check("csv = parquet", false, problem),
+    });
+    let expected: Vec<&str> = std::iter::once("record_id")
+        .chain(generalization.columns.iter().map(|c| c.name.as_str()))
+        .collect();
+    if csv.names != expected {
+        checks.push(check(
+            "columns",
+            false,
+            format!(
+                "[{}]; report.json lists [{}]",
+                csv.names.join(", "),
+                expected.join(", ")
+            ),
+        ));
+        return checks;
+    }
+    checks.push(check(
+        "columns",
+        true,
+        format!(
+            "record_id and the {} columns report.json lists",
+            expected.len() - 1
+        ),
+    ));
+    let ids: Vec<&str> = csv.rows.iter().map(|row| row[0].as_str()).collect();
+    let distinct: HashSet<&str> = ids.iter().copied().collect();
+    let malformed = ids.iter().filter(|id| !is_record_id(id)).count();
+    checks.push(check(
+        "record ids",
+        malformed == 0 && distinct.len() == ids.len(),
+        format!(
+            "{} ids, {} distinct, {malformed} not a UUID v4",
+            ids.len(),
+            distinct.len()
+        ),
+    ));
+    let flagged = csv
+        .rows
+        .iter()
+        .flat_map(|row| &row[1..])
+        .filter_map(|cell| identifier_kind(cell))
+        .fold(BTreeMap::new(), |mut kinds, kind| {
+            *kinds.entry(kind).or_insert(0) += 1;
+            kinds
+        });
+    checks.push(no_identifiers(
+        &flagged,
+        csv.rows.len() * (expected.len() - 1),
+    ));
+    let rows: Vec<&[String]> = csv.rows.iter().map(|row| &row[1..]).collect();
+    let of_role = |role: Role| -> Vec<usize> {
+        (0..generalization.columns.len())
+            .filter(|&c| generalization.columns[c].role == role)
+            .collect()
+    };
+    let classes = Classes::of(&rows, &of_role(Role::QuasiIdentifier));
+    let histogram =
+        ClassHistogram::from_class_sizes(classes.members.iter().map(|c| c.len() as u64));
+    let required_k = k.unwrap_or(report.k_requested);
+    let smallest = classes.smallest();
+    let claims_more = report.k_achieved > smallest && !rows.is_empty();
+    let count_differs = report.anonymization.published_records != rows.len();
+    checks.push(check(
+        "k-anonymity",
+        (rows.is_empty() || smallest >= required_k) && !claims_more && !count_differs,
+        format!(
+            "smallest group of identical rows: {smallest} (k = {required_k}; {} groups){}{}",
+            classes.members.len(),
+            if claims_more {
+                format!("; report.json claims k_achieved = {}", report.k_achieved)
+            } else {
+                String::new()
+            },
+            if count_differs {
+                format!(
+                    "; report.json claims {} published records",
+                    report.anonymization.published_records
+                )
+            } else {
+                String::new()
+            }
+        ),
+    ));
+    let sensitive = of_role(Role::Sensitive);
+    let column = |c: usize| -> Vec<&str> { rows.iter().map(|row| row[c].as_str()).collect() };
+    if let Some(l) = generalization.l_diversity {
+        let achieved = sensitive
+            .iter()
+            .map(|&c| classes.distinct_l(&column(c)))
+            .min()
+            .unwrap_or(0);
+        checks.push(check(
+            "l-diversity",
+            achieved >= l.requested && achieved == l.achieved,
+            format!(
+                "fewest distinct sensitive values in a group: {achieved} (l = {}; report.json \
+                 claims {})",
+                l.requested, l.achieved
+            ),
+        ));
+    }
+    if let Some(t) = generalization.t_closeness {
+        let achieved = sensitive
+            .iter()
+            .map(|&c| classes.t_closeness(&column(c), generalization.columns[c].numeric))
+            .fold(0.0, f64::max);
+        checks.push(check(
+            "t-closeness",
+            achieved <= t.requested + 1e-9 && (achieved - t.achieved).abs() <= 1e-9,
+            format!(
+                "largest distance of a group from the release: {achieved:.6} (t = {}; \
+                 report.json claims {:.6})",
+                t.requested, t.achieved
+            ),
+        ));
+    }
+    checks.extend(thresholds(report, &histogram));
+    checks
 }
 
 #[cfg(test)]

@@ -37,8 +37,12 @@ use crate::table::IdenticalRows;
 
 pub use super::method::mondrian::NumericRelease;
 
-/// The anonymization method, as chosen on the command line (`--method`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// The anonymization method, as chosen on the command line (`--method`) and in the release
+/// configuration (`[method] name`).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize, serde::Serialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Method {
     /// Optimal full-domain generalization with record suppression (needs hierarchies).
     Global,
@@ -94,6 +98,8 @@ pub struct Outcome {
     pub table: OutputTable,
     /// What was done and achieved, in parameters and counts.
     pub report: Report,
+    /// Per row: whether the method suppressed it (`*` in every column).
+    pub suppressed: Vec<bool>,
 }
 
 /// `report.json` of `anonymize`: parameters and aggregate figures, never a value.
@@ -304,7 +310,11 @@ pub fn run(
         risk: release_risk(&histogram, request.k),
     };
     observer.stage_took("assemble", started.elapsed());
-    Ok(Outcome { table, report })
+    Ok(Outcome {
+        table,
+        report,
+        suppressed: result.suppressed,
+    })
 }
 
 /// The numeric quasi-identifiers as read, row-major; `None` if any quasi-identifier is text.

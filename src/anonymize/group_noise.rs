@@ -47,12 +47,8 @@ use zeroize::Zeroizing;
 
 use rayon::prelude::*;
 
-use serde::{Deserialize, Serialize};
-
 use super::microaggregation::{round_to, Microaggregated, ReleaseMethod};
-use crate::error::{Error, Result};
-use crate::extract::crypto::FieldKey;
-use crate::ledger::Ledger;
+use crate::release::report::GroupNoiseParameters;
 use crate::table::MeasurementTable;
 
 /// Label of the key derivation for the group noise; a new label means a new key.
@@ -221,37 +217,6 @@ impl GroupNoise {
             .for_each(|(released, &group)| {
                 self.perturb(released, &noise[group], columns.plausible, columns.rounding);
             });
-    }
-}
-
-/// The group noise as `report.json` states it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GroupNoiseParameters {
-    /// Standard deviation of the noise, in standard deviations of each column.
-    pub scale_sd: f64,
-    /// The label of the key derivation ([`GROUP_NOISE_LABEL`]); the key itself stays private.
-    pub key_label: String,
-}
-
-/// The key of the group noise: the subkey of the source's encryption key when there is one,
-/// otherwise the key kept in the ledger (drawn on first use; the caller then writes the ledger
-/// at `ledger_path`). Neither: refused (exit 2), naming `--ledger`.
-pub fn group_noise_key(
-    field_key: Option<&FieldKey>,
-    ledger: Option<(&mut Ledger, &std::path::Path)>,
-) -> Result<Zeroizing<[u8; 32]>> {
-    match (field_key, ledger) {
-        (Some(key), _) => Ok(key.subkey(GROUP_NOISE_LABEL)),
-        (None, Some((ledger, path))) => ledger.group_noise_key(path),
-        (None, None) => Err(Error::InvalidArgument {
-            name: "--ledger",
-            problem: "the keyed group noise (defences.group_noise_sd) needs a key that outlives \
-                      the release, and this source has no secret to derive it from: give a \
-                      --key-file, or a --ledger where a key is drawn once and kept, or set \
-                      defences.group_noise_sd = 0"
-                .into(),
-        }),
     }
 }
 
@@ -440,24 +405,6 @@ mod tests {
             after >= 2.0 * before.max(0.25),
             "noise leaves only {after} SD"
         );
-    }
-
-    #[test]
-    fn the_key_comes_from_the_encryption_key_or_the_ledger_or_nowhere() {
-        let field_key = FieldKey::derive(b"test key");
-        let derived = group_noise_key(Some(&field_key), None).unwrap();
-        assert_eq!(*derived, *field_key.subkey(GROUP_NOISE_LABEL));
-        let path = std::path::Path::new("ledger.json");
-        let mut ledger = Ledger::default();
-        let kept = group_noise_key(None, Some((&mut ledger, path))).unwrap();
-        assert_eq!(
-            *kept,
-            *group_noise_key(None, Some((&mut ledger, path))).unwrap()
-        );
-        assert_ne!(*kept, *derived);
-        let refused = group_noise_key(None, None).unwrap_err();
-        assert_eq!(refused.exit_code(), 2);
-        assert!(refused.to_string().contains("--ledger"));
     }
 
     #[test]

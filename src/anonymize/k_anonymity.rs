@@ -13,7 +13,7 @@
 //! (`mdav.rs`), and `k_achieved` in `report.json` is the number of people in the smallest group.
 //! Tables without a person key count one person per row, which is plain k-anonymity.
 //!
-//! **Parameters**: `k ≥ 1` ([`validate_k`]). **Threshold**: `min_k` ([`MIN_K`]), judged on the
+//! **Parameters**: `k ≥ 1` ([`validate_k`]). **Threshold**: `min_k` (`thresholds.min_k` in [`crate::gates`]), judged on the
 //! people in the smallest group at publish, and re-judged by `verify` on rows per class of
 //! identical rows, which can only overstate the people per class (a failure there is certain).
 
@@ -21,7 +21,6 @@ use std::collections::HashSet;
 
 use super::model::ClassConstraint;
 use crate::fast_hash::FastBuildHasher;
-use crate::gates::{GateSpec, MeasuredFrom};
 
 /// Checks k: a class must hold at least one record.
 pub fn validate_k(k: usize) -> Result<(), &'static str> {
@@ -72,14 +71,6 @@ impl ClassConstraint for DistinctPeople<'_> {
     }
 }
 
-/// The `min_k` threshold: the achieved k must be at least this.
-pub const MIN_K: GateSpec = GateSpec::at_least(
-    "thresholds.min_k",
-    MeasuredFrom::Release,
-    |t| t.min_k.map(|k| k as f64),
-    |m| m.k.map(|k| k as f64),
-);
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,7 +79,6 @@ mod tests {
     fn k_must_be_positive() {
         assert!(validate_k(0).is_err());
         validate_k(1).unwrap();
-        assert_eq!(MIN_K.name(), "min_k");
     }
 
     #[test]

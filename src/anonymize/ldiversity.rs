@@ -24,7 +24,6 @@
 use serde::Serialize;
 
 use super::model::ClassConstraint;
-use crate::gates::{GateSpec, MeasuredFrom};
 
 /// Relative slack when comparing an entropy with `ln l`, so that a class with exactly `l`
 /// equally frequent values is accepted despite rounding in the logarithms.
@@ -63,15 +62,6 @@ pub struct LDiversity {
     l: usize,
     variant: Variant,
 }
-
-/// The `min_l` threshold: every class must hold at least this many distinct sensitive values.
-/// A measurements release has no sensitive column, so `publish` refuses it.
-pub const MIN_L: GateSpec = GateSpec::at_least(
-    "thresholds.min_l",
-    MeasuredFrom::SensitiveColumn,
-    |t| t.min_l.map(|l| l as f64),
-    |m| m.l.map(|l| l as f64),
-);
 
 /// Checks the parameters before any data is read: `l ≥ 1` and, for the recursive variant, a
 /// positive finite `c`.

@@ -161,6 +161,17 @@ impl PersonTable {
         })
     }
 
+    /// The table as read, every column as text in schema order: what a generalizing method
+    /// anonymizes once selection has chosen its rows.
+    pub fn text(&self) -> &TextTable {
+        &self.table
+    }
+
+    /// The owner of each row, as [`StoredSet::owner`] names it (`None`: empty person key).
+    pub fn owners(&self) -> &[Option<i64>] {
+        &self.owners
+    }
+
     /// The consent and status rules, in the schema's terms, for the datasheet.
     fn eligibility(&self) -> String {
         let name = |column: usize| &self.table.columns[column];

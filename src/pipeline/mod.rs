@@ -10,6 +10,9 @@
 //! [`Source`]: every source goes through the same selection, anonymization, assessment and
 //! writing. Progress and timings go to an [`Observer`]; nothing here knows about terminals.
 
+mod benchmark;
+mod generalize;
+pub mod keys;
 pub mod plan;
 
 use std::collections::HashSet;
@@ -18,7 +21,7 @@ use std::path::Path;
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use crate::anonymize::group_noise::{add_group_noise, GroupNoiseParameters, GROUP_NOISE_LABEL};
+use crate::anonymize::group_noise::{add_group_noise, GROUP_NOISE_LABEL};
 use crate::anonymize::method::Microaggregation;
 use crate::anonymize::microaggregation::Microaggregated;
 use crate::deidentify::{deidentify, ReleaseTable};
@@ -34,16 +37,18 @@ use crate::observe::{Observer, Silent};
 use crate::publish::internal::{attacks_section, write_internal_report};
 use crate::publish::{stage_release, Release};
 use crate::release::manifest::{InputFingerprint, FINGERPRINT_LABEL};
-use crate::release::report::{release_risk, AnonymizationCounts, ReleaseParameters, ReleaseReport};
+use crate::release::report::{
+    release_risk, AnonymizationCounts, GroupNoiseParameters, ReleaseParameters, ReleaseReport,
+};
 use crate::risk::attacks::{run_attacks, AttackInput, AttacksReport};
-use crate::risk::benchmark::benchmark_method;
 use crate::risk::linkage::{linkage_attack, Attack, LinkageReport, ReleasedRows};
 use crate::risk::recovery::{GroupedRelease, Scoring, Tolerance};
 use crate::risk::utility::numeric_utility;
 use crate::risk::RiskSummary;
-use crate::select::{select, SelectionPolicy, SelectionReport};
+use crate::select::{select, SelectionReport};
 use crate::table::MeasurementTable;
 use crate::timings::timed;
+use benchmark::benchmark_method;
 pub use plan::{Destination, Plan, Request, SourcePlan};
 
 /// What a finished release run reports back to its caller.
@@ -61,6 +66,9 @@ pub fn publish(
     destination: &Destination,
     observer: &dyn Observer,
 ) -> Result<Published> {
+    if let Some(request) = &plan.generalization {
+        return generalize::publish(plan, request, destination, observer);
+    }
     struct Publish<'a>(&'a Plan, &'a Destination, &'a dyn Observer);
     impl WithSource for Publish<'_> {
         type Output = Published;
@@ -77,6 +85,14 @@ pub fn publish(
 /// a group-noise key it does not hold yet is drawn for this run alone, which changes no figure
 /// but the noise's draw.
 pub fn simulate(plan: &Plan, observer: &dyn Observer) -> Result<AttacksReport> {
+    if plan.generalization.is_some() {
+        return Err(Error::InvalidArgument {
+            name: "method.name",
+            problem: "the simulated attacks re-run microaggregation on changed data; they apply \
+                      to name = \"mdav\" only"
+                .into(),
+        });
+    }
     struct Simulate<'a>(&'a Plan, &'a dyn Observer);
     impl WithSource for Simulate<'_> {
         type Output = AttacksReport;
@@ -124,7 +140,7 @@ fn open_source<J: WithSource>(plan: &Plan, observer: &dyn Observer, job: J) -> R
             // the ledger keeps (`anonymize::group_noise`). Neither: refused before reading on.
             let keyless = table.secret_key(GROUP_NOISE_LABEL).is_none();
             if plan.config.defences.group_noise_sd > 0.0 && keyless && plan.ledger.is_none() {
-                return Err(crate::anonymize::group_noise::group_noise_key(None, None)
+                return Err(keys::group_noise_key(None, None)
                     .expect_err("no key without a source secret or a ledger"));
             }
             job.run(table)
@@ -141,7 +157,7 @@ pub fn release_from<S: Source>(
     observer: &dyn Observer,
 ) -> Result<Published> {
     // The datasheet's figures about the method come from a synthetic benchmark, not from these
-    // people (see `risk::benchmark`); it needs nothing from the source, so it runs beside it.
+    // people (see `pipeline::benchmark`); it needs nothing from the source, so it runs beside it.
     // The lifetime budget is checked before anything is read (exit 1, saying what is left).
     let mut ledger = match (&plan.config.sizechart, &plan.ledger) {
         (Some(chart), Some(path)) => Some(check_lifetime(path, chart)?),
@@ -198,6 +214,7 @@ pub fn release_from<S: Source>(
         risk: assessed.risk.clone(),
         method_benchmark,
         sizechart: chart.as_ref().map(|c| c.report.clone()),
+        generalization: None,
     };
     let release = Release {
         table: &release_table,
@@ -355,7 +372,7 @@ fn release_keys(
         Some(_) => {
             let key = match secrets.membership {
                 Some(key) => key,
-                None => derive(&*kept_key()?, MEMBERSHIP_LABEL),
+                None => keys::derive(&*kept_key()?, MEMBERSHIP_LABEL),
             };
             let table = &selected.table;
             Some(
@@ -371,25 +388,10 @@ fn release_keys(
     })
 }
 
-/// HMAC-SHA256(`key`, `label`): a key for another purpose, as
-/// [`crate::extract::crypto::FieldKey::subkey`] derives them.
-fn derive(key: &[u8; 32], label: &str) -> Zeroizing<[u8; 32]> {
-    use hmac::{Hmac, Mac};
-    let mut mac =
-        <Hmac<sha2::Sha256> as Mac>::new_from_slice(key).expect("HMAC takes keys of any length");
-    mac.update(label.as_bytes());
-    Zeroizing::new(mac.finalize().into_bytes().into())
-}
-
 /// Stage 1–2: reads and selects; the fingerprint is computed on its own thread meanwhile. If
 /// selection fails, its error is reported at once and the process ends without waiting.
 fn select_people<S: Source>(source: S, plan: &Plan, observer: &dyn Observer) -> Result<Selected> {
-    let policy = SelectionPolicy {
-        as_of: plan.as_of,
-        retention_months: plan.config.retention_months,
-        min_account_age_days: plan.config.defences.min_account_age_days,
-        max_malformed_share: plan.config.max_malformed_share,
-    };
+    let policy = plan.selection_policy();
     let fingerprinting = {
         let path = source.path().to_path_buf();
         let key = source.secret_key(FINGERPRINT_LABEL);
@@ -623,7 +625,10 @@ fn released_rows(released: &Microaggregated) -> ReleasedRows<'_> {
 }
 
 /// The parameters `report.json` records, from the plan and the noise that was applied.
-fn parameters(plan: &Plan, group_noise: Option<GroupNoiseParameters>) -> ReleaseParameters {
+pub(crate) fn parameters(
+    plan: &Plan,
+    group_noise: Option<GroupNoiseParameters>,
+) -> ReleaseParameters {
     let config = &plan.config;
     ReleaseParameters {
         group_noise,

@@ -8,6 +8,9 @@
 
 use std::path::PathBuf;
 
+use crate::anonymize::dataset::Perturbation;
+use crate::anonymize::engine::{self, NumericRelease};
+use crate::anonymize::ldiversity::Variant;
 use crate::anonymize::microaggregation::ReleaseMethod;
 use crate::atomic::check_target;
 use crate::config::ReleaseConfig;
@@ -18,7 +21,8 @@ use crate::gates::MeasuredFrom;
 use crate::measurements::Catalog;
 use crate::publish::internal::check_internal_report;
 use crate::release::manifest::config_digest;
-use crate::schema::{DatasetSchema, FREESEWING_SCHEMA};
+use crate::schema::{DatasetSchema, Role, FREESEWING_SCHEMA};
+use crate::select::SelectionPolicy;
 
 /// Where the people come from. Adding a source is one arm here and one in
 /// [`super::publish`], plus its file in [`crate::extract`].
@@ -87,6 +91,10 @@ pub struct Plan {
     pub seed: u64,
     /// The privacy ledger, if any (see [`Request::ledger`]).
     pub ledger: Option<PathBuf>,
+    /// The engine's request when `[method]` names a generalizing method (global recoding,
+    /// Mondrian), which publishes the table's own columns; `None` for the microaggregated
+    /// measurements release ([`Plan::method`]).
+    pub generalization: Option<engine::Request>,
 }
 
 impl Plan {
@@ -102,10 +110,19 @@ impl Plan {
         config
             .validate()
             .map_err(|(name, problem)| Error::InvalidArgument { name, problem })?;
+        let generalizes = config.method.generalizes();
+        let mut config = config;
+        if generalizes {
+            // The simulated attacks re-run microaggregation on changed data: a generalized
+            // release has none to run, so their gates (set by default) do not apply to it.
+            config.attacks.enabled = false;
+            config.thresholds.clear_from(MeasuredFrom::Simulation);
+        }
         if let Some(gate) = config
             .thresholds
             .set_from(MeasuredFrom::SensitiveColumn)
             .next()
+            .filter(|_| !generalizes)
         {
             return Err(Error::InvalidArgument {
                 name: gate.key,
@@ -127,7 +144,10 @@ impl Plan {
             None => (DatasetSchema::freesewing(), FREESEWING_SCHEMA.to_string()),
         };
         let catalog = Catalog::from_schema(&schema);
-        if catalog.is_empty() {
+        let generalization = generalizes
+            .then(|| generalization(&config, &source, &schema, ledger.is_some()))
+            .transpose()?;
+        if catalog.is_empty() && !generalizes {
             return Err(Error::InvalidArgument {
                 name: "schema",
                 problem: "declares no numeric quasi-identifier column: nothing to publish".into(),
@@ -178,8 +198,86 @@ impl Plan {
             method,
             seed: seed.unwrap_or_else(rand::random),
             ledger,
+            generalization,
         })
     }
+
+    /// Who may be published: the rules selection applies, from the configuration.
+    pub fn selection_policy(&self) -> SelectionPolicy {
+        SelectionPolicy {
+            as_of: self.as_of,
+            retention_months: self.config.retention_months,
+            min_account_age_days: self.config.defences.min_account_age_days,
+            max_malformed_share: self.config.max_malformed_share,
+        }
+    }
+}
+
+/// The engine's request for a generalizing `[method]`, after checking that the release can be
+/// made that way: a person-keyed table (whose schema carries the hierarchies), a quasi-identifier
+/// to generalize, a sensitive column when l, t or `min_l` are asked, and none of what only the
+/// measurements release has (size chart, ledger, linkage attack).
+fn generalization(
+    config: &ReleaseConfig,
+    source: &SourcePlan,
+    schema: &DatasetSchema,
+    has_ledger: bool,
+) -> Result<engine::Request> {
+    let invalid = |name: &'static str, problem: &str| Error::InvalidArgument {
+        name,
+        problem: problem.into(),
+    };
+    let method = config.method.name;
+    if !matches!(source, SourcePlan::Table { .. }) {
+        return Err(invalid(
+            "method.name",
+            "global recoding and Mondrian publish a person-keyed table described by a schema \
+             with hierarchies: use --source table",
+        ));
+    }
+    let only_mdav = "applies to the microaggregated measurements release (name = \"mdav\") only";
+    if config.sizechart.is_some() {
+        return Err(invalid("sizechart", only_mdav));
+    }
+    if has_ledger {
+        return Err(invalid("--ledger", only_mdav));
+    }
+    if let Some(gate) = config.thresholds.set_from(MeasuredFrom::RawData).next() {
+        return Err(invalid(gate.key, only_mdav));
+    }
+    let has = |role: Role| schema.columns.iter().any(|c| c.role == role);
+    if !has(Role::QuasiIdentifier) {
+        return Err(invalid(
+            "schema",
+            "declares no quasi-identifier column: nothing to generalize",
+        ));
+    }
+    let asked = [
+        ("method.l", config.method.l.is_some()),
+        ("method.t", config.method.t.is_some()),
+        ("thresholds.min_l", config.thresholds.min_l.is_some()),
+    ];
+    if let Some((name, _)) = asked.iter().find(|(_, asked)| *asked) {
+        if !has(Role::Sensitive) {
+            return Err(invalid(
+                name,
+                "the schema declares no column with role \"sensitive\"",
+            ));
+        }
+    }
+    Ok(engine::Request {
+        method,
+        k: config.k,
+        suppression_limit: config.method.suppression.unwrap_or(0.0),
+        l_diversity: config.method.l.map(|l| (l, Variant::Distinct)),
+        t_closeness: config.method.t,
+        numeric: NumericRelease::Ranges,
+        mdav_exact_limit: config.mdav_exact_limit,
+        perturbation: Perturbation {
+            noise: None,
+            seed: 0,
+        },
+    })
 }
 
 /// The size chart's measurements are measurements of the schema with finite public bounds; a

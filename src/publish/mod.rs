@@ -12,6 +12,7 @@
 pub mod datapackage;
 pub mod datasheet;
 pub mod frequency;
+pub mod generalized;
 pub mod html;
 pub mod internal;
 pub mod sizechart;
@@ -280,7 +281,7 @@ pub(crate) mod fixture {
     use super::*;
     use crate::gates::Thresholds;
     use crate::release::report::{release_risk, AnonymizationCounts, ReleaseParameters};
-    use crate::risk::benchmark::{ColumnBenchmark, MethodBenchmark};
+    use crate::release::report::{ColumnBenchmark, MethodBenchmark};
     use crate::select::SelectionReport;
 
     /// Benchmark figures for two measurements, made up for the tests.
@@ -378,6 +379,7 @@ pub(crate) mod fixture {
                 risk: release_risk(&table, 5),
                 method_benchmark: Some(benchmark_fixture()),
                 sizechart: None,
+                generalization: None,
             };
             let fingerprint = InputFingerprint {
                 algorithm: "HMAC-SHA256".into(),

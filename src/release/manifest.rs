@@ -22,7 +22,6 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::config::ReleaseConfig;
 use crate::error::Result;
 use crate::release::MANIFEST_FILE;
 
@@ -121,12 +120,12 @@ pub struct ManifestFile {
 ///
 /// **The rule.** The digest identifies the configuration a release was made with, so that anyone
 /// re-running can check they used the same one. It therefore covers the whole validated
-/// [`ReleaseConfig`] (every section, `[linkage]`, `[thresholds]`, `[defences]`, `[attacks]`,
+/// release configuration (`crate::config::ReleaseConfig`: every section, `[linkage]`, `[thresholds]`, `[defences]`, `[attacks]`,
 /// `[sizechart]`, `[tabulate]` included, with defaults filled in and command-line overrides
 /// applied) and the schema's text: a change to any key changes it, while the same configuration
 /// written differently (other key order, comments, a default spelled out or left out) gives the
 /// same digest. The seed and the release date are recorded beside it in the manifest, not in it.
-pub fn config_digest(config: &ReleaseConfig, schema_text: &str) -> String {
+pub fn config_digest(config: &impl Serialize, schema_text: &str) -> String {
     digest_canonical(canonical_config(config, schema_text))
 }
 
@@ -134,7 +133,7 @@ pub fn config_digest(config: &ReleaseConfig, schema_text: &str) -> String {
 /// serde serializes the struct (the schema's path left out: it differs between machines) and the
 /// schema as the SHA-256 of its text. A command may add the choices it takes outside the config
 /// file (`tabulate` adds its person and `by` columns) before digesting it.
-pub fn canonical_config(config: &ReleaseConfig, schema_text: &str) -> Value {
+pub fn canonical_config(config: &impl Serialize, schema_text: &str) -> Value {
     json!({
         "config": serde_json::to_value(config).expect("the configuration serializes"),
         "schema_sha256": hex::encode(Sha256::digest(schema_text.as_bytes())),
@@ -168,6 +167,7 @@ pub fn read_manifest(path: &Path) -> std::result::Result<Manifest, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::ReleaseConfig;
 
     #[test]
     fn fingerprint_is_keyed_and_is_not_the_plain_hash() {

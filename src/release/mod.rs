@@ -17,6 +17,7 @@
 
 pub mod checksums;
 pub mod csv;
+pub mod diversity;
 pub mod frequency;
 pub mod manifest;
 pub mod parquet;

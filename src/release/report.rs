@@ -12,13 +12,12 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::anonymize::group_noise::GroupNoiseParameters;
 use crate::deidentify::ReleaseTable;
 use crate::dp::release::SizeChartReport;
 use crate::gates::Thresholds;
 use crate::release::REPORT_FILE;
-use crate::risk::benchmark::MethodBenchmark;
 use crate::risk::{self, ClassHistogram, RiskSummary};
+use crate::schema::Role;
 use crate::select::SelectionReport;
 
 /// The public release report.
@@ -47,13 +46,100 @@ pub struct ReleaseReport {
     /// Re-identification risk of the released rows (see [`release_risk`]).
     pub risk: RiskSummary,
     /// What the method does to a synthetic population of known truth (not to these people; see
-    /// [`crate::risk::benchmark`]); `None` for a schema other than FreeSewing's.
+    /// `pipeline::benchmark`); `None` for a schema other than FreeSewing's.
     pub method_benchmark: Option<MethodBenchmark>,
     /// The differentially private size chart's entry (budget split, mechanism per figure,
     /// bounds, set choice; see [`crate::dp::release`]); absent, and not written, without a
     /// `[sizechart]` in the config.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sizechart: Option<SizeChartReport>,
+    /// What a generalized release (`[method] name = "global"` or `"mondrian"`) publishes and
+    /// achieves; absent, and not written, for the microaggregated release.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generalization: Option<GeneralizationReport>,
+}
+
+/// A generalized release: its columns, what the method did, and the privacy models asked for
+/// with what the released rows achieve (recomputed by `verify` through
+/// [`crate::release::diversity`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GeneralizationReport {
+    /// The published columns after `record_id`, in order.
+    pub columns: Vec<PublishedColumn>,
+    /// Global recoding: the largest share of records it could suppress.
+    pub suppression_limit: Option<f64>,
+    /// Global recoding: the generalization level of each quasi-identifier, in column order.
+    pub levels: Option<Vec<usize>>,
+    /// Mondrian: the number of partitions.
+    pub partitions: Option<usize>,
+    /// Generalization loss in [0, 1] (ARX's Loss metric).
+    pub information_loss: Option<f64>,
+    /// Distinct l-diversity of every sensitive column: the l asked for, and the fewest distinct
+    /// values of a sensitive column in any class of the released rows.
+    pub l_diversity: Option<Requested<usize>>,
+    /// t-closeness of every sensitive column: the t asked for, and the largest distance of a
+    /// class from the released rows' distribution.
+    pub t_closeness: Option<Requested<f64>>,
+}
+
+/// A published column of a generalized release.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PublishedColumn {
+    /// Its name, as in the schema.
+    pub name: String,
+    /// `quasi_identifier` (generalized), `sensitive` or `insensitive` (published as read).
+    pub role: Role,
+    /// Whether its cells are numbers (a generalized numeric column becomes text: ranges).
+    pub numeric: bool,
+}
+
+/// A privacy parameter asked for, and the figure the released rows achieve.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Requested<T> {
+    /// What the configuration asked for.
+    pub requested: T,
+    /// What the released rows show.
+    pub achieved: T,
+}
+
+/// The method's effect on the benchmark population, rounded for print.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MethodBenchmark {
+    /// People in the benchmark population (`pipeline::benchmark::BENCHMARK_PEOPLE`).
+    pub people: usize,
+    /// Seed of the benchmark population (`pipeline::benchmark::BENCHMARK_SEED`).
+    pub seed: u64,
+    /// Median over measurements of the Kolmogorov–Smirnov distance, released against true.
+    pub median_kolmogorov_smirnov: f64,
+    /// The largest Kolmogorov–Smirnov distance over measurements.
+    pub worst_kolmogorov_smirnov: f64,
+    /// Mean absolute difference of the correlation matrices.
+    pub correlation_difference: f64,
+    /// Share of the generated sets suppressed.
+    pub suppressed_share: f64,
+    /// The figures of each measurement, in catalogue order.
+    pub columns: Vec<ColumnBenchmark>,
+}
+
+/// One measurement on the benchmark.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ColumnBenchmark {
+    /// The measurement's name.
+    pub column: String,
+    /// Released standard deviation over the true one.
+    pub spread_kept: f64,
+    /// Released minus true P1, P5, P95, P99, in true standard deviations.
+    pub tail_shift_sd: [f64; 4],
+}
+
+/// The group noise as `report.json` states it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupNoiseParameters {
+    /// Standard deviation of the noise, in standard deviations of each column.
+    pub scale_sd: f64,
+    /// The label of the key derivation (`anonymize::group_noise::GROUP_NOISE_LABEL`); the key itself stays private.
+    pub key_label: String,
 }
 
 /// The parameters of the effective configuration that shaped the release (the fields are in

@@ -33,7 +33,6 @@
 
 pub mod attack_settings;
 pub mod attacks;
-pub mod benchmark;
 pub mod classes;
 pub mod differencing;
 pub mod fake_accounts;

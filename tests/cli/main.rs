@@ -1,9 +1,11 @@
 //! Integration tests: run the real `anonpub` binary on real files in fresh temporary directories.
 
 mod anonymize;
+mod architecture;
 mod bad_inputs;
 mod fixtures;
 mod gates;
+mod generalized;
 mod properties;
 mod publish;
 mod release;

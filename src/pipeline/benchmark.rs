@@ -13,12 +13,12 @@
 
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-use serde::{Deserialize, Serialize};
 
-use super::utility::{numeric_utility, NumericUtility};
 use crate::anonymize::method::Microaggregation;
 use crate::anonymize::microaggregation::ReleaseMethod;
 use crate::measurements::Catalog;
+use crate::release::report::{ColumnBenchmark, MethodBenchmark};
+use crate::risk::utility::{numeric_utility, NumericUtility};
 use crate::sample::people::{apply_coverage, as_typed, draw_body, draw_coverage, SizeModels};
 use crate::table::MeasurementTable;
 
@@ -27,36 +27,6 @@ pub const BENCHMARK_PEOPLE: usize = 10_000;
 /// Seed of the benchmark population; fixed so that every release of one method and k prints the
 /// same figures.
 pub const BENCHMARK_SEED: u64 = 2026;
-
-/// The method's effect on the benchmark population, rounded for print.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MethodBenchmark {
-    /// People in the benchmark population ([`BENCHMARK_PEOPLE`]).
-    pub people: usize,
-    /// Seed of the benchmark population ([`BENCHMARK_SEED`]).
-    pub seed: u64,
-    /// Median over measurements of the Kolmogorov–Smirnov distance, released against true.
-    pub median_kolmogorov_smirnov: f64,
-    /// The largest Kolmogorov–Smirnov distance over measurements.
-    pub worst_kolmogorov_smirnov: f64,
-    /// Mean absolute difference of the correlation matrices.
-    pub correlation_difference: f64,
-    /// Share of the generated sets suppressed.
-    pub suppressed_share: f64,
-    /// The figures of each measurement, in catalogue order.
-    pub columns: Vec<ColumnBenchmark>,
-}
-
-/// One measurement on the benchmark.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ColumnBenchmark {
-    /// The measurement's name.
-    pub column: String,
-    /// Released standard deviation over the true one.
-    pub spread_kept: f64,
-    /// Released minus true P1, P5, P95, P99, in true standard deviations.
-    pub tail_shift_sd: [f64; 4],
-}
 
 /// Releases the benchmark population with `method`; `None` unless `catalog` is FreeSewing's.
 pub fn benchmark_method(catalog: &Catalog, method: &ReleaseMethod) -> Option<MethodBenchmark> {

@@ -1,0 +1,239 @@
+//! `publish` with a generalizing `[method]`: a categorical table with a sensitive column (the
+//! clients of an alterations marketplace: city, age and sex with hierarchies, the service bought
+//! as sensitive) goes through the same release path as the measurements, and `verify` re-checks
+//! k, l and t from the released rows alone, even against a resealed, doctored report.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use crate::fixtures::*;
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/alterations")
+        .join(name)
+}
+
+/// Publishes the clients with `config` (written beside `out`) and returns the run.
+fn publish_clients(out: &Path, config: &str) -> Run {
+    let config_path = out.with_extension("toml");
+    std::fs::write(&config_path, config).unwrap();
+    anonpub(
+        &[
+            "publish",
+            "--source",
+            "table",
+            "--input",
+            data("clients.csv").to_str().unwrap(),
+            "--schema",
+            data("clients.toml").to_str().unwrap(),
+            "--config",
+            config_path.to_str().unwrap(),
+            "--as-of",
+            "2026-11-01",
+            "--out",
+            out.to_str().unwrap(),
+            "--seed",
+            "4",
+            "-q",
+        ],
+        &[],
+    )
+}
+
+fn report(out: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap()
+}
+
+/// The released rows as (quasi-identifier cells, service), read with the csv crate directly.
+fn released(out: &Path) -> Vec<(Vec<String>, String)> {
+    let mut reader = csv::Reader::from_path(out.join("measurements.csv")).unwrap();
+    let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
+    assert_eq!(
+        header,
+        ["record_id", "city", "age", "sex", "service", "garments"]
+    );
+    reader
+        .records()
+        .map(|record| {
+            let record = record.unwrap();
+            (
+                vec![record[1].into(), record[2].into(), record[3].into()],
+                record[4].into(),
+            )
+        })
+        .collect()
+}
+
+/// k (rows per class) and distinct l counted here, independently of anonpub.
+fn k_and_l(rows: &[(Vec<String>, String)]) -> (usize, usize) {
+    let mut classes: BTreeMap<&Vec<String>, (usize, BTreeSet<&String>)> = BTreeMap::new();
+    for (key, service) in rows {
+        let class = classes.entry(key).or_default();
+        class.0 += 1;
+        class.1.insert(service);
+    }
+    (
+        classes.values().map(|c| c.0).min().unwrap(),
+        classes.values().map(|c| c.1.len()).min().unwrap(),
+    )
+}
+
+#[test]
+fn global_and_mondrian_publish_l_diverse_releases_that_verify() {
+    let dir = tempfile::tempdir().unwrap();
+    for method in ["global", "mondrian"] {
+        let out = dir.path().join(method);
+        let config = format!("[method]\nname = \"{method}\"\nl = 2\nt = 0.6\n");
+        publish_clients(&out, &config).expect_code(0);
+        for file in [
+            "measurements.csv",
+            "measurements.parquet",
+            "datapackage.json",
+            "report.json",
+            "report.html",
+            "README.md",
+            "manifest.json",
+            "SHA256SUMS",
+        ] {
+            assert!(out.join(file).is_file(), "{method}: {file}");
+        }
+        let report = report(&out);
+        assert_eq!(report["method"], method);
+        let rows = released(&out);
+        let (k, l) = k_and_l(&rows);
+        assert!(k >= 5, "{method}: k = {k}");
+        assert!(l >= 2, "{method}: l = {l}");
+        assert_eq!(report["anonymization"]["published_records"], rows.len());
+        assert_eq!(report["generalization"]["l_diversity"]["achieved"], l);
+        assert!(report["k_achieved"].as_u64().unwrap() as usize <= k);
+        // Selection left out the bad rows, those without consent and those not seen within the
+        // retention window, and counted them.
+        let excluded = &report["selection"]["excluded_sets"];
+        for reason in [
+            "malformed_value",
+            "implausible_value",
+            "orphan_set",
+            "no_open_data_consent",
+            "outside_retention_window",
+        ] {
+            assert!(
+                excluded[reason].as_u64().unwrap() >= 1,
+                "{method}: {reason}"
+            );
+        }
+        // No direct identifier or eligibility column is published.
+        let csv = std::fs::read_to_string(out.join("measurements.csv")).unwrap();
+        assert!(!csv.contains('@') && !csv.contains("C0"), "{method}");
+        let sheet = std::fs::read_to_string(out.join("README.md")).unwrap();
+        assert!(
+            sheet.contains("Clients of an alterations marketplace"),
+            "{method}"
+        );
+        assert!(!sheet.contains("FreeSewing"), "{method}");
+        let verified = anonpub(&["verify", out.to_str().unwrap()], &[]).expect_code(0);
+        let stdout = verified.stdout();
+        assert!(
+            stdout.contains(&format!("smallest group of identical rows: {k}")),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("l-diversity") && stdout.contains("t-closeness"),
+            "{stdout}"
+        );
+        // The same inputs, config and seed give the same bytes.
+        let again = dir.path().join(format!("{method}-again"));
+        publish_clients(&again, &config).expect_code(0);
+        for file in ["measurements.csv", "measurements.parquet", "SHA256SUMS"] {
+            assert_eq!(
+                std::fs::read(out.join(file)).unwrap(),
+                std::fs::read(again.join(file)).unwrap(),
+                "{method}: {file}"
+            );
+        }
+    }
+}
+
+#[test]
+fn verify_recomputes_l_and_fails_a_resealed_report_that_claims_more() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("global");
+    publish_clients(&out, "[method]\nname = \"global\"\nl = 2\n").expect_code(0);
+    let mut doctored = report(&out);
+    let achieved = doctored["generalization"]["l_diversity"]["achieved"]
+        .as_u64()
+        .unwrap();
+    doctored["generalization"]["l_diversity"]["achieved"] = (achieved + 1).into();
+    doctored["generalization"]["l_diversity"]["requested"] = (achieved + 1).into();
+    std::fs::write(
+        out.join("report.json"),
+        serde_json::to_vec_pretty(&doctored).unwrap(),
+    )
+    .unwrap();
+    reseal(&out);
+    let run = anonpub(&["verify", out.to_str().unwrap()], &[]).expect_code(1);
+    let stdout = run.stdout();
+    assert!(
+        stdout
+            .lines()
+            .any(|line| line.contains("l-diversity") && line.contains("FAIL")),
+        "{stdout}"
+    );
+    assert!(!stdout
+        .lines()
+        .any(|line| line.contains("checksums") && line.contains("FAIL")));
+}
+
+/// Rewrites the manifest's entry for report.json and SHA256SUMS, as a forger would.
+fn reseal(out: &Path) {
+    use sha2::{Digest, Sha256};
+    let digest = |name: &str| {
+        format!(
+            "{:x}",
+            Sha256::digest(std::fs::read(out.join(name)).unwrap())
+        )
+    };
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
+    for file in manifest["files"].as_array_mut().unwrap() {
+        let name = file["path"].as_str().unwrap().to_string();
+        file["sha256"] = digest(&name).into();
+        file["bytes"] = std::fs::metadata(out.join(&name)).unwrap().len().into();
+    }
+    std::fs::write(
+        out.join("manifest.json"),
+        serde_json::to_vec_pretty(&manifest).unwrap(),
+    )
+    .unwrap();
+    let sums = std::fs::read_to_string(out.join("SHA256SUMS")).unwrap();
+    let resealed: String = sums
+        .lines()
+        .map(|line| {
+            let name = line
+                .split_whitespace()
+                .last()
+                .unwrap()
+                .trim_start_matches('*');
+            format!("{}  {name}\n", digest(name))
+        })
+        .collect();
+    std::fs::write(out.join("SHA256SUMS"), resealed).unwrap();
+}
+
+#[test]
+fn a_generalizing_method_is_refused_where_it_cannot_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    // l without a generalizing method, and l on the FreeSewing database.
+    let out = dir.path().join("mdav");
+    let run = publish_clients(&out, "[method]\nl = 2\n").expect_code(2);
+    assert!(run.stderr().contains("method.l"), "{}", run.stderr());
+    let config = dir.path().join("global.toml");
+    std::fs::write(&config, "[method]\nname = \"global\"\n").unwrap();
+    let run = publish_sample(
+        &dir.path().join("sample"),
+        &["--config", config.to_str().unwrap()],
+    )
+    .expect_code(2);
+    assert!(run.stderr().contains("--source table"), "{}", run.stderr());
+    assert!(!dir.path().join("sample").exists());
+}
