@@ -1,4 +1,4 @@
-//! The rebuilding attacks of issue 14, measured against the release method on a sample database.
+//! The rebuilding attacks, measured against the release method on a sample database.
 //!
 //! ```sh
 //! cargo run --release -- sample --users 10000 --seed 1 --db /tmp/a.sqlite --key-file /tmp/a.key
@@ -172,7 +172,7 @@ fn main() -> anonpub::Result<()> {
             "public_excluded": args.exclude_public,
             "median_ks": median_ks,
             "group_mean_alone": group_mean_alone.rebuilt,
-            "attacks": attacks,
+            "attacks": attacks.detail(),
             "seconds": seconds,
         });
         println!("{}", serde_json::to_string_pretty(&document).expect("JSON"));
@@ -190,37 +190,24 @@ fn main() -> anonpub::Result<()> {
         "attack", "targets", "located", "recovered", "median SD"
     );
     print_line("group mean alone (no attack)", &group_mean_alone.rebuilt);
-    print_line("differencing, one leaver", &attacks.differencing.leavers);
-    print_line("differencing, one joiner", &attacks.differencing.joiners);
-    let known = &attacks.known_members;
-    print_line(
-        &format!(
-            "known members, {:.0} % public{}",
-            100.0 * args.public_share,
-            if args.exclude_public {
-                " (left out)"
-            } else {
-                ""
-            }
-        ),
-        &known.rebuilt,
-    );
-    print_line(
-        &format!(
-            "fake accounts (k-1, guess ±{:.0} %)",
-            100.0 * args.guess_error
-        ),
-        &attacks.fake_accounts,
-    );
+    for line in attacks.lines() {
+        print_line(line.label, &line.figures);
+    }
     println!(
-        "known members: {} public sets in the release; {} of {} private people ({:.1} %) in a \
-         group with fewer than {k} non-public people; {} the only non-public person of their group",
-        known.public_sets,
-        known.exposed_people,
-        known.private_people,
-        100.0 * known.exposed_share,
-        known.alone_people
+        "(known members with {:.0} % of sets public{}; planted accounts guess within ±{:.0} %)",
+        100.0 * args.public_share,
+        if args.exclude_public {
+            ", left out"
+        } else {
+            ""
+        },
+        100.0 * args.guess_error
     );
+    for (_, outcome) in &attacks.outcomes {
+        if let Some(note) = &outcome.note {
+            println!("{note}");
+        }
+    }
     println!("time: {seconds:.1} s");
     Ok(())
 }

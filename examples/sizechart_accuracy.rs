@@ -28,7 +28,7 @@ use anonpub::observe::Silent;
 use anonpub::sample::people::{apply_coverage, as_typed, draw_body, draw_coverage, SizeModels};
 use anonpub::select::{select, SelectionPolicy};
 
-/// The targets of issue 15 at ε = 1 (in SD units, for 95 % of runs): (people, P50, P5 and P95).
+/// The accuracy targets of the size chart at ε = 1 (in SD units, for 95 % of runs): (people, P50, P5 and P95).
 const TARGETS: [(usize, f64, f64); 2] = [(10_000, 0.05, 0.2), (100_000, 0.05, 0.05)];
 
 struct Options {
@@ -289,7 +289,7 @@ fn main() {
     }
 }
 
-/// Prints whether the issue's targets hold, per figure (95th percentile of |error| of each
+/// Prints whether the accuracy targets hold, per figure (95th percentile of |error| of each
 /// measurement's figure) and jointly (share of runs in which all key measurements meet them).
 fn report_targets(count: usize, all: &[Vec<Vec<f64>>]) {
     let Some(&(_, median_target, tail_target)) = TARGETS.iter().find(|t| t.0 == count) else {

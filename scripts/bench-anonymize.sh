@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Whole-process benchmarks of `anonpub anonymize` (issue #3): each case runs RUNS times (default 5)
+# Whole-process benchmarks of `anonpub anonymize`: each case runs RUNS times (default 5)
 # as a fresh process; the median wall time (nanosecond clock around the process), the median CPU
 # time (user + system) and the median peak RSS (/usr/bin/time -v) are printed as a Markdown table
 # for BENCHMARKS.md. Other processes on the machine inflate wall times but hardly CPU times, so the

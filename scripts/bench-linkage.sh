@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue #4 benchmark: the linkage attack at scale. Generates a synthetic database
+# Benchmark of the linkage attack at scale. Generates a synthetic database
 # (`anonpub sample`, 100,000 users by default), publishes it with `--internal-report` (which runs
 # the linkage attack and the utility comparison) under `/usr/bin/time -v`, and prints the
 # attack's own time (logged by publish), the whole run's time and peak memory, and the attack's

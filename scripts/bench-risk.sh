@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue #4 benchmark: `anonpub risk` on the ARX benchmark's adult table (30,162 records) with the
+# Benchmark of `anonpub risk` on the ARX benchmark's adult table (30,162 records) with the
 # population models, timed as a whole cold process (start-up, reading the CSV, grouping, every
 # model, printing JSON). Prints each run's wall time and the median, then one `/usr/bin/time -v`
 # run for the peak memory. ARX 3.9 needs 33 ms for the same analysis in a warm JVM.

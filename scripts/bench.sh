@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Whole-process benchmarks of the release pipeline (issue 7).
+# Whole-process benchmarks of the release pipeline against its speed and memory targets.
 #
 #   scripts/bench.sh [USERS ...]        default: 100000 1000000 1700000
 #
@@ -71,7 +71,7 @@ EOF
   floor=(
     [read-users]="floor ${users_floor} ms (SQLite scan of User)"
     [read-sets]="floor ${sets_floor} ms (SQLite scan of Set)"
-    [write-parquet]="floor < 1000 ms (issue 7's figure)"
+    [write-parquet]="floor < 1000 ms (the write target)"
   )
   if [ -n "$aes_rate" ]; then
     floor[decrypt]="floor $(awk -v b="$cipher_bytes" -v r="$aes_rate" 'BEGIN { printf "%.0f", b / r * 1000 }') ms (OpenSSL AES-256-CBC over $(( cipher_bytes / 1048576 )) MiB)"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Profiles one command of the release pipeline with `perf` (issue 7: every stage profiled).
+# Profiles one command of the release pipeline with `perf` (every stage profiled).
 #
 #   scripts/profile.sh publish|verify|sample [USERS]      default USERS: 1000000
 #

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Issue #15: accuracy of the differentially private size chart. For generated people (anonpub's
+# Accuracy of the differentially private size chart. For generated people (anonpub's
 # own generator: the sample's 2,000, then 10,000 and 100,000), draws the chart RUNS times with
 # fresh OS randomness at ε = 1 for the whole chart and prints, per measurement and figure, the
 # 95th percentile of |error| against the exact figure in SD units, how often each stated error95
-# held, and whether the issue's targets are met (per figure, and for all 8 measurements at once).
+# held, and whether the accuracy targets are met (per figure, and for all 8 measurements at once).
 #
 # Then the same for the people a release of the sample database (data/sample.sqlite) would chart.
 #

@@ -69,7 +69,7 @@ pub struct ReleaseConfig {
     /// Conditions a release must meet, or nothing is written.
     #[serde(default)]
     pub thresholds: Thresholds,
-    /// Defences against attackers who know more than one release (issue 14).
+    /// Defences against attackers who know more than one release.
     #[serde(default)]
     pub defences: Defences,
     /// The simulated attacks of the internal report and their gates (`risk::attacks`).

@@ -46,6 +46,28 @@ macro_rules! declare_gates {
             pub fn clear_from(&mut self, from: MeasuredFrom) {
                 $( if MeasuredFrom::$from == from { self.$threshold = None; } )*
             }
+
+            /// Sets the threshold of `key` (`thresholds.NAME`) to `limit` unless it is set
+            /// already; `false` for a key that names no gate.
+            pub fn set_default(&mut self, key: &str, limit: f64) -> bool {
+                $( if key == concat!("thresholds.", stringify!($threshold)) {
+                    self.$threshold.get_or_insert(Figure::from_figure(limit));
+                    return true;
+                } )*
+                false
+            }
+        }
+
+        impl Measured {
+            /// Records the figure the gate `key` (`thresholds.NAME`) judges; `false` for a key
+            /// that names no gate.
+            pub fn set(&mut self, key: &str, figure: f64) -> bool {
+                $( if key == concat!("thresholds.", stringify!($threshold)) {
+                    self.$figure = Some(Figure::from_figure(figure));
+                    return true;
+                } )*
+                false
+            }
         }
 
         /// Every threshold, in the order they are judged (the first failing one stops a
@@ -65,17 +87,24 @@ macro_rules! declare_gates {
 /// A limit or a figure as gates compare them.
 trait Figure {
     fn figure(self) -> f64;
+    fn from_figure(figure: f64) -> Self;
 }
 
 impl Figure for usize {
     fn figure(self) -> f64 {
         self as f64
     }
+    fn from_figure(figure: f64) -> Self {
+        figure as usize
+    }
 }
 
 impl Figure for f64 {
     fn figure(self) -> f64 {
         self
+    }
+    fn from_figure(figure: f64) -> Self {
+        figure
     }
 }
 

@@ -15,7 +15,7 @@
 //! either the old or the new ledger, never half of one. Two publishes running at the same time on
 //! the same ledger are not serialized: the data holder runs one at a time.
 //!
-//! **Group membership** (issue 14). Two releases of group means that differ by one person give
+//! **Group membership** (against differencing two releases). Two releases of group means that differ by one person give
 //! that person away ([`crate::risk::differencing`]). To check the next release against this
 //! one, the ledger keeps who was in which group ([`GroupMembership`]), each member by a keyed
 //! digest of their set: the next `publish` finds who joined (or edited a set) since, and
@@ -61,7 +61,7 @@ pub struct Ledger {
     /// Every recorded release, oldest first.
     pub releases: Vec<LedgerEntry>,
     /// Who was in which group of the latest release that recorded it (absent in ledgers written
-    /// before issue 14, and until a release records it).
+    /// before the multi-release defences, and until a release records it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub membership: Option<GroupMembership>,
     /// Hex of the group-noise key of a source without an encryption key (see the module
@@ -323,7 +323,7 @@ mod tests {
     fn membership_and_noise_key_are_kept_and_old_ledgers_still_read() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ledger.json");
-        // A ledger written before issue 14 reads, and is written back without the new fields.
+        // A ledger written before the multi-release defences reads, and is written back without the new fields.
         let old = "{\"releases\": [{\"release\": \"a\", \"as_of\": \"2026-01-01\", \"epsilon\": 1.0, \"delta\": 0.0}]}";
         fs::write(&path, old).unwrap();
         let mut ledger = Ledger::read(&path).unwrap();

@@ -292,8 +292,8 @@ pub fn judge_person(person: &PersonFacts, policy: &SelectionPolicy) -> Result<()
     if !matches!(person.last_seen_ms, Some(seen) if seen >= window_start) {
         return Err(Exclusion::OutsideRetentionWindow);
     }
-    // A minimum account age makes planting accounts next to a target slow (issue 14's fake
-    // accounts): an attacker must create them that long before the release. An account of
+    // A minimum account age makes planting accounts next to a target slow (the planted-accounts
+    // attack): an attacker must create them that long before the release. An account of
     // unknown age is taken for a new one.
     if policy.min_account_age_days > 0 {
         let latest = policy.as_of.start_ms() - i64::from(policy.min_account_age_days) * 86_400_000;
@@ -638,7 +638,7 @@ impl<S: StoredSet> ChunkJudge<'_, S> {
     /// **Public sets are left out.** FreeSewing serves a public set's exact values to anyone, so
     /// an attacker knows them. Placed in a group, they are known members: the group's mean minus
     /// their share leaves the others' values behind, and with 20 % of sets public more than half
-    /// of private people sat in groups with fewer than k unknown members (issue 14's
+    /// of private people sat in groups with fewer than k unknown members (the rebuilding attacks'
     /// measurement). Leaving them out makes every group of k consist of sets nobody outside
     /// knows, and costs their owners nothing: their values are published already.
     fn judge(&self, set: &S) -> SetOutcome {

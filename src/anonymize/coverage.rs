@@ -61,7 +61,7 @@ pub const MAX_JOIN_DROP: usize = 4;
 
 /// A pattern short of `min_people` people merges only when that drops at most this share
 /// (numerator, denominator) of its own values: merging more would publish every pattern with
-/// several groups but drop as many cells as it saves (measured in BENCHMARKS.md, issue 13).
+/// several groups but drop as many cells as it saves (measured in BENCHMARKS.md, *Coverage planning*).
 pub const MERGE_DROP_SHARE: (usize, usize) = (1, 4);
 
 /// What happens to each record's coverage.

@@ -15,7 +15,7 @@
 //! report.json carries the re-identification risk of the released rows. With --internal-report,
 //! figures that compare the raw data with the release (utility, a linkage attack by an attacker
 //! who knows some measurements of everyone, see `[linkage]` in the config) go to that file, which
-//! must lie outside --out and is never published. The simulated attacks of issue 14
+//! must lie outside --out and is never published. The simulated rebuilding attacks
 //! (differencing, known members, planted accounts; `[attacks]` in the config) run with
 //! --internal-report or when one of their thresholds is set (by default). With --ledger, the
 //! differencing attack targets the people who joined since the release the ledger records, and

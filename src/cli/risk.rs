@@ -207,23 +207,14 @@ fn render_attacks(attacks: &AttacksReport, k: usize, gates: &[Gate]) -> String {
         "\n{:<22} {:>8} {:>10} {:>14}",
         "attack", "targets", "recovered", "median error"
     );
-    let known = &attacks.known_members;
-    for (name, figures) in [
-        ("differencing, leaver", &attacks.differencing.leavers),
-        ("differencing, joiner", &attacks.differencing.joiners),
-        ("fake accounts", &attacks.fake_accounts),
-        ("known members", &known.rebuilt),
-    ] {
-        let _ = writeln!(out, "{}", figure_line(name, figures));
+    for line in attacks.lines() {
+        let _ = writeln!(out, "{}", figure_line(line.label, &line.figures));
     }
-    let _ = writeln!(
-        out,
-        "\npublic sets: {} released, {} private people in a group with fewer than k non-public \
-         people ({:.2} %)",
-        known.public_sets,
-        known.exposed_people,
-        known.exposed_share * 100.0
-    );
+    for (_, outcome) in &attacks.outcomes {
+        if let Some(note) = &outcome.note {
+            let _ = writeln!(out, "\n{note}");
+        }
+    }
     let _ = writeln!(out, "\ngates:");
     if gates.is_empty() {
         let _ = writeln!(

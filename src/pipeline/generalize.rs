@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use super::{parameters, Destination, Plan, Published, SourcePlan};
 use crate::anonymize::dataset::Dataset;
-use crate::anonymize::engine::{self, Method, Request};
+use crate::anonymize::engine::{self, Request};
 use crate::deidentify::record_ids;
 use crate::error::{Error, Result};
 use crate::extract::person_table::{table_secret, PersonTable};
@@ -35,6 +35,7 @@ use crate::release::manifest::{InputFingerprint, FINGERPRINT_LABEL};
 use crate::release::plain::{PlainTable, PlainValues};
 use crate::release::report::{
     AnonymizationCounts, GeneralizationReport, PublishedColumn, ReleaseReport, Requested,
+    REPORT_FORMAT,
 };
 use crate::risk::{release_risk, ClassHistogram};
 use crate::schema::{ColumnType, DatasetSchema, Role};
@@ -118,9 +119,10 @@ pub fn publish(
         "none: generalized cells are published as the method made them".into();
     let report = ReleaseReport {
         anonpub_version: env!("CARGO_PKG_VERSION").into(),
+        report_format: REPORT_FORMAT,
         dataset: plan.schema.name.clone(),
         as_of: plan.as_of.to_string(),
-        method: method_name(request.method).into(),
+        method: request.method.instance(request).name().into(),
         k_requested: plan.config.k,
         k_achieved,
         seed: plan.seed,
@@ -158,15 +160,6 @@ pub fn publish(
     };
     stage_generalized(&destination.out, destination.force, &release, observer)?.commit()?;
     Ok(Published { report, source })
-}
-
-/// The method's name in reports, as `[method] name` spells it.
-fn method_name(method: Method) -> &'static str {
-    match method {
-        Method::Global => "global",
-        Method::Mondrian => "mondrian",
-        Method::Mdav => "mdav",
-    }
 }
 
 /// The rows of the eligible people, and what selection counted. A row is left out when its

@@ -39,6 +39,7 @@ use crate::publish::{stage_release, Release};
 use crate::release::manifest::{InputFingerprint, FINGERPRINT_LABEL};
 use crate::release::report::{
     release_risk, AnonymizationCounts, GroupNoiseParameters, ReleaseParameters, ReleaseReport,
+    REPORT_FORMAT,
 };
 use crate::risk::attacks::{run_attacks, AttackInput, AttacksReport};
 use crate::risk::linkage::{linkage_attack, Attack, LinkageReport, ReleasedRows};
@@ -202,6 +203,7 @@ pub fn release_from<S: Source>(
     observer.stage_took("method-benchmark", benchmarking);
     let report = ReleaseReport {
         anonpub_version: env!("CARGO_PKG_VERSION").into(),
+        report_format: REPORT_FORMAT,
         dataset: plan.schema.name.clone(),
         as_of: plan.as_of.to_string(),
         method: "mdav".into(),
@@ -272,7 +274,7 @@ pub fn release_from<S: Source>(
     });
     staging.commit()?;
     if let (Some(ledger), Some(path)) = (ledger.as_mut(), &plan.ledger) {
-        // One write for everything this release records: its group membership (issue 14), its
+        // One write for everything this release records: its group membership (against differencing), its
         // size chart's spend.
         if let Some(member_key) = &keys.member_key {
             let released = &anonymized.released;
@@ -519,7 +521,7 @@ pub struct Assessed {
     pub risk: RiskSummary,
     /// The linkage attack against the raw data (internal report only), when it ran.
     pub linkage: Option<LinkageReport>,
-    /// The simulated attacks of issue 14 (internal report only), when they ran.
+    /// The simulated rebuilding attacks (internal report only), when they ran.
     pub attacks: Option<AttacksReport>,
 }
 

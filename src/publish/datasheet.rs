@@ -284,7 +284,7 @@ fn anonymization(text: &mut String, release: &Release<'_>) {
     );
     let noise = report.parameters.group_noise.as_ref().map(|n| n.scale_sd);
     let public_left_out = report.selection.excluded_sets.contains_key("public_set");
-    // With every defence of issue 14 turned off the datasheet reads as it did before them, so
+    // With every multi-release defence turned off the datasheet reads as it did before them, so
     // such a release stays byte for byte what it was.
     if noise.is_some() || config.attacks.enabled {
         attack_resistance(text, (noise, report.k_requested, public_left_out), config);
@@ -298,6 +298,8 @@ fn anonymization(text: &mut String, release: &Release<'_>) {
 /// nothing about the people of any release; the internal report measures the same attacks on
 /// the real data.
 pub mod measured_attacks {
+    /// The k every figure below was measured at; a release of another k prints none of them.
+    pub const K: usize = 5;
     /// Noise scale (standard deviations) the "with noise" figures were measured at.
     pub const NOISE_SD: f64 = 0.05;
     /// Share of leavers / joiners rebuilt by differencing, without noise.
@@ -329,8 +331,30 @@ pub fn attack_resistance(
     config: &crate::config::ReleaseConfig,
 ) {
     use measured_attacks as m;
-    let thresholds = &config.thresholds;
     let percent = |share: f64| format!("{:.0} %", share * 100.0);
+    let gates = attack_gates(&config.thresholds);
+    if k != m::K {
+        let _ = writeln!(
+            text,
+            "### What this release resists, and what it does not\n\n\
+             anonpub's measurements of the attacks on this method (`BENCHMARKS.md`, *Attacks*) \
+             were made at k = {measured}; this release uses k = {k}, at which they were not made, \
+             so none is printed here: a share measured at another k would misstate what this \
+             release resists. `anonpub risk --attacks` with this release's configuration \
+             measures them at k = {k} on the data holder's side.{gated}",
+            measured = m::K,
+            gated = if gates.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " The attacks were simulated on the real data before publishing, and nothing \
+                     would have been published unless {}.",
+                    gates.join(", ")
+                )
+            },
+        );
+        return;
+    }
     text.push_str(
         "### What this release resists, and what it does not\n\n\
          Measured by playing each attacker against this method on a synthetic \
@@ -403,20 +427,6 @@ pub fn attack_resistance(
              knowing them tells nothing about any group.\n",
         );
     }
-    let mut gates = Vec::new();
-    if let Some(limit) = thresholds.max_differencing_recovered {
-        gates.push(format!("differencing rebuilds at most {}", percent(limit)));
-    }
-    if let Some(limit) = thresholds.max_fake_accounts_recovered {
-        gates.push(format!("planted accounts at most {}", percent(limit)));
-    }
-    if let Some(limit) = thresholds.max_public_exposed_share {
-        gates.push(format!(
-            "at most {} of people share their group with fewer than k people whose sets are \
-             not public",
-            percent(limit)
-        ));
-    }
     if !gates.is_empty() {
         let _ = writeln!(
             text,
@@ -460,6 +470,26 @@ pub fn attack_resistance(
         alone_low = m::GROUP_MEAN_ALONE[0] * 100.0,
         alone_high = percent(m::GROUP_MEAN_ALONE[1]),
     );
+}
+
+/// The gates of the simulated attacks that are set, in words.
+fn attack_gates(thresholds: &crate::gates::Thresholds) -> Vec<String> {
+    let percent = |share: f64| format!("{:.0} %", share * 100.0);
+    let mut gates = Vec::new();
+    if let Some(limit) = thresholds.max_differencing_recovered {
+        gates.push(format!("differencing rebuilds at most {}", percent(limit)));
+    }
+    if let Some(limit) = thresholds.max_fake_accounts_recovered {
+        gates.push(format!("planted accounts at most {}", percent(limit)));
+    }
+    if let Some(limit) = thresholds.max_public_exposed_share {
+        gates.push(format!(
+            "at most {} of people share their group with fewer than k people whose sets are \
+             not public",
+            percent(limit)
+        ));
+    }
+    gates
 }
 
 /// The publishing gates of the configuration, as a sentence.
@@ -664,6 +694,14 @@ mod tests {
         off.thresholds = crate::gates::Thresholds::default();
         off.defences.min_account_age_days = 7;
         attack_resistance(&mut without, (None, 5, false), &off);
+        let mut other_k = String::new();
+        attack_resistance(
+            &mut other_k,
+            (Some(0.05), 7, true),
+            &crate::config::ReleaseConfig::default(),
+        );
+        assert!(other_k.contains("were made at k = 5; this release uses k = 7"));
+        assert!(!other_k.contains("of leavers") && !other_k.contains("It resists:"));
         assert!(
             without.contains("made without knowing which sets"),
             "{without}"

@@ -241,12 +241,16 @@ fn method_words(report: &ReleaseReport) -> String {
                 .map(|levels| format!("{levels:?}"))
                 .unwrap_or_else(|| "-".into())
         ),
-        _ => format!(
+        "mondrian" => format!(
             "strict multidimensional partitioning (Mondrian; LeFevre, DeWitt & Ramakrishnan \
              2006): the records are split recursively while both halves hold at least k distinct \
              people and meet every privacy model, and each partition publishes the range or the \
              group of values it covers ({} partitions).",
             generalization.partitions.unwrap_or(0)
+        ),
+        other => format!(
+            "`{other}`: every published class of identical quasi-identifier cells holds at least \
+             k distinct people and meets every privacy model."
         ),
     }
 }

@@ -4,7 +4,7 @@
 //! ones, which helps calibrate an attack, so they must never be published. They are therefore
 //! written to a separate file that may not lie inside the release directory (even through `..`
 //! or a symbolic link), readable by its owner only (0600), and replaced atomically. The simulated
-//! attacks of issue 14 ([`crate::risk::attacks`]) go there too, as the `attacks` section
+//! rebuilding attacks ([`crate::risk::attacks`]) go there too, as the `attacks` section
 //! ([`attacks_section`]).
 
 use std::io::Write;
@@ -13,7 +13,6 @@ use std::path::{Component, Path, PathBuf};
 use crate::atomic::StagedFile;
 use crate::error::{Error, Result};
 use crate::risk::attacks::AttacksReport;
-use crate::risk::recovery::RecoveryFigures;
 
 /// Refuses an internal report path inside `release_dir`, one whose directory does not exist, or
 /// an existing file without `force`. Called before any work starts.
@@ -67,25 +66,25 @@ pub fn write_internal_report(path: &Path, report: &serde_json::Value, force: boo
 /// (`detail`), both from [`AttacksReport`]. Never published: the figures describe the private
 /// data.
 pub fn attacks_section(attacks: &AttacksReport) -> serde_json::Value {
-    let line = |attack: &str, figures: &RecoveryFigures| {
-        serde_json::json!({
-            "attack": attack,
-            "targets": figures.targets,
-            "recovered_share": figures.recovered_share,
-            "median_error_sd": figures.median_error_sd,
+    let summary: Vec<serde_json::Value> = attacks
+        .lines()
+        .map(|line| {
+            serde_json::json!({
+                "attack": line.key,
+                "targets": line.figures.targets,
+                "recovered_share": line.figures.recovered_share,
+                "median_error_sd": line.figures.median_error_sd,
+            })
         })
-    };
-    let known = &attacks.known_members;
-    serde_json::json!({
-        "summary": [
-            line("differencing_leaver", &attacks.differencing.leavers),
-            line("differencing_joiner", &attacks.differencing.joiners),
-            line("fake_accounts", &attacks.fake_accounts),
-            line("known_members", &known.rebuilt),
-        ],
-        "public_exposed_share": known.exposed_share,
-        "detail": attacks,
-    })
+        .collect();
+    let mut section = serde_json::json!({ "summary": summary, "detail": attacks.detail() });
+    // Each gate's figure under the gate's name without its bound (`public_exposed_share`).
+    for (attack, outcome) in &attacks.outcomes {
+        let gate = attack.gate().trim_start_matches("thresholds.");
+        let figure = gate.trim_start_matches("max_").trim_start_matches("min_");
+        section[figure] = outcome.figure.into();
+    }
+    section
 }
 
 /// An absolute path without `.`, `..` or symbolic links: walked one component at a time, each

@@ -341,6 +341,7 @@ pub(crate) mod fixture {
             };
             let report = ReleaseReport {
                 anonpub_version: "0.0.0-test".into(),
+                report_format: crate::release::report::REPORT_FORMAT,
                 dataset: schema.name.clone(),
                 as_of: "2026-11-01".into(),
                 method: "mdav".into(),

@@ -4,9 +4,10 @@
 //! data with the release (that would help an attacker calibrate a linkage attack).
 //!
 //! `publish` writes it and `verify` reads it back as the same type, so a field cannot be written
-//! under one name and looked for under another. The format is versioned by `anonpub_version`: a
-//! reader accepts reports of its own major and minor version (the 0.x rule of semantic
-//! versioning), where fields are only ever added with defaults.
+//! under one name and looked for under another. The format has a version of its own,
+//! [`REPORT_FORMAT`], apart from the version of anonpub that wrote it: a reader accepts reports
+//! of its own format, in which fields are only ever added with defaults; renaming or removing
+//! one is a new format.
 
 use std::path::Path;
 
@@ -20,11 +21,22 @@ use crate::risk::{self, ClassHistogram, RiskSummary};
 use crate::schema::Role;
 use crate::select::SelectionReport;
 
+/// The format of `report.json` this anonpub writes and reads.
+pub const REPORT_FORMAT: u32 = 1;
+
+/// Reports written before the format was counted apart from the anonpub version are format 1.
+fn first_format() -> u32 {
+    1
+}
+
 /// The public release report.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReleaseReport {
-    /// The anonpub version that made the release; also the report's format version.
+    /// The anonpub version that made the release.
     pub anonpub_version: String,
+    /// The report's format ([`REPORT_FORMAT`]).
+    #[serde(default = "first_format")]
+    pub report_format: u32,
     /// The schema's dataset name.
     pub dataset: String,
     /// The release date the retention window is counted back from.
@@ -188,22 +200,15 @@ impl ReleaseReport {
         let bytes = std::fs::read(path).map_err(|e| format!("{REPORT_FILE} unreadable: {e}"))?;
         let report: ReleaseReport =
             serde_json::from_slice(&bytes).map_err(|e| format!("{REPORT_FILE} malformed: {e}"))?;
-        let ours = env!("CARGO_PKG_VERSION");
-        if format_version(&report.anonpub_version) != format_version(ours) {
+        if report.report_format != REPORT_FORMAT {
             return Err(format!(
-                "{REPORT_FILE} was written by anonpub {}; this anonpub ({ours}) reads reports of \
-                 its own major and minor version",
-                report.anonpub_version
+                "{REPORT_FILE} is in report format {} (written by anonpub {}); this anonpub reads \
+                 format {REPORT_FORMAT}",
+                report.report_format, report.anonpub_version
             ));
         }
         Ok(report)
     }
-}
-
-/// The part of a version that names the report format: major and minor.
-fn format_version(version: &str) -> Option<(&str, &str)> {
-    let mut parts = version.split('.');
-    Some((parts.next()?, parts.next()?))
 }
 
 /// What anonymization did, in counts.
@@ -259,10 +264,14 @@ mod tests {
         let text = String::from_utf8(written).unwrap();
         assert!(text.find("\"max_average_risk\"") < text.find("\"min_k\""));
 
+        // Another anonpub version of the same format reads; another format does not.
         report.anonpub_version = "9.9.0".into();
         std::fs::write(&path, serde_json::to_vec_pretty(&report).unwrap()).unwrap();
+        ReleaseReport::read(&path).unwrap();
+        report.report_format = REPORT_FORMAT + 1;
+        std::fs::write(&path, serde_json::to_vec_pretty(&report).unwrap()).unwrap();
         let refused = ReleaseReport::read(&path).unwrap_err();
-        assert!(refused.contains("anonpub 9.9.0"), "{refused}");
+        assert!(refused.contains("report format 2"), "{refused}");
         std::fs::write(&path, b"{\"anonpub_version\": \"0.1.0\"}").unwrap();
         assert!(ReleaseReport::read(&path)
             .unwrap_err()

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::gates::Thresholds;
 
-/// Default of `thresholds.max_differencing_recovered`: the goal, 3 % of leavers or
+/// Default of `thresholds.max_differencing_recovered`: the goal, 3 % of leavers or
 /// joiners.
 pub const DEFAULT_MAX_DIFFERENCING_RECOVERED: f64 = 0.03;
 /// Default of `thresholds.max_fake_accounts_recovered`: 5 % of targets.
@@ -20,7 +20,7 @@ pub const DEFAULT_MAX_PUBLIC_EXPOSED_SHARE: f64 = 0.0;
 #[serde(deny_unknown_fields)]
 pub struct AttackSettings {
     /// Whether `publish` runs the attacks: with `--internal-report`, or when an attack threshold
-    /// is set. Enabled, the attack thresholds left unset get the defaults
+    /// is set. Enabled, the attack thresholds left unset get these defaults
     /// ([`AttackSettings::default_thresholds`]); disabled, none may be set.
     #[serde(default = "enabled")]
     pub enabled: bool,
@@ -39,7 +39,7 @@ pub struct AttackSettings {
 fn enabled() -> bool {
     true
 }
-/// 40: at least the 30, and enough that one target recovered by chance (2.5 %) stays
+/// 40: at least 30, and enough that one target recovered by chance (2.5 %) stays
 /// below the 3 % differencing gate: with 30 targets a single one (3.3 %) fails it, and the
 /// share could not tell a lucky estimate from a weak defence.
 fn default_targets() -> usize {
@@ -99,15 +99,7 @@ impl AttackSettings {
     /// With the attacks enabled, gives each unset attack threshold its default.
     pub fn default_thresholds(&self, thresholds: &mut Thresholds) {
         if self.enabled {
-            thresholds
-                .max_differencing_recovered
-                .get_or_insert(DEFAULT_MAX_DIFFERENCING_RECOVERED);
-            thresholds
-                .max_fake_accounts_recovered
-                .get_or_insert(DEFAULT_MAX_FAKE_ACCOUNTS_RECOVERED);
-            thresholds
-                .max_public_exposed_share
-                .get_or_insert(DEFAULT_MAX_PUBLIC_EXPOSED_SHARE);
+            super::attacks::default_thresholds(thresholds);
         }
     }
 }

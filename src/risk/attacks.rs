@@ -1,13 +1,17 @@
-//! The rebuilding attacks of issue 14 run together, for the internal report and the publish gates.
+//! The rebuilding attacks (differencing, known members, planted accounts) run together, for the
+//! internal report and the publish gates.
 //!
-//! Each attacker is stated in its own file: [`super::differencing`] (two successive releases, one
-//! person left or joined), [`super::known_members`] (public sets subtracted from group means),
-//! [`super::fake_accounts`] (k − 1 planted accounts). This module decides whom they target, on
-//! which table the release method is re-run, and turns the figures into the gates'
-//! [`Measured`] figures. Everything here is simulated by the data holder on the private data, so
+//! Each attacker is stated in its own file, which implements [`SimulatedAttack`] (its name, the
+//! gate it is judged by and that gate's default, and how it runs): [`super::differencing`] (two
+//! successive releases, one person left or joined), [`super::fake_accounts`] (k − 1 planted
+//! accounts), [`super::known_members`] (public sets subtracted from group means). [`ATTACKS`]
+//! lists them once; the gates, the internal report and `risk --attacks` loop over it, so adding
+//! an attack is its file plus one line there. This module decides whom they target and on which
+//! table the release method is re-run, and turns their figures into the gates' [`Measured`]
+//! figures. Everything here is simulated by the data holder on the private data, so
 //! it goes into the internal report only, never into the release.
 //!
-//! **Targets.** `targets` people per attack (40 by default, above the issue's minimum of 30),
+//! **Targets.** `targets` people per attack (40 by default, above a minimum of 30 for a share to mean anything),
 //! drawn at random from the seed; on a table smaller than `max_people`, as many more as the same
 //! work allows ([`AttackSettings::targets_for`]). With the previous release's group membership from the ledger
 //! ([`crate::ledger::GroupMembership`]), the joiners are the people who actually joined since
@@ -34,14 +38,77 @@ pub use super::attack_settings::{
     AttackSettings, DEFAULT_MAX_DIFFERENCING_RECOVERED, DEFAULT_MAX_FAKE_ACCOUNTS_RECOVERED,
     DEFAULT_MAX_PUBLIC_EXPOSED_SHARE,
 };
-use super::differencing::{attack_people, stream_of, Change, DifferencingReport};
-use super::fake_accounts::{fake_accounts_attack, FakeAccounts};
-use super::known_members::{known_members_attack, KnownMembersReport};
+use super::differencing::{stream_of, Change, Differencing};
+use super::fake_accounts::FakeAccountsAttack;
+use super::known_members::KnownMembers;
 use super::linkage::ReleasedRows;
 use super::recovery::{only_people, sample_people, MethodUnderAttack, RecoveryFigures, Scoring};
-use crate::gates::Measured;
+use crate::gates::{Measured, Thresholds};
 use crate::ledger::GroupMembership;
 use crate::table::MeasurementTable;
+
+/// Every simulated attack, in the order of their gates: one line each.
+pub const ATTACKS: [&dyn SimulatedAttack; 3] = [&Differencing, &FakeAccountsAttack, &KnownMembers];
+
+/// One simulated attack: what `publish` gates on, `risk --attacks` prints and the internal report
+/// holds. An implementation states its attacker in its own file and is listed in [`ATTACKS`].
+pub trait SimulatedAttack: Sync {
+    /// Its name, as the internal report's `detail` keys it.
+    fn name(&self) -> &'static str;
+    /// The gate its figure is judged by (`thresholds.NAME`, a key of [`crate::gates::GATES`]).
+    fn gate(&self) -> &'static str;
+    /// The gate's limit while `[attacks]` is enabled and the configuration sets none.
+    fn default_limit(&self) -> f64;
+    /// Runs the attack on the prepared simulation.
+    fn run(&self, simulation: &Simulation<'_>) -> AttackOutcome;
+}
+
+/// What every attack runs on: the eligible records, the table the method is re-run on and the
+/// targets drawn for this run (see the module documentation).
+pub struct Simulation<'a> {
+    /// What the attacks were asked to run on.
+    pub input: AttackInput<'a>,
+    /// The people the method is re-run on (at most `max_people`).
+    pub simulated: &'a MeasurementTable,
+    /// The release method as `publish` applies it, defences included.
+    pub method: &'a dyn MethodUnderAttack,
+    /// The `[attacks]` section.
+    pub settings: &'a AttackSettings,
+    /// The release's seed, from which targets and guesses are drawn.
+    pub seed: u64,
+    /// How a rebuilt person is judged.
+    pub scoring: &'a Scoring,
+    /// Targets per attack.
+    pub targets: usize,
+    /// People simulated as leaving, drawn at random.
+    pub leavers: &'a [u32],
+    /// People simulated as joining: the ledger's actual joiners first.
+    pub joiners: &'a [u32],
+}
+
+/// What one attack measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttackOutcome {
+    /// Its lines of the tables (internal report summary, `risk --attacks`).
+    pub lines: Vec<AttackLine>,
+    /// The figure its gate judges.
+    pub figure: f64,
+    /// Everything it measured, for the internal report's `detail`.
+    pub detail: serde_json::Value,
+    /// A sentence `risk --attacks` prints below the table, if any.
+    pub note: Option<String>,
+}
+
+/// One line of the attack tables: targets attacked and how many were rebuilt.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttackLine {
+    /// Its key in the internal report (`differencing_leaver`).
+    pub key: &'static str,
+    /// Its label for people (`differencing, leaver`).
+    pub label: &'static str,
+    /// The figures.
+    pub figures: RecoveryFigures,
+}
 
 /// Domain separation of the draw of the people the attacks re-run the method on.
 const SUBSAMPLE_STREAM: u64 = 0x7375_6273_616d_706c; // "subsampl"
@@ -80,7 +147,7 @@ pub struct ChangesSincePrevious {
 }
 
 /// The figures of every attack, for the internal report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AttacksReport {
     /// People of the eligible table.
     pub eligible_people: usize,
@@ -88,43 +155,70 @@ pub struct AttacksReport {
     pub simulated_people: usize,
     /// What the ledger told about the previous release; `None` without one.
     pub changes: Option<ChangesSincePrevious>,
-    /// Differencing two successive releases.
-    pub differencing: DifferencingReport,
-    /// Public sets subtracted from group means, on the release itself.
-    pub known_members: KnownMembersReport,
-    /// The fake-account attacker.
-    pub fake_accounts_attacker: FakeAccounts,
-    /// Planted accounts.
-    pub fake_accounts: RecoveryFigures,
+    /// Each attack of [`ATTACKS`] with what it measured, in that order.
+    pub outcomes: Vec<(&'static dyn SimulatedAttack, AttackOutcome)>,
+}
+
+impl std::fmt::Debug for dyn SimulatedAttack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl PartialEq for dyn SimulatedAttack {
+    fn eq(&self, other: &Self) -> bool {
+        self.name() == other.name()
+    }
 }
 
 impl AttacksReport {
-    /// The share differencing recovers: the larger of leavers and joiners.
-    pub fn differencing_recovered(&self) -> f64 {
-        self.differencing
-            .leavers
-            .recovered_share
-            .max(self.differencing.joiners.recovered_share)
+    /// Every line of every attack, in order.
+    pub fn lines(&self) -> impl Iterator<Item = &AttackLine> {
+        self.outcomes.iter().flat_map(|(_, outcome)| &outcome.lines)
     }
 
-    /// The share each attack recovered, in one line for a log (figures only).
+    /// The share each attack line recovered, in one line for a log (figures only).
     pub fn shares(&self) -> String {
-        let percent = |share: f64| format!("{:.1} %", share * 100.0);
-        format!(
-            "differencing recovered {} of leavers and {} of joiners, fake accounts {}, public \
-             sets exposed {} of private people",
-            percent(self.differencing.leavers.recovered_share),
-            percent(self.differencing.joiners.recovered_share),
-            percent(self.fake_accounts.recovered_share),
-            percent(self.known_members.exposed_share)
-        )
+        self.lines()
+            .map(|line| {
+                format!(
+                    "{} recovered {:.1} %",
+                    line.label,
+                    line.figures.recovered_share * 100.0
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// Fills the gates' figures of the attacks.
     pub fn measured(&self, measured: &mut Measured) {
-        measured.differencing_recovered = Some(self.differencing_recovered());
-        measured.fake_accounts_recovered = Some(self.fake_accounts.recovered_share);
-        measured.public_exposed_share = Some(self.known_members.exposed_share);
+        for (attack, outcome) in &self.outcomes {
+            let known = measured.set(attack.gate(), outcome.figure);
+            debug_assert!(known, "{} names a gate", attack.name());
+        }
+    }
+
+    /// Everything measured, for the internal report: the tables' sizes, the ledger's changes,
+    /// then each attack's detail under its name.
+    pub fn detail(&self) -> serde_json::Value {
+        let mut detail = serde_json::json!({
+            "eligible_people": self.eligible_people,
+            "simulated_people": self.simulated_people,
+            "changes": self.changes,
+        });
+        for (attack, outcome) in &self.outcomes {
+            detail[attack.name()] = outcome.detail.clone();
+        }
+        detail
+    }
+}
+
+/// The default limits of the attack gates, where `thresholds` sets none.
+pub fn default_thresholds(thresholds: &mut Thresholds) {
+    for attack in ATTACKS {
+        let known = thresholds.set_default(attack.gate(), attack.default_limit());
+        debug_assert!(known, "{} names a gate", attack.name());
     }
 }
 
@@ -178,34 +272,25 @@ pub fn run_attacks(
         None => sample_people(&simulated, targets, seed, stream_of(Change::Joined)),
     };
     let leavers = sample_people(&simulated, targets, seed, stream_of(Change::Left));
-    let differencing = DifferencingReport {
-        leavers: attack_people(&simulated, method, Change::Left, &leavers, scoring),
-        joiners: attack_people(&simulated, method, Change::Joined, &joiner_targets, scoring),
-    };
-    let known_members = known_members_attack(
-        table,
-        input.release,
-        input.public,
-        input.k,
-        (scoring, settings.max_people),
-    );
-    let fake_accounts = fake_accounts_attack(
-        &simulated,
+    let simulation = Simulation {
+        input,
+        simulated: &simulated,
         method,
-        input.k,
-        settings.fake_accounts,
-        targets,
+        settings,
         seed,
         scoring,
-    );
+        targets,
+        leavers: &leavers,
+        joiners: &joiner_targets,
+    };
     AttacksReport {
         eligible_people: table.distinct_people(),
         simulated_people: simulated.distinct_people(),
         changes,
-        differencing,
-        known_members,
-        fake_accounts_attacker: settings.fake_accounts,
-        fake_accounts,
+        outcomes: ATTACKS
+            .iter()
+            .map(|&attack| (attack, attack.run(&simulation)))
+            .collect(),
     }
 }
 
@@ -318,22 +403,35 @@ mod tests {
         let changes = report.changes.clone().unwrap();
         assert_eq!((changes.joined, changes.left_sets), (10, 1));
         assert_eq!(changes.joiner_targets_from_ledger, 6);
-        assert_eq!(report.differencing.joiners.targets, 6);
-        assert_eq!(report.differencing.leavers.targets, 6);
-        assert_eq!(report.fake_accounts.targets, 6);
+        let targets = |report: &AttacksReport, key: &str| {
+            report
+                .lines()
+                .find(|line| line.key == key)
+                .map(|line| line.figures.targets)
+        };
+        for key in [
+            "differencing_joiner",
+            "differencing_leaver",
+            "fake_accounts",
+        ] {
+            assert_eq!(targets(&report, key), Some(6), "{key}");
+        }
         assert_eq!(report.simulated_people, 60);
-        assert_eq!(report.known_members.exposed_people, 0);
+        assert_eq!(report.detail()["known_members"]["exposed_people"], 0);
+        // The registry's order: one outcome per attack, each judged by its own gate.
+        let names: Vec<&str> = report.outcomes.iter().map(|(a, _)| a.name()).collect();
+        assert_eq!(names, ["differencing", "fake_accounts", "known_members"]);
         let mut measured = Measured::default();
         report.measured(&mut measured);
-        assert_eq!(
-            measured.differencing_recovered,
-            Some(report.differencing_recovered())
-        );
+        let differencing = report.outcomes[0].1.figure;
+        assert_eq!(measured.differencing_recovered, Some(differencing));
         assert_eq!(measured.public_exposed_share, Some(0.0));
         // Group means of threes without noise: differencing gives people back.
-        assert!(report.differencing_recovered() > 0.5, "{report:?}");
+        assert!(differencing > 0.5, "{report:?}");
         assert!(
-            report.shares().starts_with("differencing recovered"),
+            report
+                .shares()
+                .starts_with("differencing, leaver recovered"),
             "{}",
             report.shares()
         );
@@ -347,10 +445,13 @@ mod tests {
         let report = run_attacks(input, &threes, &settings, 1, &scoring);
         // 40 drawn, plus the joiners not drawn among them.
         assert!((40..=50).contains(&report.simulated_people), "{report:?}");
-        assert_eq!(report.changes.unwrap().joiner_targets_from_ledger, 10);
-        assert_eq!(report.differencing.joiners.targets, 12);
+        assert_eq!(
+            report.changes.as_ref().unwrap().joiner_targets_from_ledger,
+            10
+        );
+        assert_eq!(targets(&report, "differencing_joiner"), Some(12));
         let again = run_attacks(input, &threes, &settings, 1, &scoring);
-        assert_eq!(again.differencing, report.differencing, "deterministic");
+        assert_eq!(again, report, "deterministic");
     }
 
     #[test]

@@ -21,6 +21,9 @@
 //! comes back within the tolerance ([`super::recovery`]); a joiner whose sets are all suppressed
 //! counts as a target that was not located.
 
+use super::attacks::{
+    AttackLine, AttackOutcome, SimulatedAttack, Simulation, DEFAULT_MAX_DIFFERENCING_RECOVERED,
+};
 use std::borrow::Cow;
 use std::collections::HashMap;
 
@@ -32,6 +35,56 @@ use super::recovery::{
     RecoveryFigures, Scoring, Tally,
 };
 use crate::table::{coverage_mask, MeasurementTable};
+
+/// Differencing two successive releases, in the registry of simulated attacks
+/// ([`super::attacks::ATTACKS`]): one leaver and one joiner per target, judged on the larger of
+/// the two shares recovered.
+pub struct Differencing;
+
+impl SimulatedAttack for Differencing {
+    fn name(&self) -> &'static str {
+        "differencing"
+    }
+
+    fn gate(&self) -> &'static str {
+        "thresholds.max_differencing_recovered"
+    }
+
+    fn default_limit(&self) -> f64 {
+        DEFAULT_MAX_DIFFERENCING_RECOVERED
+    }
+
+    fn run(&self, simulation: &Simulation<'_>) -> AttackOutcome {
+        let attack = |change, people| {
+            let (table, method) = (simulation.simulated, simulation.method);
+            attack_people(table, method, change, people, simulation.scoring)
+        };
+        let report = DifferencingReport {
+            leavers: attack(Change::Left, simulation.leavers),
+            joiners: attack(Change::Joined, simulation.joiners),
+        };
+        AttackOutcome {
+            figure: report
+                .leavers
+                .recovered_share
+                .max(report.joiners.recovered_share),
+            lines: vec![
+                AttackLine {
+                    key: "differencing_leaver",
+                    label: "differencing, leaver",
+                    figures: report.leavers.clone(),
+                },
+                AttackLine {
+                    key: "differencing_joiner",
+                    label: "differencing, joiner",
+                    figures: report.joiners.clone(),
+                },
+            ],
+            detail: serde_json::to_value(&report).expect("the report serializes"),
+            note: None,
+        }
+    }
+}
 
 /// Domain separation: leavers and joiners are drawn from their own streams of the seed.
 const LEAVER_STREAM: u64 = 0x6c65_6176_6572_7321; // "leavers!"

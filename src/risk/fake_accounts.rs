@@ -19,6 +19,9 @@
 //! (new people, one set each), and the estimate is judged on the measurements the target's set
 //! is published with ([`super::recovery`]).
 
+use super::attacks::{
+    AttackLine, AttackOutcome, SimulatedAttack, Simulation, DEFAULT_MAX_FAKE_ACCOUNTS_RECOVERED,
+};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use rayon::prelude::*;
@@ -34,6 +37,47 @@ const TARGET_STREAM: u64 = 0x6661_6b65_7461_7267; // "faketarg"
 const GUESS_STREAM: u64 = 0x6661_6b65_6775_6573; // "fakegues"
 
 pub use super::attack_settings::FakeAccounts;
+
+/// The planted-accounts attack in the registry of simulated attacks
+/// ([`super::attacks::ATTACKS`]).
+pub struct FakeAccountsAttack;
+
+impl SimulatedAttack for FakeAccountsAttack {
+    fn name(&self) -> &'static str {
+        "fake_accounts"
+    }
+
+    fn gate(&self) -> &'static str {
+        "thresholds.max_fake_accounts_recovered"
+    }
+
+    fn default_limit(&self) -> f64 {
+        DEFAULT_MAX_FAKE_ACCOUNTS_RECOVERED
+    }
+
+    fn run(&self, simulation: &Simulation<'_>) -> AttackOutcome {
+        let attacker = simulation.settings.fake_accounts;
+        let figures = fake_accounts_attack(
+            simulation.simulated,
+            simulation.method,
+            simulation.input.k,
+            attacker,
+            simulation.targets,
+            simulation.seed,
+            simulation.scoring,
+        );
+        AttackOutcome {
+            figure: figures.recovered_share,
+            detail: serde_json::json!({ "attacker": attacker, "recovered": figures }),
+            lines: vec![AttackLine {
+                key: "fake_accounts",
+                label: "fake accounts",
+                figures,
+            }],
+            note: None,
+        }
+    }
+}
 
 /// Runs the attack on `targets` people drawn from `seed`, planting `k − 1` accounts for each.
 pub fn fake_accounts_attack(

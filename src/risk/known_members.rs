@@ -16,6 +16,9 @@
 //! over every private person, or over an evenly spaced sample of `max_scored` of them in a large
 //! release (the exposure counts always cover everyone: they are cheap, the scoring is not).
 
+use super::attacks::{
+    AttackLine, AttackOutcome, SimulatedAttack, Simulation, DEFAULT_MAX_PUBLIC_EXPOSED_SHARE,
+};
 use std::collections::HashMap;
 
 use serde::Serialize;
@@ -41,6 +44,52 @@ pub struct KnownMembersReport {
     pub alone_people: usize,
     /// The estimate of every private person's sets, judged.
     pub rebuilt: RecoveryFigures,
+}
+
+/// The known-members attack in the registry of simulated attacks
+/// ([`super::attacks::ATTACKS`]): measured on the release itself, judged on the share of
+/// private people exposed.
+pub struct KnownMembers;
+
+impl SimulatedAttack for KnownMembers {
+    fn name(&self) -> &'static str {
+        "known_members"
+    }
+
+    fn gate(&self) -> &'static str {
+        "thresholds.max_public_exposed_share"
+    }
+
+    fn default_limit(&self) -> f64 {
+        DEFAULT_MAX_PUBLIC_EXPOSED_SHARE
+    }
+
+    fn run(&self, simulation: &Simulation<'_>) -> AttackOutcome {
+        let input = &simulation.input;
+        let report = known_members_attack(
+            input.table,
+            input.release,
+            input.public,
+            input.k,
+            (simulation.scoring, simulation.settings.max_people),
+        );
+        AttackOutcome {
+            figure: report.exposed_share,
+            lines: vec![AttackLine {
+                key: "known_members",
+                label: "known members",
+                figures: report.rebuilt.clone(),
+            }],
+            note: Some(format!(
+                "public sets: {} released, {} private people in a group with fewer than k \
+                 non-public people ({:.2} %)",
+                report.public_sets,
+                report.exposed_people,
+                report.exposed_share * 100.0
+            )),
+            detail: serde_json::to_value(&report).expect("the report serializes"),
+        }
+    }
 }
 
 /// Runs the attack on `release` of `table`, where `public[r]` says whether record `r` of the

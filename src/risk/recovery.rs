@@ -72,7 +72,7 @@ pub struct Tolerance {
     pub absolute: Vec<f64>,
 }
 
-/// The relative part of the tolerance of issue 14.
+/// The relative part of the rebuilding tolerance.
 pub const RELATIVE_TOLERANCE: f64 = 0.02;
 /// The absolute floor for lengths and girths, in mm.
 pub const MM_TOLERANCE: f64 = 5.0;

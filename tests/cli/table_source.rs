@@ -45,7 +45,7 @@ fn publish_table(input: &Path, out: &Path, extra: &[&str]) -> Run {
     anonpub(&args, &[])
 }
 
-/// The defences of issue 14 off: the database's noise is keyed by its secret and a table's by
+/// The multi-release defences off: the database's noise is keyed by its secret and a table's by
 /// its ledger, so only without noise can the two give the same bytes (and without noise, 600
 /// people do not pass the default attack gates).
 const NO_NOISE: &str = "[defences]\ngroup_noise_sd = 0\n[attacks]\nenabled = false\n";
