@@ -26,7 +26,6 @@ use clap::ValueEnum;
 use serde_json::json;
 
 use crate::error::{Error, Result};
-use crate::measurements::Catalog;
 use crate::observe::Observer;
 use crate::verify::{verify_release, Check};
 
@@ -65,7 +64,7 @@ pub fn run(args: Args, observer: &dyn Observer) -> Result<()> {
             problem: "must be at least 1".into(),
         });
     }
-    let checks = match verify_release(&args.dir, args.k, &Catalog::freesewing(), observer) {
+    let checks = match verify_release(&args.dir, args.k, observer) {
         Ok(checks) => checks,
         Err(error) => {
             if args.format == Format::Github {

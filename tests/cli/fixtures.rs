@@ -237,3 +237,30 @@ pub fn reseal(dir: &Path, files: &[&str]) {
         .collect();
     std::fs::write(dir.join("SHA256SUMS"), checksum_text(entries)).unwrap();
 }
+
+/// Seals a release again after a file in it was edited, as a careful forger would: every
+/// manifest entry gets the file's new size and SHA-256, and `SHA256SUMS` is rewritten over every
+/// file (the manifest included).
+pub fn reseal_release(dir: &Path) {
+    use anonpub::release::checksums::sha256_file;
+    let manifest_path = dir.join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    for file in manifest["files"].as_array_mut().unwrap() {
+        let path = dir.join(file["path"].as_str().unwrap());
+        file["bytes"] = std::fs::metadata(&path).unwrap().len().into();
+        file["sha256"] = sha256_file(&path).unwrap().into();
+    }
+    std::fs::write(
+        &manifest_path,
+        serde_json::to_vec_pretty(&manifest).unwrap(),
+    )
+    .unwrap();
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    reseal(dir, &names);
+}

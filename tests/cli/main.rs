@@ -4,6 +4,7 @@ mod anonymize;
 mod bad_inputs;
 mod fixtures;
 mod gates;
+mod numeric_table;
 mod properties;
 mod publish;
 mod release;
