@@ -66,7 +66,7 @@ pub fn run(args: Args, console: &Console) -> Result<()> {
     let destination = Destination::new(&plan, args.out, args.internal_report, args.force)?;
     let published = publish(&plan, &destination, console)?;
     tracing::info!("{}", describe_release(&published, &destination.out));
-    for line in exclusion_breakdown(&published.report) {
+    for line in exclusion_breakdown(&published.report, plan.catalog.is_freesewing()) {
         tracing::info!("{line}");
     }
     Ok(())
@@ -74,8 +74,8 @@ pub fn run(args: Args, console: &Console) -> Result<()> {
 
 /// The console's closing lines: how many sets were left out, by reason, and how many eligible
 /// ones were suppressed, so that whoever publishes sees what did not make it without opening a
-/// file. Counts and reasons only.
-fn exclusion_breakdown(report: &ReleaseReport) -> Vec<String> {
+/// file. Counts and reasons only, in FreeSewing's words for FreeSewing's data (`freesewing`).
+fn exclusion_breakdown(report: &ReleaseReport, freesewing: bool) -> Vec<String> {
     let selection = &report.selection;
     let left_out: Vec<(Exclusion, u64)> = selection
         .exclusion_counts()
@@ -90,11 +90,12 @@ fn exclusion_breakdown(report: &ReleaseReport) -> Vec<String> {
         if total > 0 { ", by reason:" } else { "" }
     )];
     for (reason, count) in left_out {
-        lines.push(format!(
-            "  {count:>9}  {}: {}",
-            reason.key(),
+        let description = if freesewing {
+            reason.description()
+        } else {
             reason.plain_description()
-        ));
+        };
+        lines.push(format!("  {count:>9}  {}: {description}", reason.key()));
     }
     lines.push(format!(
         "suppressed {} of {} eligible sets (no k people share their pattern); published {}",

@@ -185,9 +185,10 @@ pub fn publish_fixture(db: &Path, key: &Path, out: &Path, k: usize, extra: &[&st
 /// of one or two measurements published. Two releases of five or ten people differ by one person
 /// in plain sight, so the default attack gates rightly refuse such a database, and fixture sets
 /// are written by hand with a value or two, which the default `min_published_measurements = 3`
-/// suppresses; the tests that use it are about something else.
+/// suppresses; the tests that use it are about something else. Such tests use k = 2 or 3, which
+/// a config must allow explicitly (`min_k`).
 pub const SMALL_DATABASE_CONFIG: &str =
-    "min_published_measurements = 1\n[attacks]\nenabled = false\n";
+    "min_published_measurements = 1\n[attacks]\nenabled = false\n[thresholds]\nmin_k = 2\n";
 
 /// A file holding [`SMALL_DATABASE_CONFIG`], written once per test process, outside every test's
 /// directory (some tests check what their directory holds).

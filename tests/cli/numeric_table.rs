@@ -40,7 +40,7 @@ impl Draw {
 /// The clinic's table: `people` patients, some with a second visit, a few not consenting,
 /// closed files, old visits; one height of 300.5 cm (typed for 200.5) and one weight "n/a".
 fn clinic_rows(people: usize) -> Vec<Vec<String>> {
-    let mut draw = Draw(0x5eed_c11_41c);
+    let mut draw = Draw(0x005e_edc1_141c);
     let mut rows = Vec::new();
     for p in 0..people {
         let tall = p % 37 == 5; // a minority: basketball players
@@ -365,6 +365,9 @@ fn record_ids_are_not_shared_by_releases_of_different_inputs() {
     assert!(sheet.contains("plain SHA-256 fingerprint"), "{sheet}");
 }
 
+/// An edit of `report.json`.
+type Forgery = dyn Fn(&mut serde_json::Value);
+
 /// Edits `report.json` of a release with `edit` and seals it again (manifest and SHA256SUMS),
 /// as a careful forger would.
 fn forge(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
@@ -385,7 +388,7 @@ fn a_resealed_report_that_claims_more_than_its_files_fails_verify() {
     clinic.publish(&clinic.table, &out, &["-q"]).expect_code(0);
     let report = json(&out.join("report.json"));
     let k = report["k_achieved"].as_u64().unwrap();
-    let forgeries: [(&str, Box<dyn Fn(&mut serde_json::Value)>); 6] = [
+    let forgeries: [(&str, Box<Forgery>); 6] = [
         (
             "k_achieved",
             Box::new(move |r| r["k_achieved"] = (k + 5).into()),
