@@ -1,5 +1,18 @@
 //! Re-reads a release and checks what can be checked from the release alone.
 //!
+//! **A release describes itself.** The columns, units, plausible ranges and rounding steps the
+//! rows are checked against are those the release declares in `datapackage.json`, never a
+//! catalogue built into anonpub, so a release of any dataset schema verifies against what it says
+//! it holds (and a CSV with a column the package does not declare fails).
+//!
+//! **Trust nothing that can be recomputed.** Every figure of `report.json` that the release files
+//! determine is recomputed from the rows and compared ([`Recomputed`]): the record and
+//! suppressed counts, the coverage patterns, the whole risk section, and `k_achieved`, which may
+//! claim at most the smallest group of identical rows (rows can only overstate people). The
+//! achieved k must reach the required one (`--k`, else `k_requested`), and `k_requested` must be
+//! one anonpub publishes (at least 2; below 5 only with `min_k` lowered to it). A report that
+//! claims more than its files show fails even when its checksums and manifest were sealed again.
+//!
 //! That includes the publish thresholds recorded in `report.json` (`parameters.thresholds`) whose
 //! figure follows from the released rows: k (as rows per group of identical rows, which can only
 //! overstate the people per group, so a pass is necessary but a failure is certain), the
@@ -1252,7 +1265,8 @@ fn smallest_group(histogram: &ClassHistogram, empty: bool, k: usize) -> Check {
     )
 }
 
-/// Every value lies within the plausible range the release declares for its column.
+/// Every value lies within the plausible range the release declares for its column and on its
+/// declared rounding grid (a multiple of the step, up to the 1e-6 residue publishing leaves).
 fn plausible_values(table: &ReleaseTable, catalog: std::result::Result<&Catalog, &str>) -> Check {
     let Ok(catalog) = catalog else {
         return check(
@@ -1262,29 +1276,48 @@ fn plausible_values(table: &ReleaseTable, catalog: std::result::Result<&Catalog,
         );
     };
     let width = table.columns.len().max(1);
-    let ranges: Vec<[f64; 2]> = table
+    // Range and step per column; a step of 0 is none declared.
+    let declared: Vec<([f64; 2], f64)> = table
         .columns
         .iter()
         .map(|name| {
             catalog
                 .index_of(name)
-                .map_or([f64::NEG_INFINITY, f64::INFINITY], |i| catalog.plausible(i))
+                .map_or(([f64::NEG_INFINITY, f64::INFINITY], 0.0), |i| {
+                    (catalog.plausible(i), catalog.rounding(i))
+                })
         })
         .collect();
-    let outside: usize = table
+    let off_grid = |value: f64, step: f64| {
+        step > 0.0 && {
+            let steps = value / step;
+            (steps - steps.round()).abs() * step > 1e-6 * value.abs().max(1.0)
+        }
+    };
+    let (outside, unrounded): (usize, usize) = table
         .values
         .par_chunks(width * 4096)
         .map(|rows| {
             rows.chunks(width)
-                .flat_map(|row| row.iter().zip(&ranges))
-                .filter(|(v, [low, high])| !v.is_nan() && (*v < low || *v > high))
-                .count()
+                .flat_map(|row| row.iter().zip(&declared))
+                .filter(|(v, _)| !v.is_nan())
+                .fold(
+                    (0, 0),
+                    |(outside, unrounded), (&v, &([low, high], step))| {
+                        (
+                            outside + usize::from(v < low || v > high),
+                            unrounded + usize::from(off_grid(v, step)),
+                        )
+                    },
+                )
         })
-        .sum();
+        .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
     check(
         "plausible values",
-        outside == 0,
-        format!("{outside} values outside their plausible range"),
+        outside == 0 && unrounded == 0,
+        format!(
+            "{outside} values outside their plausible range, {unrounded} off their rounding step"
+        ),
     )
 }
 
