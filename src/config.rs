@@ -312,7 +312,8 @@ impl ReleaseConfig {
 
     /// Checks ranges; returns the offending field and what was expected.
     pub fn validate(&self) -> std::result::Result<(), (&'static str, String)> {
-        k_anonymity::validate_k(self.k).map_err(|problem| ("k", problem.to_string()))?;
+        k_anonymity::validate_release_k(self.k, self.thresholds.min_k)
+            .map_err(|problem| ("k", problem))?;
         if self.mdav_exact_limit == 0 {
             return Err(("mdav_exact_limit", "must be at least 1".into()));
         }
@@ -372,6 +373,9 @@ mod tests {
         assert!(wrong_type.contains("line 1"), "{wrong_type}");
         let zero = load("k = 0\n").unwrap_err().to_string();
         assert!(zero.contains("field `k`"), "{zero}");
+        let low = load("k = 3\n").unwrap_err().to_string();
+        assert!(low.contains("min_k = 3"), "{low}");
+        assert_eq!(load("k = 3\n[thresholds]\nmin_k = 3\n").unwrap().k, 3);
         let share = load("[thresholds]\nmax_suppressed_share = 1.5\n")
             .unwrap_err()
             .to_string();

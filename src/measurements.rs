@@ -16,7 +16,7 @@ use crate::schema::{ColumnType, DatasetSchema, Role};
 pub const MISSING: f64 = f64::NAN;
 
 /// The publishable measurements, in schema order.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Catalog {
     names: Vec<String>,
     units: Vec<String>,
@@ -24,20 +24,28 @@ pub struct Catalog {
     lookup: FastMap<String, usize>,
     plausible: Vec<[f64; 2]>,
     rounding: Vec<f64>,
+    attack_tolerance: Vec<f64>,
     breasts_only: Vec<bool>,
+}
+
+/// One publishable measurement as a release declares it (`datapackage.json`), for building a
+/// [`Catalog`] without a schema.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeclaredColumn {
+    /// The column's name.
+    pub name: String,
+    /// Its unit (empty when none is given).
+    pub unit: String,
+    /// Its plausible range (unbounded sides as infinities).
+    pub plausible: [f64; 2],
+    /// Its rounding step.
+    pub rounding: f64,
 }
 
 impl Catalog {
     /// Builds the catalogue from the numeric quasi-identifier columns of a schema.
     pub fn from_schema(schema: &DatasetSchema) -> Self {
-        let mut catalog = Catalog {
-            names: Vec::new(),
-            units: Vec::new(),
-            lookup: FastMap::default(),
-            plausible: Vec::new(),
-            rounding: Vec::new(),
-            breasts_only: Vec::new(),
-        };
+        let mut catalog = Catalog::default();
         let numeric = schema
             .columns
             .iter()
@@ -52,10 +60,40 @@ impl Catalog {
             catalog
                 .plausible
                 .push(column.plausible.unwrap_or([f64::MIN_POSITIVE, f64::MAX]));
-            catalog.rounding.push(column.rounding.unwrap_or(1.0));
+            let rounding = column.rounding.unwrap_or(1.0);
+            catalog.rounding.push(rounding);
+            catalog
+                .attack_tolerance
+                .push(column.attack_tolerance.unwrap_or(rounding));
             catalog.breasts_only.push(column.breasts_only);
         }
         catalog
+    }
+
+    /// The catalogue a release declares (its `datapackage.json`), so that `verify` checks a
+    /// release of any schema against what the release itself says it holds. Such a catalogue
+    /// knows no attack tolerance and no breasts-only flag; `verify` needs neither.
+    pub fn from_declared(columns: Vec<DeclaredColumn>) -> Self {
+        let mut catalog = Catalog::default();
+        for (index, column) in columns.into_iter().enumerate() {
+            catalog.lookup.insert(column.name.clone(), index);
+            catalog.names.push(column.name);
+            catalog.units.push(column.unit);
+            catalog.plausible.push(column.plausible);
+            catalog.rounding.push(column.rounding);
+            catalog.attack_tolerance.push(column.rounding);
+            catalog.breasts_only.push(false);
+        }
+        catalog
+    }
+
+    /// Whether every measurement is a FreeSewing body measurement (the embedded schema's, or a
+    /// subset of them): only then do the datasheet and metadata speak of FreeSewing, its users
+    /// and their bodies. Any other catalogue is described from its schema alone.
+    pub fn is_freesewing(&self) -> bool {
+        static NAMES: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+        let freesewing = NAMES.get_or_init(|| Catalog::freesewing().names);
+        !self.is_empty() && self.names.iter().all(|name| freesewing.contains(name))
     }
 
     /// The FreeSewing catalogue from the embedded schema.
@@ -98,6 +136,13 @@ impl Catalog {
     /// The rounding step of published values (1 mm, 0.5°).
     pub fn rounding(&self, index: usize) -> f64 {
         self.rounding[index]
+    }
+
+    /// The absolute floor, in the column's unit, within which a simulated attacker's estimate
+    /// counts as rebuilt (beside a relative share): the schema's `attack_tolerance`, else the
+    /// rounding step.
+    pub fn attack_tolerance(&self, index: usize) -> f64 {
+        self.attack_tolerance[index]
     }
 
     /// Whether only people with breasts have this measurement, so that its mere presence is

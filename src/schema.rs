@@ -126,6 +126,11 @@ pub struct ColumnSpec {
     pub plausible: Option<[f64; 2]>,
     /// Published values are rounded to a multiple of this step.
     pub rounding: Option<f64>,
+    /// The absolute floor, in the column's unit, of how close a simulated attacker's estimate
+    /// must come to the true value to count as rebuilt (beside 2 % of the value, whichever is
+    /// larger); by default the rounding step. A floor is a statement about the column's unit
+    /// (5 mm of a girth, 1° of a slope), so only the schema can give it.
+    pub attack_tolerance: Option<f64>,
     /// What the column measures, for the release metadata.
     pub description: Option<String>,
     /// ARX-format hierarchy file (`;`-separated, no header; relative to the schema file) for
@@ -291,6 +296,36 @@ impl DatasetSchema {
             if let Some(step) = column.rounding {
                 if !(step.is_finite() && step > 0.0) {
                     return fail(&column.name, "`rounding` must be a positive number".into());
+                }
+            }
+            if let (Some(range), true) = (column.plausible, column.is_numeric()) {
+                // Released values are clamped to the range and then rounded: with bounds on the
+                // rounding grid, a rounded value stays within the range the release declares.
+                let step = column.rounding.unwrap_or(1.0);
+                let off_grid = |bound: f64| ((bound / step).round() - bound / step).abs() > 1e-9;
+                if range.iter().any(|&bound| off_grid(bound)) {
+                    return fail(
+                        &column.name,
+                        format!(
+                            "`plausible` bounds must be multiples of the rounding step ({step}{}), \
+                             so that rounded values stay within them",
+                            if column.rounding.is_some() { "" } else { ", the default" }
+                        ),
+                    );
+                }
+            }
+            if let Some(floor) = column.attack_tolerance {
+                if !(floor.is_finite() && floor >= 0.0) {
+                    return fail(
+                        &column.name,
+                        "`attack_tolerance` must be a number of at least 0".into(),
+                    );
+                }
+                if !(column.is_numeric() && column.role == Role::QuasiIdentifier) {
+                    return fail(
+                        &column.name,
+                        "`attack_tolerance` needs a numeric quasi-identifier".into(),
+                    );
                 }
             }
             if let Some(widths) = &column.widths {
@@ -560,7 +595,7 @@ mod tests {
             [[column]]\nname = \"a\"\naliases = [\"b\"]\nrole = \"quasi_identifier\"\ntype = \"string\"\n\
             unit = \"u\"\ngroup = \"g\"\nbreasts_only = false\ndescription = \"d\"\nhierarchy = \"h.csv\"\n\
             [[column]]\nname = \"c\"\nrole = \"quasi_identifier\"\ntype = \"number\"\nplausible = [1, 2]\n\
-            rounding = 0.5\nwidths = [1, 2]\nbottom_code = 1\ntop_code = 2\n\
+            rounding = 0.5\nwidths = [1, 2]\nbottom_code = 1\ntop_code = 2\nattack_tolerance = 3\n\
             [[column]]\nname = \"who\"\nrole = \"consent\"\ntype = \"integer\"\nconsent_min = 3\n\
             [[column]]\nname = \"state\"\nrole = \"status\"\ntype = \"string\"\nstatus_allowed = [1, \"on\"]\n";
         DatasetSchema::parse(text, Path::new("all.toml")).unwrap();
@@ -647,6 +682,28 @@ mod tests {
             schema.hierarchy_path(&schema.columns[0]),
             Some(Path::new("dir/h.csv").to_path_buf())
         );
+    }
+
+    #[test]
+    fn plausible_bounds_lie_on_the_rounding_grid() {
+        let column = |extra: &str| {
+            format!("name = \"x\"\n[[column]]\nname = \"a\"\nrole = \"quasi_identifier\"\ntype = \"number\"\n{extra}")
+        };
+        let parse = |extra: &str| DatasetSchema::parse(&column(extra), Path::new("s.toml"));
+        assert!(parse("plausible = [1.4, 2.5]\nrounding = 0.1\n").is_ok());
+        let err = parse("plausible = [1.45, 2.5]\nrounding = 0.1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("multiples of the rounding step (0.1)"),
+            "{err}"
+        );
+        let err = parse("plausible = [1.5, 3]\n").unwrap_err().to_string();
+        assert!(err.contains("(1, the default)"), "{err}");
+        let err = parse("plausible = [0, 3]\nattack_tolerance = -1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("attack_tolerance"), "{err}");
     }
 
     #[test]

@@ -132,6 +132,31 @@ impl Exclusion {
         }
     }
 
+    /// [`Exclusion::description`] in the words of any dataset (rows and people, no FreeSewing
+    /// examples), for the documents of a release that is not FreeSewing's.
+    pub fn plain_description(self) -> &'static str {
+        match self {
+            Exclusion::NoOpenDataConsent => "the person did not consent to publication",
+            Exclusion::AccountNotActive => "the person's status does not allow publication",
+            Exclusion::OutsideRetentionWindow => {
+                "the person was not seen within the retention window before the release date"
+            }
+            Exclusion::AccountTooNew => {
+                "the person's account was created too shortly before the release date to count"
+            }
+            Exclusion::UnreadableOwner => {
+                "the person's consent, status or last visit cannot be read (or their rows disagree on them)"
+            }
+            Exclusion::OrphanSet => "the row belongs to no person (its person key is empty)",
+            Exclusion::PublicSet => "the row is public, so its exact values are published already",
+            Exclusion::NoMeasurements => "the row holds no value in a published column",
+            Exclusion::Undecryptable => "the row cannot be decrypted",
+            Exclusion::MalformedValue => "a value is not a number",
+            Exclusion::ImplausibleValue => "a value lies outside its column's plausible range",
+            Exclusion::DuplicateOfOwnSet => "an exact copy of another row of the same person",
+        }
+    }
+
     /// The key used in `report.json`.
     pub fn key(self) -> &'static str {
         match self {

@@ -1,5 +1,18 @@
 //! Re-reads a release and checks what can be checked from the release alone.
 //!
+//! **A release describes itself.** The columns, units, plausible ranges and rounding steps the
+//! rows are checked against are those the release declares in `datapackage.json`, never a
+//! catalogue built into anonpub, so a release of any dataset schema verifies against what it says
+//! it holds (and a CSV with a column the package does not declare fails).
+//!
+//! **Trust nothing that can be recomputed.** Every figure of `report.json` that the release files
+//! determine is recomputed from the rows and compared ([`Recomputed`]): the record and
+//! suppressed counts, the coverage patterns, the whole risk section, and `k_achieved`, which may
+//! claim at most the smallest group of identical rows (rows can only overstate people). The
+//! achieved k must reach the required one (`--k`, else `k_requested`), and `k_requested` must be
+//! one anonpub publishes (at least 2; below 5 only with `min_k` lowered to it). A report that
+//! claims more than its files show fails even when its checksums and manifest were sealed again.
+//!
 //! That includes the publish thresholds recorded in `report.json` (`parameters.thresholds`) whose
 //! figure follows from the released rows: k (as rows per group of identical rows, which can only
 //! overstate the people per group, so a pass is necessary but a failure is certain), the
@@ -27,11 +40,12 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::anonymize::k_anonymity::validate_release_k;
 use crate::deidentify::{is_record_id, ReleaseTable};
 use crate::dp::release::{check_chart_report, SizeChartReport};
 use crate::error::{Error, Result};
 use crate::gates::{GateSpec, Measured, MeasuredFrom};
-use crate::measurements::Catalog;
+use crate::measurements::{Catalog, DeclaredColumn};
 use crate::observe::Observer;
 use crate::release::checksums::{parse_checksums, sha256_file};
 use crate::release::csv::scan_release_csv;
@@ -44,9 +58,9 @@ use crate::release::parquet::{read_parquet, ParquetRelease};
 use crate::release::plain::{read_plain_csv, read_plain_parquet};
 use crate::release::report::{GeneralizationReport, ReleaseReport};
 use crate::release::{
-    CHECKSUM_FILE, CSV_FILE, FREQUENCY_CSV_FILE, FREQUENCY_PARQUET_FILE, FREQUENCY_RELEASE_FILES,
-    MANIFEST_FILE, PARQUET_FILE, RELEASE_FILES, REPORT_FILE, SIZECHART_CSV_FILE, SIZECHART_FILES,
-    SIZECHART_PARQUET_FILE,
+    CHECKSUM_FILE, CSV_FILE, DATAPACKAGE_FILE, FREQUENCY_CSV_FILE, FREQUENCY_PARQUET_FILE,
+    FREQUENCY_RELEASE_FILES, MANIFEST_FILE, PARQUET_FILE, RELEASE_FILES, REPORT_FILE,
+    SIZECHART_CSV_FILE, SIZECHART_FILES, SIZECHART_PARQUET_FILE,
 };
 use crate::risk::{assess, ClassHistogram};
 use crate::schema::Role;
@@ -77,12 +91,7 @@ fn check(name: &'static str, passed: bool, detail: impl Into<String>) -> Check {
 /// Work that does not depend on each other runs side by side: hashing the files beside parsing
 /// the CSV, then reading the Parquet file beside the checks on the CSV's rows. Each file is
 /// hashed once, for `SHA256SUMS` and the manifest alike.
-pub fn verify_release(
-    dir: &Path,
-    k: Option<usize>,
-    catalog: &Catalog,
-    observer: &dyn Observer,
-) -> Result<Vec<Check>> {
+pub fn verify_release(dir: &Path, k: Option<usize>, observer: &dyn Observer) -> Result<Vec<Check>> {
     let listing =
         std::fs::read_dir(dir).map_err(|e| Error::io("read release directory", dir, e))?;
     let present: BTreeSet<String> = listing
@@ -149,6 +158,7 @@ pub fn verify_release(
         return Ok(checks);
     }
     let csv_table = scanned.table;
+    let catalog = declared_catalog(dir);
     let report = ReleaseReport::read(&dir.join(REPORT_FILE));
     let required_k = k.or_else(|| report.as_ref().ok().map(|report| report.k_requested));
     let ((same_as_parquet, comparing), (row_checks, checking)) = rayon::join(
@@ -156,7 +166,8 @@ pub fn verify_release(
         || {
             timed(|| {
                 let report = report.as_ref().map_err(String::as_str);
-                row_checks(&csv_table, catalog, required_k, report)
+                let catalog = catalog.as_ref().map_err(String::as_str);
+                row_checks(&csv_table, catalog, (required_k, k.is_some()), report)
             })
         },
     );
@@ -564,11 +575,13 @@ fn suppression_grid(
 const ROW_CHECKS_BEFORE_PARQUET: usize = 2;
 
 /// The checks that need only the CSV's rows, in report order: allowed columns, record ids,
-/// k-anonymity, plausible values, then the recorded thresholds.
+/// k-anonymity, plausible values, then what the report claims against what the rows show (its
+/// k, its recomputable figures) and the recorded thresholds. `required_k` is `--k` (`given`) or
+/// else the report's `k_requested`.
 fn row_checks(
     table: &ReleaseTable,
-    catalog: &Catalog,
-    required_k: Option<usize>,
+    catalog: std::result::Result<&Catalog, &str>,
+    (required_k, given): (Option<usize>, bool),
     report: std::result::Result<&ReleaseReport, &str>,
 ) -> Vec<Check> {
     let (histogram, (columns, ids)) = rayon::join(
@@ -587,9 +600,278 @@ fn row_checks(
     });
     checks.push(plausible_values(table, catalog));
     if let Ok(report) = report {
+        let required = required_k.unwrap_or(report.k_requested);
+        checks.push(claimed_k(report, required, given));
+        checks.push(report_figures(&recomputed_figures(
+            report, table, &histogram,
+        )));
         checks.extend(thresholds(report, &histogram));
     }
     checks
+}
+
+/// The k the report claims: the achieved k at least the required one (`--k`, else the k the
+/// release asked for), and a requested k that the publisher's own rules allow (at least 2, and
+/// below 5 only with a `min_k` at or below it, recorded among the thresholds).
+fn claimed_k(report: &ReleaseReport, required: usize, given: bool) -> Check {
+    const NAME: &str = "claimed k";
+    let asked = if given { "--k" } else { "k_requested" };
+    if report.k_achieved < required {
+        return check(
+            NAME,
+            false,
+            format!(
+                "k_achieved {} is below {asked} {required}",
+                report.k_achieved
+            ),
+        );
+    }
+    match validate_release_k(report.k_requested, report.parameters.thresholds.min_k) {
+        Ok(()) => check(
+            NAME,
+            true,
+            format!(
+                "k_achieved {} ≥ {asked} {required}; k_requested {} allowed",
+                report.k_achieved, report.k_requested
+            ),
+        ),
+        Err(problem) => check(
+            NAME,
+            false,
+            format!("k_requested {}: {problem}", report.k_requested),
+        ),
+    }
+}
+
+/// How a figure of `report.json` must relate to what the release files show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Agreement {
+    /// The same (floats up to a relative 1e-9, what a JSON round trip may change).
+    Equal,
+    /// The report may claim at most what the files show: a count of people, which the files
+    /// show only as rows (a person with two sets in one group makes it look larger).
+    AtMost,
+    /// The report may claim at least what the files show (groups, of which classes of
+    /// identical rows are unions).
+    AtLeast,
+}
+
+/// One figure of `report.json` recomputed from the release files.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recomputed {
+    /// Its path in `report.json`.
+    pub field: String,
+    /// What the report claims.
+    pub claimed: f64,
+    /// What the files show.
+    pub found: f64,
+    /// How the two must relate.
+    pub agreement: Agreement,
+}
+
+impl Recomputed {
+    fn new(field: impl Into<String>, claimed: f64, found: f64, agreement: Agreement) -> Self {
+        Recomputed {
+            field: field.into(),
+            claimed,
+            found,
+            agreement,
+        }
+    }
+
+    /// Whether the claim holds.
+    pub fn holds(&self) -> bool {
+        let close = (self.claimed - self.found).abs()
+            <= 1e-9 * self.claimed.abs().max(self.found.abs()).max(1.0);
+        match self.agreement {
+            Agreement::Equal => close,
+            Agreement::AtMost => close || self.claimed < self.found,
+            Agreement::AtLeast => close || self.claimed > self.found,
+        }
+    }
+}
+
+/// Every figure of `report.json` that the release files determine, beside what the files show,
+/// so that a report claiming more than its files (a larger k, fewer suppressed records, a lower
+/// risk) fails even when its checksums and manifest were sealed again. A figure the files alone
+/// determine is one more line here.
+fn recomputed_figures(
+    report: &ReleaseReport,
+    table: &ReleaseTable,
+    histogram: &ClassHistogram,
+) -> Vec<Recomputed> {
+    use Agreement::{AtLeast, AtMost, Equal};
+    let rows = table.len() as f64;
+    let counts = &report.anonymization;
+    let eligible = report.selection.eligible_sets as f64;
+    let suppressed = eligible - counts.published_records as f64;
+    let patterns: HashSet<Vec<bool>> = table
+        .values
+        .chunks(table.columns.len().max(1))
+        .map(|row| row.iter().map(|v| v.is_nan()).collect())
+        .collect();
+    let mut figures = vec![
+        Recomputed::new(
+            "k_achieved",
+            report.k_achieved as f64,
+            histogram.smallest_class().unwrap_or(0) as f64,
+            AtMost,
+        ),
+        Recomputed::new(
+            "anonymization.published_records",
+            counts.published_records as f64,
+            rows,
+            Equal,
+        ),
+        Recomputed::new(
+            "anonymization.suppressed_records",
+            counts.suppressed_records as f64,
+            suppressed,
+            Equal,
+        ),
+        Recomputed::new(
+            "anonymization.suppressed_share",
+            counts.suppressed_share,
+            if eligible > 0.0 {
+                suppressed / eligible
+            } else {
+                0.0
+            },
+            Equal,
+        ),
+        Recomputed::new(
+            "anonymization.coverage_patterns",
+            counts.coverage_patterns as f64,
+            patterns.len() as f64,
+            Equal,
+        ),
+        Recomputed::new(
+            "anonymization.groups",
+            counts.groups as f64,
+            histogram.classes() as f64,
+            AtLeast,
+        ),
+    ];
+    // The whole risk section is a function of the rows and k_requested: recompute it and
+    // compare every number in it.
+    let found = crate::risk::release_risk(histogram, report.k_requested);
+    let mut claimed = Vec::new();
+    let mut recomputed = Vec::new();
+    numbers("risk", &json_value(&report.risk), &mut claimed);
+    numbers("risk", &json_value(&found), &mut recomputed);
+    let recomputed: BTreeMap<String, f64> = recomputed.into_iter().collect();
+    for (field, value) in claimed {
+        let found = recomputed.get(&field).copied().unwrap_or(f64::NAN);
+        figures.push(Recomputed::new(field, value, found, Equal));
+    }
+    figures
+}
+
+/// A serializable value as JSON.
+fn json_value(value: &impl Serialize) -> serde_json::Value {
+    serde_json::to_value(value).expect("report types serialize")
+}
+
+/// Every number in a JSON value with its path (`risk.reidentification.threshold`,
+/// `risk.risk_distribution.buckets.3.share_of_records`).
+fn numbers(path: &str, value: &serde_json::Value, out: &mut Vec<(String, f64)>) {
+    use serde_json::Value;
+    match value {
+        Value::Number(number) => out.push((path.to_string(), number.as_f64().unwrap_or(f64::NAN))),
+        Value::Object(fields) => {
+            for (key, item) in fields {
+                numbers(&format!("{path}.{key}"), item, out);
+            }
+        }
+        Value::Array(items) => {
+            for (index, item) in items.iter().enumerate() {
+                numbers(&format!("{path}.{index}"), item, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The report's recomputable figures against the files: one check, naming every figure that
+/// claims more than the files show.
+fn report_figures(figures: &[Recomputed]) -> Check {
+    const NAME: &str = "report figures";
+    let wrong: Vec<String> = figures
+        .iter()
+        .filter(|figure| !figure.holds())
+        .map(|figure| {
+            format!(
+                "{} is {} in report.json, the files show {}{}",
+                figure.field,
+                figure.claimed,
+                figure.found,
+                match figure.agreement {
+                    Agreement::Equal => "",
+                    Agreement::AtMost => " (at most that)",
+                    Agreement::AtLeast => " (at least that)",
+                }
+            )
+        })
+        .collect();
+    if wrong.is_empty() {
+        check(
+            NAME,
+            true,
+            format!(
+                "{} figures recomputed from the files agree with report.json",
+                figures.len()
+            ),
+        )
+    } else {
+        check(NAME, false, wrong.join("; "))
+    }
+}
+
+/// The measurements the release declares: the fields of the Table Schema of the CSV's resource
+/// in `datapackage.json` (after `record_id`), with their units, plausible ranges and rounding
+/// steps. `verify` checks the rows against this declaration, not against a catalogue built into
+/// anonpub, so that a release of any schema is checked against what it says it holds.
+fn declared_catalog(dir: &Path) -> std::result::Result<Catalog, String> {
+    let bytes = std::fs::read(dir.join(DATAPACKAGE_FILE))
+        .map_err(|_| format!("{DATAPACKAGE_FILE} missing or unreadable"))?;
+    let package: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| format!("{DATAPACKAGE_FILE} malformed: {e}"))?;
+    let fields = package["resources"]
+        .as_array()
+        .and_then(|resources| resources.iter().find(|r| r["path"] == CSV_FILE))
+        .and_then(|resource| resource["schema"]["fields"].as_array())
+        .ok_or_else(|| format!("{DATAPACKAGE_FILE} declares no Table Schema for {CSV_FILE}"))?;
+    let mut columns = Vec::with_capacity(fields.len());
+    for (position, field) in fields.iter().enumerate() {
+        let name = field["name"]
+            .as_str()
+            .ok_or_else(|| format!("{DATAPACKAGE_FILE}: field {} has no name", position + 1))?;
+        if position == 0 {
+            if name != "record_id" {
+                return Err(format!(
+                    "{DATAPACKAGE_FILE}: the first field is `{name}`, not `record_id`"
+                ));
+            }
+            continue;
+        }
+        if field["type"] != "number" {
+            return Err(format!(
+                "{DATAPACKAGE_FILE}: field `{name}` is not declared as a number"
+            ));
+        }
+        let bound =
+            |key: &str, unbounded: f64| field["constraints"][key].as_f64().unwrap_or(unbounded);
+        columns.push(DeclaredColumn {
+            name: name.to_string(),
+            unit: field["unit"].as_str().unwrap_or_default().to_string(),
+            plausible: [
+                bound("minimum", f64::NEG_INFINITY),
+                bound("maximum", f64::INFINITY),
+            ],
+            rounding: field["rounding"].as_f64().unwrap_or(0.0),
+        });
+    }
+    Ok(Catalog::from_declared(columns))
 }
 
 /// Whether the Parquet file holds exactly the CSV's table.
@@ -810,7 +1092,28 @@ fn manifest_check(
     }
 }
 
-fn allowed_columns(table: &ReleaseTable, catalog: &Catalog) -> Check {
+/// The CSV holds `record_id` and exactly the columns `datapackage.json` declares, in its
+/// order, each once.
+fn allowed_columns(table: &ReleaseTable, catalog: std::result::Result<&Catalog, &str>) -> Check {
+    let catalog = match catalog {
+        Ok(catalog) => catalog,
+        Err(problem) => {
+            return check(
+                "allowed columns",
+                false,
+                format!("cannot tell which columns the release declares: {problem}"),
+            )
+        }
+    };
+    if table.columns != catalog.names()
+        && table.columns.iter().all(|c| catalog.index_of(c).is_some())
+    {
+        return check(
+            "allowed columns",
+            false,
+            format!("the columns are not those {DATAPACKAGE_FILE} declares, in its order"),
+        );
+    }
     let unknown: Vec<&str> = table
         .columns
         .iter()
@@ -828,7 +1131,10 @@ fn allowed_columns(table: &ReleaseTable, catalog: &Catalog) -> Check {
         check(
             "allowed columns",
             true,
-            format!("record_id + {} measurements", table.columns.len()),
+            format!(
+                "record_id + the {} columns {DATAPACKAGE_FILE} declares",
+                table.columns.len()
+            ),
         )
     } else {
         check(
@@ -972,31 +1278,59 @@ fn smallest_group(histogram: &ClassHistogram, empty: bool, k: usize) -> Check {
     )
 }
 
-fn plausible_values(table: &ReleaseTable, catalog: &Catalog) -> Check {
+/// Every value lies within the plausible range the release declares for its column and on its
+/// declared rounding grid (a multiple of the step, up to the 1e-6 residue publishing leaves).
+fn plausible_values(table: &ReleaseTable, catalog: std::result::Result<&Catalog, &str>) -> Check {
+    let Ok(catalog) = catalog else {
+        return check(
+            "plausible values",
+            false,
+            format!("no declared ranges: {DATAPACKAGE_FILE} unusable"),
+        );
+    };
     let width = table.columns.len().max(1);
-    let ranges: Vec<[f64; 2]> = table
+    // Range and step per column; a step of 0 is none declared.
+    let declared: Vec<([f64; 2], f64)> = table
         .columns
         .iter()
         .map(|name| {
             catalog
                 .index_of(name)
-                .map_or([f64::NEG_INFINITY, f64::INFINITY], |i| catalog.plausible(i))
+                .map_or(([f64::NEG_INFINITY, f64::INFINITY], 0.0), |i| {
+                    (catalog.plausible(i), catalog.rounding(i))
+                })
         })
         .collect();
-    let outside: usize = table
+    let off_grid = |value: f64, step: f64| {
+        step > 0.0 && {
+            let steps = value / step;
+            (steps - steps.round()).abs() * step > 1e-6 * value.abs().max(1.0)
+        }
+    };
+    let (outside, unrounded): (usize, usize) = table
         .values
         .par_chunks(width * 4096)
         .map(|rows| {
             rows.chunks(width)
-                .flat_map(|row| row.iter().zip(&ranges))
-                .filter(|(v, [low, high])| !v.is_nan() && (*v < low || *v > high))
-                .count()
+                .flat_map(|row| row.iter().zip(&declared))
+                .filter(|(v, _)| !v.is_nan())
+                .fold(
+                    (0, 0),
+                    |(outside, unrounded), (&v, &([low, high], step))| {
+                        (
+                            outside + usize::from(v < low || v > high),
+                            unrounded + usize::from(off_grid(v, step)),
+                        )
+                    },
+                )
         })
-        .sum();
+        .reduce(|| (0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
     check(
         "plausible values",
-        outside == 0,
-        format!("{outside} values outside their plausible range"),
+        outside == 0 && unrounded == 0,
+        format!(
+            "{outside} values outside their plausible range, {unrounded} off their rounding step"
+        ),
     )
 }
 

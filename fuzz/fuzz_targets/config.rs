@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
     match ReleaseConfig::parse(text, Path::new("fuzz/release.toml")) {
         Ok(config) => {
             assert!(config.validate().is_ok());
-            assert!(config.k >= 1 && config.mdav_exact_limit >= 1);
+            assert!(config.k >= 2 && config.mdav_exact_limit >= 1);
             if let Some(share) = config.thresholds.max_suppressed_share {
                 assert!((0.0..=1.0).contains(&share));
             }

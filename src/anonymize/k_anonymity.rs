@@ -22,6 +22,33 @@ use std::collections::HashSet;
 use super::model::ClassConstraint;
 use crate::fast_hash::FastBuildHasher;
 
+/// The smallest k a release is published with unless its configuration says otherwise (by
+/// lowering `[thresholds] min_k` to the k it asks for). Five is a usual smallest cell in
+/// practice; El Emam & Dankar, "Protecting privacy using k-anonymity" (JAMIA 15(5), 2008), list
+/// thresholds of 3 to 11 in use. Below it, the 1/k an attacker's guess succeeds with (a third, a
+/// half) is a choice the data holder has to make in writing, never a typo's result.
+pub const DEFAULT_SMALLEST_K: usize = 5;
+
+/// Checks the k of a release: at least 2, since with k = 1 every record is published on its own,
+/// and below [`DEFAULT_SMALLEST_K`] only when `min_k` (the `[thresholds]` gate on the achieved
+/// k) is set at or below it, the configuration's explicit word that such a k is meant.
+pub fn validate_release_k(k: usize, min_k: Option<usize>) -> Result<(), String> {
+    if k < 2 {
+        return Err(
+            "must be at least 2: with k = 1 every record would be published on its own, \
+                    protecting nobody"
+                .into(),
+        );
+    }
+    if k < DEFAULT_SMALLEST_K && min_k.is_none_or(|min| min > k) {
+        return Err(format!(
+            "k = {k} is below {DEFAULT_SMALLEST_K}, the smallest k published unless the \
+             configuration says so: to publish it, set `[thresholds] min_k = {k}` in the config"
+        ));
+    }
+    Ok(())
+}
+
 /// Checks k: a class must hold at least one record.
 pub fn validate_k(k: usize) -> Result<(), &'static str> {
     if k == 0 {
@@ -74,6 +101,23 @@ impl ClassConstraint for DistinctPeople<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_release_k_below_five_needs_an_explicit_min_k() {
+        assert!(validate_release_k(0, Some(1))
+            .unwrap_err()
+            .contains("at least 2"));
+        assert!(validate_release_k(1, Some(1))
+            .unwrap_err()
+            .contains("at least 2"));
+        let refused = validate_release_k(3, None).unwrap_err();
+        assert!(refused.contains("`[thresholds] min_k = 3`"), "{refused}");
+        assert!(validate_release_k(3, Some(4)).is_err());
+        assert_eq!(validate_release_k(3, Some(3)), Ok(()));
+        assert_eq!(validate_release_k(2, Some(2)), Ok(()));
+        assert_eq!(validate_release_k(5, None), Ok(()));
+        assert_eq!(validate_release_k(5, Some(50)), Ok(()));
+    }
 
     #[test]
     fn k_must_be_positive() {

@@ -104,6 +104,7 @@ impl PlanArgs {
             name: "--as-of",
             problem: "the release date is needed: the retention window counts back from it".into(),
         })?;
+        refuse_future(as_of, now_ms())?;
         let mut config = match &self.config {
             Some(path) => ReleaseConfig::load(path)?,
             None => ReleaseConfig::default(),
@@ -137,6 +138,30 @@ impl PlanArgs {
     }
 }
 
+/// Milliseconds since the epoch on this machine's clock.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as i64)
+}
+
+/// Refuses a release date later than today (UTC, at `now_ms`): the retention window would
+/// count back from a day that has not come, keeping people the data holder must by then have
+/// dropped, and the release would claim a state of the data nobody has seen. The clock only
+/// refuses; it never enters a release, whose dates all come from `--as-of`.
+fn refuse_future(as_of: Date, now_ms: i64) -> Result<()> {
+    if as_of.start_ms() > now_ms {
+        return Err(Error::InvalidArgument {
+            name: "--as-of",
+            problem: format!(
+                "{as_of} is in the future (later than today on this machine's clock): a release \
+                 describes the data as they are on a day that has come"
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// A flag the source needs.
 fn required(value: Option<PathBuf>, flag: &'static str, what: &str) -> Result<PathBuf> {
     value.ok_or_else(|| Error::InvalidArgument {
@@ -159,5 +184,25 @@ fn refuse_with<const N: usize>(source: SourceKind, flags: [(&'static str, bool);
             ),
         }),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_release_date_after_today_is_refused_and_today_is_not() {
+        let today = Date::parse("2026-11-01").unwrap();
+        let noon = today.start_ms() + 12 * 3_600_000;
+        assert!(refuse_future(today, noon).is_ok());
+        assert!(refuse_future(Date::parse("2020-02-29").unwrap(), noon).is_ok());
+        let refused = refuse_future(Date::parse("2026-11-02").unwrap(), noon)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            refused.contains("--as-of") && refused.contains("2026-11-02 is in the future"),
+            "{refused}"
+        );
     }
 }

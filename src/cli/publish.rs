@@ -39,6 +39,8 @@ use crate::cli::plan_args::PlanArgs;
 use crate::cli::Console;
 use crate::error::Result;
 use crate::pipeline::{describe_release, publish, Destination};
+use crate::release::report::ReleaseReport;
+use crate::select::Exclusion;
 
 #[derive(Debug, clap::Args)]
 /// The command line of `anonpub publish`.
@@ -64,5 +66,42 @@ pub fn run(args: Args, console: &Console) -> Result<()> {
     let destination = Destination::new(&plan, args.out, args.internal_report, args.force)?;
     let published = publish(&plan, &destination, console)?;
     tracing::info!("{}", describe_release(&published, &destination.out));
+    for line in exclusion_breakdown(&published.report, plan.catalog.is_freesewing()) {
+        tracing::info!("{line}");
+    }
     Ok(())
+}
+
+/// The console's closing lines: how many sets were left out, by reason, and how many eligible
+/// ones were suppressed, so that whoever publishes sees what did not make it without opening a
+/// file. Counts and reasons only, in FreeSewing's words for FreeSewing's data (`freesewing`).
+fn exclusion_breakdown(report: &ReleaseReport, freesewing: bool) -> Vec<String> {
+    let selection = &report.selection;
+    let left_out: Vec<(Exclusion, u64)> = selection
+        .exclusion_counts()
+        .sets
+        .into_iter()
+        .filter(|(_, count)| *count > 0)
+        .collect();
+    let total: u64 = left_out.iter().map(|(_, count)| count).sum();
+    let mut lines = vec![format!(
+        "left out {total} of {} sets in the input{}",
+        selection.sets_in_database,
+        if total > 0 { ", by reason:" } else { "" }
+    )];
+    for (reason, count) in left_out {
+        let description = if freesewing {
+            reason.description()
+        } else {
+            reason.plain_description()
+        };
+        lines.push(format!("  {count:>9}  {}: {description}", reason.key()));
+    }
+    lines.push(format!(
+        "suppressed {} of {} eligible sets (no k people share their pattern); published {}",
+        report.anonymization.suppressed_records,
+        selection.eligible_sets,
+        report.anonymization.published_records
+    ));
+    lines
 }

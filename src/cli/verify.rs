@@ -1,12 +1,16 @@
 //! anonpub verify DIR [--k N] [--format text|json|github] [--junit FILE]
 //!
 //! Re-reads a release and checks: all files present; SHA256SUMS matches; manifest.json lists
-//! every other file with its size and SHA-256 and holds a well-formed input fingerprint; the CSV and the Parquet file hold the same data;
-//! only `record_id` and known measurement columns; record ids are fresh UUIDs; no cell looks like
-//! an email address, URL, phone number or IP address; every group of identical released rows has
-//! at least k rows (k from --k, else from report.json); values lie in their plausible ranges; and
-//! every publish threshold recorded in report.json that the released rows can measure (k,
-//! prosecutor risk, suppressed share) still holds. With a size chart: its budget within the
+//! every other file with its size and SHA-256 and holds a well-formed input fingerprint; the CSV
+//! and the Parquet file hold the same data; only `record_id` and the columns datapackage.json
+//! declares; record ids are UUIDs that never repeat; no cell looks like an email address, URL,
+//! phone number or IP address; every group of identical released rows has at least k rows (k
+//! from --k, else from report.json); values lie in their declared plausible ranges and on their
+//! rounding grid; k_achieved reaches the required k and k_requested is one anonpub publishes;
+//! every figure of report.json the rows determine (counts, coverage patterns, the risk section,
+//! k_achieved at most the smallest group) agrees with the rows; and every publish threshold
+//! recorded in report.json that the released rows can measure (k, prosecutor risk, suppressed
+//! share) still holds. With a size chart: its budget within the
 //! configured (ε, δ) and lifetime ε, and its structure. A frequency-table release (from
 //! `anonpub tabulate`) is checked for its files, checksums, structure, that no published count is
 //! below the threshold in report.json, that no suppressed cell can be recomputed from the
@@ -26,7 +30,6 @@ use clap::ValueEnum;
 use serde_json::json;
 
 use crate::error::{Error, Result};
-use crate::measurements::Catalog;
 use crate::observe::Observer;
 use crate::verify::{verify_release, Check};
 
@@ -65,7 +68,7 @@ pub fn run(args: Args, observer: &dyn Observer) -> Result<()> {
             problem: "must be at least 1".into(),
         });
     }
-    let checks = match verify_release(&args.dir, args.k, &Catalog::freesewing(), observer) {
+    let checks = match verify_release(&args.dir, args.k, observer) {
         Ok(checks) => checks,
         Err(error) => {
             if args.format == Format::Github {

@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, HashSet};
 use super::{parameters, Destination, Plan, Published, SourcePlan};
 use crate::anonymize::dataset::Dataset;
 use crate::anonymize::engine::{self, Request};
-use crate::deidentify::record_ids;
+use crate::deidentify::{record_id_seed, record_ids, RECORD_ID_LABEL};
 use crate::error::{Error, Result};
 use crate::extract::person_table::{table_secret, PersonTable};
 use crate::extract::source::{Owner, Source};
@@ -63,6 +63,14 @@ pub fn publish(
     let fingerprint = observer.time("fingerprint", || {
         InputFingerprint::of_input(input, table.secret_key(FINGERPRINT_LABEL).as_ref())
     })?;
+    let id_seed = record_id_seed(
+        table
+            .secret_key(RECORD_ID_LABEL)
+            .map(|(key, _)| key)
+            .as_deref(),
+        &fingerprint.value,
+        plan.seed,
+    );
     let source = table.description();
     let (rows, selection) = observer.time("select", || select_rows(&table, plan))?;
     tracing::info!(
@@ -84,7 +92,7 @@ pub fn publish(
         Dataset::new(eligible, &plan.schema, input, schema_path)
     })?;
     let outcome = engine::run(dataset, &plan.schema.name, request, observer)?;
-    let released = observer.time("deidentify", || released_rows(&outcome, plan.seed));
+    let released = observer.time("deidentify", || released_rows(&outcome, &id_seed));
     let measured = measure(&released, request)?;
     let suppressed = outcome.report.result.suppressed_records;
     let eligible_records = outcome.report.input_records;
@@ -320,7 +328,7 @@ struct ReleasedRows {
     columns: Vec<PublishedColumn>,
     /// Each published record's cells, sorted, so that row order reveals nothing of the input's.
     rows: Vec<Vec<String>>,
-    /// One record id per row, from the seed.
+    /// One record id per row, keyed by the input and the seed ([`record_id_seed`]).
     record_ids: Vec<String>,
 }
 
@@ -350,7 +358,7 @@ impl ReleasedRows {
 
 /// The engine's output without its suppressed records, sorted, with record ids. A column the
 /// method left numeric is published as numbers only if every cell reads as one (or is empty).
-fn released_rows(outcome: &engine::Outcome, seed: u64) -> ReleasedRows {
+fn released_rows(outcome: &engine::Outcome, id_seed: &[u8; 32]) -> ReleasedRows {
     let table = &outcome.table;
     let report = &outcome.report;
     let role = |name: &String| {
@@ -388,7 +396,7 @@ fn released_rows(outcome: &engine::Outcome, seed: u64) -> ReleasedRows {
         .collect();
     ReleasedRows {
         columns,
-        record_ids: record_ids(rows.len(), seed),
+        record_ids: record_ids(rows.len(), id_seed),
         rows,
     }
 }

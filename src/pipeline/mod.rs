@@ -24,7 +24,7 @@ use zeroize::Zeroizing;
 use crate::anonymize::group_noise::{add_group_noise, GROUP_NOISE_LABEL};
 use crate::anonymize::method::Microaggregation;
 use crate::anonymize::microaggregation::Microaggregated;
-use crate::deidentify::{deidentify, ReleaseTable};
+use crate::deidentify::{deidentify, record_id_seed, ReleaseTable, RECORD_ID_LABEL};
 use crate::dp::release::{chart_release, check_lifetime, record_spend};
 use crate::error::{Error, Result};
 use crate::extract::crypto::{load_secret, FieldKey};
@@ -187,7 +187,7 @@ pub fn release_from<S: Source>(
         deidentify(
             plan.catalog.names().to_vec(),
             &anonymized.released.values,
-            plan.seed,
+            &selected.record_id_seed,
         )
     });
     let previous = ledger.as_ref().and_then(Ledger::previous_membership);
@@ -325,6 +325,9 @@ pub struct Selected {
     /// The source's secrets for the group noise and the ledger's member keys, taken before the
     /// source is dropped; `None` for a source without one.
     pub secrets: SourceSecrets,
+    /// The key of the record ids, from the source's secret, the input's fingerprint and the seed
+    /// ([`record_id_seed`]): no two inputs share ids.
+    pub record_id_seed: Zeroizing<[u8; 32]>,
 }
 
 /// Keys derived from a source's secret, each under its own label.
@@ -404,6 +407,7 @@ fn select_people<S: Source>(source: S, plan: &Plan, observer: &dyn Observer) -> 
         group_noise: source.secret_key(GROUP_NOISE_LABEL).map(|(key, _)| key),
         membership: source.secret_key(MEMBERSHIP_LABEL).map(|(key, _)| key),
     };
+    let record_id_key = source.secret_key(RECORD_ID_LABEL).map(|(key, _)| key);
     let selected = select(&source, &policy, &plan.catalog, observer);
     let path = source.path().to_path_buf();
     drop(source);
@@ -413,6 +417,7 @@ fn select_people<S: Source>(source: S, plan: &Plan, observer: &dyn Observer) -> 
         .expect("fingerprinting does not panic");
     let fingerprint = fingerprint?;
     observer.stage_took("fingerprint", fingerprinting);
+    let record_id_seed = record_id_seed(record_id_key.as_deref(), &fingerprint.value, plan.seed);
     tracing::info!(
         "selected {} sets of {} people (of {} sets in the input)",
         report.eligible_sets,
@@ -432,6 +437,7 @@ fn select_people<S: Source>(source: S, plan: &Plan, observer: &dyn Observer) -> 
         fingerprint,
         source: description,
         secrets,
+        record_id_seed,
     })
 }
 

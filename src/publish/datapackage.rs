@@ -60,7 +60,7 @@ pub fn datapackage(
         "name": "record_id",
         "type": "string",
         "format": "uuid",
-        "description": "Random identifier of the record, drawn fresh for this release; it links to nothing.",
+        "description": "Random identifier of the record within this release, drawn under the data holder's key from the input and the seed: it links to nothing, and no other release carries it.",
         "constraints": { "required": true, "unique": true }
     })];
     for (index, name) in info.catalog.names().iter().enumerate() {
@@ -80,6 +80,7 @@ pub fn datapackage(
                 step_words(info.catalog.rounding(index), unit),
             ),
             "unit": unit,
+            "rounding": info.catalog.rounding(index),
             "constraints": { "minimum": low, "maximum": high },
         }));
     }
@@ -88,17 +89,39 @@ pub fn datapackage(
         "primaryKey": ["record_id"],
         "missingValues": [""],
     });
+    let title = info.schema.title.as_deref().unwrap_or(&info.schema.name);
+    // Only FreeSewing's measurements are described as FreeSewing's; any other dataset by its
+    // schema alone.
+    let (sources, contributors, keywords) = if info.catalog.is_freesewing() {
+        (
+            json!([{ "title": "FreeSewing user measurements (consented to open data)", "path": "https://freesewing.org" }]),
+            json!([{ "title": "FreeSewing", "role": "publisher" }]),
+            json!([
+                "anthropometry",
+                "body measurements",
+                "sewing",
+                "anonymized",
+                "k-anonymity"
+            ]),
+        )
+    } else {
+        (
+            json!([{ "title": format!("{title} (records of people who may be published)") }]),
+            json!([]),
+            json!(["anonymized", "k-anonymity", "microaggregation"]),
+        )
+    };
     json!({
         "profile": "data-package",
         "name": info.schema.name,
-        "title": info.schema.title.as_deref().unwrap_or(&info.schema.name),
+        "title": title,
         "description": info.schema.description.as_deref().unwrap_or_default(),
         "version": info.version,
         "created": info.created,
         "licenses": [license(info.license)],
-        "sources": [{ "title": "FreeSewing user measurements (consented to open data)", "path": "https://freesewing.org" }],
-        "contributors": [{ "title": "FreeSewing", "role": "publisher" }],
-        "keywords": ["anthropometry", "body measurements", "sewing", "anonymized", "k-anonymity"],
+        "sources": sources,
+        "contributors": contributors,
+        "keywords": keywords,
         "resources": [
             csv_resource("measurements", csv, table_schema),
             parquet_resource(
@@ -270,6 +293,7 @@ mod tests {
                 .contains("rounded to"));
             let constraints = &field["constraints"];
             assert!(constraints["minimum"].as_f64() < constraints["maximum"].as_f64());
+            assert!(field["rounding"].as_f64() > Some(0.0));
         }
         let slope = fields
             .iter()

@@ -9,11 +9,74 @@
 use std::fmt::Write;
 
 use super::Release;
+use crate::anonymize::k_anonymity::DEFAULT_SMALLEST_K;
 use crate::deidentify::ReleaseTable;
 use crate::release::{
     CHECKSUM_FILE, CSV_FILE, DATAPACKAGE_FILE, HTML_FILE, MANIFEST_FILE, PARQUET_FILE, REPORT_FILE,
 };
 use crate::select::Exclusion;
+
+/// How the datasheet names what it describes. A FreeSewing release speaks of measurement sets,
+/// accounts and bodies; any other release only of what its schema declares, so that no
+/// FreeSewing wording (its users, millimetres, breasts) describes someone else's data.
+struct Words {
+    /// Whether the columns are FreeSewing's body measurements ([`crate::measurements::Catalog::is_freesewing`]).
+    freesewing: bool,
+    /// One input row: "set" or "row".
+    set: &'static str,
+    /// Its plural.
+    sets: &'static str,
+    /// A published column: "measurement" or "column".
+    measurement: &'static str,
+    /// Its plural.
+    measurements: &'static str,
+    /// The person behind rows: "account" or "person".
+    account: &'static str,
+    /// Its plural.
+    accounts: &'static str,
+}
+
+impl Words {
+    fn of(release: &Release<'_>) -> Self {
+        if release.catalog.is_freesewing() {
+            Words {
+                freesewing: true,
+                set: "set",
+                sets: "sets",
+                measurement: "measurement",
+                measurements: "measurements",
+                account: "account",
+                accounts: "accounts",
+            }
+        } else {
+            Words {
+                freesewing: false,
+                set: "row",
+                sets: "rows",
+                measurement: "column",
+                measurements: "columns",
+                account: "person",
+                accounts: "people",
+            }
+        }
+    }
+}
+
+/// What a record id is, in words: random, drawn under a key from the data holder's secret (or,
+/// for an input without one, from its plain fingerprint), the input and the seed, so that it
+/// names a record of this release only.
+fn record_id_words(release: &Release<'_>) -> &'static str {
+    if release.input_fingerprint.algorithm == "HMAC-SHA256" {
+        "a random UUID that names the record in this release only: drawn under a key of the \
+         data holder's secret from the input and the seed, it links to nothing, and no release of \
+         other data carries it"
+    } else {
+        "a random UUID that names the record in this release only: the input had no secret key, \
+         so it is drawn from the input's plain SHA-256 fingerprint (see `manifest.json`) and the \
+         seed; it links to nothing and no release of other data carries it, but whoever holds \
+         the same input file could draw the same ids, which tells them nothing the rows do not"
+    }
+}
 
 /// Renders the datasheet as Markdown.
 pub fn datasheet(release: &Release<'_>) -> String {
@@ -50,15 +113,49 @@ fn header(text: &mut String, release: &Release<'_>) {
         report.anonpub_version,
         release.config.license,
     );
+    if report.k_requested < DEFAULT_SMALLEST_K {
+        let _ =
+            writeln!(
+            text,
+            "**k = {k} is below {DEFAULT_SMALLEST_K}**, the smallest k anonpub publishes unless \
+             told otherwise: the configuration lowered `[thresholds] min_k` to {min} explicitly. \
+             An attacker who knows someone is in this release and all of their values guesses \
+             their record with a chance of up to 1 in {k}.\n",
+            k = report.k_requested,
+            min = release.config.thresholds.min_k.unwrap_or(report.k_requested),
+        );
+    }
     let _ = writeln!(
         text,
         "This datasheet follows the questions of *Datasheets for Datasets* (Gebru et al., 2021). \
          Figures come from `{REPORT_FILE}`; `{HTML_FILE}` shows them with a histogram of every \
-         measurement.\n"
+         {}.\n",
+        Words::of(release).measurement
     );
 }
 
 fn motivation(text: &mut String, release: &Release<'_>) {
+    if !Words::of(release).freesewing {
+        let schema = release.schema;
+        let _ = writeln!(
+            text,
+            "## Motivation\n\n\
+             - **Why was it made?** To publish *{title}*{about} for study and reuse without \
+             exposing any one of the people in it.\n\
+             - **Who made it?** The data holder, from the rows of its {container} whose people may \
+             be published ({eligibility}), processed with anonpub {version}.\n",
+            title = schema.title.as_deref().unwrap_or(&schema.name),
+            about = schema
+                .description
+                .as_deref()
+                .map(|d| format!(" ({})", d.trim_end_matches('.')))
+                .unwrap_or_default(),
+            container = release.source.container,
+            eligibility = release.source.eligibility,
+            version = release.report.anonpub_version,
+        );
+        return;
+    }
     let _ = writeln!(
         text,
         "## Motivation\n\n\
@@ -78,28 +175,55 @@ fn composition(text: &mut String, release: &Release<'_>) {
     let report = release.report;
     let table = release.table;
     let counts = &report.anonymization;
+    let words = Words::of(release);
+    let (units, sample, sensitive) = if words.freesewing {
+        (
+            "in millimetres except `shoulderSlope` in degrees",
+            "only people who consented to open data, with an active account, seen recently (see \
+             *Collection*). It does not represent the population at large, nor all FreeSewing \
+             users.",
+            "Body measurements are personal data. Eight measurements exist only for people with \
+             breasts, so which measurements a record has is itself informative; that is why \
+             groups are formed within a measurement pattern. No name, email, account id, date or \
+             free text is included.",
+        )
+    } else {
+        (
+            "each in the unit shown under *Columns*",
+            "only the people the eligibility rules of the schema admit (see *Collection*). It \
+             does not represent the population at large.",
+            "The values are personal data of the people in the input. Which columns a record \
+             has can itself be informative; that is why groups are formed within a pattern of \
+             present columns. No identifier, no eligibility column (person key, consent, status, \
+             last visit), no date and no free text is included.",
+        )
+    };
     let _ = writeln!(
         text,
         "## Composition\n\n\
-         - **What is a record?** One set of body measurements, after anonymization: the rounded \
-         mean of a group of at least {k} people's sets with the same measurements present. A \
-         person with several sets can appear in several records, but never makes a group alone.\n\
+         - **What is a record?** One {set} of {what}, after anonymization: the rounded \
+         mean of a group of at least {k} people's {sets} with the same {measurements} present. A \
+         person with several {sets} can appear in several records, but never makes a group alone.\n\
          - **How many?** {rows} records in `{CSV_FILE}` (and the same in `{PARQUET_FILE}`), \
-         from {people} eligible people; {groups} groups over {patterns} measurement patterns.\n\
-         - **What does a record hold?** `record_id` (a random UUID drawn for this release; it \
-         links to nothing) and {columns} measurements, in millimetres except `shoulderSlope` in \
-         degrees. An empty cell means the measurement is not published for that record, either \
+         from {people} eligible people; {groups} groups over {patterns} {measurement} patterns.\n\
+         - **What does a record hold?** `record_id` ({id}) and {columns} {measurements}, {units}. \
+         An empty cell means the {measurement} is not published for that record, either \
          because its group did not have it or because it was dropped to protect a rare \
          pattern.\n\
-         - **Is it a sample?** Yes: only people who consented to open data, with an active \
-         account, seen recently (see *Collection*). It does not represent the population at \
-         large, nor all FreeSewing users.\n\
+         - **Is it a sample?** Yes: {sample}\n\
          - **Labels, relationships, splits?** None. Records are sorted by their values; their \
          order carries no meaning.\n\
-         - **Sensitive content?** Body measurements are personal data. Eight measurements exist \
-         only for people with breasts, so which measurements a record has is itself \
-         informative; that is why groups are formed within a measurement pattern. No name, \
-         email, account id, date or free text is included.\n",
+         - **Sensitive content?** {sensitive}\n",
+        set = words.set,
+        sets = words.sets,
+        measurement = words.measurement,
+        measurements = words.measurements,
+        what = if words.freesewing {
+            "body measurements"
+        } else {
+            "values"
+        },
+        id = record_id_words(release),
         k = report.k_requested,
         rows = counts.published_records,
         people = report.selection.eligible_people,
@@ -172,18 +296,43 @@ fn published_per_column(table: &ReleaseTable) -> Vec<usize> {
 
 fn collection(text: &mut String, release: &Release<'_>) {
     let selection = &release.report.selection;
+    let words = Words::of(release);
+    let (acquired, others) = if words.freesewing {
+        (
+            "FreeSewing users measured themselves (or had someone measure them) with a tape \
+             measure and typed the values into their account to draft made-to-measure patterns. \
+             Values were not checked by anyone; typing errors and unusual measuring habits are \
+             part of the data."
+                .to_string(),
+            "Sets of other people are not even decrypted.",
+        )
+    } else {
+        (
+            format!(
+                "As the data holder collected them{}; anonpub checked each value only against \
+                 its column's plausible range.",
+                release
+                    .schema
+                    .description
+                    .as_deref()
+                    .map(|d| format!(" ({})", d.trim_end_matches('.')))
+                    .unwrap_or_default()
+            ),
+            "Rows of other people are read no further.",
+        )
+    };
     let _ = writeln!(
         text,
         "## Collection process\n\n\
-         - **How were the data acquired?** FreeSewing users measured themselves (or had someone \
-         measure them) with a tape measure and typed the values into their account to draft \
-         made-to-measure patterns. Values were not checked by anyone; typing errors and \
-         unusual measuring habits are part of the data.\n\
-         - **Who is included?** A set is eligible when {eligibility}, the owner was seen \
+         - **How were the data acquired?** {acquired}\n\
+         - **Who is included?** A {set} is eligible when {eligibility}, the owner was seen \
          within the last {months} months before {as_of}, and every value in it is plausible. \
-         Sets of other people are not even decrypted.\n\
-         - **How many were seen and left out?** {in_db} sets of {users} accounts were in the \
-         {container}; {eligible} sets of {people} people were eligible:\n",
+         {others}\n\
+         - **How many were seen and left out?** {in_db} {sets} of {users} {accounts} were in the \
+         {container}; {eligible} {sets} of {people} people were eligible:\n",
+        set = words.set,
+        sets = words.sets,
+        accounts = words.accounts,
         eligibility = release.source.eligibility,
         container = release.source.container,
         months = release.config.retention_months,
@@ -194,33 +343,58 @@ fn collection(text: &mut String, release: &Release<'_>) {
         people = selection.eligible_people,
     );
     let excluded = selection.exclusion_counts();
-    text.push_str("| left out because | sets |\n|---|---:|\n");
-    exclusion_rows(text, &excluded.sets);
-    text.push_str("\n| accounts left out because | accounts |\n|---|---:|\n");
-    exclusion_rows(text, &excluded.accounts);
+    let _ = writeln!(text, "| left out because | {} |\n|---|---:|", words.sets);
+    exclusion_rows(text, &excluded.sets, words.freesewing);
+    let _ = writeln!(
+        text,
+        "\n| {} left out because | {} |\n|---|---:|",
+        words.accounts, words.accounts
+    );
+    exclusion_rows(text, &excluded.accounts, words.freesewing);
     let bad = selection.bad_rows;
     let _ = writeln!(
         text,
-        "\nRows that cannot be read (an orphan set, an unreadable account, a value that does not \
-         decrypt or is not a number) are left out, never guessed at: {} of {} sets that could \
-         have been published ({:.2}%; a database above {}% is refused as damaged).",
+        "\nRows that cannot be read ({kinds}) are left out, never guessed at: {} of {} {sets} \
+         that could have been published ({:.2}%; {input} above {}% is refused as damaged).",
         bad.sets,
         bad.of_sets,
         bad.share * 100.0,
-        bad.max_share * 100.0
+        bad.max_share * 100.0,
+        sets = words.sets,
+        kinds = if words.freesewing {
+            "an orphan set, an unreadable account, a value that does not decrypt or is not a number"
+        } else {
+            "a row of no person, a person whose eligibility cannot be read, a value that is not a number"
+        },
+        input = if words.freesewing {
+            "a database"
+        } else {
+            "an input"
+        },
     );
-    let _ = writeln!(
-        text,
-        "\n{} values under names that are not FreeSewing measurements were dropped, as the \
-         FreeSewing backend does. FreeSewing v4's `waistToArmpit` is read as `waistToArmhole`.\n",
-        selection.unknown_measurements_dropped
-    );
+    if words.freesewing {
+        let _ = writeln!(
+            text,
+            "\n{} values under names that are not FreeSewing measurements were dropped, as the \
+             FreeSewing backend does. FreeSewing v4's `waistToArmpit` is read as \
+             `waistToArmhole`.\n",
+            selection.unknown_measurements_dropped
+        );
+    } else {
+        text.push('\n');
+    }
 }
 
-/// One Markdown table row per reason: what it means and how many were left out for it.
-fn exclusion_rows(text: &mut String, rows: &[(Exclusion, u64)]) {
+/// One Markdown table row per reason: what it means and how many were left out for it, in
+/// FreeSewing's words only for FreeSewing's data.
+fn exclusion_rows(text: &mut String, rows: &[(Exclusion, u64)], freesewing: bool) {
     for (reason, count) in rows {
-        let _ = writeln!(text, "| {} | {count} |", reason.description());
+        let description = if freesewing {
+            reason.description()
+        } else {
+            reason.plain_description()
+        };
+        let _ = writeln!(text, "| {description} | {count} |");
     }
 }
 
@@ -230,13 +404,21 @@ fn anonymization(text: &mut String, release: &Release<'_>) {
     let counts = &report.anonymization;
     let risk = &report.risk;
     let prosecutor = risk.reidentification.prosecutor;
+    let words = Words::of(release);
+    let cleaning = if words.freesewing {
+        "A set with any value outside its plausible range (see *Columns*; doll- and giant-scale \
+         sets, values typed in cm or inches, zeros) is left out whole, and so is a set that does \
+         not decrypt or whose values are not numbers. An exact copy of a set its owner already \
+         has is left out."
+    } else {
+        "A row with any value outside its column's plausible range (see *Columns*) is left out \
+         whole, and so is a row whose values are not numbers. An exact copy of a row its person \
+         already has is left out."
+    };
     let _ = writeln!(
         text,
         "## Preprocessing and anonymization\n\n\
-         1. **Cleaning.** A set with any value outside its plausible range (see *Columns*; doll- \
-         and giant-scale sets, values typed in cm or inches, zeros) is left out whole, and so is \
-         a set that does not decrypt or whose values are not numbers. An exact copy of a set its \
-         owner already has is left out.\n\
+         1. **Cleaning.** {cleaning}\n\
          2. **Measurement patterns.** Which measurements a set has identifies people too, so \
          sets are only grouped with sets of the same pattern. A pattern shared by fewer than \
          {min_pattern} people joins a larger pattern it contains or is merged with other small \
@@ -257,9 +439,11 @@ fn anonymization(text: &mut String, release: &Release<'_>) {
          still shared by at least k people; it uses the pattern's covariance, an aggregate of at \
          least {min_pattern} people. Values are then kept within their plausible range and \
          rounded to the step shown under *Columns*.\n\
-         5. **De-identification.** Only measurement columns are kept; each row gets a fresh \
-         random UUID (seed {seed}, which affects the ids only) and rows are sorted by value, so \
-         neither account ids nor database order survive.\n\
+         5. **De-identification.** Only {measurement} columns are kept; rows are sorted by value \
+         and each gets a random UUID drawn under a key from the data holder's secret (or the \
+         input's fingerprint when it has none), the input's fingerprint and the seed {seed} \
+         (which affects the ids only): the same input and seed give the same ids, other data \
+         none of them. Neither {account} ids nor the input's order survive.\n\
          6. **Gates.** {gates}\n\n\
          **Achieved.** The smallest group holds {achieved} distinct people (asked: {k}). Over \
          groups of identical released rows, the highest re-identification probability of a \
@@ -267,6 +451,8 @@ fn anonymization(text: &mut String, release: &Release<'_>) {
          acceptable {threshold:.3} (= 1/k) and {unique} rows are unique. The raw data and any \
          comparison between raw and released values stay private.\n",
         k = report.k_requested,
+        measurement = words.measurement,
+        account = words.account,
         coarsened = counts.coarsened_records,
         dropped = counts.dropped_values,
         suppressed = counts.suppressed_records,
@@ -286,7 +472,9 @@ fn anonymization(text: &mut String, release: &Release<'_>) {
     let public_left_out = report.selection.excluded_sets.contains_key("public_set");
     // With every multi-release defence turned off the datasheet reads as it did before them, so
     // such a release stays byte for byte what it was.
-    if noise.is_some() || config.attacks.enabled {
+    if !words.freesewing {
+        attack_resistance_of_schema(text, release);
+    } else if noise.is_some() || config.attacks.enabled {
         attack_resistance(text, (noise, report.k_requested, public_left_out), config);
     }
 }
@@ -492,6 +680,53 @@ fn attack_gates(thresholds: &crate::gates::Thresholds) -> Vec<String> {
     gates
 }
 
+/// The attack subsection of a dataset that is not FreeSewing's: anonpub's measured attack
+/// figures come from synthetic FreeSewing-shaped data and do not carry over to other columns,
+/// so it states the rule of the simulation (with the schema's own tolerance floors), the gates
+/// the release passed on its own data, and what no such release resists.
+fn attack_resistance_of_schema(text: &mut String, release: &Release<'_>) {
+    let catalog = release.catalog;
+    let floors: Vec<String> = (0..catalog.len())
+        .map(|i| {
+            format!(
+                "`{}` {} {}",
+                catalog.names()[i],
+                catalog.attack_tolerance(i),
+                catalog.unit(i)
+            )
+            .trim_end()
+            .to_string()
+        })
+        .collect();
+    let gates = attack_gates(&release.config.thresholds);
+    let _ = writeln!(
+        text,
+        "### What this release resists, and what it does not\n\n\
+         anonpub simulates attackers who compare two successive releases, plant accounts next \
+         to a target, or subtract rows they know from their group's mean. A person counts as \
+         *rebuilt* when every published value comes back within 2 % of itself or its column's \
+         floor, whichever is larger (floors from the schema, in each column's unit: {floors}). \
+         anonpub's published figures for these attacks were measured on synthetic body \
+         measurements and do not carry over to these columns, so none is stated here.\n\n\
+         - {gates}\n\
+         - It does not resist **someone who knows every other member of a group** exactly: they \
+         get the last member's values back, up to the rounding and any noise.\n\
+         - The noise, if any, is not differential privacy: it bounds no conceivable attacker, \
+         and the release does not hide that a person who may be published may be in it.\n",
+        floors = floors.join(", "),
+        gates = if gates.is_empty() {
+            "No attack gate was set: the release was not held back on any simulated attack."
+                .to_string()
+        } else {
+            format!(
+                "These attacks were simulated on the real data before publishing, and nothing \
+                 would have been published unless {}.",
+                gates.join(", ")
+            )
+        },
+    );
+}
+
 /// The publishing gates of the configuration, as a sentence.
 fn gates(config: &crate::config::ReleaseConfig) -> String {
     let thresholds = &config.thresholds;
@@ -518,17 +753,28 @@ fn gates(config: &crate::config::ReleaseConfig) -> String {
 }
 
 fn uses(text: &mut String, release: &Release<'_>) {
-    text.push_str(
+    let freesewing = Words::of(release).freesewing;
+    text.push_str(if freesewing {
         "## Uses\n\n\
          - **Good for:** size charts and percentiles, grading rules, relations between \
-         measurements, ease and fit studies, teaching.\n",
-    );
+         measurements, ease and fit studies, teaching.\n"
+    } else {
+        "## Uses\n\n\
+         - **Good for:** distributions, percentiles and relations between the columns, \
+         teaching.\n"
+    });
     mind_the_method(text, release);
-    text.push_str(
+    text.push_str(if freesewing {
         "- **Not for:** anything about a particular person, medical or clinical use, or \
          estimates for a population the sample does not represent (people who sew, use \
-         FreeSewing and consented are a self-selected group).\n\
-         - **Never:** try to re-identify anyone, or link records with other data to that end.\n\n",
+         FreeSewing and consented are a self-selected group).\n"
+    } else {
+        "- **Not for:** anything about a particular person, or estimates for a population the \
+         sample does not represent (the people the eligibility rules admit are a selected \
+         group).\n"
+    });
+    text.push_str(
+        "- **Never:** try to re-identify anyone, or link records with other data to that end.\n\n",
     );
 }
 
@@ -538,8 +784,8 @@ fn mind_the_method(text: &mut String, release: &Release<'_>) {
     let Some(benchmark) = &release.report.method_benchmark else {
         text.push_str(
             "- **Mind the method:** every value is the mean of a group of at least k people, \
-             with each pattern's spread restored by a linear map; rare body shapes are smoothed \
-             out, and no benchmark of the method exists for this schema. Rounding adds up to half \
+             with each pattern's spread restored by a linear map; rare combinations of values are \
+             smoothed out, and no benchmark of the method exists for this schema. Rounding adds up to half \
              a step of error.\n",
         );
         return;
@@ -612,15 +858,21 @@ fn maintenance(text: &mut String, release: &Release<'_>) {
     let _ = writeln!(
         text,
         "## Maintenance\n\n\
-         - **Who maintains it?** The FreeSewing project; report problems on its issue tracker.\n\
-         - **Updates.** A new release is made from the database as it is then: people who \
+         - **Who maintains it?** {maintainer}\n\
+         - **Updates.** A new release is made from the {container} as it is then: people who \
          withdrew consent, closed their account or were not seen for {months} months are no \
          longer in it. Records of different releases are anonymized independently and their \
          ids differ; do not compare two releases to single out people who joined or left in \
          between.\n\
          - **Older releases.** Published copies cannot be recalled; each release says which \
          version it is, and the newest one should be used.\n",
-        months = release.config.retention_months
+        months = release.config.retention_months,
+        container = release.source.container,
+        maintainer = if Words::of(release).freesewing {
+            "The FreeSewing project; report problems on its issue tracker."
+        } else {
+            "The data holder who published it; report problems to them."
+        },
     );
 }
 

@@ -203,7 +203,7 @@ fn exclusions(page: &mut String, release: &Release<'_>) {
         thousands(selection.sets_in_database)
     );
     let excluded = selection.exclusion_counts();
-    exclusion_rows(page, &excluded.sets);
+    exclusion_rows(page, &excluded.sets, release.catalog.is_freesewing());
     let _ = writeln!(
         page,
         "<tr class=\"total\"><td>Eligible</td><td>sets of {} people</td><td>{}</td></tr>\
@@ -220,7 +220,7 @@ fn exclusions(page: &mut String, release: &Release<'_>) {
     page.push_str(
         "<table class=\"counts\"><tr><th>Accounts</th><th>Why</th><th>Accounts</th></tr>",
     );
-    exclusion_rows(page, &excluded.accounts);
+    exclusion_rows(page, &excluded.accounts, release.catalog.is_freesewing());
     let bad = selection.bad_rows;
     let _ = writeln!(
         page,
@@ -235,13 +235,18 @@ fn exclusions(page: &mut String, release: &Release<'_>) {
 }
 
 /// One table row per reason: its key, what it means, and how many were left out for it.
-fn exclusion_rows(page: &mut String, rows: &[(Exclusion, u64)]) {
+/// FreeSewing's words (`freesewing`) or any dataset's.
+fn exclusion_rows(page: &mut String, rows: &[(Exclusion, u64)], freesewing: bool) {
     for &(reason, count) in rows {
         let _ = write!(
             page,
             "<tr><td>Excluded: {}</td><td>{}</td><td>{}</td></tr>",
             escape(reason.key()),
-            escape(reason.description()),
+            escape(if freesewing {
+                reason.description()
+            } else {
+                reason.plain_description()
+            }),
             thousands(count)
         );
     }

@@ -492,9 +492,8 @@ mod tests {
         let html = String::from_utf8(read(&charted, HTML_FILE)).unwrap();
         assert!(html.contains("Size chart (differential privacy)"));
 
-        let catalog = Catalog::freesewing();
         let chart_checks = |dir: &Path| -> Vec<(String, bool)> {
-            crate::verify::verify_release(dir, None, &catalog, silent)
+            crate::verify::verify_release(dir, None, silent)
                 .unwrap()
                 .into_iter()
                 .filter(|c| c.name.starts_with("size chart"))

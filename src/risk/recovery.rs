@@ -72,23 +72,19 @@ pub struct Tolerance {
     pub absolute: Vec<f64>,
 }
 
-/// The relative part of the rebuilding tolerance.
+/// The relative part of the tolerance: a value rebuilt within 2 % of itself is rebuilt.
 pub const RELATIVE_TOLERANCE: f64 = 0.02;
-/// The absolute floor for lengths and girths, in mm.
-pub const MM_TOLERANCE: f64 = 5.0;
-/// The absolute floor for angles, in degrees: `shoulderSlope` is read to about a degree.
-pub const DEGREE_TOLERANCE: f64 = 1.0;
 
 impl Tolerance {
-    /// 2 % or 5 mm (1° for angles), whichever is larger, for every measurement of the catalogue.
+    /// 2 % of the value or the column's absolute floor, whichever is larger. The floor is the
+    /// schema's `attack_tolerance` (FreeSewing's: 5 mm for lengths and girths, 1° for
+    /// `shoulderSlope`, finer than people measure themselves), else the column's rounding step:
+    /// a floor is a quantity in the column's own unit, so none is assumed across units.
     pub fn for_catalog(catalog: &Catalog) -> Self {
         Tolerance {
             relative: RELATIVE_TOLERANCE,
             absolute: (0..catalog.len())
-                .map(|i| match catalog.unit(i) {
-                    "deg" => DEGREE_TOLERANCE,
-                    _ => MM_TOLERANCE,
-                })
+                .map(|i| catalog.attack_tolerance(i))
                 .collect(),
         }
     }

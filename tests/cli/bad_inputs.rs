@@ -848,14 +848,17 @@ fn config_not_toml() {
 
 #[test]
 fn config_k_zero() {
-    refuse_config("k = 0\n", &["release.toml (field `k`): must be at least 1"]);
+    refuse_config(
+        "k = 0\n",
+        &["release.toml (field `k`): must be at least 2: with k = 1 every record"],
+    );
 }
 
 #[test]
 fn command_line_k_zero() {
     let dir = tempfile::tempdir().unwrap();
     let run = publish_sample(&dir.path().join("release"), &["--k", "0"]);
-    assert_refused(run, &["invalid --k: must be at least 1"], dir.path(), &[]);
+    assert_refused(run, &["invalid --k: must be at least 2"], dir.path(), &[]);
 }
 
 #[test]

@@ -185,9 +185,10 @@ pub fn publish_fixture(db: &Path, key: &Path, out: &Path, k: usize, extra: &[&st
 /// of one or two measurements published. Two releases of five or ten people differ by one person
 /// in plain sight, so the default attack gates rightly refuse such a database, and fixture sets
 /// are written by hand with a value or two, which the default `min_published_measurements = 3`
-/// suppresses; the tests that use it are about something else.
+/// suppresses; the tests that use it are about something else. Such tests use k = 2 or 3, which
+/// a config must allow explicitly (`min_k`).
 pub const SMALL_DATABASE_CONFIG: &str =
-    "min_published_measurements = 1\n[attacks]\nenabled = false\n";
+    "min_published_measurements = 1\n[attacks]\nenabled = false\n[thresholds]\nmin_k = 2\n";
 
 /// A file holding [`SMALL_DATABASE_CONFIG`], written once per test process, outside every test's
 /// directory (some tests check what their directory holds).
@@ -236,4 +237,31 @@ pub fn reseal(dir: &Path, files: &[&str]) {
         .map(|name| (name.to_string(), sha256_file(&dir.join(name)).unwrap()))
         .collect();
     std::fs::write(dir.join("SHA256SUMS"), checksum_text(entries)).unwrap();
+}
+
+/// Seals a release again after a file in it was edited, as a careful forger would: every
+/// manifest entry gets the file's new size and SHA-256, and `SHA256SUMS` is rewritten over every
+/// file (the manifest included).
+pub fn reseal_release(dir: &Path) {
+    use anonpub::release::checksums::sha256_file;
+    let manifest_path = dir.join("manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&manifest_path).unwrap()).unwrap();
+    for file in manifest["files"].as_array_mut().unwrap() {
+        let path = dir.join(file["path"].as_str().unwrap());
+        file["bytes"] = std::fs::metadata(&path).unwrap().len().into();
+        file["sha256"] = sha256_file(&path).unwrap().into();
+    }
+    std::fs::write(
+        &manifest_path,
+        serde_json::to_vec_pretty(&manifest).unwrap(),
+    )
+    .unwrap();
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    reseal(dir, &names);
 }

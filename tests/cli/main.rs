@@ -6,6 +6,7 @@ mod bad_inputs;
 mod fixtures;
 mod gates;
 mod generalized;
+mod numeric_table;
 mod properties;
 mod publish;
 mod release;

@@ -6,7 +6,6 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use anonpub::anonymize::microaggregation::{microaggregate, ReleaseMethod};
-use anonpub::measurements::Catalog;
 use anonpub::release::checksums::{checksum_text, sha256_file};
 use anonpub::table::MeasurementTable;
 use anonpub::verify::verify_release;
@@ -131,7 +130,7 @@ fn reseal(dir: &Path) {
 }
 
 fn failed_checks(dir: &Path) -> Vec<&'static str> {
-    verify_release(dir, None, &Catalog::freesewing(), &anonpub::observe::Silent)
+    verify_release(dir, None, &anonpub::observe::Silent)
         .unwrap()
         .into_iter()
         .filter(|check| !check.passed)

@@ -345,7 +345,11 @@ fn a_failing_attack_gate_exits_1_after_printing_the_figures() {
     let dir = tempfile::tempdir().unwrap();
     // Pairs and no noise: group means of two give people back to subtraction.
     let config = dir.path().join("weak.toml");
-    std::fs::write(&config, "k = 2\n[defences]\ngroup_noise_sd = 0\n").unwrap();
+    std::fs::write(
+        &config,
+        "k = 2\n[defences]\ngroup_noise_sd = 0\n[thresholds]\nmin_k = 2\n",
+    )
+    .unwrap();
     let run = risk_attacks(&["--seed", "1", "--config", config.to_str().unwrap()]).expect_code(1);
     let (stdout, stderr) = (run.stdout(), run.stderr());
     assert!(

@@ -120,13 +120,20 @@ fn the_database_and_the_same_people_as_a_table_give_the_same_rows() {
         b["selection"]["excluded_sets"]["implausible_value"]
     );
     assert_eq!(a["anonymization"], b["anonymization"]);
-    for file in ["measurements.csv", "measurements.parquet"] {
-        assert!(
-            std::fs::read(from_db.join(file)).unwrap()
-                == std::fs::read(from_table.join(file)).unwrap(),
-            "{file} differs between the database and the table"
-        );
-    }
+    // The same rows and values; the record ids differ, as between any two inputs (they are
+    // drawn from each input's fingerprint).
+    let (db_header, db_rows) = read_csv(&from_db.join("measurements.csv"));
+    let (table_header, table_rows) = read_csv(&from_table.join("measurements.csv"));
+    assert_eq!(db_header, table_header);
+    let values = |rows: &[Vec<String>]| -> Vec<Vec<String>> {
+        rows.iter().map(|row| row[1..].to_vec()).collect()
+    };
+    assert!(
+        values(&db_rows) == values(&table_rows),
+        "the database and the table give different rows"
+    );
+    let db_ids: std::collections::HashSet<&String> = db_rows.iter().map(|row| &row[0]).collect();
+    assert!(table_rows.iter().all(|row| !db_ids.contains(&row[0])));
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(from_table.join("manifest.json")).unwrap()).unwrap();
     assert_eq!(manifest["input_fingerprint"]["algorithm"], "SHA-256");

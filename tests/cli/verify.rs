@@ -158,3 +158,47 @@ fn json_github_and_junit_outputs_for_ci() {
     assert!(run.stdout().starts_with("::error title=anonpub verify::"));
     verify(&out, &["--format", "yaml"]).expect_code(2);
 }
+
+/// The sample's report edited as the issue found it possible (k_achieved 5 → 6, k_requested
+/// 5 → 3, and a published count the files do not hold), each sealed again, manifest and
+/// SHA256SUMS alike: the checksums pass, the figures recomputed from the rows do not.
+#[test]
+fn a_sealed_report_claiming_more_than_the_rows_fails() {
+    let (dir, out) = published();
+    let edits: [(&str, serde_json::Value); 3] = [
+        ("/k_achieved", 6.into()),
+        ("/k_requested", 3.into()),
+        ("/anonymization/published_records", 2000.into()),
+    ];
+    for (pointer, value) in edits {
+        let copy = dir.path().join(pointer.replace('/', "_"));
+        std::fs::create_dir_all(&copy).unwrap();
+        for entry in std::fs::read_dir(&out).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), copy.join(entry.file_name())).unwrap();
+        }
+        let path = copy.join("report.json");
+        let mut report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        *report.pointer_mut(pointer).unwrap() = value;
+        std::fs::write(&path, serde_json::to_vec_pretty(&report).unwrap()).unwrap();
+        reseal_release(&copy);
+        let run = verify(&copy, &[]).expect_code(1);
+        let stdout = run.stdout();
+        let status = |name: &str| {
+            stdout
+                .lines()
+                .find(|line| line.starts_with(name))
+                .unwrap_or_else(|| panic!("no {name} check:\n{stdout}"))
+                .contains(" ok ")
+        };
+        assert!(
+            status("checksums") && status("manifest"),
+            "{pointer}:\n{stdout}"
+        );
+        assert!(
+            !status("report figures") || !status("claimed k"),
+            "{pointer}:\n{stdout}"
+        );
+    }
+}
