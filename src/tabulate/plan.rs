@@ -154,15 +154,6 @@ fn check_table(schema: &DatasetSchema, person: Option<String>, by: &[ByColumn]) 
                 format!("`{}` is not a column of the schema", column.column),
             ));
         };
-        if column.column == person && column.coarsening == Coarsening::None {
-            return Err(invalid(
-                "--by",
-                format!(
-                    "`{person}` is the person column; counted as it is it would publish every \
-                     identifier (coarsen it, e.g. `{person}:24`)"
-                ),
-            ));
-        }
         let role = schema.columns[position].role;
         let never_published = role == Role::DirectIdentifier || role.is_eligibility();
         if never_published && column.coarsening == Coarsening::None {
@@ -173,6 +164,15 @@ fn check_table(schema: &DatasetSchema, person: Option<String>, by: &[ByColumn]) 
                      coarsened (`{0}:24`, `{0}:day`)",
                     column.column,
                     role.key()
+                ),
+            ));
+        }
+        if column.column == person && column.coarsening == Coarsening::None {
+            return Err(invalid(
+                "--by",
+                format!(
+                    "`{person}` is the person column; counted as it is it would publish every \
+                     identifier (coarsen it, e.g. `{person}:24`)"
                 ),
             ));
         }
