@@ -481,6 +481,7 @@ impl LogFilters {
                 .iter()
                 .map(|e| e.trim_start_matches('.').to_lowercase())
                 .collect(),
+            agents: Default::default(),
         }
     }
 }
@@ -492,6 +493,7 @@ pub struct LineFilter {
     statuses: Vec<String>,
     bots: Vec<String>,
     extensions: Vec<String>,
+    agents: std::cell::RefCell<crate::fast_hash::FastMap<Box<str>, bool>>,
 }
 
 impl LineFilter {
@@ -508,19 +510,8 @@ impl LineFilter {
         {
             return Some(Filtered::Status);
         }
-        if format == LogFormat::Combined && !self.bots.is_empty() {
-            let agent = line.user_agent.trim();
-            if agent.is_empty() || agent == "-" {
-                return Some(Filtered::Bot);
-            }
-            let agent = agent.to_ascii_lowercase();
-            if self
-                .bots
-                .iter()
-                .any(|pattern| agent.contains(pattern.as_str()))
-            {
-                return Some(Filtered::Bot);
-            }
+        if format == LogFormat::Combined && !self.bots.is_empty() && self.is_bot(line.user_agent) {
+            return Some(Filtered::Bot);
         }
         if !self.extensions.is_empty() {
             let name = line.path.rsplit('/').next().unwrap_or_default();
@@ -537,6 +528,34 @@ impl LineFilter {
         None
     }
 }
+
+impl LineFilter {
+    /// Whether a user agent is a bot's. A log holds few distinct user agents, so each verdict is
+    /// remembered (up to [`AGENT_CACHE`] of them, then the memory starts over).
+    fn is_bot(&self, agent: &str) -> bool {
+        let agent = agent.trim();
+        if agent.is_empty() || agent == "-" {
+            return true;
+        }
+        let mut known = self.agents.borrow_mut();
+        if let Some(&verdict) = known.get(agent) {
+            return verdict;
+        }
+        let lower = agent.to_ascii_lowercase();
+        let verdict = self
+            .bots
+            .iter()
+            .any(|pattern| lower.contains(pattern.as_str()));
+        if known.len() >= AGENT_CACHE {
+            known.clear();
+        }
+        known.insert(agent.into(), verdict);
+        verdict
+    }
+}
+
+/// How many user agents' bot verdicts a [`LineFilter`] remembers.
+const AGENT_CACHE: usize = 65_536;
 
 fn status_matches(pattern: &str, status: &str) -> bool {
     pattern

@@ -25,7 +25,11 @@ struct Values {
 #[derive(Debug)]
 pub struct Contributions {
     values: Vec<Values>,
-    cells: FastMap<Box<[u32]>, u32>,
+    /// Cells of one or two columns, keyed by their values packed in 64 bits (no slice to hash
+    /// and compare on every line: the common page × day case).
+    narrow_cells: FastMap<u64, u32>,
+    /// Cells of more columns.
+    wide_cells: FastMap<Box<[u32]>, u32>,
     cell_values: Vec<Box<[u32]>>,
     people: FastMap<u128, u32>,
     pairs: FastMap<u64, u32>,
@@ -80,7 +84,8 @@ impl Contributions {
     pub fn new(columns: usize) -> Self {
         Contributions {
             values: (0..columns).map(|_| Values::default()).collect(),
-            cells: FastMap::default(),
+            narrow_cells: FastMap::default(),
+            wide_cells: FastMap::default(),
             cell_values: Vec::new(),
             people: FastMap::default(),
             pairs: FastMap::default(),
@@ -120,15 +125,23 @@ impl Contributions {
 
     /// Adds `events` events of `person` to the cell of key values `values` (one per column).
     pub fn add(&mut self, person: u32, values: &[u32], events: u64) {
-        let cell = match self.cells.get(values) {
-            Some(&cell) => cell,
-            None => {
-                let cell = self.cell_values.len() as u32;
-                self.cell_values.push(values.into());
-                self.cells.insert(values.into(), cell);
-                cell
+        let next = self.cell_values.len() as u32;
+        let cell = match values {
+            [a] | [a, _] => {
+                let packed = (u64::from(*a) << 32) | u64::from(values.get(1).copied().unwrap_or(0));
+                *self.narrow_cells.entry(packed).or_insert(next)
             }
+            _ => match self.wide_cells.get(values) {
+                Some(&cell) => cell,
+                None => {
+                    self.wide_cells.insert(values.into(), next);
+                    next
+                }
+            },
         };
+        if cell == next {
+            self.cell_values.push(values.into());
+        }
         let count = self
             .pairs
             .entry((u64::from(person) << 32) | u64::from(cell))
@@ -145,12 +158,13 @@ impl Contributions {
     pub fn finish(self) -> Aggregated {
         let Contributions {
             values,
-            cells,
+            narrow_cells,
+            wide_cells,
             cell_values,
             people,
             pairs,
         } = self;
-        drop(cells);
+        drop((narrow_cells, wide_cells));
         drop(people);
         let mut sorted: Vec<Pair> = Vec::with_capacity(pairs.len());
         sorted.extend(pairs.into_iter().map(|(key, events)| Pair {
