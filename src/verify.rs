@@ -51,7 +51,7 @@ use crate::release::checksums::{parse_checksums, sha256_file};
 use crate::release::csv::scan_release_csv;
 use crate::release::diversity::Classes;
 use crate::release::frequency::{
-    is_frequency_report, parse_lines, CellProtection, FrequencyReport, ReadLine,
+    is_frequency_report, parse_lines, CellProtection, FrequencyLine, FrequencyReport,
 };
 use crate::release::manifest::{read_manifest, Manifest};
 use crate::release::parquet::{read_parquet, ParquetRelease};
@@ -64,7 +64,7 @@ use crate::release::{
 };
 use crate::risk::{assess, ClassHistogram};
 use crate::schema::Role;
-use crate::tabulate::suppress::{any_recomputable, Suppression};
+use crate::tabulate::suppress::bridges;
 use crate::timings::timed;
 
 /// The outcome of one check.
@@ -443,15 +443,17 @@ fn by_names(report: &FrequencyReport) -> String {
         .join(", ")
 }
 
-/// The lines agree with the report: their number, the published ones, no key twice, and margins
-/// only where the report says there are.
-fn frequency_structure(lines: &[ReadLine], report: &FrequencyReport) -> Check {
+/// The lines agree with the report: their number, the published ones, no key twice, no zero
+/// cell listed, and margins only where the report says there are.
+fn frequency_structure(lines: &[FrequencyLine], report: &FrequencyReport) -> Check {
     const NAME: &str = "table structure";
-    let published = lines.iter().filter(|l| l.people.is_some()).count();
+    let published = lines.iter().filter(|l| l.status.is_published()).count();
     let keys: HashSet<&Vec<Option<String>>> = lines.iter().map(|l| &l.key).collect();
-    let margins = lines
+    let is_margin = |l: &FrequencyLine| l.key.iter().any(Option::is_none);
+    let margins = lines.iter().filter(|l| is_margin(l)).count();
+    let zeros = lines
         .iter()
-        .filter(|l| l.key.iter().any(Option::is_none))
+        .filter(|l| !is_margin(l) && l.people == Some(0))
         .count();
     let mut problems = Vec::new();
     if lines.len() != report.lines || published != report.published_lines {
@@ -468,6 +470,11 @@ fn frequency_structure(lines: &[ReadLine], report: &FrequencyReport) -> Check {
     if margins > 0 && !report.margins {
         problems.push(format!("{margins} margin lines in a table without margins"));
     }
+    if zeros > 0 && !report.is_dp() {
+        problems.push(format!(
+            "{zeros} cells of 0 people listed (absent cells are not listed)"
+        ));
+    }
     if problems.is_empty() {
         check(
             NAME,
@@ -483,10 +490,11 @@ fn frequency_structure(lines: &[ReadLine], report: &FrequencyReport) -> Check {
     }
 }
 
-/// No published count lies between 0 and the threshold (exclusive); a DP table has no 0 either.
-fn frequency_threshold(lines: &[ReadLine], report: &FrequencyReport) -> Check {
+/// No published people count lies between 0 and the threshold (exclusive); a DP table has no
+/// count below its release threshold at all.
+fn frequency_threshold(lines: &[FrequencyLine], report: &FrequencyReport) -> Check {
     let threshold = report.threshold();
-    let dp = matches!(report.protection, CellProtection::Dp(_));
+    let dp = report.is_dp();
     let below = lines
         .iter()
         .filter_map(|l| l.people)
@@ -499,76 +507,78 @@ fn frequency_threshold(lines: &[ReadLine], report: &FrequencyReport) -> Check {
     )
 }
 
-/// No suppressed entry can be recomputed exactly from the published cells and margins.
-fn secondary_suppression(lines: &[ReadLine], report: &FrequencyReport) -> Check {
+/// No suppressed entry can be recomputed exactly from the published cells and margins, even by
+/// a reader who takes every margin for the sum of its line (absent cells are zeros): in 1-D, no
+/// line of entries with exactly one hidden; in 2-D, no hidden entry that is a bridge of the graph
+/// of hidden entries between row and column lines.
+fn secondary_suppression(lines: &[FrequencyLine], report: &FrequencyReport) -> Check {
     const NAME: &str = "secondary suppression";
     if !report.margins {
         return check(NAME, true, "no margins: nothing to recompute from");
     }
-    let marks = match suppression_grid(lines, report.by.len()) {
-        Ok(marks) => marks,
-        Err(problem) => return check(NAME, false, problem),
+    let hidden: Vec<bool> = lines.iter().map(|l| !l.status.is_published()).collect();
+    let count = hidden.iter().filter(|&&h| h).count();
+    let exposed = match report.by.len() {
+        1 => usize::from(count == 1),
+        2 => match sparse_grid(lines) {
+            Ok((rows, columns, positions)) => bridges(rows, columns, &positions, &hidden).len(),
+            Err(problem) => return check(NAME, false, problem),
+        },
+        _ => 0,
     };
-    let hidden = marks
-        .iter()
-        .flatten()
-        .filter(|&&m| m != Suppression::Published)
-        .count();
-    if any_recomputable(&marks) {
+    if exposed > 0 {
         check(
             NAME,
             false,
-            "a suppressed entry follows exactly from the published cells and totals",
+            format!(
+                "{exposed} suppressed entries follow exactly from the published cells and margins"
+            ),
         )
     } else {
         check(
             NAME,
             true,
-            format!("none of {hidden} suppressed entries can be recomputed from the totals"),
+            format!("none of {count} suppressed entries can be recomputed from the others"),
         )
     }
 }
 
-/// The suppression marks of a table with margins, as [`any_recomputable`] takes them: one line
-/// (cells, then the total) for one `by` column; rows × columns with the totals last for two.
-fn suppression_grid(
-    lines: &[ReadLine],
-    width: usize,
-) -> std::result::Result<Vec<Vec<Suppression>>, String> {
-    let values = |position: usize| -> Vec<&String> {
-        let set: BTreeSet<&String> = lines
-            .iter()
-            .filter_map(|l| l.key[position].as_ref())
-            .collect();
-        set.into_iter().collect()
-    };
-    let index = |values: &[&String], key: &Option<String>| match key {
-        Some(key) => values.iter().position(|v| *v == key),
-        None => Some(values.len()),
-    };
-    let rows = values(0);
-    let columns = if width == 2 { values(1) } else { Vec::new() };
-    let mut marks: Vec<Vec<Option<Suppression>>> =
-        vec![vec![None; columns.len() + 1]; rows.len() + 1];
+/// Rows and columns of a grid (margins included) and each line's position in it.
+type GridShape = (usize, usize, Vec<(u32, u32)>);
+
+/// The positions of a 2-D table's lines in its grid (margins last), after checking that every
+/// row and column value has its margin and the table its total.
+fn sparse_grid(lines: &[FrequencyLine]) -> std::result::Result<GridShape, String> {
+    let mut values: [crate::fast_hash::FastMap<&str, u32>; 2] = Default::default();
     for line in lines {
-        let i = index(&rows, &line.key[0]).expect("every key was collected");
-        let j = if width == 2 {
-            index(&columns, &line.key[1]).expect("every key was collected")
-        } else {
-            0
-        };
-        marks[i][j] = Some(line.suppression);
+        for (side, key) in line.key.iter().enumerate().take(2) {
+            if let Some(key) = key {
+                let next = values[side].len() as u32;
+                values[side].entry(key.as_str()).or_insert(next);
+            }
+        }
     }
-    let mut grid = Vec::with_capacity(marks.len());
-    for line in marks {
-        let line: Option<Vec<Suppression>> = line.into_iter().collect();
-        grid.push(line.ok_or("the table lacks a cell or margin of its grid")?);
+    let (rows, columns) = (values[0].len() as u32, values[1].len() as u32);
+    let mut has_margin = [vec![false; rows as usize], vec![false; columns as usize]];
+    let mut total = false;
+    let positions: Vec<(u32, u32)> = lines
+        .iter()
+        .map(|line| {
+            let i = line.key[0].as_deref().map_or(rows, |k| values[0][k]);
+            let j = line.key[1].as_deref().map_or(columns, |k| values[1][k]);
+            match (i == rows, j == columns) {
+                (false, true) => has_margin[0][i as usize] = true,
+                (true, false) => has_margin[1][j as usize] = true,
+                (true, true) => total = true,
+                (false, false) => {}
+            }
+            (i, j)
+        })
+        .collect();
+    if !total || has_margin.iter().flatten().any(|&m| !m) {
+        return Err("the table lacks a margin of a row or column, or its total".into());
     }
-    if width == 1 {
-        // One line: the cells and the total.
-        return Ok(vec![grid.into_iter().map(|line| line[0]).collect()]);
-    }
-    Ok(grid)
+    Ok((rows as usize + 1, columns as usize + 1, positions))
 }
 
 /// How many of [`row_checks`] come before `csv = parquet` in the report: columns and record ids.

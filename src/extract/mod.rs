@@ -5,6 +5,7 @@
 //! [`crypto`]); [`person_table`] reads a person-keyed CSV or Parquet table described by a dataset
 //! schema. [`table`] is the strict CSV/Parquet reader both the table source and `anonymize` use.
 
+pub mod access_log;
 pub mod crypto;
 pub mod freesewing_v3;
 pub mod person_table;

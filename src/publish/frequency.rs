@@ -19,7 +19,9 @@ use crate::atomic::Staging;
 use crate::error::{Error, Result};
 use crate::observe::Observer;
 use crate::release::frequency::{
-    frequency_columns, CellProtection, FrequencyReport, PEOPLE_COLUMN, STATUS_COLUMN,
+    frequency_columns, CellProtection, CellStatus, CountNoise, FrequencyLine, FrequencyLines,
+    FrequencyReport, EVENTS_COLUMN, EVENTS_ERROR_COLUMN, PEOPLE_COLUMN, PEOPLE_ERROR_COLUMN,
+    STATUS_COLUMN,
 };
 use crate::release::manifest::Manifest;
 use crate::release::plain::{write_plain_csv, write_plain_parquet};
@@ -27,8 +29,42 @@ use crate::release::{
     DATAPACKAGE_FILE, DATASHEET_FILE, FREQUENCY_CSV_FILE, FREQUENCY_PARQUET_FILE, REPORT_FILE,
 };
 use crate::tabulate::coarsen::Coarsening;
-use crate::tabulate::config::CountMechanism;
 use crate::tabulate::plan::TableRelease;
+use crate::tabulate::suppress::Suppression;
+use crate::tabulate::FrequencyTable;
+
+/// The engine's table as the release's lines: suppressed counts become empty, DP lines carry
+/// their noise's 95 % errors. A post-processing of the protected table: nothing else is read.
+pub fn release_lines(table: &FrequencyTable, report: &FrequencyReport) -> FrequencyLines {
+    let dp = match &report.protection {
+        CellProtection::Dp(dp) => Some(dp),
+        CellProtection::Suppression { .. } => None,
+    };
+    let lines = table
+        .cells
+        .iter()
+        .map(|cell| {
+            let status = match (cell.suppression, dp.is_some()) {
+                (Suppression::Published, true) => CellStatus::Noisy,
+                (Suppression::Published, false) => CellStatus::Published,
+                (Suppression::Primary, _) => CellStatus::Primary,
+                (Suppression::Secondary, _) => CellStatus::Secondary,
+            };
+            let published = status.is_published();
+            FrequencyLine {
+                key: cell.key.clone(),
+                people: published.then_some(cell.people),
+                events: published.then_some(cell.events),
+                status,
+            }
+        })
+        .collect();
+    FrequencyLines {
+        by: table.by.clone(),
+        lines,
+        error95: dp.map(|dp| (dp.people_error95, dp.events_error95)),
+    }
+}
 
 /// Writes the release into `out`, all or nothing; an existing `out` is replaced only with
 /// `force`.
@@ -43,8 +79,7 @@ pub fn write_frequency_release(
 
 fn write(out: &Path, force: bool, release: &TableRelease) -> Result<()> {
     let staging = Staging::new(out, force, "--out")?;
-    let noisy = matches!(release.report.protection, CellProtection::Dp(_));
-    let columns = frequency_columns(&release.table, noisy);
+    let columns = frequency_columns(&release_lines(&release.table, &release.report));
 
     let csv_path = staging.path(FREQUENCY_CSV_FILE);
     let mut csv = std::io::BufWriter::new(staging.create(FREQUENCY_CSV_FILE)?);
@@ -107,16 +142,16 @@ fn parquet_metadata(release: &TableRelease) -> Vec<(String, String)> {
     ]
 }
 
-/// What a key column holds, in words.
-fn coarsening_words(coarsening: Coarsening) -> &'static str {
+/// What a key column holds, in words; times say their clock.
+fn coarsening_words(coarsening: Coarsening, clock: &str) -> String {
     match coarsening {
-        Coarsening::None => "as in the input",
-        Coarsening::Hour => "the hour (UTC), `YYYY-MM-DDTHH`",
-        Coarsening::Day => "the day (UTC), `YYYY-MM-DD`",
-        Coarsening::Week => "the ISO 8601 week, `YYYY-Www`",
-        Coarsening::Month => "the month, `YYYY-MM`",
-        Coarsening::Network24 => "the network: IPv4 /24, IPv6 /48",
-        Coarsening::Network16 => "the network: IPv4 /16, IPv6 /48",
+        Coarsening::None => "as in the input".into(),
+        Coarsening::Hour => format!("the hour ({clock}), `YYYY-MM-DDTHH`"),
+        Coarsening::Day => format!("the day ({clock}), `YYYY-MM-DD`"),
+        Coarsening::Week => format!("the ISO 8601 week ({clock}), `YYYY-Www`"),
+        Coarsening::Month => format!("the month ({clock}), `YYYY-MM`"),
+        Coarsening::Network24 => "the network: IPv4 /24, IPv6 /48".into(),
+        Coarsening::Network16 => "the network: IPv4 /16, IPv6 /48".into(),
     }
 }
 
@@ -124,25 +159,48 @@ fn coarsening_words(coarsening: Coarsening) -> &'static str {
 fn protection_words(report: &FrequencyReport) -> String {
     match &report.protection {
         CellProtection::Suppression { threshold, .. } => format!(
-            "Distinct people in the cell, exact; empty when suppressed: cells of 1 to {} people \
-             (`status` primary) and cells hidden so that those cannot be recomputed from the \
-             totals (`status` secondary).",
+            "Distinct people in the cell, exact; empty when suppressed: entries of 1 to {} people \
+             (`status` primary) and entries hidden so that those cannot be recomputed from the \
+             others (`status` secondary).",
             threshold - 1
         ),
         CellProtection::Dp(dp) => format!(
-            "Distinct people in the cell with differentially private noise ({}, scale {:.3}); \
-             only cells whose noisy count reached {} are listed.",
+            "Distinct people in the cell with differentially private noise ({}, scale {:.3}; 95 % \
+             of counts within ±{} of the truth, see `{PEOPLE_ERROR_COLUMN}`); only cells whose \
+             noisy count reached {} are listed.",
             mechanism_words(dp.mechanism),
             dp.noise_scale,
+            dp.people_error95,
             dp.release_threshold
         ),
     }
 }
 
-fn mechanism_words(mechanism: CountMechanism) -> &'static str {
+fn events_words(report: &FrequencyReport) -> String {
+    match &report.protection {
+        CellProtection::Suppression {
+            max_events_per_person,
+            ..
+        } => format!(
+            "Events (log lines: page views) in the cell, each person counting at most \
+             {max_events_per_person}; in a margin, the sum of its cells' events. Empty exactly \
+             when `{PEOPLE_COLUMN}` is."
+        ),
+        CellProtection::Dp(dp) => format!(
+            "Events (page views) in the cell, each person counting at most {} per cell, with \
+             {} noise of scale {:.3} (95 % within ±{}, see `{EVENTS_ERROR_COLUMN}`), never below 0.",
+            dp.max_events_per_person,
+            mechanism_words(dp.mechanism),
+            dp.events_noise_scale,
+            dp.events_error95
+        ),
+    }
+}
+
+fn mechanism_words(mechanism: CountNoise) -> &'static str {
     match mechanism {
-        CountMechanism::Laplace => "discrete Laplace",
-        CountMechanism::Gaussian => "discrete Gaussian",
+        CountNoise::Laplace => "discrete Laplace",
+        CountNoise::Gaussian => "discrete Gaussian",
     }
 }
 
@@ -152,32 +210,52 @@ fn datapackage(
     parquet: &crate::release::manifest::ManifestFile,
 ) -> Value {
     let report = &release.report;
-    let schema = &release.plan.schema;
-    let mut fields: Vec<Value> = report
+    let plan = &release.plan;
+    let (name, title, description) = plan.dataset();
+    let mut fields: Vec<Value> = plan
         .by
         .iter()
         .map(|by| {
-            let description = schema
-                .position(&by.column)
-                .and_then(|i| schema.columns[i].description.clone())
-                .unwrap_or_else(|| by.column.clone());
             json!({
                 "name": by.column,
                 "type": "string",
                 "description": format!(
-                    "{description}: {}; empty in a total over all its values, `(missing)` where \
-                     the input had no value",
-                    coarsening_words(by.coarsening)
+                    "{}: {}; empty in a margin over all its values, `(missing)` where the input \
+                     had no value",
+                    plan.column_description(&by.column),
+                    coarsening_words(by.coarsening, &report.input.time_zone)
                 ),
             })
         })
         .collect();
-    fields.push(json!({
-        "name": PEOPLE_COLUMN,
-        "type": "integer",
-        "description": protection_words(report),
-        "constraints": { "minimum": 0 },
-    }));
+    let count = |name: &str, description: String| {
+        json!({
+            "name": name,
+            "type": "integer",
+            "description": description,
+            "constraints": { "minimum": 0 },
+        })
+    };
+    fields.push(count(PEOPLE_COLUMN, protection_words(report)));
+    if let CellProtection::Dp(dp) = &report.protection {
+        fields.push(count(
+            PEOPLE_ERROR_COLUMN,
+            format!(
+                "Half-width of the 95 % interval of `{PEOPLE_COLUMN}`'s noise ({} on every line).",
+                dp.people_error95
+            ),
+        ));
+    }
+    fields.push(count(EVENTS_COLUMN, events_words(report)));
+    if let CellProtection::Dp(dp) = &report.protection {
+        fields.push(count(
+            EVENTS_ERROR_COLUMN,
+            format!(
+                "Half-width of the 95 % interval of `{EVENTS_COLUMN}`'s noise ({} on every line).",
+                dp.events_error95
+            ),
+        ));
+    }
     let statuses: Vec<&str> = match report.protection {
         CellProtection::Suppression { .. } => vec!["published", "primary", "secondary"],
         CellProtection::Dp(_) => vec!["noisy"],
@@ -185,15 +263,14 @@ fn datapackage(
     fields.push(json!({
         "name": STATUS_COLUMN,
         "type": "string",
-        "description": "How the count was protected.",
+        "description": "How the counts were protected.",
         "constraints": { "required": true, "enum": statuses },
     }));
-    let plan = &release.plan;
     let mut package = json!({
         "profile": "data-package",
-        "name": schema.name,
-        "title": schema.title.as_deref().unwrap_or(&schema.name),
-        "description": schema.description.as_deref().unwrap_or_default(),
+        "name": name,
+        "title": title,
+        "description": description,
         "version": plan.version,
         "licenses": [super::datapackage::license(&plan.license)],
         "keywords": ["frequency table", "statistical disclosure control", "aggregate statistics"],
@@ -219,17 +296,13 @@ fn datapackage(
     package
 }
 
-/// The datasheet: what the table counts, how it is protected, how to read it.
+/// The datasheet: what was read, what the table counts, how it is protected, how to read it.
 fn datasheet(release: &TableRelease) -> String {
     let report = &release.report;
     let plan = &release.plan;
-    let schema = &plan.schema;
+    let input = &report.input;
     let mut text = String::new();
-    let _ = writeln!(
-        text,
-        "# {} — frequency table\n",
-        schema.title.as_deref().unwrap_or(&schema.name)
-    );
+    let _ = writeln!(text, "# {} — frequency table\n", plan.dataset().1);
     let _ = writeln!(
         text,
         "Made by anonpub {} from the dataset `{}` (release version {}{}).\n",
@@ -241,21 +314,64 @@ fn datasheet(release: &TableRelease) -> String {
             .map(|d| format!(", {d}"))
             .unwrap_or_default()
     );
-    let _ = writeln!(text, "## What it counts\n");
+    let _ = writeln!(text, "## What was read\n");
     let _ = writeln!(
         text,
-        "Each line of `{FREQUENCY_CSV_FILE}` is a cell: a combination of keys and the number of \
-         **distinct people** in it (the column `{}` identifies a person; its values are not \
-         published). A person with many rows in one cell counts once there.\n",
-        report.person_column
+        "A `{}` input of {} lines, {} of them counted. Times are on this clock: **{}**.",
+        input.format, input.lines, input.counted, input.time_zone
+    );
+    if !input.left_out.is_empty() {
+        let _ = writeln!(
+            text,
+            "\nLeft out (malformed lines, and lines filtered on purpose):\n\n| reason | lines |\n|---|---|"
+        );
+        for (reason, count) in &input.left_out {
+            let _ = writeln!(text, "| {reason} | {count} |");
+        }
+    }
+    if matches!(input.format.as_str(), "combined" | "common") {
+        let filters = &plan.config.log;
+        let list = |items: &[String]| {
+            if items.is_empty() {
+                "(no filter)".to_string()
+            } else {
+                items.join(", ")
+            }
+        };
+        let _ = writeln!(
+            text,
+            "\nFilters: methods {}; statuses {}; user agents containing any of {} (or empty) are \
+             bots; paths ending in .{} are static files. Query strings are cut off when a line is \
+             read and never kept.",
+            list(&filters.methods),
+            list(&filters.statuses),
+            list(&filters.bot_patterns),
+            filters.static_extensions.join(", .")
+        );
+    }
+    let _ = writeln!(text, "\n## What it counts\n");
+    let _ = writeln!(
+        text,
+        "Each line of `{FREQUENCY_CSV_FILE}` is a cell: a combination of keys, the number of \
+         **distinct people** in it (`{PEOPLE_COLUMN}`; `{}` identifies a person and is never \
+         published), and its **events** (`{EVENTS_COLUMN}`: page views, each person counting at \
+         most a few per cell). A person with many events in one cell counts once in \
+         `{PEOPLE_COLUMN}`. Only cells with someone in them are listed: **a combination of keys \
+         that has no line had nobody in it**{}.\n",
+        report.person_column,
+        if report.is_dp() {
+            " or did not reach the release threshold"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(text, "| column | key |\n|---|---|");
-    for by in &report.by {
+    for by in &plan.by {
         let _ = writeln!(
             text,
             "| `{}` | {} |",
             by.column,
-            coarsening_words(by.coarsening)
+            coarsening_words(by.coarsening, &input.time_zone)
         );
     }
     let _ = writeln!(
@@ -266,34 +382,40 @@ fn datasheet(release: &TableRelease) -> String {
     if report.margins {
         let _ = writeln!(
             text,
-            "\nMargins follow the cells: a line with an empty key adds the cells up over all \
-             values of that column (a person in two cells counts twice in their sum)."
+            "\nMargins follow the cells: a line with an empty key covers all values of that \
+             column. Their `{PEOPLE_COLUMN}` are distinct people counted as such (someone who \
+             visited a page on two days counts once in the page's margin), so they are **not** \
+             the sums of the cells; their `{EVENTS_COLUMN}` are."
         );
     }
     let _ = writeln!(text, "\n## How small cells are protected\n");
     match &report.protection {
         CellProtection::Suppression {
             threshold,
+            max_events_per_person,
             primary_cells,
             secondary_cells,
         } => {
             let _ = writeln!(
                 text,
-                "Small-cell suppression with threshold **{threshold}**: a cell of 1 to {} people \
-                 tells neighbours, colleagues or family what those people did, so its count is \
-                 not published (`status` primary; {primary_cells} cells). Because totals are \
-                 sums, {secondary_cells} further entries are suppressed (`status` secondary) so \
-                 that no primary cell can be recomputed exactly from the published ones (the \
-                 hypercube method of Giessing & Repsilber 2002, in one or two dimensions). An \
-                 interval for a suppressed cell can still be derived (counts are not negative); \
-                 the threshold itself says a primary cell is below it.",
+                "Small-cell suppression with threshold **{threshold}**: an entry (cell or margin) \
+                 of 1 to {} people tells neighbours, colleagues or family what those people did, \
+                 so its counts are not published (`status` primary; {primary_cells} entries). \
+                 {secondary_cells} further entries are suppressed (`status` secondary) so that no \
+                 primary entry can be recomputed exactly from the published ones, even by a \
+                 reader who assumes the margins are sums (the hypercube method of Giessing & \
+                 Repsilber 2002 in two dimensions, with Tarjan's bridge search). An interval for \
+                 a suppressed entry can still be derived (counts are not negative); the \
+                 threshold itself says a primary entry is below it. Each person adds at most \
+                 {max_events_per_person} events to a cell, so that no single visitor dominates a \
+                 published events count.",
                 threshold - 1
             );
-            if let (Some(rows), Some(people)) = (report.input_rows, report.people) {
+            if let Some(people) = report.people {
                 let _ = writeln!(
                     text,
-                    "\nThe input held {rows} rows of {people} distinct people; the table has {} \
-                     lines, {} of them with a published count.",
+                    "\nThe table counts {people} distinct people and has {} lines, {} of them \
+                     with published counts.",
                     report.lines, report.published_lines
                 );
             }
@@ -302,23 +424,46 @@ fn datasheet(release: &TableRelease) -> String {
             let _ = writeln!(
                 text,
                 "Differential privacy, (ε = {}, δ = {:e}), the person as the unit: each person \
-                 counts in at most {} cells (drawn at random among theirs), every count has \
-                 {} noise of scale {:.3} added (standard deviation about {:.1} people), and only \
-                 cells whose noisy count reached {} are listed, so that the cells of one person \
-                 stay hidden except with probability δ. Whatever else an attacker knows, the \
-                 table changes little whether any one person is in the data or not.\n\n\
+                 counts in at most {} cells (drawn at random among theirs) with at most {} \
+                 events in each; half of ε goes to the people counts, half to the events counts. \
+                 Every count has {} noise added: 95 % of people counts are within ±{} of the \
+                 bounded truth (`{PEOPLE_ERROR_COLUMN}`), 95 % of events counts within ±{} \
+                 (`{EVENTS_ERROR_COLUMN}`). Only cells whose noisy people count reached **{}** \
+                 are listed (DP partition selection: the threshold makes a cell of one person \
+                 appear with probability at most δ), so which cells exist is private too. \
+                 Whatever else an attacker knows, the table changes little whether any one \
+                 person is in the data or not.\n\n\
                  The counts are **not byte-reproducible**: the noise comes from the operating \
                  system's random number generator, never from a seed, because a published seed \
-                 would let anyone regenerate and subtract it. The table has {} lines.",
+                 would let anyone regenerate and subtract it. The table has {} lines and no \
+                 margins (add noisy cells up if you need totals).",
                 dp.epsilon,
                 dp.delta,
                 dp.max_cells_per_person,
+                dp.max_events_per_person,
                 mechanism_words(dp.mechanism),
-                dp.noise_scale,
-                noise_sd(dp),
+                dp.people_error95,
+                dp.events_error95,
                 dp.release_threshold,
                 report.lines
             );
+            if let Some(bias) = &report.bounding_bias {
+                let _ = writeln!(
+                    text,
+                    "\n**The counts are biased low.** Bounding each person's contributions \
+                     leaves part of the data out: on this input, {} % of the (person, cell) \
+                     pairs were not counted in `{PEOPLE_COLUMN}` (their person was in more than \
+                     {} cells) and {} % of the events were not counted in `{EVENTS_COLUMN}` \
+                     (those pairs, and events beyond {} per person and cell). The cells of \
+                     frequent visitors lose the most. These two percentages are computed on the \
+                     raw input outside the (ε, δ) budget, rounded to whole percents; they \
+                     describe all pairs at once, not any one person.",
+                    bias.people_pairs_dropped_pct,
+                    dp.max_cells_per_person,
+                    bias.events_dropped_pct,
+                    dp.max_events_per_person
+                );
+            }
         }
     }
     let _ = writeln!(
@@ -326,16 +471,9 @@ fn datasheet(release: &TableRelease) -> String {
         "\n## Files\n\n`{FREQUENCY_CSV_FILE}` and `{FREQUENCY_PARQUET_FILE}` (the same lines), \
          `{DATAPACKAGE_FILE}` (Frictionless Data Package), `{REPORT_FILE}` (the parameters), \
          `manifest.json` and `SHA256SUMS`. `anonpub verify DIR` re-checks the structure, that no \
-         published count is below the threshold, the recorded budget and the checksums. Licence: \
-         {}.",
+         published count is below the threshold, that no suppressed entry can be recomputed, the \
+         recorded budget and the checksums. Licence: {}.",
         plan.license
     );
     text
-}
-
-fn noise_sd(dp: &crate::tabulate::dp::DpCounts) -> f64 {
-    match dp.mechanism {
-        CountMechanism::Laplace => crate::dp::laplace::discrete_laplace_sd(dp.noise_scale),
-        CountMechanism::Gaussian => dp.noise_scale,
-    }
 }

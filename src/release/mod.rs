@@ -53,7 +53,8 @@ pub const RELEASE_FILES: [&str; 8] = [
     CHECKSUM_FILE,
 ];
 
-/// The cells of a frequency table as CSV: the `by` columns, `people`, `status`.
+/// The lines of a frequency table as CSV: the `by` columns, `people`, `events` (DP: with their
+/// 95 % errors), `status`.
 pub const FREQUENCY_CSV_FILE: &str = "frequencies.csv";
 /// The same cells, typed, as Parquet.
 pub const FREQUENCY_PARQUET_FILE: &str = "frequencies.parquet";

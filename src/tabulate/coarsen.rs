@@ -5,10 +5,14 @@
 //! person; coarsened, they become the categories a usage statistic is about (visits per day, per
 //! network). Coarsening happens before counting, so the raw value never reaches the table, and
 //! it is a fixed, public function of each value: it adds no risk and needs no hierarchy file.
-//! Timestamps with an offset are converted to UTC first, so that one instant always falls into
-//! one hour, day, week and month.
+//! Times are instants, put on a local clock ([`LocalClock`]) before they are cut: by default a
+//! table's timestamps in UTC and a log line's time at the offset the server wrote on it, or, with
+//! `--timezone`, in an IANA time zone with its daylight-saving rules (the tz database bundled
+//! with `chrono-tz`), so that a visit at 23:30 local time counts toward its local day.
 
 use std::net::IpAddr;
+
+use chrono::{Offset, TimeZone};
 
 use serde::{Deserialize, Serialize};
 
@@ -54,17 +58,169 @@ impl std::fmt::Display for CoarsenError {
     }
 }
 
+/// Where local times come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// A log line's own offset (the server's clock); a table's timestamps in UTC.
+    Written,
+    /// An IANA time zone, daylight saving included.
+    Zone(chrono_tz::Tz),
+}
+
+impl Clock {
+    /// The clock of `--timezone NAME` (an IANA name such as `Europe/Paris`, or `UTC`).
+    pub fn named(name: &str) -> Result<Clock, String> {
+        name.parse::<chrono_tz::Tz>().map(Clock::Zone).map_err(|_| {
+            format!("`{name}` is not an IANA time zone; use a name such as Europe/Paris or UTC")
+        })
+    }
+
+    /// The clock in words, for the report and datasheet; `log` says whether the input is a log.
+    pub fn describe(self, log: bool) -> String {
+        match (self, log) {
+            (Clock::Zone(zone), _) => format!("{} (daylight saving included)", zone.name()),
+            (Clock::Written, true) => {
+                "server time: the UTC offset written on each log line".to_string()
+            }
+            (Clock::Written, false) => "UTC".to_string(),
+        }
+    }
+}
+
+/// A [`Clock`] with a one-hour cache: no time zone changes its offset twice within an hour, so an
+/// offset that is the same at both ends of a UTC hour holds for all of it, and logs, being in time
+/// order, mostly ask about the same hour again.
+#[derive(Debug, Clone)]
+pub struct LocalClock {
+    clock: Clock,
+    cached: Option<(i64, i32)>,
+}
+
+impl LocalClock {
+    /// A clock with an empty cache.
+    pub fn new(clock: Clock) -> Self {
+        LocalClock {
+            clock,
+            cached: None,
+        }
+    }
+
+    /// Local seconds since 1970-01-01T00:00:00 of the instant `utc` (seconds), written with
+    /// `written` seconds of offset.
+    pub fn local_seconds(&mut self, utc: i64, written: i32) -> i64 {
+        let Clock::Zone(zone) = self.clock else {
+            return utc + i64::from(written);
+        };
+        let hour = utc.div_euclid(3600);
+        if let Some((cached_hour, offset)) = self.cached {
+            if cached_hour == hour {
+                return utc + i64::from(offset);
+            }
+        }
+        let offset_at = |seconds: i64| {
+            zone.timestamp_opt(seconds, 0)
+                .single()
+                .map_or(0, |time| time.offset().fix().local_minus_utc())
+        };
+        let (start, end) = (offset_at(hour * 3600), offset_at(hour * 3600 + 3599));
+        if start == end {
+            self.cached = Some((hour, start));
+            utc + i64::from(start)
+        } else {
+            utc + i64::from(offset_at(utc))
+        }
+    }
+}
+
 impl Coarsening {
-    /// The cell key of one value.
+    /// Its name in the report (as `--by` spells it after the colon, networks as `network24`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Coarsening::None => "none",
+            Coarsening::Hour => "hour",
+            Coarsening::Day => "day",
+            Coarsening::Week => "week",
+            Coarsening::Month => "month",
+            Coarsening::Network24 => "network24",
+            Coarsening::Network16 => "network16",
+        }
+    }
+
+    /// Whether it cuts times.
+    pub fn is_time(self) -> bool {
+        matches!(
+            self,
+            Coarsening::Hour | Coarsening::Day | Coarsening::Week | Coarsening::Month
+        )
+    }
+
+    /// Whether it cuts addresses.
+    pub fn is_network(self) -> bool {
+        matches!(self, Coarsening::Network24 | Coarsening::Network16)
+    }
+
+    /// The cell key of one value, times in UTC.
     pub fn apply(self, value: &str) -> Result<String, CoarsenError> {
+        self.apply_on(value, &mut LocalClock::new(Clock::Written))
+    }
+
+    /// The cell key of one value, times on `clock` (a bare date stays the date it is).
+    pub fn apply_on(self, value: &str, clock: &mut LocalClock) -> Result<String, CoarsenError> {
         match self {
             Coarsening::None => Ok(value.to_string()),
             Coarsening::Hour | Coarsening::Day | Coarsening::Week | Coarsening::Month => {
                 let ms = parse_iso8601_ms(value).ok_or(CoarsenError::NotATimestamp)?;
-                Ok(self.format_time(ms))
+                let local = if value.trim().len() == 10 {
+                    ms
+                } else {
+                    let seconds = ms.div_euclid(1000);
+                    clock.local_seconds(seconds, 0) * 1000 + ms.rem_euclid(1000)
+                };
+                Ok(self.format_time(local))
             }
             Coarsening::Network24 => network(value, 24),
             Coarsening::Network16 => network(value, 16),
+        }
+    }
+
+    /// A number that identifies the hour, day, week or month of local seconds `local` (equal
+    /// numbers, equal keys), for counting without formatting every line.
+    pub fn time_code(self, local: i64) -> i64 {
+        let days = local.div_euclid(86_400);
+        match self {
+            Coarsening::Hour => local.div_euclid(3600),
+            Coarsening::Week => days - (days + 3).rem_euclid(7),
+            Coarsening::Month => {
+                let (year, month, _) = civil_from_days(days);
+                year * 12 + i64::from(month)
+            }
+            _ => days,
+        }
+    }
+
+    /// The key of local seconds `local`.
+    pub fn time_label(self, local: i64) -> String {
+        self.format_time(local * 1000)
+    }
+
+    /// A number that identifies the network of an address (IPv4 and IPv6 never collide).
+    pub fn network_code(self, address: IpAddr) -> i64 {
+        match address {
+            IpAddr::V4(v4) => i64::from(u32::from(v4) >> (32 - self.v4_prefix())),
+            IpAddr::V6(v6) => (1 << 62) | (u128::from(v6) >> 80) as i64,
+        }
+    }
+
+    /// The key of an address's network.
+    pub fn network_label(self, address: IpAddr) -> String {
+        network(&address.to_string(), self.v4_prefix()).expect("an address is an address")
+    }
+
+    fn v4_prefix(self) -> u32 {
+        if self == Coarsening::Network16 {
+            16
+        } else {
+            24
         }
     }
 
@@ -147,6 +303,46 @@ mod tests {
         assert_eq!(
             Coarsening::Hour.apply("yesterday"),
             Err(CoarsenError::NotATimestamp)
+        );
+    }
+
+    #[test]
+    fn a_time_zone_moves_late_evenings_and_knows_daylight_saving() {
+        let mut paris = LocalClock::new(Clock::named("Europe/Paris").unwrap());
+        // 2026-03-28T23:30Z is 00:30 on the 29th in Paris (UTC+1); 2026-03-29T22:30Z is 00:30 on
+        // the 30th (UTC+2 since 01:00Z that day).
+        let day =
+            |clock: &mut LocalClock, text: &str| Coarsening::Day.apply_on(text, clock).unwrap();
+        assert_eq!(day(&mut paris, "2026-03-28T23:30:00Z"), "2026-03-29");
+        assert_eq!(day(&mut paris, "2026-03-29T21:30:00Z"), "2026-03-29");
+        assert_eq!(day(&mut paris, "2026-03-29T22:30:00Z"), "2026-03-30");
+        assert_eq!(
+            Coarsening::Hour
+                .apply_on("2026-03-29T01:30:00Z", &mut paris)
+                .unwrap(),
+            "2026-03-29T03"
+        );
+        // A bare date is a date, whatever the zone.
+        assert_eq!(day(&mut paris, "2026-03-29"), "2026-03-29");
+        assert!(Clock::named("Mars/Olympus").unwrap_err().contains("IANA"));
+        // Codes agree with labels.
+        let local = 20_541 * 86_400 + 5;
+        for level in [
+            Coarsening::Hour,
+            Coarsening::Day,
+            Coarsening::Week,
+            Coarsening::Month,
+        ] {
+            let next = local + 86_400 * 40;
+            assert_eq!(
+                level.time_code(local) == level.time_code(next),
+                level.time_label(local) == level.time_label(next)
+            );
+        }
+        let address: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        assert_eq!(
+            Coarsening::Network24.network_label(address),
+            "2001:db8:1::/48"
         );
     }
 

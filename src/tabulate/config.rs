@@ -6,8 +6,14 @@
 //! - `protection = "dp"`: every count with discrete Laplace or Gaussian noise under a total
 //!   (ε, δ), each person limited to `max_cells_per_person` cells, and only cells whose noisy
 //!   count reaches a release threshold published ([`super::dp`]).
+//!
+//! Both bound each person's events in a cell by `max_events_per_person`. `[tabulate.log]` sets
+//! the filters of access logs ([`LogFilters`]).
 
 use serde::{Deserialize, Serialize};
+
+pub use crate::extract::access_log::LogFilters;
+pub use crate::release::frequency::CountNoise;
 
 /// How the cells are protected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -18,17 +24,6 @@ pub enum Protection {
     Suppression,
     /// Differentially private counts.
     Dp,
-}
-
-/// The noise of DP counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum CountMechanism {
-    /// Discrete Laplace (pure ε-DP for the counts).
-    #[default]
-    Laplace,
-    /// Discrete Gaussian (ρ-zCDP, reported as (ε, δ)).
-    Gaussian,
 }
 
 /// The `[tabulate]` table. Unknown keys are errors.
@@ -52,11 +47,18 @@ pub struct TabulateConfig {
     pub delta: f64,
     /// DP: the noise.
     #[serde(default)]
-    pub mechanism: CountMechanism,
+    pub mechanism: CountNoise,
     /// DP: a person counts in at most this many cells (the rest of their cells, drawn at random,
     /// do not count them); the sensitivity of the table.
     #[serde(default = "default_max_cells")]
     pub max_cells_per_person: u64,
+    /// Both protections: a person adds at most this many events (page views) to a cell, so that
+    /// no single heavy visitor dominates a published events count; the DP events' sensitivity.
+    #[serde(default = "default_max_events")]
+    pub max_events_per_person: u64,
+    /// Access logs: which lines count.
+    #[serde(default)]
+    pub log: LogFilters,
 }
 
 fn default_threshold() -> u64 {
@@ -68,8 +70,14 @@ fn default_epsilon() -> f64 {
 fn default_delta() -> f64 {
     1e-6
 }
+/// Four cells per person: a visitor of a page × day table is seldom in more, and each cell more
+/// raises the noise and the release threshold in proportion.
 fn default_max_cells() -> u64 {
-    10
+    4
+}
+/// Five views of a page in a cell count; reloads beyond that say little about the page.
+fn default_max_events() -> u64 {
+    5
 }
 
 impl Default for TabulateConfig {
@@ -93,6 +101,13 @@ impl TabulateConfig {
         if self.max_cells_per_person == 0 {
             return Err(("tabulate.max_cells_per_person", "must be at least 1".into()));
         }
+        if self.max_events_per_person == 0 {
+            return Err((
+                "tabulate.max_events_per_person",
+                "must be at least 1".into(),
+            ));
+        }
+        self.log.validate()?;
         if self.person.as_deref() == Some("") {
             return Err(("tabulate.person", "must name a column".into()));
         }
@@ -108,13 +123,14 @@ mod tests {
     fn defaults_and_bad_values() {
         let config = TabulateConfig::default();
         assert_eq!(config.protection, Protection::Suppression);
-        assert_eq!((config.threshold, config.max_cells_per_person), (10, 10));
+        assert_eq!((config.threshold, config.max_cells_per_person), (10, 4));
+        assert_eq!(config.max_events_per_person, 5);
         assert!(config.validate().is_ok());
         let dp: TabulateConfig =
             toml::from_str("protection = \"dp\"\nmechanism = \"gaussian\"\nepsilon = 0.5").unwrap();
         assert_eq!(
             (dp.protection, dp.mechanism),
-            (Protection::Dp, CountMechanism::Gaussian)
+            (Protection::Dp, CountNoise::Gaussian)
         );
         assert!(toml::from_str::<TabulateConfig>("treshold = 5").is_err());
         for (bad, field) in [
@@ -122,6 +138,11 @@ mod tests {
             ("epsilon = 0", "tabulate.epsilon"),
             ("delta = 1", "tabulate.delta"),
             ("max_cells_per_person = 0", "tabulate.max_cells_per_person"),
+            (
+                "max_events_per_person = 0",
+                "tabulate.max_events_per_person",
+            ),
+            ("[log]\nstatuses = [\"2x\"]", "tabulate.log.statuses"),
             ("person = \"\"", "tabulate.person"),
         ] {
             let config: TabulateConfig = toml::from_str(bad).unwrap();

@@ -1,319 +1,214 @@
-//! Differentially private frequency tables: people per cell with discrete noise.
+//! Differentially private frequency tables: people and events per cell with discrete noise, and
+//! only the cells whose noisy count clears a threshold derived from δ.
 //!
 //! **Guarantee.** (ε, δ)-DP with the person as the unit and add-or-remove-one-person neighbours.
-//! 1. *Contribution bound.* A person who falls into more than `m = max_cells_per_person` cells
+//! 1. *Contribution bounds.* A person who falls into more than `m = max_cells_per_person` cells
 //!    is counted in `m` of them, drawn uniformly at random from their own cells (a choice that
-//!    depends on nobody else), so adding or removing a person changes at most `m` counts by 1
-//!    each: L1 sensitivity `m`, L2 sensitivity `√m`.
-//! 2. *Noise.* Discrete Laplace with scale `m/ε` on every count is ε-DP (the geometric mechanism,
-//!    Ghosh, Roughgarden & Sundararajan 2009; [`crate::dp::laplace`]). Or discrete Gaussian with
-//!    `σ² = m/(2ρ)` on every count is ρ-zCDP (Canonne, Kamath & Steinke 2020, Theorem 14;
-//!    [`crate::dp::gaussian`]), ρ the largest whose conversion is (ε, δ/2)-DP
-//!    ([`crate::dp::budget::rho_for`]).
-//! 3. *Which cells exist.* The keys are not public (which pages, which days): a cell present only
-//!    because one person is in the data would announce them. So a cell is published only when its
-//!    noisy count reaches a threshold τ, chosen so that a cell of one person passes with
-//!    probability at most δ_τ/m; a person has at most `m` such cells, so all of them stay hidden
-//!    except with probability δ_τ (the thresholded histogram of Korolova, Kenthapadi, Mishra &
-//!    Ntoulas 2009, with bounded contributions as in Wilson et al. 2020, "Differentially private
-//!    SQL with bounded user contribution"). Laplace: `P(Z ≥ k) ≤ e^(-k/b)`, so
-//!    `τ = 1 + ⌈b·ln(m/δ_τ)⌉` with δ_τ = δ. Gaussian: the discrete Gaussian is σ-subgaussian (CKS
-//!    2020), `P(Z ≥ k) ≤ e^(-k²/(2σ²))`, so `τ = 1 + ⌈σ·√(2 ln(m/δ_τ))⌉` with δ_τ = δ/2.
+//!    depends on nobody else), and adds at most `C = max_events_per_person` events to each. So
+//!    adding or removing a person changes at most `m` people counts by 1 (L1 `m`, L2 `√m`) and
+//!    `m` events counts by at most `C` (L1 `m·C`, L2 `C·√m`).
+//! 2. *Noise.* Discrete Laplace or discrete Gaussian on every count, with the scales of
+//!    [`DpBudget::plan`] (half the budget for each family of counts).
+//! 3. *Which cells exist* (DP partition selection). The keys are not public (which pages, which
+//!    days): a cell present only because one person is in the data would announce them. So a cell
+//!    is published only when its noisy people count reaches the release threshold τ, chosen so
+//!    that a cell of one person passes with probability at most δ_τ/m
+//!    ([`crate::release::frequency::release_threshold`]; Korolova, Kenthapadi, Mishra & Ntoulas
+//!    2009; Wilson et al. 2020, "Differentially private SQL with bounded user contribution").
+//!
+//! **Bias.** Bounding contributions makes counts low: the pairs beyond `m` are not counted and
+//! each pair's events are clipped at `C`. [`BoundingBias`] measures how much on this input; it is
+//! computed from the raw data, outside the (ε, δ) budget, as two whole percentages over the whole
+//! input (one person moves them by at most their own share of all pairs), so that a reader knows
+//! how far the published counts fall short.
 //!
 //! Tables are published without margins: a reader can add noisy cells up (post-processing), and
 //! exact margins would not be private. Noise comes from [`crate::dp::os_rng`], never from a seed.
 
-use std::collections::{BTreeMap, HashMap};
-
 use rand::seq::SliceRandom;
 use rand::{CryptoRng, RngCore};
-use serde::{Deserialize, Serialize};
 
-use super::config::{CountMechanism, TabulateConfig};
+use super::config::TabulateConfig;
+use super::contributions::Aggregated;
 use super::suppress::Suppression;
 use super::{FrequencyTable, TableCell};
-use crate::dp::budget::{epsilon_for, rho_for};
 use crate::dp::gaussian::DiscreteGaussian;
 use crate::dp::laplace::discrete_laplace_mechanism;
-use crate::error::{Error, Result};
+use crate::release::frequency::{BoundingBias, CountNoise, DpBudget};
 
-/// How a DP table was made, as recorded in its report; [`DpCounts::check`] re-derives its cost.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DpCounts {
-    /// The noise.
-    pub mechanism: CountMechanism,
-    /// ε of the whole table.
-    pub epsilon: f64,
-    /// δ of the whole table.
-    pub delta: f64,
-    /// The contribution bound `m`.
-    pub max_cells_per_person: u64,
-    /// Laplace: the scale `b = m/ε`; Gaussian: `σ`.
-    pub noise_scale: f64,
-    /// Gaussian only: the ρ of all counts together.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub rho: Option<f64>,
-    /// The share of δ spent on hiding cells (the rest, for the Gaussian, on its conversion).
-    pub delta_threshold: f64,
-    /// Cells whose noisy count is below this are not published.
-    pub release_threshold: u64,
+/// The budget of a configuration.
+pub fn budget(config: &TabulateConfig) -> DpBudget {
+    DpBudget::plan(
+        config.mechanism,
+        config.epsilon,
+        config.delta,
+        config.max_cells_per_person,
+        config.max_events_per_person,
+    )
 }
 
-impl DpCounts {
-    /// The noise and threshold for a configuration.
-    pub fn plan(config: &TabulateConfig) -> Self {
-        let m = config.max_cells_per_person;
-        match config.mechanism {
-            CountMechanism::Laplace => {
-                let scale = m as f64 / config.epsilon;
-                DpCounts {
-                    mechanism: CountMechanism::Laplace,
-                    epsilon: config.epsilon,
-                    delta: config.delta,
-                    max_cells_per_person: m,
-                    noise_scale: scale,
-                    rho: None,
-                    delta_threshold: config.delta,
-                    release_threshold: laplace_threshold(scale, m, config.delta),
-                }
-            }
-            CountMechanism::Gaussian => {
-                let rho = rho_for(config.epsilon, config.delta / 2.0);
-                let sigma = DiscreteGaussian::for_rho(1, rho / m as f64).sd();
-                DpCounts {
-                    mechanism: CountMechanism::Gaussian,
-                    epsilon: config.epsilon,
-                    delta: config.delta,
-                    max_cells_per_person: m,
-                    noise_scale: sigma,
-                    rho: Some(rho),
-                    delta_threshold: config.delta / 2.0,
-                    release_threshold: gaussian_threshold(sigma, m, config.delta / 2.0),
-                }
-            }
-        }
-    }
-
-    /// Checks from the recorded figures alone that the table costs at most its (ε, δ): the noise
-    /// scale gives at most ε for `m` cells, and the threshold hides one person's cells except with
-    /// probability δ_τ. For `verify`, which has no raw data.
-    pub fn check(&self) -> std::result::Result<(), String> {
-        let m = self.max_cells_per_person as f64;
-        if !(self.noise_scale > 0.0 && m >= 1.0 && self.delta_threshold > 0.0) {
-            return Err("the noise scale, contribution bound and δ_τ must be positive".into());
-        }
-        let (spent_epsilon, spent_delta, required) = match self.mechanism {
-            CountMechanism::Laplace => (
-                m / self.noise_scale,
-                self.delta_threshold,
-                laplace_threshold(
-                    self.noise_scale,
-                    self.max_cells_per_person,
-                    self.delta_threshold,
-                ),
-            ),
-            CountMechanism::Gaussian => {
-                let rho = m / (2.0 * self.noise_scale * self.noise_scale);
-                let delta_noise = self.delta - self.delta_threshold;
-                if delta_noise <= 0.0 {
-                    return Err("no δ is left for the Gaussian's conversion".into());
-                }
-                (
-                    epsilon_for(rho, delta_noise),
-                    self.delta,
-                    gaussian_threshold(
-                        self.noise_scale,
-                        self.max_cells_per_person,
-                        self.delta_threshold,
-                    ),
-                )
-            }
-        };
-        if spent_epsilon > self.epsilon * (1.0 + 1e-6) {
-            return Err(format!(
-                "noise of scale {} over {} cells per person costs ε = {spent_epsilon:.4}, more than the recorded ε = {}",
-                self.noise_scale, self.max_cells_per_person, self.epsilon
-            ));
-        }
-        if spent_delta > self.delta * (1.0 + 1e-9) {
-            return Err(format!(
-                "δ_τ = {} exceeds δ = {}",
-                self.delta_threshold, self.delta
-            ));
-        }
-        if self.release_threshold < required {
-            return Err(format!(
-                "release threshold {} is below the {required} that δ_τ = {} needs",
-                self.release_threshold, self.delta_threshold
-            ));
-        }
-        Ok(())
-    }
-}
-
-fn laplace_threshold(scale: f64, m: u64, delta: f64) -> u64 {
-    1 + (scale * (m as f64 / delta).ln()).ceil().max(0.0) as u64
-}
-
-fn gaussian_threshold(sigma: f64, m: u64, delta: f64) -> u64 {
-    1 + (sigma * (2.0 * (m as f64 / delta).ln()).sqrt())
-        .ceil()
-        .max(0.0) as u64
-}
-
-/// Counts distinct people per cell of `keys` (as [`super::tabulate`]), bounds each person's
-/// cells, adds noise and keeps the cells that reach the release threshold. Noise from the
-/// operating system's CSPRNG.
+/// Counts people and events per cell with each person's contributions bounded, adds noise and
+/// keeps the cells that reach the release threshold. Noise from the operating system's CSPRNG.
 pub fn dp_tabulate(
     by: &[String],
-    person: &[u64],
-    keys: &[Vec<String>],
+    data: &Aggregated,
     config: &TabulateConfig,
-) -> Result<(FrequencyTable, DpCounts)> {
-    dp_tabulate_with(by, person, keys, config, &mut crate::dp::os_rng())
+) -> (FrequencyTable, DpBudget, BoundingBias) {
+    dp_tabulate_with(by, data, config, &mut crate::dp::os_rng())
 }
 
 fn dp_tabulate_with<R: RngCore + CryptoRng>(
     by: &[String],
-    person: &[u64],
-    keys: &[Vec<String>],
+    data: &Aggregated,
     config: &TabulateConfig,
     rng: &mut R,
-) -> Result<(FrequencyTable, DpCounts)> {
-    config
-        .validate()
-        .map_err(|(name, problem)| Error::InvalidArgument { name, problem })?;
-    if by.is_empty() || keys.len() != by.len() || keys.iter().any(|k| k.len() != person.len()) {
-        return Err(Error::InvalidArgument {
-            name: "tabulate input",
-            problem: "every `by` column needs one key per row".into(),
+) -> (FrequencyTable, DpBudget, BoundingBias) {
+    let plan = budget(config);
+    let (limit, clip) = (
+        plan.max_cells_per_person as usize,
+        plan.max_events_per_person,
+    );
+    let mut people = vec![0i128; data.cells.len()];
+    let mut events = vec![0i128; data.cells.len()];
+    let (mut all_pairs, mut all_events, mut kept_events) = (0u64, 0u64, 0u64);
+    let mut mine = Vec::new();
+    for person in data.pairs.chunk_by(|a, b| a.person == b.person) {
+        all_pairs += person.len() as u64;
+        all_events += person.iter().map(|p| u64::from(p.events)).sum::<u64>();
+        mine.clear();
+        mine.extend_from_slice(person);
+        let kept: &[_] = if mine.len() > limit {
+            mine.partial_shuffle(rng, limit).0
+        } else {
+            &mine
+        };
+        for pair in kept.iter() {
+            let clipped = u64::from(pair.events).min(clip);
+            people[pair.cell as usize] += 1;
+            events[pair.cell as usize] += i128::from(clipped);
+            kept_events += clipped;
+        }
+    }
+    let kept_pairs: i128 = people.iter().sum();
+    let share_lost = |kept: u64, all: u64| {
+        if all == 0 {
+            0
+        } else {
+            ((all - kept) as f64 * 100.0 / all as f64).round() as u64
+        }
+    };
+    let bias = BoundingBias {
+        people_pairs_dropped_pct: share_lost(kept_pairs as u64, all_pairs),
+        events_dropped_pct: share_lost(kept_events, all_events),
+    };
+    // Both scales already include their sensitivity: Lap_Z(b) is `discrete_laplace_mechanism`
+    // with sensitivity 1 and ε = 1/b.
+    let noise = |count: i128, scale: f64, rng: &mut R| -> i128 {
+        match plan.mechanism {
+            CountNoise::Laplace => discrete_laplace_mechanism(count, 1, 1.0 / scale, rng),
+            CountNoise::Gaussian => {
+                // σ = scale; for_rho(1, ρ) has σ² = 1/(2ρ).
+                DiscreteGaussian::for_rho(1, 1.0 / (2.0 * scale * scale)).add_to(count, rng)
+            }
+        }
+    };
+    let rank = super::ranks(&data.labels);
+    let mut order: Vec<u32> = (0..data.cells.len() as u32).collect();
+    order.sort_by_cached_key(|&cell| {
+        data.cells[cell as usize]
+            .iter()
+            .enumerate()
+            .map(|(column, &value)| rank[column][value as usize])
+            .collect::<Vec<u32>>()
+    });
+    let mut cells = Vec::new();
+    for cell in order {
+        // A cell none of whose people were kept is noised like any other.
+        let noisy = noise(people[cell as usize], plan.noise_scale, rng);
+        if noisy < i128::from(plan.release_threshold) {
+            continue;
+        }
+        let noisy_events = noise(events[cell as usize], plan.events_noise_scale, rng).max(0);
+        cells.push(TableCell {
+            key: data.cells[cell as usize]
+                .iter()
+                .enumerate()
+                .map(|(column, &value)| Some(data.labels[column][value as usize].clone()))
+                .collect(),
+            people: u64::try_from(noisy).unwrap_or(u64::MAX),
+            events: u64::try_from(noisy_events).unwrap_or(u64::MAX),
+            suppression: Suppression::Published,
         });
     }
-    let plan = DpCounts::plan(config);
-    // Each person's distinct cells, in order of first appearance.
-    let mut cells_of: HashMap<u64, Vec<Vec<String>>> = HashMap::new();
-    let mut seen: std::collections::HashSet<(u64, Vec<String>)> = Default::default();
-    for (row, &who) in person.iter().enumerate() {
-        let key: Vec<String> = keys.iter().map(|column| column[row].clone()).collect();
-        if seen.insert((who, key.clone())) {
-            cells_of.entry(who).or_default().push(key);
-        }
-    }
-    // Visit people in a fixed order so that only the random draws, not the hash map's order,
-    // decide anything.
-    let mut people: Vec<u64> = cells_of.keys().copied().collect();
-    people.sort_unstable();
-    let limit = plan.max_cells_per_person as usize;
-    let mut counts: BTreeMap<Vec<String>, i128> = BTreeMap::new();
-    for who in people {
-        let mut cells = cells_of.remove(&who).expect("listed above");
-        if cells.len() > limit {
-            let (kept, _) = cells.partial_shuffle(rng, limit);
-            cells = kept.to_vec();
-        }
-        for cell in cells {
-            *counts.entry(cell).or_default() += 1;
-        }
-    }
-    let gaussian = plan
-        .rho
-        .map(|rho| DiscreteGaussian::for_rho(1, rho / plan.max_cells_per_person as f64));
-    let per_cell_epsilon = plan.epsilon / plan.max_cells_per_person as f64;
-    let mut cells = Vec::new();
-    for (key, count) in counts {
-        let noisy = match &gaussian {
-            Some(noise) => noise.add_to(count, rng),
-            None => discrete_laplace_mechanism(count, 1, per_cell_epsilon, rng),
-        };
-        if noisy >= i128::from(plan.release_threshold) {
-            cells.push(TableCell {
-                key: key.into_iter().map(Some).collect(),
-                people: Some(u64::try_from(noisy).unwrap_or(u64::MAX)),
-                suppression: Suppression::Published,
-            });
-        }
-    }
-    Ok((
+    (
         FrequencyTable {
             by: by.to_vec(),
-            threshold: plan.release_threshold,
             cells,
         },
         plan,
-    ))
+        bias,
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::dp::exact::tests::test_rng;
+    use crate::tabulate::contributions::{person_key, Contributions};
 
-    fn config(mechanism: CountMechanism) -> TabulateConfig {
+    fn config(mechanism: CountNoise) -> TabulateConfig {
         TabulateConfig {
             protection: super::super::config::Protection::Dp,
             mechanism,
             max_cells_per_person: 2,
+            max_events_per_person: 3,
             ..TabulateConfig::default()
         }
     }
 
     #[test]
-    fn plans_pass_their_own_check_and_tampered_ones_fail() {
-        for mechanism in [CountMechanism::Laplace, CountMechanism::Gaussian] {
-            let plan = DpCounts::plan(&config(mechanism));
-            assert_eq!(plan.check(), Ok(()), "{plan:?}");
-            let mut cheap = plan.clone();
-            cheap.noise_scale /= 2.0;
-            assert!(cheap.check().is_err(), "{cheap:?}");
-            let mut low = plan.clone();
-            low.release_threshold = 2;
-            assert!(low.check().unwrap_err().contains("threshold"), "{low:?}");
-        }
-        // Laplace at ε = 1, m = 2: b = 2, τ = 1 + ⌈2·ln(2·10⁶)⌉ = 1 + ⌈29.02⌉ = 31.
-        let plan = DpCounts::plan(&config(CountMechanism::Laplace));
-        assert_eq!((plan.noise_scale, plan.release_threshold), (2.0, 31));
-    }
-
-    #[test]
-    fn big_cells_survive_with_bounded_noise_and_small_ones_vanish() {
-        // 500 people on /a, each also on /b and /c (three cells, m = 2: one is dropped at random);
-        // one person on /secret.
-        let mut person = Vec::new();
-        let mut pages = Vec::new();
+    fn big_cells_survive_with_bounded_noise_small_ones_vanish_and_the_bias_is_measured() {
+        // 500 people on /a, /b and /c (three cells, m = 2: one is dropped at random), 10 views
+        // each (clipped at 3); one person on /secret.
+        let mut contributions = Contributions::new(1);
         for who in 0..500u64 {
+            let person = contributions.person(person_key(&who.to_string()));
             for page in ["/a", "/b", "/c"] {
-                person.push(who);
-                pages.push(page.to_string());
+                let value = contributions.text_value(0, page);
+                contributions.add(person, &[value], 10);
             }
         }
-        person.push(9_999);
-        pages.push("/secret".into());
-        for mechanism in [CountMechanism::Laplace, CountMechanism::Gaussian] {
-            let (table, plan) = dp_tabulate_with(
-                &["page".into()],
-                &person,
-                std::slice::from_ref(&pages),
-                &config(mechanism),
-                &mut test_rng(),
-            )
-            .unwrap();
+        let secret = contributions.person(person_key("secret"));
+        let value = contributions.text_value(0, "/secret");
+        contributions.add(secret, &[value], 1);
+        let data = contributions.finish();
+        for mechanism in [CountNoise::Laplace, CountNoise::Gaussian] {
+            let (table, plan, bias) =
+                dp_tabulate_with(&["page".into()], &data, &config(mechanism), &mut test_rng());
             let published: Vec<&str> = table
                 .cells
                 .iter()
                 .map(|c| c.key[0].as_deref().unwrap())
                 .collect();
             assert_eq!(published, ["/a", "/b", "/c"], "{mechanism:?}");
-            let total: u64 = table.cells.iter().map(|c| c.people.unwrap()).sum();
-            // 1000 counted cells in all, plus noise of a few scales.
+            let total: u64 = table.cells.iter().map(|c| c.people).sum();
+            // 1000 counted pairs in all, plus noise of a few scales.
             assert!(
                 (total as f64 - 1000.0).abs() < 20.0 * plan.noise_scale,
                 "{total}"
             );
+            let views: u64 = table.cells.iter().map(|c| c.events).sum();
+            assert!(
+                (views as f64 - 3000.0).abs() < 20.0 * plan.events_noise_scale,
+                "{views}"
+            );
             assert!(table
                 .cells
                 .iter()
-                .all(|c| c.people.unwrap() >= plan.release_threshold));
+                .all(|c| c.people >= plan.release_threshold));
+            // 500 of 1501 pairs dropped (33 %); of 15,001 views, 3,000 kept + the secret's 1.
+            assert_eq!(bias.people_pairs_dropped_pct, 33);
+            assert_eq!(bias.events_dropped_pct, 80);
         }
     }
 }

@@ -1,43 +1,58 @@
 //! Small-cell suppression with secondary suppression, so that suppressed counts cannot be
-//! recomputed from the published ones.
+//! recomputed from the published ones, in time near-linear in the number of entries.
 //!
 //! **Primary suppression.** A count of people `c` with `0 < c < threshold` is not published: a
-//! cell of one or two people tells their neighbours, colleagues or family what they did.
+//! cell of one or two people tells their neighbours, colleagues or family what they did. Margins
+//! (distinct people of a row, a column, the whole table) are protected the same way.
 //!
-//! **Secondary suppression.** Published totals are sums of cells, so one suppressed cell in a row
-//! is the row total minus the other cells. Write the 2-D table with its margins as an
-//! (r+1)×(c+1) array in which every row and column adds up (a margin counts as minus the sum of
-//! its line). The suppressed entries are the edges of a bipartite graph between row lines and
-//! column lines, and an attacker's equations are one per line; their solutions differ exactly
-//! along the graph's cycles. So a suppressed entry is recomputable exactly when it lies on no
-//! cycle, i.e. when it is a *bridge*. For every bridge `(i, j)` this module also suppresses the
-//! three other corners `(i, j')`, `(i', j)`, `(i', j')` of the cheapest rectangle (smallest sum of
-//! newly hidden counts): the hypercube method of Giessing & Repsilber (2002) in two dimensions.
-//! The new edges lie on that 4-cycle, and adding edges never makes a bridge, so every step removes
-//! at least one bridge and the loop ends with none. A 1-D table has one equation (the total), so
-//! it needs zero or at least two suppressed entries. Tables of three or more columns are
-//! published without margins: there is then no equation to solve.
+//! **Secondary suppression.** A reader can treat each line as an equation: its cells add up to its
+//! margin. Our margins count distinct people, so the equation need not hold, but it does whenever
+//! nobody is in two cells of the line, and a reader cannot rule that out: the attacker we defend
+//! against assumes it holds (the strongest case). Absent cells are known zeros. Write the table
+//! with its margins as a sparse (r+1)×(c+1) array whose present entries are the cells with someone
+//! in them and the margins. The suppressed entries are the edges of a bipartite graph between row
+//! lines and column lines; the attacker's solutions differ exactly along the graph's cycles, so a
+//! suppressed entry is recomputable exactly when it is a *bridge* of that graph (on no cycle).
+//!
+//! **Near-linear.** Tarjan's bridge-finding (1974) lists every bridge in one depth-first search,
+//! O(entries). For each bridge `(i, j)` we hide the three other corners `(i, j')`, `(i', j)`,
+//! `(i', j')` of a rectangle of present entries (the hypercube method of Giessing & Repsilber
+//! 2002, in two dimensions), choosing among a bounded set of candidates — the entries of row `i`
+//! and column `j` that are already hidden, their [`CANDIDATES`] smallest, and the margins — the
+//! rectangle that hides the fewest people. The margins always close a rectangle (a cell's row
+//! margin, column margin and the grand total are present), so a choice always exists. A bridge
+//! whose ends are already joined by the rectangles of this round is skipped: it lies on a cycle
+//! of them. Every new edge lies on its 4-cycle and adding edges never makes a bridge, so one round
+//! removes every bridge; a second search confirms it. Cost: O(entries · log entries) to sort,
+//! plus O(CANDIDATES²) per bridge — no quadratic search over the table.
+//!
+//! A 1-D table has one equation (the total), so it needs zero or at least two suppressed entries.
+//! Tables of three or more columns are published without margins: there is then no equation.
 //!
 //! **Limitation.** This prevents *exact* recomputation. Because counts are non-negative, an
-//! attacker can still bound a suppressed cell by an interval (for example, two suppressed cells of
-//! a row that add up to 3 each lie in 0‥3); the threshold itself already tells that a suppressed
-//! primary cell is below it. Protection intervals (τ-ARGUS's "safety ranges") are not enforced.
+//! attacker can still bound a suppressed cell by an interval (two suppressed cells of a row that
+//! add up to 3 each lie in 0‥3); the threshold already tells that a primary cell is below it.
+//! Protection intervals (τ-ARGUS's "safety ranges") are not enforced.
 
-use serde::Serialize;
+use crate::fast_hash::FastMap;
 
 /// Why an entry is not published.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Suppression {
     /// The count is published.
     Published,
     /// Below the threshold.
     Primary,
-    /// Hidden so that a primary cell cannot be recomputed.
+    /// Hidden so that a primary entry cannot be recomputed.
     Secondary,
 }
 
-/// Primary suppression of one count (alone, for tables published without margins).
+/// How many of the cheapest published entries of a row (and of a column) a rectangle may use,
+/// besides the hidden ones and the margins: enough to find cheap rectangles in sparse tables,
+/// small enough that each bridge costs a constant.
+pub const CANDIDATES: usize = 24;
+
+/// Primary suppression of one count.
 pub fn primary(count: u64, threshold: u64) -> Suppression {
     if count > 0 && count < threshold {
         Suppression::Primary
@@ -64,115 +79,258 @@ pub fn suppress_line(entries: &[u64], threshold: u64) -> Vec<Suppression> {
     marks
 }
 
-/// Suppression of a 2-D table given with its margins: `extended[i][j]` for i < r, j < c are the
-/// cells, column c holds the row totals, row r the column totals and `[r][c]` the grand total.
-pub fn suppress_grid(extended: &[Vec<u64>], threshold: u64) -> Vec<Vec<Suppression>> {
-    let rows = extended.len();
-    let columns = extended.first().map_or(0, Vec::len);
-    let mut marks: Vec<Vec<Suppression>> = extended
+/// A 2-D table with its margins, sparse: `rows` and `columns` count the margin line too (the
+/// last row holds the column margins, the last column the row margins, their corner the grand
+/// total); `entries` are the present `(row, column, count)`, each position at most once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grid {
+    /// Rows, the margin row included.
+    pub rows: usize,
+    /// Columns, the margin column included.
+    pub columns: usize,
+    /// The present entries.
+    pub entries: Vec<(u32, u32, u64)>,
+}
+
+/// Suppression of a 2-D table with margins (see the module documentation); one mark per entry.
+pub fn suppress_grid(grid: &Grid, threshold: u64) -> Vec<Suppression> {
+    let entries = &grid.entries;
+    let mut marks: Vec<Suppression> = entries.iter().map(|e| primary(e.2, threshold)).collect();
+    let at: FastMap<(u32, u32), usize> = entries
         .iter()
-        .map(|line| line.iter().map(|&c| primary(c, threshold)).collect())
+        .enumerate()
+        .map(|(e, &(i, j, _))| ((i, j), e))
         .collect();
-    if rows < 2 || columns < 2 {
-        return marks;
+    // Each line's entries, smallest count first (ties by position, for determinism).
+    let mut in_row: Vec<Vec<usize>> = vec![Vec::new(); grid.rows];
+    let mut in_column: Vec<Vec<usize>> = vec![Vec::new(); grid.columns];
+    for (e, &(i, j, _)) in entries.iter().enumerate() {
+        in_row[i as usize].push(e);
+        in_column[j as usize].push(e);
     }
-    while let Some((i, j)) = find_bridge(&marks) {
-        let (i2, j2) = cheapest_rectangle(extended, &marks, i, j);
-        for (a, b) in [(i, j2), (i2, j), (i2, j2)] {
-            if marks[a][b] == Suppression::Published {
-                marks[a][b] = Suppression::Secondary;
+    for line in in_row.iter_mut().chain(in_column.iter_mut()) {
+        line.sort_by_key(|&e| (entries[e].2, entries[e].0, entries[e].1));
+    }
+    let mut hidden_in_row: Vec<Vec<usize>> = vec![Vec::new(); grid.rows];
+    let mut hidden_in_column: Vec<Vec<usize>> = vec![Vec::new(); grid.columns];
+    for (e, &(i, j, _)) in entries.iter().enumerate() {
+        if marks[e] != Suppression::Published {
+            hidden_in_row[i as usize].push(e);
+            hidden_in_column[j as usize].push(e);
+        }
+    }
+    let positions: Vec<(u32, u32)> = entries.iter().map(|&(i, j, _)| (i, j)).collect();
+    loop {
+        let hidden: Vec<bool> = marks.iter().map(|&m| m != Suppression::Published).collect();
+        let found = bridges(grid.rows, grid.columns, &positions, &hidden);
+        if found.is_empty() {
+            return marks;
+        }
+        let mut joined = UnionFind::new(grid.rows + grid.columns);
+        for bridge in found {
+            let (i, j, _) = entries[bridge];
+            let (i, j) = (i as usize, j as usize);
+            if joined.find(i) == joined.find(grid.rows + j) {
+                continue;
+            }
+            let search = Search {
+                entries,
+                marks: &marks,
+                at: &at,
+            };
+            let Some((i2, j2, corners)) = search.rectangle(
+                i,
+                j,
+                (&in_row[i], &hidden_in_row[i]),
+                (&in_column[j], &hidden_in_column[j]),
+                (grid.rows - 1, grid.columns - 1),
+            ) else {
+                // Only a table without its margins lacks a rectangle; hide all that is left
+                // rather than publish something recomputable.
+                for mark in marks.iter_mut().filter(|m| **m == Suppression::Published) {
+                    *mark = Suppression::Secondary;
+                }
+                return marks;
+            };
+            for e in corners {
+                if marks[e] == Suppression::Published {
+                    marks[e] = Suppression::Secondary;
+                    hidden_in_row[entries[e].0 as usize].push(e);
+                    hidden_in_column[entries[e].1 as usize].push(e);
+                }
+            }
+            for node in [i2, grid.rows + j, grid.rows + j2] {
+                joined.union(i, node);
             }
         }
     }
-    marks
 }
 
-/// Whether some suppressed entry of a 2-D table with margins (marked as by [`suppress_grid`])
-/// could be recomputed exactly from the published entries: `verify` asks this of a release.
-pub fn any_recomputable(marks: &[Vec<Suppression>]) -> bool {
-    let (rows, columns) = (marks.len(), marks.first().map_or(0, Vec::len));
-    if rows >= 2 && columns >= 2 {
-        find_bridge(marks).is_some()
-    } else if rows == 1 {
-        one_hidden(&marks[0])
-    } else if columns == 1 {
-        one_hidden(&marks.iter().map(|line| line[0]).collect::<Vec<_>>())
-    } else {
-        false
-    }
+/// The state a rectangle search reads.
+struct Search<'a> {
+    entries: &'a [(u32, u32, u64)],
+    marks: &'a [Suppression],
+    at: &'a FastMap<(u32, u32), usize>,
 }
 
-/// A line with exactly one suppressed entry gives it away as the difference of the others.
-fn one_hidden(line: &[Suppression]) -> bool {
-    line.iter()
-        .filter(|&&m| m != Suppression::Published)
-        .count()
-        == 1
-}
-
-/// The other corner `(i2, j2)` that hides the least count together with `(i, j)`.
-fn cheapest_rectangle(
-    extended: &[Vec<u64>],
-    marks: &[Vec<Suppression>],
-    i: usize,
-    j: usize,
-) -> (usize, usize) {
-    let cost = |a: usize, b: usize| {
-        if marks[a][b] == Suppression::Published {
-            extended[a][b]
+impl Search<'_> {
+    /// People a corner would newly hide.
+    fn cost(&self, e: usize) -> u64 {
+        if self.marks[e] == Suppression::Published {
+            self.entries[e].2
         } else {
             0
         }
-    };
-    let mut best: Option<(u64, usize, usize)> = None;
-    for i2 in (0..extended.len()).filter(|&x| x != i) {
-        for j2 in (0..extended[0].len()).filter(|&y| y != j) {
-            let total = cost(i, j2) + cost(i2, j) + cost(i2, j2);
-            if best.is_none_or(|(b, _, _)| total < b) {
-                best = Some((total, i2, j2));
+    }
+
+    /// The cheapest rectangle through `(i, j)` among the candidates: `(i2, j2, [the entries at
+    /// (i, j2), (i2, j), (i2, j2)])`.
+    fn rectangle(
+        &self,
+        i: usize,
+        j: usize,
+        row: (&[usize], &[usize]),
+        column: (&[usize], &[usize]),
+        margins: (usize, usize),
+    ) -> Option<(usize, usize, [usize; 3])> {
+        let candidates = |line: (&[usize], &[usize]),
+                          other: usize,
+                          margin: usize,
+                          pick: &dyn Fn(usize) -> usize| {
+            let mut chosen: Vec<usize> = line
+                .1
+                .iter()
+                .take(CANDIDATES)
+                .chain(line.0.iter().take(CANDIDATES))
+                .map(|&e| pick(e))
+                .chain(std::iter::once(margin))
+                .filter(|&k| k != other)
+                .collect();
+            chosen.sort_unstable();
+            chosen.dedup();
+            chosen
+        };
+        let columns = candidates(row, j, margins.1, &|e| self.entries[e].1 as usize);
+        let rows = candidates(column, i, margins.0, &|e| self.entries[e].0 as usize);
+        let get = |a: usize, b: usize| self.at.get(&(a as u32, b as u32)).copied();
+        let mut best: Option<(u64, usize, usize, [usize; 3])> = None;
+        for &j2 in &columns {
+            let Some(side) = get(i, j2) else { continue };
+            for &i2 in &rows {
+                let (Some(top), Some(corner)) = (get(i2, j), get(i2, j2)) else {
+                    continue;
+                };
+                let cost = self.cost(side) + self.cost(top) + self.cost(corner);
+                if best.is_none_or(|(b, ..)| cost < b) {
+                    best = Some((cost, i2, j2, [side, top, corner]));
+                }
             }
         }
+        best.map(|(_, i2, j2, corners)| (i2, j2, corners))
     }
-    let (_, i2, j2) = best.expect("the table has at least two rows and two columns");
-    (i2, j2)
 }
 
-/// A suppressed entry whose row and column are not connected through the other suppressed
-/// entries (a bridge of the bipartite graph), if any.
-fn find_bridge(marks: &[Vec<Suppression>]) -> Option<(usize, usize)> {
-    let rows = marks.len();
-    let columns = marks[0].len();
-    let hidden = |a: usize, b: usize| marks[a][b] != Suppression::Published;
-    (0..rows)
-        .flat_map(|i| (0..columns).map(move |j| (i, j)))
-        .filter(|&(i, j)| hidden(i, j))
-        .find(|&(i, j)| {
-            // Breadth-first search from row i to column j without the edge (i, j). Nodes: rows
-            // 0..rows, then columns rows..rows+columns.
-            let mut seen = vec![false; rows + columns];
-            let mut queue = std::collections::VecDeque::from([i]);
-            seen[i] = true;
-            while let Some(node) = queue.pop_front() {
-                let neighbours: Vec<usize> = if node < rows {
-                    (0..columns)
-                        .filter(|&b| hidden(node, b) && (node, b) != (i, j))
-                        .map(|b| rows + b)
-                        .collect()
+/// The hidden entries that are bridges of the bipartite graph of hidden entries (rows are nodes
+/// `0..rows`, columns `rows..rows+columns`): each could be recomputed exactly from the published
+/// entries. Tarjan's algorithm, iterative, O(rows + columns + entries).
+pub fn bridges(
+    rows: usize,
+    columns: usize,
+    positions: &[(u32, u32)],
+    hidden: &[bool],
+) -> Vec<usize> {
+    let nodes = rows + columns;
+    // Adjacency in compressed form: for each node, (neighbour, entry).
+    let mut degree = vec![0usize; nodes + 1];
+    for (e, &(i, j)) in positions.iter().enumerate() {
+        if hidden[e] {
+            degree[i as usize] += 1;
+            degree[rows + j as usize] += 1;
+        }
+    }
+    let mut start = vec![0usize; nodes + 1];
+    for node in 0..nodes {
+        start[node + 1] = start[node] + degree[node];
+    }
+    let mut fill = start.clone();
+    let mut adjacency = vec![(0usize, 0usize); start[nodes]];
+    for (e, &(i, j)) in positions.iter().enumerate() {
+        if hidden[e] {
+            let (a, b) = (i as usize, rows + j as usize);
+            adjacency[fill[a]] = (b, e);
+            fill[a] += 1;
+            adjacency[fill[b]] = (a, e);
+            fill[b] += 1;
+        }
+    }
+    const UNSEEN: usize = usize::MAX;
+    let mut discovered = vec![UNSEEN; nodes];
+    let mut low = vec![0usize; nodes];
+    let mut time = 0;
+    let mut found = Vec::new();
+    // (node, the entry it was reached by, next adjacency position)
+    let mut stack: Vec<(usize, usize, usize)> = Vec::new();
+    for root in 0..nodes {
+        if discovered[root] != UNSEEN || start[root] == start[root + 1] {
+            continue;
+        }
+        discovered[root] = time;
+        low[root] = time;
+        time += 1;
+        stack.push((root, UNSEEN, start[root]));
+        while let Some(top) = stack.last_mut() {
+            let (node, via, position) = *top;
+            if position < start[node + 1] {
+                top.2 += 1;
+                let (next, entry) = adjacency[position];
+                if entry == via {
+                    continue;
+                }
+                if discovered[next] == UNSEEN {
+                    discovered[next] = time;
+                    low[next] = time;
+                    time += 1;
+                    stack.push((next, entry, start[next]));
                 } else {
-                    let b = node - rows;
-                    (0..rows)
-                        .filter(|&a| hidden(a, b) && (a, b) != (i, j))
-                        .collect()
-                };
-                for next in neighbours {
-                    if !seen[next] {
-                        seen[next] = true;
-                        queue.push_back(next);
+                    low[node] = low[node].min(discovered[next]);
+                }
+            } else {
+                stack.pop();
+                if let Some(&(parent, _, _)) = stack.last() {
+                    low[parent] = low[parent].min(low[node]);
+                    if low[node] > discovered[parent] {
+                        found.push(via);
                     }
                 }
             }
-            !seen[rows + j]
-        })
+        }
+    }
+    found.sort_unstable();
+    found
+}
+
+/// Disjoint sets with path halving, over row and column nodes.
+struct UnionFind(Vec<usize>);
+
+impl UnionFind {
+    fn new(size: usize) -> Self {
+        UnionFind((0..size).collect())
+    }
+
+    fn find(&mut self, mut node: usize) -> usize {
+        while self.0[node] != node {
+            self.0[node] = self.0[self.0[node]];
+            node = self.0[node];
+        }
+        node
+    }
+
+    fn union(&mut self, a: usize, b: usize) {
+        let (a, b) = (self.find(a), self.find(b));
+        if a != b {
+            self.0[a.max(b)] = a.min(b);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -180,55 +338,79 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    /// The table with margins: cells, row totals in the last column, column totals in the last
-    /// row.
-    fn with_margins(cells: &[Vec<u64>]) -> Vec<Vec<u64>> {
-        let columns = cells[0].len();
-        let mut extended: Vec<Vec<u64>> = cells
-            .iter()
-            .map(|row| {
-                let mut line = row.clone();
-                line.push(row.iter().sum());
-                line
-            })
-            .collect();
-        let totals: Vec<u64> = (0..=columns)
-            .map(|j| extended.iter().map(|row| row[j]).sum())
-            .collect();
-        extended.push(totals);
-        extended
+    /// A sparse table with additive margins (the attacker's strongest case): cells with a count
+    /// of 0 are absent.
+    fn with_margins(cells: &[Vec<u64>]) -> Grid {
+        let (r, c) = (cells.len(), cells[0].len());
+        let mut entries = Vec::new();
+        let mut column_totals = vec![0u64; c];
+        for (i, row) in cells.iter().enumerate() {
+            for (j, &count) in row.iter().enumerate() {
+                if count > 0 {
+                    entries.push((i as u32, j as u32, count));
+                    column_totals[j] += count;
+                }
+            }
+            let total: u64 = row.iter().sum();
+            if total > 0 {
+                entries.push((i as u32, c as u32, total));
+            }
+        }
+        for (j, &total) in column_totals.iter().enumerate() {
+            if total > 0 {
+                entries.push((r as u32, j as u32, total));
+            }
+        }
+        let grand: u64 = column_totals.iter().sum();
+        if grand > 0 {
+            entries.push((r as u32, c as u32, grand));
+        }
+        Grid {
+            rows: r + 1,
+            columns: c + 1,
+            entries,
+        }
     }
 
-    /// Independent check, by exact elimination instead of graphs: is the suppressed entry `target`
-    /// determined by the line equations (each row and column of the extended table adds up)
-    /// given the published entries? It is when its unit vector lies in the row space of the
-    /// equations restricted to the unknowns, i.e. when adding it does not raise the rank.
-    fn recomputable(marks: &[Vec<Suppression>], target: (usize, usize)) -> bool {
-        let rows = marks.len();
-        let columns = marks[0].len();
-        let unknowns: Vec<(usize, usize)> = (0..rows)
-            .flat_map(|i| (0..columns).map(move |j| (i, j)))
-            .filter(|&(i, j)| marks[i][j] != Suppression::Published)
+    /// Independent check, by exact elimination instead of graphs: is the suppressed entry
+    /// `target` determined by the line equations (each line's entries add up to its margin;
+    /// absent entries are 0) given the published entries? It is when its unit vector lies in the
+    /// row space of the equations restricted to the unknowns.
+    fn recomputable(grid: &Grid, marks: &[Suppression], target: usize) -> bool {
+        let unknowns: Vec<usize> = (0..grid.entries.len())
+            .filter(|&e| marks[e] != Suppression::Published)
             .collect();
-        // Each line says: its entries before the last add up to its last entry (the margin).
-        // Row equations give the last column -1, column equations the last row -1.
-        let equation = |on_line: &dyn Fn(usize, usize) -> bool,
-                        margin: &dyn Fn(usize, usize) -> bool| {
-            unknowns
-                .iter()
-                .map(|&(i, j)| match (on_line(i, j), margin(i, j)) {
-                    (false, _) => 0,
-                    (true, false) => 1,
-                    (true, true) => -1,
-                })
-                .collect::<Vec<i128>>()
-        };
+        let (last_row, last_column) = (grid.rows as u32 - 1, grid.columns as u32 - 1);
         let mut equations: Vec<Vec<i128>> = Vec::new();
-        for line in 0..rows {
-            equations.push(equation(&|i, _| i == line, &|_, j| j == columns - 1));
+        for line in 0..grid.rows as u32 {
+            equations.push(
+                unknowns
+                    .iter()
+                    .map(|&e| {
+                        let (i, j, _) = grid.entries[e];
+                        match (i == line, j == last_column) {
+                            (false, _) => 0,
+                            (true, false) => 1,
+                            (true, true) => -1,
+                        }
+                    })
+                    .collect(),
+            );
         }
-        for line in 0..columns {
-            equations.push(equation(&|_, j| j == line, &|i, _| i == rows - 1));
+        for line in 0..grid.columns as u32 {
+            equations.push(
+                unknowns
+                    .iter()
+                    .map(|&e| {
+                        let (i, j, _) = grid.entries[e];
+                        match (j == line, i == last_row) {
+                            (false, _) => 0,
+                            (true, false) => 1,
+                            (true, true) => -1,
+                        }
+                    })
+                    .collect(),
+            );
         }
         let unit: Vec<i128> = unknowns.iter().map(|&u| i128::from(u == target)).collect();
         let without = rank(equations.clone());
@@ -272,54 +454,28 @@ mod tests {
     }
 
     #[test]
-    fn any_recomputable_agrees_with_elimination_on_small_grids() {
-        let mut marks = vec![vec![Suppression::Published; 3]; 3];
-        assert!(!any_recomputable(&marks));
-        marks[0][1] = Suppression::Primary;
-        assert!(any_recomputable(&marks));
-        marks[0][0] = Suppression::Secondary;
-        marks[1][0] = Suppression::Secondary;
-        marks[1][1] = Suppression::Secondary;
-        assert!(!any_recomputable(&marks));
-        let line = |hidden: usize| {
-            let mut line = vec![Suppression::Published; 4];
-            for mark in line.iter_mut().take(hidden) {
-                *mark = Suppression::Primary;
-            }
-            line
-        };
-        assert!(any_recomputable(&[line(1)]));
-        assert!(!any_recomputable(&[line(2)]));
-        let column: Vec<Vec<Suppression>> = line(1).into_iter().map(|m| vec![m]).collect();
-        assert!(any_recomputable(&column));
-    }
-
-    #[test]
     fn a_lonely_small_cell_gets_company() {
-        let cells = vec![vec![10, 2, 10], vec![10, 10, 10], vec![12, 10, 10]];
-        let extended = with_margins(&cells);
-        let marks = suppress_grid(&extended, 5);
-        assert_eq!(marks[0][1], Suppression::Primary);
-        let hidden = marks
-            .iter()
-            .flatten()
-            .filter(|&&m| m != Suppression::Published);
+        let grid = with_margins(&[vec![10, 2, 10], vec![10, 10, 10], vec![12, 10, 10]]);
+        let marks = suppress_grid(&grid, 5);
+        let lonely = grid.entries.iter().position(|e| e.2 == 2).unwrap();
+        assert_eq!(marks[lonely], Suppression::Primary);
+        let hidden = marks.iter().filter(|&&m| m != Suppression::Published);
         assert_eq!(hidden.count(), 4, "a rectangle: {marks:?}");
-        assert!(!recomputable(&marks, (0, 1)));
+        assert!(!recomputable(&grid, &marks, lonely));
     }
 
     #[test]
-    fn the_elimination_check_sees_a_lonely_cell() {
-        let mut marks = vec![vec![Suppression::Published; 3]; 3];
-        marks[0][1] = Suppression::Primary;
-        assert!(recomputable(&marks, (0, 1)));
-        // Two cells of one row: their column totals still give each away.
-        marks[0][0] = Suppression::Primary;
-        assert!(recomputable(&marks, (0, 1)));
-        // A rectangle of four hides all four.
-        marks[1][0] = Suppression::Secondary;
-        marks[1][1] = Suppression::Secondary;
-        assert!(!recomputable(&marks, (0, 1)));
+    fn the_elimination_check_and_the_bridges_agree_on_a_lonely_cell() {
+        let grid = with_margins(&[vec![10, 2], vec![10, 10]]);
+        let positions: Vec<(u32, u32)> = grid.entries.iter().map(|e| (e.0, e.1)).collect();
+        let mut marks: Vec<Suppression> = grid.entries.iter().map(|e| primary(e.2, 5)).collect();
+        let lonely = grid.entries.iter().position(|e| e.2 == 2).unwrap();
+        assert!(recomputable(&grid, &marks, lonely));
+        let hidden: Vec<bool> = marks.iter().map(|&m| m != Suppression::Published).collect();
+        assert_eq!(bridges(3, 3, &positions, &hidden), [lonely]);
+        marks = suppress_grid(&grid, 5);
+        let hidden: Vec<bool> = marks.iter().map(|&m| m != Suppression::Published).collect();
+        assert!(bridges(3, 3, &positions, &hidden).is_empty());
     }
 
     #[test]
@@ -338,9 +494,38 @@ mod tests {
             .all(|&m| m == Suppression::Published));
     }
 
+    #[test]
+    fn a_large_sparse_table_is_protected_quickly() {
+        // 1,500 rows × 365 columns, one cell in seven present: linear work, not quadratic.
+        let cells: Vec<Vec<u64>> = (0..1500u64)
+            .map(|i| {
+                (0..365u64)
+                    .map(|j| {
+                        let h = (i * 7919 + j * 104_729) % 97;
+                        if h % 7 == 0 {
+                            h % 23
+                        } else {
+                            0
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let grid = with_margins(&cells);
+        let marks = suppress_grid(&grid, 10);
+        let positions: Vec<(u32, u32)> = grid.entries.iter().map(|e| (e.0, e.1)).collect();
+        let hidden: Vec<bool> = marks.iter().map(|&m| m != Suppression::Published).collect();
+        assert!(bridges(grid.rows, grid.columns, &positions, &hidden).is_empty());
+        for (e, &(_, _, count)) in grid.entries.iter().enumerate() {
+            if marks[e] == Suppression::Published {
+                assert!(count >= 10);
+            }
+        }
+    }
+
     proptest! {
         #[test]
-        fn no_published_cell_is_small_and_no_suppressed_cell_is_recomputable(
+        fn no_published_entry_is_small_and_no_suppressed_entry_is_recomputable(
             rows in 1usize..5,
             columns in 1usize..5,
             values in proptest::collection::vec(0u64..12, 16),
@@ -349,15 +534,13 @@ mod tests {
             let cells: Vec<Vec<u64>> = (0..rows)
                 .map(|i| (0..columns).map(|j| values[i * 4 + j]).collect())
                 .collect();
-            let extended = with_margins(&cells);
-            let marks = suppress_grid(&extended, threshold);
-            for (i, line) in extended.iter().enumerate() {
-                for (j, &count) in line.iter().enumerate() {
-                    if marks[i][j] == Suppression::Published {
-                        prop_assert!(count == 0 || count >= threshold);
-                    } else {
-                        prop_assert!(!recomputable(&marks, (i, j)), "({i}, {j}) in {marks:?}");
-                    }
+            let grid = with_margins(&cells);
+            let marks = suppress_grid(&grid, threshold);
+            for (e, &(_, _, count)) in grid.entries.iter().enumerate() {
+                if marks[e] == Suppression::Published {
+                    prop_assert!(count >= threshold);
+                } else {
+                    prop_assert!(!recomputable(&grid, &marks, e), "{e} in {marks:?} of {grid:?}");
                 }
             }
         }

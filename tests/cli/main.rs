@@ -1,5 +1,6 @@
 //! Integration tests: run the real `anonpub` binary on real files in fresh temporary directories.
 
+mod access_log;
 mod anonymize;
 mod architecture;
 mod bad_inputs;

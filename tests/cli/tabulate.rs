@@ -39,13 +39,10 @@ fn addresses() -> Vec<String> {
 
 /// The (people, status) columns of frequencies.csv.
 fn counts(out: &Path) -> Vec<(Option<u64>, String)> {
-    let text = std::fs::read_to_string(out.join("frequencies.csv")).unwrap();
-    text.lines()
-        .skip(1)
-        .map(|line| {
-            let fields: Vec<&str> = line.rsplitn(3, ',').collect();
-            (fields[1].parse().ok(), fields[0].to_string())
-        })
+    let (header, rows) = read_csv(&out.join("frequencies.csv"));
+    let people = header.iter().position(|h| h == "people").unwrap();
+    rows.into_iter()
+        .map(|row| (row[people].parse().ok(), row.last().unwrap().clone()))
         .collect()
 }
 
@@ -146,8 +143,8 @@ fn networks_and_a_config_threshold() {
     assert!(text.contains("192.0.0.0/16,"), "{text}");
     // Six IPv6 visitors in two /48 networks: both below 5, so both suppressed (two, so the
     // total does not give either away).
-    assert!(text.contains("2001:db8:1::/48,,primary"), "{text}");
-    assert!(text.contains("2001:db8:2::/48,,primary"), "{text}");
+    assert!(text.contains("2001:db8:1::/48,,,primary"), "{text}");
+    assert!(text.contains("2001:db8:2::/48,,,primary"), "{text}");
     verify(&out).expect_code(0);
 }
 
@@ -157,7 +154,7 @@ fn dp_counts_verify_and_a_cheapened_budget_is_caught() {
     let config = dir.path().join("dp.toml");
     std::fs::write(
         &config,
-        "[tabulate]\nperson = \"ip\"\nprotection = \"dp\"\nmax_cells_per_person = 1\n",
+        "[tabulate]\nperson = \"ip\"\nprotection = \"dp\"\nmax_cells_per_person = 1\nepsilon = 4.0\n",
     )
     .unwrap();
     let out = dir.path().join("dp");
@@ -188,7 +185,8 @@ fn dp_counts_verify_and_a_cheapened_budget_is_caught() {
     report["protection"]["noise_scale"] = serde_json::json!(0.25);
     std::fs::write(&report_path, serde_json::to_vec_pretty(&report).unwrap()).unwrap();
     let failed = verify(&out).expect_code(1).stdout();
-    assert!(failed.contains("costs ε = 4"), "{failed}");
+    // 1/0.25 for the people counts and 1·5/2.5 for the events counts.
+    assert!(failed.contains("costs ε = 6"), "{failed}");
 }
 
 #[test]
@@ -202,7 +200,7 @@ fn verify_catches_a_small_cell_put_back() {
     .expect_code(0);
     let path = out.join("frequencies.csv");
     let text = std::fs::read_to_string(&path).unwrap();
-    let leaked = text.replacen(",,primary", ",3,published", 1);
+    let leaked = text.replacen(",,,primary", ",3,3,published", 1);
     assert_ne!(leaked, text);
     std::fs::write(&path, leaked).unwrap();
     let failed = verify(&out).expect_code(1).stdout();

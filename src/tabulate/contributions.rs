@@ -1,0 +1,235 @@
+//! What a frequency table is made of: for each (person, cell) pair, how many events the person
+//! had in the cell. Every input (a table with a schema, an access log, a pre-aggregated
+//! contributions table) streams into one [`Contributions`], and the tables are computed from it
+//! alone.
+//!
+//! **Bounded memory.** Nothing per line is kept: a person is a number (their identifier is
+//! hashed to 128 bits or, for an IP address, taken as its 128 bits, and numbered in order of first
+//! appearance), a key value is a number per column, a cell is a number per key tuple, and a pair
+//! is one 64-bit key with a 32-bit count in a hash map. Memory grows with the distinct people,
+//! values, cells and pairs, never with the lines read.
+
+use std::hash::{Hash, Hasher};
+
+use crate::fast_hash::FastMap;
+
+/// The key values of one `by` column, each with a number.
+#[derive(Debug, Default)]
+struct Values {
+    by_text: FastMap<Box<str>, u32>,
+    by_code: FastMap<i64, u32>,
+    labels: Vec<String>,
+}
+
+/// (person, cell) → events, being filled.
+#[derive(Debug)]
+pub struct Contributions {
+    values: Vec<Values>,
+    /// Cells of one or two columns, keyed by their values packed in 64 bits (no slice to hash
+    /// and compare on every line: the common page × day case).
+    narrow_cells: FastMap<u64, u32>,
+    /// Cells of more columns.
+    wide_cells: FastMap<Box<[u32]>, u32>,
+    cell_values: Vec<Box<[u32]>>,
+    people: FastMap<u128, u32>,
+    pairs: FastMap<u64, u32>,
+}
+
+/// One (person, cell) pair and its events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Pair {
+    /// The person's number.
+    pub person: u32,
+    /// The cell's number.
+    pub cell: u32,
+    /// The person's events in the cell (saturating).
+    pub events: u32,
+}
+
+/// The filled contributions, ready to count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Aggregated {
+    /// Per `by` column, the label of each value number.
+    pub labels: Vec<Vec<String>>,
+    /// Per cell number, its value number in each column.
+    pub cells: Vec<Box<[u32]>>,
+    /// Every pair, sorted by person, then cell.
+    pub pairs: Vec<Pair>,
+    /// Distinct people.
+    pub people: usize,
+}
+
+/// A person key from any identifier text: 128 bits of two independent SipHash digests, so that
+/// two people merge only with probability about n²/2¹²⁹.
+pub fn person_key(identifier: &str) -> u128 {
+    let half = |salt: u8| {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        salt.hash(&mut hasher);
+        identifier.hash(&mut hasher);
+        hasher.finish()
+    };
+    (u128::from(half(1)) << 64) | u128::from(half(2))
+}
+
+/// A person key from an IP address: its 128 bits (IPv4 as IPv4-mapped IPv6).
+pub fn address_key(address: std::net::IpAddr) -> u128 {
+    match address {
+        std::net::IpAddr::V4(v4) => u128::from(v4.to_ipv6_mapped()),
+        std::net::IpAddr::V6(v6) => u128::from(v6),
+    }
+}
+
+impl Contributions {
+    /// Empty contributions over `columns` key columns.
+    pub fn new(columns: usize) -> Self {
+        Contributions {
+            values: (0..columns).map(|_| Values::default()).collect(),
+            narrow_cells: FastMap::default(),
+            wide_cells: FastMap::default(),
+            cell_values: Vec::new(),
+            people: FastMap::default(),
+            pairs: FastMap::default(),
+        }
+    }
+
+    /// The number of a text key value of `column`.
+    pub fn text_value(&mut self, column: usize, label: &str) -> u32 {
+        let values = &mut self.values[column];
+        if let Some(&number) = values.by_text.get(label) {
+            return number;
+        }
+        let number = values.labels.len() as u32;
+        values.labels.push(label.to_string());
+        values.by_text.insert(label.into(), number);
+        number
+    }
+
+    /// The number of a key value of `column` given by a code (a local day, an hour), labelled by
+    /// `label` the first time it is seen.
+    pub fn coded_value(&mut self, column: usize, code: i64, label: impl FnOnce() -> String) -> u32 {
+        let values = &mut self.values[column];
+        if let Some(&number) = values.by_code.get(&code) {
+            return number;
+        }
+        let number = values.labels.len() as u32;
+        values.labels.push(label());
+        values.by_code.insert(code, number);
+        number
+    }
+
+    /// The number of a person.
+    pub fn person(&mut self, key: u128) -> u32 {
+        let next = self.people.len() as u32;
+        *self.people.entry(key).or_insert(next)
+    }
+
+    /// Adds `events` events of `person` to the cell of key values `values` (one per column).
+    pub fn add(&mut self, person: u32, values: &[u32], events: u64) {
+        let next = self.cell_values.len() as u32;
+        let cell = match values {
+            [a] | [a, _] => {
+                let packed = (u64::from(*a) << 32) | u64::from(values.get(1).copied().unwrap_or(0));
+                *self.narrow_cells.entry(packed).or_insert(next)
+            }
+            _ => match self.wide_cells.get(values) {
+                Some(&cell) => cell,
+                None => {
+                    self.wide_cells.insert(values.into(), next);
+                    next
+                }
+            },
+        };
+        if cell == next {
+            self.cell_values.push(values.into());
+        }
+        let count = self
+            .pairs
+            .entry((u64::from(person) << 32) | u64::from(cell))
+            .or_insert(0);
+        *count = count.saturating_add(u32::try_from(events).unwrap_or(u32::MAX));
+    }
+
+    /// Pairs so far.
+    pub fn pairs(&self) -> usize {
+        self.pairs.len()
+    }
+
+    /// The pairs, sorted, with the labels; the hash maps are freed as they are emptied.
+    pub fn finish(self) -> Aggregated {
+        let Contributions {
+            values,
+            narrow_cells,
+            wide_cells,
+            cell_values,
+            people,
+            pairs,
+        } = self;
+        drop((narrow_cells, wide_cells));
+        drop(people);
+        let mut sorted: Vec<Pair> = Vec::with_capacity(pairs.len());
+        sorted.extend(pairs.into_iter().map(|(key, events)| Pair {
+            person: (key >> 32) as u32,
+            cell: key as u32,
+            events,
+        }));
+        sorted.sort_unstable();
+        let mut people = 0;
+        let mut last = None;
+        for pair in &sorted {
+            if last != Some(pair.person) {
+                people += 1;
+                last = Some(pair.person);
+            }
+        }
+        Aggregated {
+            labels: values.into_iter().map(|v| v.labels).collect(),
+            cells: cell_values,
+            pairs: sorted,
+            people,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pairs_add_up_and_people_are_counted_once() {
+        let mut contributions = Contributions::new(2);
+        let (a, b) = (
+            contributions.person(person_key("x")),
+            contributions.person(address_key("192.0.2.1".parse().unwrap())),
+        );
+        assert_eq!(contributions.person(person_key("x")), a);
+        let page = contributions.text_value(0, "/a");
+        let day = contributions.coded_value(1, 20_000, || "2024-10-04".into());
+        assert_eq!(contributions.coded_value(1, 20_000, || unreachable!()), day);
+        contributions.add(a, &[page, day], 2);
+        contributions.add(a, &[page, day], 3);
+        contributions.add(b, &[page, day], 1);
+        let done = contributions.finish();
+        assert_eq!(done.people, 2);
+        assert_eq!(done.labels[1], ["2024-10-04"]);
+        assert_eq!(
+            done.pairs,
+            [
+                Pair {
+                    person: a,
+                    cell: 0,
+                    events: 5
+                },
+                Pair {
+                    person: b,
+                    cell: 0,
+                    events: 1
+                }
+            ]
+        );
+        // IPv4 and the same bits as IPv6 are different people.
+        assert_ne!(
+            address_key("192.0.2.1".parse().unwrap()),
+            address_key("::c000:201".parse().unwrap())
+        );
+    }
+}
