@@ -173,6 +173,67 @@ mod tests {
         assert_eq!(Classes::of(&Vec::<Vec<String>>::new(), &[0]).smallest(), 0);
     }
 
+    proptest::proptest! {
+        /// Against the definitions applied naively: every class's distinct values counted with
+        /// a set, and the EMD of every class computed from scratch over the sorted distinct
+        /// values (numbers here, so both ground distances apply).
+        #[test]
+        fn figures_match_the_definitions(
+            rows in proptest::collection::vec((0u8..4, 0u8..5), 1..40),
+            numeric in proptest::bool::ANY,
+        ) {
+            let table: Vec<Vec<String>> =
+                rows.iter().map(|(q, v)| vec![q.to_string(), v.to_string()]).collect();
+            let classes = Classes::of(&table, &[0]);
+            let values: Vec<&str> = table.iter().map(|r| r[1].as_str()).collect();
+            let mut by_class: BTreeMap<u8, Vec<u8>> = BTreeMap::new();
+            for (q, v) in &rows {
+                by_class.entry(*q).or_default().push(*v);
+            }
+            let l = by_class
+                .values()
+                .map(|vs| vs.iter().collect::<std::collections::BTreeSet<_>>().len())
+                .min()
+                .unwrap();
+            proptest::prop_assert_eq!(classes.distinct_l(&values), l);
+            proptest::prop_assert_eq!(
+                classes.smallest(),
+                by_class.values().map(Vec::len).min().unwrap()
+            );
+            let distinct: Vec<u8> = rows
+                .iter()
+                .map(|(_, v)| *v)
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            let share = |vs: &[u8], x: u8| {
+                vs.iter().filter(|&&v| v == x).count() as f64 / vs.len() as f64
+            };
+            let all: Vec<u8> = rows.iter().map(|(_, v)| *v).collect();
+            let t = by_class
+                .values()
+                .map(|vs| {
+                    let diffs: Vec<f64> =
+                        distinct.iter().map(|&x| share(vs, x) - share(&all, x)).collect();
+                    if numeric && distinct.len() > 1 {
+                        let mut running = 0.0;
+                        diffs
+                            .iter()
+                            .map(|d| {
+                                running += d;
+                                f64::abs(running)
+                            })
+                            .sum::<f64>()
+                            / (distinct.len() - 1) as f64
+                    } else {
+                        diffs.iter().map(|d| d.abs()).sum::<f64>() / 2.0
+                    }
+                })
+                .fold(0.0, f64::max);
+            proptest::prop_assert!((classes.t_closeness(&values, numeric) - t).abs() < 1e-9);
+        }
+    }
+
     #[test]
     fn t_closeness_by_both_ground_distances() {
         // Table: hem 3/5, zip 2/5. Class Paris: 2/3, 1/3 → ½(1/15 + 1/15) = 1/15.

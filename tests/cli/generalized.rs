@@ -155,11 +155,13 @@ fn global_and_mondrian_publish_l_diverse_releases_that_verify() {
 }
 
 #[test]
-fn verify_recomputes_l_and_fails_a_resealed_report_that_claims_more() {
+fn verify_recomputes_l_and_t_and_fails_a_resealed_report_that_claims_more() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("global");
-    publish_clients(&out, "[method]\nname = \"global\"\nl = 2\n").expect_code(0);
+    publish_clients(&out, "[method]\nname = \"mondrian\"\nl = 2\nt = 0.6\n").expect_code(0);
     let mut doctored = report(&out);
+    // A report that claims its classes lie closer to the whole than they do.
+    doctored["generalization"]["t_closeness"]["achieved"] = 0.0.into();
     let achieved = doctored["generalization"]["l_diversity"]["achieved"]
         .as_u64()
         .unwrap();
@@ -173,12 +175,14 @@ fn verify_recomputes_l_and_fails_a_resealed_report_that_claims_more() {
     reseal(&out);
     let run = anonpub(&["verify", out.to_str().unwrap()], &[]).expect_code(1);
     let stdout = run.stdout();
-    assert!(
-        stdout
-            .lines()
-            .any(|line| line.contains("l-diversity") && line.contains("FAIL")),
-        "{stdout}"
-    );
+    for check in ["l-diversity", "t-closeness"] {
+        assert!(
+            stdout
+                .lines()
+                .any(|line| line.starts_with(check) && line.contains("FAIL")),
+            "{check}: {stdout}"
+        );
+    }
     assert!(!stdout
         .lines()
         .any(|line| line.contains("checksums") && line.contains("FAIL")));
