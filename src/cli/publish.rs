@@ -84,8 +84,9 @@ fn exclusion_breakdown(report: &ReleaseReport, freesewing: bool) -> Vec<String> 
         .filter(|(_, count)| *count > 0)
         .collect();
     let total: u64 = left_out.iter().map(|(_, count)| count).sum();
+    let sets = if freesewing { "sets" } else { "rows" };
     let mut lines = vec![format!(
-        "left out {total} of {} sets in the input{}",
+        "left out {total} of {} {sets} in the input{}",
         selection.sets_in_database,
         if total > 0 { ", by reason:" } else { "" }
     )];
@@ -98,7 +99,7 @@ fn exclusion_breakdown(report: &ReleaseReport, freesewing: bool) -> Vec<String> 
         lines.push(format!("  {count:>9}  {}: {description}", reason.key()));
     }
     lines.push(format!(
-        "suppressed {} of {} eligible sets (no k people share their pattern); published {}",
+        "suppressed {} of {} eligible {sets} (no k people share their pattern); published {}",
         report.anonymization.suppressed_records,
         selection.eligible_sets,
         report.anonymization.published_records
