@@ -28,7 +28,9 @@
 //! against it before anything is read, and the chart's spend recorded once the release is written.
 //!
 //! Every `[thresholds]` entry of the config is checked before anything is written; the first that
-//! fails stops the run.
+//! fails stops the run. k must be at least 2, and below 5 only with `[thresholds] min_k` lowered
+//! to it (the datasheet then says so); an --as-of later than today is refused. The console ends
+//! with how many sets were left out, by reason, and how many were suppressed.
 //!
 //! Exit codes: 0 published; 1 a threshold of the config failed or the lifetime ε would be exceeded
 //! (nothing written); 2 bad input.
