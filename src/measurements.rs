@@ -57,9 +57,11 @@ impl Catalog {
             }
             catalog.names.push(column.name.clone());
             catalog.units.push(column.unit.clone().unwrap_or_default());
-            catalog
-                .plausible
-                .push(column.plausible.unwrap_or([f64::MIN_POSITIVE, f64::MAX]));
+            catalog.plausible.push(
+                column
+                    .plausible
+                    .unwrap_or([f64::NEG_INFINITY, f64::INFINITY]),
+            );
             let rounding = column.rounding.unwrap_or(1.0);
             catalog.rounding.push(rounding);
             catalog
@@ -127,8 +129,9 @@ impl Catalog {
     }
 
     /// The closed range `[low, high]` of plausible values: selection drops a set with a value
-    /// outside it, and the DP size chart clamps to it (public bounds). Without a schema range, all
-    /// positive numbers.
+    /// outside it, and the DP size chart clamps to it (public bounds). Without a schema range,
+    /// any finite number (the schema alone says what is implausible for its column; the DP
+    /// chart refuses such a column, having no public bound to clamp to).
     pub fn plausible(&self, index: usize) -> [f64; 2] {
         self.plausible[index]
     }

@@ -39,13 +39,14 @@ pub struct PlanArgs {
     /// the input fingerprint.
     #[arg(long)]
     pub key_file: Option<PathBuf>,
-    /// Release date; the retention window counts back from it.
+    /// Release date, today or earlier; the retention window counts back from it.
     #[arg(long, value_parser = parse_date)]
     pub as_of: Option<Date>,
     /// Release configuration (TOML).
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Minimum distinct people per released row (overrides the config).
+    /// Minimum distinct people per released row (overrides the config): at least 2, and below 5
+    /// only when the config lowers `[thresholds] min_k` to it.
     #[arg(long)]
     pub k: Option<usize>,
     /// Seed for record ids and the attacks' draws (default: random, recorded in report.json).

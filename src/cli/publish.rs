@@ -28,7 +28,9 @@
 //! against it before anything is read, and the chart's spend recorded once the release is written.
 //!
 //! Every `[thresholds]` entry of the config is checked before anything is written; the first that
-//! fails stops the run.
+//! fails stops the run. k must be at least 2, and below 5 only with `[thresholds] min_k` lowered
+//! to it (the datasheet then says so); an --as-of later than today is refused. The console ends
+//! with how many sets were left out, by reason, and how many were suppressed.
 //!
 //! Exit codes: 0 published; 1 a threshold of the config failed or the lifetime ε would be exceeded
 //! (nothing written); 2 bad input.
@@ -84,8 +86,9 @@ fn exclusion_breakdown(report: &ReleaseReport, freesewing: bool) -> Vec<String> 
         .filter(|(_, count)| *count > 0)
         .collect();
     let total: u64 = left_out.iter().map(|(_, count)| count).sum();
+    let sets = if freesewing { "sets" } else { "rows" };
     let mut lines = vec![format!(
-        "left out {total} of {} sets in the input{}",
+        "left out {total} of {} {sets} in the input{}",
         selection.sets_in_database,
         if total > 0 { ", by reason:" } else { "" }
     )];
@@ -98,7 +101,7 @@ fn exclusion_breakdown(report: &ReleaseReport, freesewing: bool) -> Vec<String> 
         lines.push(format!("  {count:>9}  {}: {description}", reason.key()));
     }
     lines.push(format!(
-        "suppressed {} of {} eligible sets (no k people share their pattern); published {}",
+        "suppressed {} of {} eligible {sets} (no k people share their pattern); published {}",
         report.anonymization.suppressed_records,
         selection.eligible_sets,
         report.anonymization.published_records

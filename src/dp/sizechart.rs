@@ -121,6 +121,15 @@ impl MeasurementBounds {
                 });
             }
             let [lower, upper] = catalog.plausible(index);
+            if !(lower.is_finite() && upper.is_finite()) {
+                return Err(Error::InvalidArgument {
+                    name: "sizechart.measurements",
+                    problem: format!(
+                        "`{name}` has no `plausible` range in the schema: the chart clamps to \
+                         public bounds"
+                    ),
+                });
+            }
             bounds.push(MeasurementBounds {
                 name: catalog.names()[index].clone(),
                 unit: catalog.unit(index).to_string(),

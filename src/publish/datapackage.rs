@@ -69,6 +69,14 @@ pub fn datapackage(
             .position(name)
             .expect("catalogue built from schema")];
         let [low, high] = info.catalog.plausible(index);
+        // A side the schema leaves open is no constraint (JSON has no infinity).
+        let mut constraints = serde_json::Map::new();
+        if low.is_finite() {
+            constraints.insert("minimum".into(), json!(low));
+        }
+        if high.is_finite() {
+            constraints.insert("maximum".into(), json!(high));
+        }
         let unit = info.catalog.unit(index);
         fields.push(json!({
             "name": name,
@@ -81,7 +89,7 @@ pub fn datapackage(
             ),
             "unit": unit,
             "rounding": info.catalog.rounding(index),
-            "constraints": { "minimum": low, "maximum": high },
+            "constraints": constraints,
         }));
     }
     let table_schema = json!({
@@ -303,6 +311,38 @@ mod tests {
             .as_str()
             .unwrap()
             .contains("rounded to 0.5°"));
+    }
+
+    #[test]
+    fn another_schema_is_described_by_itself_and_open_ranges_are_no_constraint() {
+        let schema = DatasetSchema::parse(
+            "name = \"temps\"\ntitle = \"Temperatures\"\n[[column]]\nname = \"t\"\n\
+             role = \"quasi_identifier\"\ntype = \"number\"\nunit = \"degC\"\n",
+            std::path::Path::new("t.toml"),
+        )
+        .unwrap();
+        let catalog = Catalog::from_schema(&schema);
+        assert!(!catalog.is_freesewing() && Catalog::freesewing().is_freesewing());
+        assert_eq!(catalog.plausible(0), [f64::NEG_INFINITY, f64::INFINITY]);
+        let info = PackageInfo {
+            schema: &schema,
+            catalog: &catalog,
+            version: "1",
+            created: "2026-11-01T00:00:00Z".into(),
+            license: "CC0-1.0",
+            rows: 1,
+        };
+        let file = |name| PackagedFile {
+            name,
+            bytes: 1,
+            sha256: "ab",
+        };
+        let package = datapackage(&info, &file("m.csv"), &file("m.parquet"));
+        let field = &package["resources"][0]["schema"]["fields"][1];
+        assert_eq!(field["constraints"], json!({}));
+        assert_eq!(field["unit"], "degC");
+        assert!(!package.to_string().contains("FreeSewing"));
+        assert_eq!(package["title"], "Temperatures");
     }
 
     #[test]

@@ -273,7 +273,13 @@ fn composition(text: &mut String, release: &Release<'_>) {
         });
         let _ = writeln!(
             text,
-            "| `{name}` | {unit} | {published} | {low} – {high} | {step} | {kept} | {tails} | {description}{breasts} |",
+            "| `{name}` | {unit} | {published} | {range} | {step} | {kept} | {tails} | {description}{breasts} |",
+            range = match (low.is_finite(), high.is_finite()) {
+                (true, true) => format!("{low} – {high}"),
+                (true, false) => format!("≥ {low}"),
+                (false, true) => format!("≤ {high}"),
+                (false, false) => "any".to_string(),
+            },
             unit = release.catalog.unit(index),
             step = release.catalog.rounding(index),
             description = spec.description.as_deref().unwrap_or_default(),
