@@ -1,13 +1,13 @@
 //! Measures the accuracy of the DP size chart against the exact figures of the same people.
 //!
 //! People come from anonpub's own generator (FreeSewing's size models, the sample's coverage
-//! patterns, values typed to 1 mm), one set each; the default sizes are the sample's 2 000, then
-//! 10 000 and 100 000. The chart is drawn `--runs` times with fresh OS randomness, as a release
+//! patterns, values typed to 1 mm), one set each; the default sizes are 1 500 (a first release)
+//! and 10 000. The chart is drawn `--runs` times with fresh OS randomness, as a release
 //! would draw it, and every figure's error is compared with the exact value of the same clamped
 //! values, in units of the exact SD. With `--db FILE --key-file FILE --as-of DATE` the people are
 //! those a release of that database would chart (selection with the default config, one set per
 //! person as the release picks it). Run: `scripts/sizechart-accuracy.sh` (or
-//! `cargo run --release --example sizechart_accuracy -- --people 10000 --runs 100`).
+//! `cargo run --release --example sizechart_accuracy -- --people 10000 --runs 200`).
 
 use std::path::PathBuf;
 use std::time::Instant;

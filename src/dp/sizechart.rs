@@ -956,7 +956,7 @@ fn bound_percentile<R: RngCore + CryptoRng>(
     let z = z_for(cuts.len());
     let (mut lower, mut upper): (Option<i64>, Option<i64>) = (None, None);
     let mut estimates = Vec::with_capacity(cuts.len());
-    for cut_index in 0..cuts.len() {
+    for (cut_index, &cut) in cuts.iter().enumerate() {
         let left = cut_index + 1;
         let f: f64 = noisy[..left].iter().sum();
         let g: f64 = noisy[left..].iter().sum();
@@ -973,11 +973,11 @@ fn bound_percentile<R: RngCore + CryptoRng>(
         let margin = z * variance.sqrt();
         if t + margin < 0.0 {
             // Proven: the percentile lies above this cut.
-            lower = Some(cuts[cut_index]);
+            lower = Some(cut);
         }
         if t - margin >= 0.0 && upper.is_none() {
             // Proven: the percentile lies at or below this cut (the first such is the tightest).
-            upper = Some(cuts[cut_index]);
+            upper = Some(cut);
         }
     }
     let last = histogram.len() as i64 - 1;
