@@ -99,7 +99,8 @@ fn database_people(
         max_malformed_share: defaults.max_malformed_share,
     };
     let (table, _) = select(&source, &policy, catalog, &Silent).expect("selection runs");
-    let (_, people) = chart_people(&table, catalog, config).expect("the chart measurements exist");
+    let (_, _, people) =
+        chart_people(&table, catalog, config).expect("the chart measurements exist");
     people
 }
 
@@ -243,7 +244,8 @@ fn main() {
         let mut names = Vec::new();
         let started = Instant::now();
         for _ in 0..options.runs {
-            let chart = size_chart(&config, &bounds, &people).expect("the chart computes");
+            let chart =
+                size_chart(&config, &["all".into()], &bounds, &people).expect("the chart computes");
             for (m, row) in chart.rows.iter().enumerate() {
                 let figures = errors(row, &truth[m]);
                 names = figures.iter().map(|(n, _, _)| n.clone()).collect();

@@ -29,6 +29,10 @@ pub struct SizeChartConfig {
     /// data holder's ledger ([`crate::ledger::Ledger::check`]); no limit by default.
     #[serde(default)]
     pub lifetime_epsilon: Option<f64>,
+    /// Bands of one or two primary dimensions (as ISO 8559-2 size tables are built, for example
+    /// chest girth × height), crossed with `strata`: each band cell is a stratum of its own.
+    #[serde(default)]
+    pub bands: Option<BandsConfig>,
     /// A figure is published only when its 95 % error is at most this many reference SDs of its
     /// measurement (a noisy figure is worse than none for a size-chart maker).
     #[serde(default = "default_tolerance_sd")]
@@ -42,6 +46,29 @@ pub struct SizeChartConfig {
 
 fn default_tolerance_sd() -> f64 {
     0.25
+}
+
+/// The `[sizechart.bands]` table: the primary dimensions of a two-way (or one-way) size table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BandsConfig {
+    /// One or two measurement names (schema names or aliases), for example `["chest",
+    /// "waistToFloor"]`.
+    pub by: Vec<String>,
+    /// Each band's width in reference SDs of its measurement.
+    #[serde(default = "default_band_width")]
+    pub width_sd: f64,
+    /// Bands per dimension, centred on the reference mean; the first and last are open-ended.
+    #[serde(default = "default_band_count")]
+    pub count: usize,
+}
+
+fn default_band_width() -> f64 {
+    1.0
+}
+
+fn default_band_count() -> usize {
+    4
 }
 
 fn default_epsilon() -> f64 {
@@ -75,6 +102,7 @@ impl Default for SizeChartConfig {
             measurements: default_measurements(),
             strata: Strata::default(),
             lifetime_epsilon: None,
+            bands: None,
             tolerance_sd: default_tolerance_sd(),
             reference_sd: BTreeMap::new(),
         }
@@ -119,6 +147,20 @@ impl SizeChartConfig {
                 name: "sizechart.reference_sd",
                 problem: format!("`{name}` must be a positive number"),
             });
+        }
+        if let Some(bands) = &self.bands {
+            let valid = (1..=2).contains(&bands.by.len())
+                && bands.width_sd.is_finite()
+                && bands.width_sd > 0.0
+                && (2..=12).contains(&bands.count);
+            if !valid {
+                return Err(Error::InvalidArgument {
+                    name: "sizechart.bands",
+                    problem: "`by` must name one or two measurements, `width_sd` be positive and \
+                              `count` lie in 2‥12"
+                        .into(),
+                });
+            }
         }
         if self.measurements.is_empty() {
             return Err(Error::InvalidArgument {

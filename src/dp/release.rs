@@ -29,7 +29,7 @@ use std::path::Path;
 
 use super::sizechart::{
     bounds_from_catalog, check_budget, pick_set, size_chart, Cell, ChartPerson, MeasurementBounds,
-    Reference, SizeChart, SizeChartConfig, PERCENTILES,
+    Reference, SizeChart, SizeChartConfig, StrataPlan, PERCENTILES,
 };
 use crate::error::{Error, Result};
 use crate::ledger::{EntryStatus, Ledger, LedgerEntry};
@@ -110,14 +110,23 @@ pub fn chart_bounds(
     })
 }
 
+/// The chart's strata: the configured rule crossed with its bands, cut at public references.
+pub fn chart_strata(catalog: &Catalog, config: &SizeChartConfig) -> Result<StrataPlan> {
+    let models = SizeModels::freesewing(catalog);
+    StrataPlan::new(config, catalog, &|index| {
+        reference(catalog, config, &models, index)
+    })
+}
+
 /// One chart input row per person of `table` (columns named as in `catalog`), from their most
-/// complete set, and the chart's bounds.
+/// complete set, the chart's bounds and its strata.
 pub fn chart_people(
     table: &MeasurementTable,
     catalog: &Catalog,
     config: &SizeChartConfig,
-) -> Result<(Vec<MeasurementBounds>, Vec<ChartPerson>)> {
+) -> Result<(Vec<MeasurementBounds>, StrataPlan, Vec<ChartPerson>)> {
     let (bounds, chart_columns) = chart_bounds(catalog, config)?;
+    let strata = chart_strata(catalog, config)?;
     // Table column of each catalogue measurement (the table may hold them in another order).
     let positions: Vec<Option<usize>> = catalog
         .names()
@@ -141,12 +150,12 @@ pub fn chart_people(
             let views: Vec<&[f64]> = sets.iter().map(Vec::as_slice).collect();
             let chosen = &sets[pick_set(&views, &chart_columns).expect("a person has a set")];
             ChartPerson {
-                stratum: config.strata.of(catalog, chosen),
+                stratum: strata.of(catalog, chosen),
                 values: chart_columns.iter().map(|&c| chosen[c]).collect(),
             }
         })
         .collect();
-    Ok((bounds, people))
+    Ok((bounds, strata, people))
 }
 
 /// The DP size chart of the selected people, with fresh OS randomness, and its report entry.
@@ -155,12 +164,12 @@ pub fn chart_release(
     catalog: &Catalog,
     config: &SizeChartConfig,
 ) -> Result<ChartRelease> {
-    let (bounds, people) = chart_people(table, catalog, config)?;
-    let chart = size_chart(config, &bounds, &people)?;
+    let (bounds, strata, people) = chart_people(table, catalog, config)?;
+    let chart = size_chart(config, strata.names(), &bounds, &people)?;
     let report = SizeChartReport {
         privacy_unit: "person".into(),
         set_choice: SET_CHOICE.into(),
-        strata_rule: config.strata.rule().into(),
+        strata_rule: strata.rule(config),
         strata: chart.strata.clone(),
         measurements: bounds,
         percentiles: PERCENTILES.to_vec(),
@@ -238,12 +247,24 @@ pub fn check_chart_report(report: &SizeChartReport) -> std::result::Result<(), S
             stray.stratum, stray.measurement
         ));
     }
+    // Without bands the strata are exactly the rule's; with bands (cut at references the report
+    // need not list) they must at least be distinct.
     let names: Option<&[&str]> = match report.strata_rule.as_str() {
         "none" => Some(super::config::Strata::None.names()),
         "breasts-only-measurements" => Some(super::config::Strata::BreastsOnlyMeasurements.names()),
         _ => None,
     };
-    if names.is_none_or(|names| report.strata != names) {
+    let distinct = report
+        .strata
+        .iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+        == report.strata.len();
+    let banded = report.strata_rule.contains(" × bands of ");
+    if !distinct
+        || report.strata.is_empty()
+        || (!banded && names.is_none_or(|n| report.strata != n))
+    {
         return Err("the strata are not those of the recorded rule".into());
     }
     Ok(())
@@ -339,7 +360,8 @@ mod tests {
     #[test]
     fn one_most_complete_set_per_person() {
         let catalog = Catalog::freesewing();
-        let (bounds, people) = chart_people(&table(&catalog), &catalog, &config()).unwrap();
+        let (bounds, strata, people) = chart_people(&table(&catalog), &catalog, &config()).unwrap();
+        assert_eq!(strata.names().len(), 2);
         assert_eq!(bounds.len(), 2);
         assert_eq!(people.len(), 60);
         assert_eq!(people[5].values, [905.0, 705.0]);

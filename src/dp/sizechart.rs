@@ -203,6 +203,129 @@ pub fn bounds_from_catalog(
     Ok((bounds, columns))
 }
 
+/// How people are split into strata: the configured rule crossed with the bands of the primary
+/// dimensions (`sizechart.bands`). A person's stratum follows from their own chosen set and public
+/// band edges (reference mean ± multiples of the reference SD) only, so strata hold disjoint
+/// people and compose in parallel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StrataPlan {
+    rule: Strata,
+    axes: Vec<BandAxis>,
+    names: Vec<String>,
+}
+
+/// One primary dimension: its catalogue index and the inner edges of its bands.
+#[derive(Debug, Clone, PartialEq)]
+struct BandAxis {
+    column: usize,
+    edges: Vec<f64>,
+    /// One label per band, then one for a person without the measurement.
+    labels: Vec<String>,
+}
+
+impl StrataPlan {
+    /// The strata of `config` over `catalog`, the band edges from the references
+    /// (`reference(catalogue index)`; a band dimension needs one).
+    pub fn new(
+        config: &SizeChartConfig,
+        catalog: &Catalog,
+        reference: &dyn Fn(usize) -> Option<Reference>,
+    ) -> Result<Self> {
+        let mut axes = Vec::new();
+        for name in config.bands.iter().flat_map(|b| &b.by) {
+            let bands = config.bands.as_ref().expect("iterating its names");
+            let column = catalog
+                .index_of(name)
+                .ok_or_else(|| Error::InvalidArgument {
+                    name: "sizechart.bands",
+                    problem: format!("`{name}` is not a measurement of the dataset schema"),
+                })?;
+            let reference = reference(column).ok_or_else(|| Error::InvalidArgument {
+                name: "sizechart.bands",
+                problem: format!("`{name}` has no public reference to cut bands by"),
+            })?;
+            let step = catalog.rounding(column);
+            let width = bands.width_sd * reference.sd;
+            let edges: Vec<f64> = (1..bands.count)
+                .map(|i| {
+                    let edge = reference.mean + (i as f64 - bands.count as f64 / 2.0) * width;
+                    (edge / step).round() * step
+                })
+                .collect();
+            let (unit, name) = (catalog.unit(column), &catalog.names()[column]);
+            let mut labels = vec![format!("{name} < {} {unit}", edges[0])];
+            labels.extend(
+                edges
+                    .windows(2)
+                    .map(|w| format!("{name} {}–{} {unit}", w[0], w[1])),
+            );
+            labels.push(format!("{name} ≥ {} {unit}", edges[edges.len() - 1]));
+            labels.push(format!("no {name}"));
+            axes.push(BandAxis {
+                column,
+                edges,
+                labels,
+            });
+        }
+        let mut names: Vec<String> = config
+            .strata
+            .names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        for axis in &axes {
+            names = names
+                .iter()
+                .flat_map(|before| {
+                    axis.labels.iter().map(move |label| match before.as_str() {
+                        "all" => label.clone(),
+                        _ => format!("{before} · {label}"),
+                    })
+                })
+                .collect();
+        }
+        Ok(StrataPlan {
+            rule: config.strata,
+            axes,
+            names,
+        })
+    }
+
+    /// The strata's names, indexed like [`StrataPlan::of`].
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// The stratum of a person's chosen set (all catalogue values, NaN = missing).
+    pub fn of(&self, catalog: &Catalog, set: &[f64]) -> usize {
+        let mut index = self.rule.of(catalog, set);
+        for axis in &self.axes {
+            let value = set[axis.column];
+            let band = if value.is_nan() {
+                axis.labels.len() - 1
+            } else {
+                axis.edges.iter().filter(|&&edge| value >= edge).count()
+            };
+            index = index * axis.labels.len() + band;
+        }
+        index
+    }
+
+    /// The rule as the report states it.
+    pub fn rule(&self, config: &SizeChartConfig) -> String {
+        match &config.bands {
+            None => self.rule.rule().to_string(),
+            Some(bands) => format!(
+                "{} × bands of {} ({} bands of {} reference SD, centred on the reference mean)",
+                self.rule.rule(),
+                bands.by.join(" × "),
+                bands.count,
+                bands.width_sd
+            ),
+        }
+    }
+}
+
 fn grid_of(measurement: &MeasurementBounds) -> Grid {
     Grid::new(measurement.lower, measurement.upper, measurement.step)
 }
@@ -211,7 +334,8 @@ fn grid_of(measurement: &MeasurementBounds) -> Grid {
 /// of the bounds (NaN = not measured).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChartPerson {
-    /// Index of the person's stratum in [`Strata::names`], from [`Strata::of`] on their chosen set.
+    /// Index of the person's stratum in [`StrataPlan::names`], from [`StrataPlan::of`] on their
+    /// chosen set.
     pub stratum: usize,
     /// One value per chart measurement, in the order of the bounds (NaN = not measured).
     pub values: Vec<f64>,
@@ -321,23 +445,26 @@ pub struct ChartColumns {
 }
 
 /// Computes the chart with noise from the operating system's CSPRNG ([`super::os_rng`]).
+/// `strata` are the strata's names ([`StrataPlan::names`]), which [`ChartPerson::stratum`]
+/// indexes.
 pub fn size_chart(
     config: &SizeChartConfig,
+    strata: &[String],
     bounds: &[MeasurementBounds],
     people: &[ChartPerson],
 ) -> Result<SizeChart> {
-    size_chart_with(config, bounds, people, &mut super::os_rng())
+    size_chart_with(config, strata, bounds, people, &mut super::os_rng())
 }
 
 /// [`size_chart`] with a given generator: private, so that only tests can pass a seeded one.
 fn size_chart_with<R: RngCore + CryptoRng>(
     config: &SizeChartConfig,
+    strata: &[String],
     bounds: &[MeasurementBounds],
     people: &[ChartPerson],
     rng: &mut R,
 ) -> Result<SizeChart> {
     config.validate()?;
-    let strata = config.strata.names();
     check_input(bounds, people, strata.len())?;
     let rho = rho_for(config.epsilon, config.delta);
     // A relative 10⁻⁹ of slack absorbs the rounding of the float sums in the accountant.
@@ -731,7 +858,8 @@ impl Context<'_> {
             measurement: measurement.name.clone(),
             unit: measurement.unit.clone(),
             n: Figure {
-                value: self.n,
+                // A count is never negative: clamping moves the figure towards the truth.
+                value: self.n.max(0.0),
                 error95: round_up(z_for(1) * self.count_sd, 0.1),
             },
             mean: Err(Withheld::TooFewPeople),
@@ -1125,6 +1253,16 @@ mod tests {
             .collect()
     }
 
+    /// The strata names of a config without bands.
+    fn names(config: &SizeChartConfig) -> Vec<String> {
+        config
+            .strata
+            .names()
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    }
+
     fn one_measurement_config(strata: Strata) -> SizeChartConfig {
         SizeChartConfig {
             measurements: vec!["x".into()],
@@ -1190,8 +1328,9 @@ mod tests {
                 source: "test".into(),
             })
         };
-        let names = SizeChartConfig::default().measurements;
-        let (from_schema, columns) = bounds_from_catalog(&catalog, &names, &reference).unwrap();
+        let measurements = SizeChartConfig::default().measurements;
+        let (from_schema, columns) =
+            bounds_from_catalog(&catalog, &measurements, &reference).unwrap();
         assert_eq!(from_schema.len(), 8);
         assert_eq!(from_schema[0].name, "chest");
         assert_eq!(from_schema[0].reference_sd, 100.0);
@@ -1201,7 +1340,7 @@ mod tests {
             [from_schema[0].lower, from_schema[0].upper],
             [lower.max(600.0), upper.min(1400.0)]
         );
-        let (stand_in, _) = bounds_from_catalog(&catalog, &names[..1], &|_| None).unwrap();
+        let (stand_in, _) = bounds_from_catalog(&catalog, &measurements[..1], &|_| None).unwrap();
         assert!(stand_in[0].reference.contains("plausible range"));
         let unknown = bounds_from_catalog(&catalog, &["elbowSpan".into()], &reference);
         assert!(unknown.unwrap_err().to_string().contains("elbowSpan"));
@@ -1209,7 +1348,7 @@ mod tests {
         assert!(twice.is_err());
         let unbounded = [bounds("x", f64::MIN_POSITIVE, f64::MAX, 1.0)];
         let config = one_measurement_config(Strata::None);
-        let refused = size_chart(&config, &unbounded, &[]).unwrap_err();
+        let refused = size_chart(&config, &names(&config), &unbounded, &[]).unwrap_err();
         assert!(
             refused.to_string().contains("finite plausible range"),
             "{refused}"
@@ -1247,12 +1386,58 @@ mod tests {
     }
 
     #[test]
+    fn bands_cross_the_rule_and_place_people_by_their_own_values() {
+        let catalog = Catalog::freesewing();
+        let config: SizeChartConfig = toml::from_str(
+            "strata = \"breasts-only-measurements\"\n[bands]\nby = [\"chest\", \"waist\"]\ncount = 3\n",
+        )
+        .unwrap();
+        let reference = |index: usize| {
+            Some(Reference {
+                mean: if catalog.names()[index] == "chest" {
+                    1000.0
+                } else {
+                    800.0
+                },
+                sd: 100.0,
+                source: "test".into(),
+            })
+        };
+        let plan = StrataPlan::new(&config, &catalog, &reference).unwrap();
+        // 2 rule strata × (3 bands + none) × (3 bands + none).
+        assert_eq!(plan.names().len(), 2 * 4 * 4);
+        assert!(
+            plan.names().contains(
+                &"without breasts-only measurements · chest 950–1050 mm · waist < 750 mm"
+                    .to_string()
+            ),
+            "{:?}",
+            plan.names()
+        );
+        let mut set = vec![f64::NAN; catalog.len()];
+        set[catalog.index_of("chest").unwrap()] = 1000.0;
+        set[catalog.index_of("waist").unwrap()] = 700.0;
+        assert_eq!(
+            plan.names()[plan.of(&catalog, &set)],
+            "without breasts-only measurements · chest 950–1050 mm · waist < 750 mm"
+        );
+        set[catalog.index_of("waist").unwrap()] = f64::NAN;
+        assert!(plan.names()[plan.of(&catalog, &set)].ends_with("no waist"));
+        assert!(plan.rule(&config).contains("bands of chest × waist"));
+        let unknown: SizeChartConfig = toml::from_str("[bands]\nby = [\"elbowSpan\"]\n").unwrap();
+        assert!(StrataPlan::new(&unknown, &catalog, &reference).is_err());
+        let bad: SizeChartConfig = toml::from_str("[bands]\nby = []\n").unwrap();
+        assert!(bad.validate().is_err());
+    }
+
+    #[test]
     fn a_large_chart_publishes_close_figures_within_budget() {
         // 20 000 people evenly over [600, 1400): P_q = 600 + 8q, mean 1000, SD ≈ 230.9.
         let people = evenly_spread(20_000, 600.0, 1400.0, 0);
         let x = [bounds("x", 500.0, 1500.0, 230.0)];
         let config = one_measurement_config(Strata::None);
-        let chart = size_chart_with(&config, &x, &people, &mut test_rng()).unwrap();
+        let chart =
+            size_chart_with(&config, &names(&config), &x, &people, &mut test_rng()).unwrap();
         let row = &chart.rows[0];
         assert!(
             (row.n.value - 20_000.0).abs() <= row.n.error95,
@@ -1293,7 +1478,8 @@ mod tests {
         people.extend(evenly_spread(3, 1200.0, 1300.0, 1));
         let x = [bounds("x", 500.0, 1500.0, 60.0)];
         let config = one_measurement_config(Strata::BreastsOnlyMeasurements);
-        let chart = size_chart_with(&config, &x, &people, &mut test_rng()).unwrap();
+        let chart =
+            size_chart_with(&config, &names(&config), &x, &people, &mut test_rng()).unwrap();
         assert_eq!(chart.rows.len(), 2);
         let median = chart.rows[0].percentiles[4].unwrap();
         assert!(
@@ -1340,7 +1526,7 @@ mod tests {
         let mut rng = test_rng();
         let (mut published, mut missed) = (0, 0);
         for _ in 0..60 {
-            let chart = size_chart_with(&config, &x, &people, &mut rng).unwrap();
+            let chart = size_chart_with(&config, &names(&config), &x, &people, &mut rng).unwrap();
             let row = &chart.rows[0];
             let mut figures = vec![(row.mean, mean), (row.sd, sd)];
             figures.extend(
@@ -1399,9 +1585,16 @@ mod tests {
             bounds("x", 500.0, 1500.0, 60.0),
             bounds("y", 500.0, 1500.0, 60.0),
         ];
-        let chart = size_chart_with(&config, &two, &people, &mut test_rng()).unwrap();
+        let chart =
+            size_chart_with(&config, &names(&config), &two, &people, &mut test_rng()).unwrap();
         assert!(chart.rows[1].n.value.abs() <= chart.rows[1].n.error95);
-        let refused = size_chart_with(&config, &two[..1], &people, &mut test_rng());
+        let refused = size_chart_with(
+            &config,
+            &names(&config),
+            &two[..1],
+            &people,
+            &mut test_rng(),
+        );
         assert!(refused
             .unwrap_err()
             .to_string()
@@ -1413,8 +1606,9 @@ mod tests {
         let people = evenly_spread(2_000, 600.0, 800.0, 0);
         let config = one_measurement_config(Strata::None);
         let one = [bounds("x", 500.0, 1500.0, 60.0)];
-        let first = size_chart(&config, &one, &people).unwrap();
-        let differs = (0..5).any(|_| size_chart(&config, &one, &people).unwrap() != first);
+        let first = size_chart(&config, &names(&config), &one, &people).unwrap();
+        let differs =
+            (0..5).any(|_| size_chart(&config, &names(&config), &one, &people).unwrap() != first);
         assert!(differs, "five charts in a row came out identical");
     }
 }

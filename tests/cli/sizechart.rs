@@ -245,3 +245,31 @@ fn a_run_killed_between_the_ledger_and_the_commit_leaves_an_over_count() {
         refused.stderr()
     );
 }
+
+#[test]
+fn a_two_way_table_of_bands_is_published_and_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        "[sizechart]\nmeasurements = [\"chest\", \"waist\", \"hips\"]\n\
+         [sizechart.bands]\nby = [\"chest\", \"waistToFloor\"]\ncount = 3\n",
+    );
+    let out = dir.path().join("release");
+    publish_sample(&out, &["--config", &config]).expect_code(0);
+    let (_, rows) = read_csv(&out.join("sizechart.csv"));
+    // (3 bands + "no chest") × (3 bands + "no waistToFloor") strata × 3 measurements.
+    assert_eq!(rows.len(), 16 * 3);
+    assert!(
+        rows.iter()
+            .any(|r| r[0].starts_with("chest ") && r[0].contains(" · waistToFloor ")),
+        "{:?}",
+        rows.iter().map(|r| &r[0]).collect::<Vec<_>>()
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert!(report["sizechart"]["strata_rule"]
+        .as_str()
+        .unwrap()
+        .contains("bands of chest × waistToFloor"));
+    anonpub(&["verify", out.to_str().unwrap()], &[]).expect_code(0);
+}
