@@ -5,8 +5,9 @@ distributions. Reads the output of `examples/dp_samples.rs` on stdin.
 - discrete Laplace, scale 3: OpenDP `make_laplace` on integers;
 - discrete Gaussian, sigma 2: OpenDP `make_gaussian` on integers;
 - exponential mechanism for the median of a fixed histogram at epsilon 1: OpenDP `make_noisy_max`
-  with Gumbel noise (`max_divergence`), which is the exponential mechanism, on the same scores
-  (minus the rank distance; scale 2/epsilon).
+  with Gumbel noise (OpenDP picks Gumbel for `zero_concentrated_divergence`; for `max_divergence`
+  it adds exponential noise, which is permute-and-flip, a different distribution), which is the
+  exponential mechanism, on the same scores (minus the rank distance; scale 2/epsilon).
 
 Each pair of samples must pass a two-sample Kolmogorov-Smirnov test at alpha = 1e-4 (conservative
 for discrete data) and a chi-square homogeneity test at the same level (bins with fewer than 10
@@ -120,9 +121,9 @@ def main():
     laplace = dp.m.make_laplace(dp.atom_domain(T=int), dp.absolute_distance(T=int), scale=3.0)
     gaussian = dp.m.make_gaussian(dp.atom_domain(T=int), dp.absolute_distance(T=int), scale=2.0)
     noisy_max = dp.m.make_noisy_max(
-        dp.vector_domain(dp.atom_domain(T=float)),
+        dp.vector_domain(dp.atom_domain(T=float, nan=False)),
         dp.linf_distance(T=float),
-        dp.max_divergence(),
+        dp.zero_concentrated_divergence(),
         scale=2.0,
     )
     scores = [float(s) for s in median_scores(HISTOGRAM)]
