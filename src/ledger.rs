@@ -12,8 +12,23 @@
 //! **Where.** The ledger describes releases, not people, but it is the data holder's record (like
 //! the internal report): a JSON file, mode 0600, kept outside the release directory. Each update
 //! writes a temporary file beside it, syncs it and renames it over the old one, so a crash leaves
-//! either the old or the new ledger, never half of one. Two publishes running at the same time on
-//! the same ledger are not serialized: the data holder runs one at a time.
+//! either the old or the new ledger, never half of one.
+//!
+//! **Never losing a spend.** Two rules keep the recorded ε at or above what was published:
+//! - *One run at a time* ([`LedgerLock`]): a run that will update the ledger holds an exclusive
+//!   advisory lock (`flock`) on a lock file beside it (`<ledger>.lock`, never deleted, so every run
+//!   locks the same inode) from before it reads the ledger until after its last write. A second
+//!   run waits, then reads the first one's spend and checks its lifetime budget against it: two
+//!   runs started together either both record, or the second is refused by the budget. The lock
+//!   dies with its process, so a crashed run never blocks the next one.
+//! - *Write-ahead* ([`Ledger::write_ahead`]): a release's spend is written, as a `pending` entry
+//!   naming the release directory and the SHA-256 of its chart, before the release is moved into
+//!   place; only then is the release committed and the entry marked `committed`. A run that dies
+//!   or fails in between leaves an entry that still counts: an over-count, never an under-count.
+//!   The next run reconciles it ([`Ledger::reconcile`]): the chart found where the entry says, with
+//!   the recorded digest, confirms it; otherwise the entry is kept, counted, as `unconfirmed` (the
+//!   release may have been moved; only the data holder can know it never appeared and remove the
+//!   entry by hand).
 //!
 //! **Group membership** (against differencing two releases). Two releases of group means that differ by one person give
 //! that person away ([`crate::risk::differencing`]). To check the next release against this
@@ -36,6 +51,7 @@ use std::path::{Path, PathBuf};
 
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
+use sha2::Digest;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
@@ -52,6 +68,98 @@ pub struct LedgerEntry {
     pub epsilon: f64,
     /// The δ the release spent.
     pub delta: f64,
+    /// Whether the release is known to have appeared (absent in ledgers written before the
+    /// write-ahead rule, whose entries were all written after their release: `committed`).
+    #[serde(default, skip_serializing_if = "EntryStatus::is_committed")]
+    pub status: EntryStatus,
+    /// The release directory a `pending` entry's release was being moved into, for
+    /// [`Ledger::reconcile`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub out: Option<String>,
+    /// SHA-256 (hex) of the release's `sizechart.csv`, which tells that release apart from any
+    /// other in the same directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chart_sha256: Option<String>,
+}
+
+/// Whether a ledger entry's release is known to have appeared. Every status counts towards the
+/// spent budget: a spend is only ever over-counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EntryStatus {
+    /// The release was moved into place after the entry was written.
+    #[default]
+    Committed,
+    /// Written ahead of the release's commit; the run has not (yet) confirmed the commit.
+    Pending,
+    /// A pending entry whose release a later run did not find where it was written: kept and
+    /// counted, since the release may have appeared and been moved since.
+    Unconfirmed,
+}
+
+impl EntryStatus {
+    fn is_committed(&self) -> bool {
+        *self == EntryStatus::Committed
+    }
+}
+
+/// The name of the environment variable that makes `publish` abort right after writing its
+/// spend ahead and before committing the release. **Test-only**: it exists so that the
+/// integration tests can show that a run killed at the worst moment leaves an over-count; it
+/// changes nothing unless set, and no user has a reason to set it.
+pub const TEST_ABORT_AFTER_WRITE_AHEAD: &str = "ANONPUB_TEST_ABORT_AFTER_WRITE_AHEAD";
+
+/// Aborts the process (as a kill would, without unwinding or cleanup) when
+/// [`TEST_ABORT_AFTER_WRITE_AHEAD`] is set; see there.
+pub fn test_abort_point() {
+    if std::env::var_os(TEST_ABORT_AFTER_WRITE_AHEAD).is_some() {
+        std::process::abort();
+    }
+}
+
+/// An exclusive lock on a ledger, held until dropped (see the module documentation).
+#[derive(Debug)]
+pub struct LedgerLock {
+    _file: fs::File,
+}
+
+impl LedgerLock {
+    /// Takes the lock of the ledger at `path`, waiting for another run that holds it.
+    pub fn acquire(path: &Path) -> Result<Self> {
+        let lock_path = lock_path(path)?;
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&lock_path)
+            .map_err(|e| Error::io("open the lock of privacy ledger", &lock_path, e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                tracing::info!(
+                    "privacy ledger {} is in use by another run: waiting for it",
+                    path.display()
+                );
+                file.lock()
+                    .map_err(|e| Error::io("lock privacy ledger", &lock_path, e))?;
+            }
+            Err(fs::TryLockError::Error(e)) => {
+                return Err(Error::io("lock privacy ledger", &lock_path, e))
+            }
+        }
+        Ok(LedgerLock { _file: file })
+    }
+}
+
+/// `<ledger>.lock` beside the ledger.
+fn lock_path(path: &Path) -> Result<PathBuf> {
+    let file_name = path.file_name().ok_or_else(|| Error::InvalidArgument {
+        name: "privacy ledger",
+        problem: "must name a file".into(),
+    })?;
+    Ok(path.with_file_name(format!("{}.lock", file_name.to_string_lossy())))
 }
 
 /// The ledger file's contents.
@@ -204,6 +312,49 @@ impl Ledger {
         self.write(path)
     }
 
+    /// Records `entry` as `pending` and writes the ledger, before its release is committed; returns
+    /// the entry's position for [`Ledger::confirm`]. Hold the [`LedgerLock`] from the read to the
+    /// confirmation.
+    pub fn write_ahead(&mut self, mut entry: LedgerEntry, path: &Path) -> Result<usize> {
+        entry.status = EntryStatus::Pending;
+        self.releases.push(entry);
+        self.write(path)?;
+        Ok(self.releases.len() - 1)
+    }
+
+    /// Marks the entry at `position` committed (its release is in place); the caller writes.
+    pub fn confirm(&mut self, position: usize) {
+        self.releases[position].status = EntryStatus::Committed;
+    }
+
+    /// Settles the `pending` entries of runs that did not confirm them: committed when the chart
+    /// with the recorded digest is found in the recorded directory, `unconfirmed` otherwise. Both
+    /// keep counting. Returns how many entries changed (the caller writes the ledger if any did).
+    pub fn reconcile(&mut self) -> usize {
+        let mut changed = 0;
+        for entry in &mut self.releases {
+            if entry.status != EntryStatus::Pending {
+                continue;
+            }
+            let found = match (&entry.out, &entry.chart_sha256) {
+                (Some(out), Some(digest)) => {
+                    let chart = Path::new(out).join(crate::release::SIZECHART_CSV_FILE);
+                    fs::read(chart)
+                        .map(|bytes| hex::encode(sha2::Sha256::digest(&bytes)) == *digest)
+                        .unwrap_or(false)
+                }
+                _ => false,
+            };
+            entry.status = if found {
+                EntryStatus::Committed
+            } else {
+                EntryStatus::Unconfirmed
+            };
+            changed += 1;
+        }
+        changed
+    }
+
     /// Writes the ledger atomically (0600) to `path`.
     pub fn write(&self, path: &Path) -> Result<()> {
         let json = serde_json::to_vec_pretty(self).expect("a ledger serializes");
@@ -284,6 +435,9 @@ mod tests {
             as_of: "2026-11-01".into(),
             epsilon,
             delta: 1e-6,
+            status: EntryStatus::Committed,
+            out: None,
+            chart_sha256: None,
         }
     }
 
@@ -303,6 +457,54 @@ mod tests {
         assert_eq!(mode, 0o600);
         let leftovers: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "only the ledger remains");
+    }
+
+    #[test]
+    fn the_lock_lets_one_holder_in_at_a_time() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.json");
+        let first = LedgerLock::acquire(&path).unwrap();
+        let entered = Arc::new(AtomicBool::new(false));
+        let waiter = {
+            let (path, entered) = (path.clone(), Arc::clone(&entered));
+            std::thread::spawn(move || {
+                let _second = LedgerLock::acquire(&path).unwrap();
+                entered.store(true, Ordering::SeqCst);
+            })
+        };
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        assert!(!entered.load(Ordering::SeqCst), "the second waits");
+        drop(first);
+        waiter.join().unwrap();
+        assert!(entered.load(Ordering::SeqCst));
+        let mode = fs::metadata(dir.path().join("ledger.json.lock"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+
+    #[test]
+    fn a_spend_written_ahead_counts_until_settled_and_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.json");
+        let mut ledger = Ledger::default();
+        let position = ledger.write_ahead(entry("a", 1.0), &path).unwrap();
+        let read = Ledger::read(&path).unwrap();
+        assert_eq!(read.releases[0].status, EntryStatus::Pending);
+        assert_eq!(read.spent_epsilon(), 1.0);
+        ledger.confirm(position);
+        assert_eq!(ledger.reconcile(), 0, "nothing left to settle");
+        let mut unsettled = read;
+        assert_eq!(unsettled.reconcile(), 1);
+        assert_eq!(unsettled.releases[0].status, EntryStatus::Unconfirmed);
+        assert_eq!(unsettled.spent_epsilon(), 1.0);
+        unsettled.write(&path).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\"unconfirmed\""), "{text}");
     }
 
     #[test]

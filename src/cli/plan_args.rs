@@ -54,7 +54,7 @@ pub struct PlanArgs {
     pub seed: Option<u64>,
     /// The private release ledger (JSON, 0600, outside the release): with a `[sizechart]`,
     /// `sizechart.lifetime_epsilon` is checked against it first and the chart's ε recorded in it
-    /// after the release is written; it also gives the previous release's group membership to
+    /// before the release is moved into place (locked against other runs throughout); it also gives the previous release's group membership to
     /// the differencing check and receives this release's (and keeps a table's group-noise key).
     #[arg(long, value_name = "FILE")]
     pub ledger: Option<PathBuf>,

@@ -25,7 +25,8 @@
 //! (sizechart.csv, sizechart.parquet, a `sizechart` entry in report.json) joins the release; it is
 //! drawn with fresh OS randomness, never from --seed. --ledger FILE is the data holder's private
 //! ledger (0600, outside --out) of ε spent per release: `sizechart.lifetime_epsilon` is checked
-//! against it before anything is read, and the chart's spend recorded once the release is written.
+//! against it before anything is read, and the chart's spend recorded before the release is moved
+//! into place (write-ahead; the ledger is locked against other runs from start to end).
 //!
 //! Every `[thresholds]` entry of the config is checked before anything is written; the first that
 //! fails stops the run. k must be at least 2, and below 5 only with `[thresholds] min_k` lowered

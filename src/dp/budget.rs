@@ -88,6 +88,17 @@ pub enum Mechanism {
     ExponentialMechanism,
 }
 
+impl Mechanism {
+    /// The mechanism's name as the report writes it (as serialized).
+    pub fn name(self) -> &'static str {
+        match self {
+            Mechanism::DiscreteGaussian => "discrete-gaussian",
+            Mechanism::DiscreteLaplace => "discrete-laplace",
+            Mechanism::ExponentialMechanism => "exponential-mechanism",
+        }
+    }
+}
+
 /// One figure's share of the budget.
 #[derive(Debug, Clone, Serialize)]
 pub struct Spend {

@@ -1,6 +1,8 @@
 //! The `[sizechart]` section of the release configuration, on its own so that the config (and
 //! the fuzzing of its parser) needs none of the mechanisms.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -27,6 +29,46 @@ pub struct SizeChartConfig {
     /// data holder's ledger ([`crate::ledger::Ledger::check`]); no limit by default.
     #[serde(default)]
     pub lifetime_epsilon: Option<f64>,
+    /// Bands of one or two primary dimensions (as ISO 8559-2 size tables are built, for example
+    /// chest girth × height), crossed with `strata`: each band cell is a stratum of its own.
+    #[serde(default)]
+    pub bands: Option<BandsConfig>,
+    /// A figure is published only when its 95 % error is at most this many reference SDs of its
+    /// measurement (a noisy figure is worse than none for a size-chart maker).
+    #[serde(default = "default_tolerance_sd")]
+    pub tolerance_sd: f64,
+    /// Public reference SDs by measurement name, in the measurement's unit, for measurements
+    /// that FreeSewing's size models do not cover or to replace theirs. Public: never computed
+    /// from the data being charted.
+    #[serde(default)]
+    pub reference_sd: BTreeMap<String, f64>,
+}
+
+fn default_tolerance_sd() -> f64 {
+    0.25
+}
+
+/// The `[sizechart.bands]` table: the primary dimensions of a two-way (or one-way) size table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BandsConfig {
+    /// One or two measurement names (schema names or aliases), for example `["chest",
+    /// "waistToFloor"]`.
+    pub by: Vec<String>,
+    /// Each band's width in reference SDs of its measurement.
+    #[serde(default = "default_band_width")]
+    pub width_sd: f64,
+    /// Bands per dimension, centred on the reference mean; the first and last are open-ended.
+    #[serde(default = "default_band_count")]
+    pub count: usize,
+}
+
+fn default_band_width() -> f64 {
+    1.0
+}
+
+fn default_band_count() -> usize {
+    4
 }
 
 fn default_epsilon() -> f64 {
@@ -60,6 +102,9 @@ impl Default for SizeChartConfig {
             measurements: default_measurements(),
             strata: Strata::default(),
             lifetime_epsilon: None,
+            bands: None,
+            tolerance_sd: default_tolerance_sd(),
+            reference_sd: BTreeMap::new(),
         }
     }
 }
@@ -87,6 +132,36 @@ impl SizeChartConfig {
                 });
             }
         }
+        if !(self.tolerance_sd.is_finite() && self.tolerance_sd > 0.0) {
+            return Err(Error::InvalidArgument {
+                name: "sizechart.tolerance_sd",
+                problem: "must be a positive number".into(),
+            });
+        }
+        if let Some((name, _)) = self
+            .reference_sd
+            .iter()
+            .find(|(_, sd)| !(sd.is_finite() && **sd > 0.0))
+        {
+            return Err(Error::InvalidArgument {
+                name: "sizechart.reference_sd",
+                problem: format!("`{name}` must be a positive number"),
+            });
+        }
+        if let Some(bands) = &self.bands {
+            let valid = (1..=2).contains(&bands.by.len())
+                && bands.width_sd.is_finite()
+                && bands.width_sd > 0.0
+                && (2..=12).contains(&bands.count);
+            if !valid {
+                return Err(Error::InvalidArgument {
+                    name: "sizechart.bands",
+                    problem: "`by` must name one or two measurements, `width_sd` be positive and \
+                              `count` lie in 2‥12"
+                        .into(),
+                });
+            }
+        }
         if self.measurements.is_empty() {
             return Err(Error::InvalidArgument {
                 name: "sizechart.measurements",
@@ -109,6 +184,14 @@ pub enum Strata {
 }
 
 impl Strata {
+    /// The rule as the config writes it.
+    pub fn rule(self) -> &'static str {
+        match self {
+            Strata::None => "none",
+            Strata::BreastsOnlyMeasurements => "breasts-only-measurements",
+        }
+    }
+
     /// The names of the strata, indexed like [`Strata::of`].
     pub fn names(self) -> &'static [&'static str] {
         match self {

@@ -8,59 +8,50 @@
 //! of the chart, which is what the chart's sensitivity analysis assumes. The stratum follows from
 //! that set alone ([`Strata::of`]).
 //!
-//! **Output.** [`ChartRelease`]: the chart and its [`SizeChartReport`], the typed `sizechart`
-//! entry of `report.json` (budget split and mechanism per figure, bounds, set choice, what the
-//! error columns mean), which `verify` reads back and re-checks ([`check_chart_report`]).
+//! **Output.** [`ChartRelease`]: the chart and its [`SizeChartReport`], the plain `sizechart`
+//! entry of `report.json` ([`crate::release::sizechart`]: spend and mechanism per figure, bounds,
+//! references, set choice, why cells are empty), which `verify` reads back and re-checks
+//! ([`check_chart_report`]).
 //!
-//! **Ledger.** [`check_lifetime`] refuses a release (exit 1, saying how much is left) whose ε
-//! would take the ledger past `lifetime_epsilon`; [`record_spend`] adds the release's (ε, δ)
-//! after the release is written. Basic composition over releases, see [`crate::ledger`].
+//! **References.** The tolerance a figure must meet is a share of its measurement's public
+//! reference SD ([`reference`]): from `sizechart.reference_sd` in the config, else from
+//! FreeSewing's adult size models (the SD and mean over their sizes, with and without breasts
+//! together), else a stand-in from the plausible range. All are public and fixed before the data
+//! are read, so deciding what to publish from them reads no raw value.
+//!
+//! **Ledger.** [`open_ledger`] settles what earlier runs left unconfirmed and refuses (exit 1,
+//! saying how much is left) a release whose ε would take the ledger past `lifetime_epsilon`;
+//! [`write_ahead_spend`] records the release's (ε, δ) before the release is committed. Basic
+//! composition over releases, see [`crate::ledger`].
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
-
 use super::sizechart::{
-    pick_set, size_chart, Cell, ChartBudget, ChartPerson, MeasurementBounds, SizeChart,
-    SizeChartConfig, Strata, PERCENTILES,
+    bounds_from_catalog, check_budget, pick_set, size_chart, Cell, ChartPerson, MeasurementBounds,
+    Reference, SizeChart, SizeChartConfig, StrataPlan, PERCENTILES,
 };
 use crate::error::{Error, Result};
-use crate::ledger::{Ledger, LedgerEntry};
+use crate::ledger::{EntryStatus, Ledger, LedgerEntry};
 use crate::measurements::Catalog;
 use crate::release::plain::{PlainTable, PlainValues};
+pub use crate::release::sizechart::SizeChartReport;
+use crate::release::sizechart::WithheldCount;
+use crate::sample::people::SizeModels;
 use crate::table::MeasurementTable;
 
 /// How a person's set is chosen, as the report states it.
 pub const SET_CHOICE: &str = "one set per person: the set with the most chart measurements, then \
                               the most measurements overall, then the first";
 
-/// The `sizechart` entry of `report.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SizeChartReport {
-    /// The privacy unit (`person`).
-    pub privacy_unit: String,
-    /// Which set represents a person ([`SET_CHOICE`]).
-    pub set_choice: String,
-    /// How people are split.
-    pub strata_rule: Strata,
-    /// The strata, in chart order.
-    pub strata: Vec<String>,
-    /// The chart's measurements with the public bounds values are clamped to and the grid step.
-    pub measurements: Vec<MeasurementBounds>,
-    /// The percentiles of the chart.
-    pub percentiles: Vec<u32>,
-    /// The figures left empty below this noisy n.
-    pub min_people_for_figures: f64,
-    /// What the `_error95` columns mean.
-    pub expected_error: String,
-    /// The budget: configured (ε, δ), zCDP total, the split and mechanism of every figure.
-    pub budget: ChartBudget,
-    /// The configured lifetime budget of all size charts of these people, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lifetime_epsilon: Option<f64>,
-}
+/// What the `_error95` columns mean, as the report states it.
+pub const EXPECTED_ERROR: &str = "each `_error95` is the half-width of an interval around the \
+    published figure that holds the exact figure (of the values clamped to the public window, the \
+    plausible range narrowed to the reference mean ± 4 reference SDs, and \
+    rounded to the grid; a percentile P_q is the smallest grid value with at least q·n values at or \
+    below it) in at least 95 % of releases whatever the data: derived from the noise's subgaussian \
+    tail (union bound over the noisy values a figure uses) by post-processing of private outputs \
+    only. A figure whose bound exceeds the tolerance is not published";
 
 /// A chart with its report entry.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,14 +62,71 @@ pub struct ChartRelease {
     pub report: SizeChartReport,
 }
 
+/// The public reference of catalogue measurement `index` (see the module documentation).
+pub fn reference(
+    catalog: &Catalog,
+    config: &SizeChartConfig,
+    models: &SizeModels,
+    index: usize,
+) -> Option<Reference> {
+    let name = &catalog.names()[index];
+    let values: Vec<f64> = models
+        .with_breasts
+        .values(index)
+        .chain(models.without_breasts.values(index))
+        .filter(|v| !v.is_nan())
+        .collect();
+    let from_models = (values.len() >= 2).then(|| {
+        let mean = values.iter().sum::<f64>() / values.len() as f64;
+        let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / values.len() as f64;
+        (mean, variance.sqrt())
+    });
+    let [lower, upper] = catalog.plausible(index);
+    match (config.reference_sd.get(name), from_models) {
+        (Some(&sd), models) => Some(Reference {
+            mean: models.map_or((lower + upper) / 2.0, |m| m.0),
+            sd,
+            source: "the config (sizechart.reference_sd)".into(),
+        }),
+        (None, Some((mean, sd))) if sd > 0.0 => Some(Reference {
+            mean,
+            sd,
+            source: "FreeSewing's adult size models (cisFemaleAdult, cisMaleAdult): mean and SD \
+                     over their sizes"
+                .into(),
+        }),
+        _ => None,
+    }
+}
+
+/// The chart's bounds, with their references, and their catalogue indices.
+pub fn chart_bounds(
+    catalog: &Catalog,
+    config: &SizeChartConfig,
+) -> Result<(Vec<MeasurementBounds>, Vec<usize>)> {
+    let models = SizeModels::freesewing(catalog);
+    bounds_from_catalog(catalog, &config.measurements, &|index| {
+        reference(catalog, config, &models, index)
+    })
+}
+
+/// The chart's strata: the configured rule crossed with its bands, cut at public references.
+pub fn chart_strata(catalog: &Catalog, config: &SizeChartConfig) -> Result<StrataPlan> {
+    let models = SizeModels::freesewing(catalog);
+    StrataPlan::new(config, catalog, &|index| {
+        reference(catalog, config, &models, index)
+    })
+}
+
 /// One chart input row per person of `table` (columns named as in `catalog`), from their most
-/// complete set, and the chart's bounds.
+/// complete set, the chart's bounds and its strata.
 pub fn chart_people(
     table: &MeasurementTable,
     catalog: &Catalog,
     config: &SizeChartConfig,
-) -> Result<(Vec<MeasurementBounds>, Vec<ChartPerson>)> {
-    let (bounds, chart_columns) = MeasurementBounds::from_catalog(catalog, &config.measurements)?;
+) -> Result<(Vec<MeasurementBounds>, StrataPlan, Vec<ChartPerson>)> {
+    let (bounds, chart_columns) = chart_bounds(catalog, config)?;
+    let strata = chart_strata(catalog, config)?;
     // Table column of each catalogue measurement (the table may hold them in another order).
     let positions: Vec<Option<usize>> = catalog
         .names()
@@ -102,12 +150,12 @@ pub fn chart_people(
             let views: Vec<&[f64]> = sets.iter().map(Vec::as_slice).collect();
             let chosen = &sets[pick_set(&views, &chart_columns).expect("a person has a set")];
             ChartPerson {
-                stratum: config.strata.of(catalog, chosen),
+                stratum: strata.of(catalog, chosen),
                 values: chart_columns.iter().map(|&c| chosen[c]).collect(),
             }
         })
         .collect();
-    Ok((bounds, people))
+    Ok((bounds, strata, people))
 }
 
 /// The DP size chart of the selected people, with fresh OS randomness, and its report entry.
@@ -116,20 +164,25 @@ pub fn chart_release(
     catalog: &Catalog,
     config: &SizeChartConfig,
 ) -> Result<ChartRelease> {
-    let (bounds, people) = chart_people(table, catalog, config)?;
-    let chart = size_chart(config, &bounds, &people)?;
+    let (bounds, strata, people) = chart_people(table, catalog, config)?;
+    let chart = size_chart(config, strata.names(), &bounds, &people)?;
     let report = SizeChartReport {
         privacy_unit: "person".into(),
         set_choice: SET_CHOICE.into(),
-        strata_rule: config.strata,
+        strata_rule: strata.rule(config),
         strata: chart.strata.clone(),
         measurements: bounds,
         percentiles: PERCENTILES.to_vec(),
-        min_people_for_figures: super::sizechart::MIN_PEOPLE_FOR_FIGURES,
-        expected_error: "each figure's `_error95` is the half-width of an interval that holds \
-                         the exact value (of the clamped, 1-step-rounded values) in about 95 % \
-                         of releases; computed from the noise scales and noisy figures only"
-            .into(),
+        tolerance_sd: config.tolerance_sd,
+        expected_error: EXPECTED_ERROR.into(),
+        withheld: chart
+            .withheld()
+            .into_iter()
+            .map(|(reason, cells)| WithheldCount {
+                reason: reason.reason().into(),
+                cells,
+            })
+            .collect(),
         budget: chart.budget.clone(),
         lifetime_epsilon: config.lifetime_epsilon,
     };
@@ -173,10 +226,10 @@ fn tidy(value: f64) -> f64 {
 }
 
 /// Checks a chart's report entry from the release alone: the budget is within its configured
-/// (ε, δ) ([`ChartBudget::check`]), the chart's ε within the recorded lifetime budget, and the
-/// measurements and strata are those the budget was split over.
+/// (ε, δ) ([`check_budget`]), the chart's ε within the recorded lifetime budget, every spend
+/// names a stratum and measurement of the chart, and the strata are those of the recorded rule.
 pub fn check_chart_report(report: &SizeChartReport) -> std::result::Result<(), String> {
-    report.budget.check()?;
+    check_budget(&report.budget)?;
     if let Some(lifetime) = report.lifetime_epsilon {
         if report.budget.epsilon > lifetime {
             return Err(format!(
@@ -185,50 +238,87 @@ pub fn check_chart_report(report: &SizeChartReport) -> std::result::Result<(), S
             ));
         }
     }
-    if report.budget.measurements != report.measurements.len() {
+    if let Some(stray) = report.budget.figures.iter().find(|f| {
+        !report.strata.contains(&f.stratum)
+            || !report.measurements.iter().any(|m| m.name == f.measurement)
+    }) {
         return Err(format!(
-            "the budget was split over {} measurements, the report lists {}",
-            report.budget.measurements,
-            report.measurements.len()
+            "a spend names `{}`, `{}`, which is not in the chart",
+            stray.stratum, stray.measurement
         ));
     }
-    if report.strata != report.strata_rule.names() {
+    // Without bands the strata are exactly the rule's; with bands (cut at references the report
+    // need not list) they must at least be distinct.
+    let names: Option<&[&str]> = match report.strata_rule.as_str() {
+        "none" => Some(super::config::Strata::None.names()),
+        "breasts-only-measurements" => Some(super::config::Strata::BreastsOnlyMeasurements.names()),
+        _ => None,
+    };
+    let distinct = report
+        .strata
+        .iter()
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
+        == report.strata.len();
+    let banded = report.strata_rule.contains(" × bands of ");
+    if !distinct
+        || report.strata.is_empty()
+        || (!banded && names.is_none_or(|n| report.strata != n))
+    {
         return Err("the strata are not those of the recorded rule".into());
     }
     Ok(())
 }
 
-/// Reads the ledger at `path` and refuses (exit 1, saying how much ε is left) a chart of
+/// Reads the ledger at `path` (the caller holds its [`crate::ledger::LedgerLock`]), settles the
+/// entries of earlier runs that did not confirm their commit ([`Ledger::reconcile`], written back
+/// at once), and with a chart refuses (exit 1, saying how much ε is left) one of
 /// `config.epsilon` past `config.lifetime_epsilon`. Without a lifetime budget, any spend passes.
-pub fn check_lifetime(path: &Path, config: &SizeChartConfig) -> Result<Ledger> {
-    let ledger = Ledger::read(path)?;
-    if let Some(lifetime) = config.lifetime_epsilon {
-        ledger.check(lifetime, config.epsilon)?;
+pub fn open_ledger(path: &Path, chart: Option<&SizeChartConfig>) -> Result<Ledger> {
+    let mut ledger = Ledger::read(path)?;
+    let settled = ledger.reconcile();
+    if settled > 0 {
+        ledger.write(path)?;
+        tracing::warn!(
+            "privacy ledger {}: {settled} release(s) of earlier runs were written ahead but not \
+             confirmed; see their `status` (their ε still counts)",
+            path.display()
+        );
+    }
+    if let Some(lifetime) = chart.and_then(|c| c.lifetime_epsilon.map(|l| (l, c.epsilon))) {
+        ledger.check(lifetime.0, lifetime.1)?;
     }
     Ok(ledger)
 }
 
-/// Records the chart's (ε, δ) for the release `release` of `as_of` in the ledger at `path`
-/// (written atomically, 0600). Call it after the release is written.
-pub fn record_spend(
+/// Writes the chart's (ε, δ) ahead of the commit of the release `name` of `as_of`, as a pending
+/// entry naming the release directory `out` and the SHA-256 of the staged `chart_csv`; returns
+/// its position for [`Ledger::confirm`]. See [`crate::ledger`] for why a spend is written first.
+pub fn write_ahead_spend(
     ledger: &mut Ledger,
     path: &Path,
-    release: &str,
-    as_of: &str,
+    (name, as_of): (&str, &str),
     config: &SizeChartConfig,
-) -> Result<()> {
-    if release.is_empty() {
+    (out, chart_csv): (&Path, &Path),
+) -> Result<usize> {
+    if name.is_empty() {
         return Err(Error::InvalidArgument {
             name: "privacy ledger",
             problem: "a release needs a name".into(),
         });
     }
-    ledger.record(
+    use sha2::Digest;
+    let chart = std::fs::read(chart_csv).map_err(|e| Error::io("read", chart_csv, e))?;
+    let out = std::path::absolute(out).map_err(|e| Error::io("resolve", out, e))?;
+    ledger.write_ahead(
         LedgerEntry {
-            release: release.into(),
+            release: name.into(),
             as_of: as_of.into(),
             epsilon: config.epsilon,
             delta: config.delta,
+            status: EntryStatus::Pending,
+            out: Some(out.to_string_lossy().into_owned()),
+            chart_sha256: Some(hex::encode(sha2::Sha256::digest(&chart))),
         },
         path,
     )
@@ -237,6 +327,7 @@ pub fn record_spend(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dp::config::Strata;
 
     /// 60 people, each with two sets: a sparse one and one with chest and waist.
     fn table(catalog: &Catalog) -> MeasurementTable {
@@ -269,7 +360,8 @@ mod tests {
     #[test]
     fn one_most_complete_set_per_person() {
         let catalog = Catalog::freesewing();
-        let (bounds, people) = chart_people(&table(&catalog), &catalog, &config()).unwrap();
+        let (bounds, strata, people) = chart_people(&table(&catalog), &catalog, &config()).unwrap();
+        assert_eq!(strata.names().len(), 2);
         assert_eq!(bounds.len(), 2);
         assert_eq!(people.len(), 60);
         assert_eq!(people[5].values, [905.0, 705.0]);
@@ -288,7 +380,14 @@ mod tests {
         let json = serde_json::to_string(&release.report).unwrap();
         let read: SizeChartReport = serde_json::from_str(&json).unwrap();
         // (serde_json's default float parser may be one unit in the last place off.)
-        assert_eq!(read.measurements, release.report.measurements);
+        let names = |r: &SizeChartReport| -> Vec<String> {
+            r.measurements.iter().map(|m| m.name.clone()).collect()
+        };
+        assert_eq!(names(&read), names(&release.report));
+        assert_eq!(
+            read.measurements[0].upper, 1675.0,
+            "the window, on the grid"
+        );
         assert_eq!(
             read.budget.figures.len(),
             release.report.budget.figures.len()
@@ -311,24 +410,63 @@ mod tests {
     }
 
     #[test]
-    fn the_ledger_refuses_past_the_lifetime_budget_and_records_after() {
+    fn the_ledger_refuses_past_the_lifetime_budget_and_settles_unconfirmed_spends() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ledger.json");
         let config = config();
+        let chart = dir.path().join("staged.csv");
+        std::fs::write(&chart, "chart").unwrap();
+        let out = dir.path().join("release");
+        // Two releases: the first commits (its chart is found), the second never appears.
         for (release, as_of) in [("2026.1", "2026-01-01"), ("2026.2", "2026-06-01")] {
-            let mut ledger = check_lifetime(&path, &config).unwrap();
-            record_spend(&mut ledger, &path, release, as_of, &config).unwrap();
+            let mut ledger = open_ledger(&path, Some(&config)).unwrap();
+            write_ahead_spend(
+                &mut ledger,
+                &path,
+                (release, as_of),
+                &config,
+                (&out, &chart),
+            )
+            .unwrap();
+            if release == "2026.1" {
+                std::fs::create_dir(&out).unwrap();
+                std::fs::copy(&chart, out.join(crate::release::SIZECHART_CSV_FILE)).unwrap();
+            } else {
+                std::fs::remove_dir_all(&out).unwrap();
+            }
         }
-        check_lifetime(&path, &config).unwrap();
+        let ledger = open_ledger(&path, Some(&config)).unwrap();
+        let statuses: Vec<EntryStatus> = ledger.releases.iter().map(|r| r.status).collect();
+        assert_eq!(statuses, [EntryStatus::Committed, EntryStatus::Unconfirmed]);
+        assert_eq!(
+            ledger.spent_epsilon(),
+            2.0,
+            "an unconfirmed spend still counts"
+        );
         let mut ledger = Ledger::read(&path).unwrap();
-        record_spend(&mut ledger, &path, "2027.1", "2027-01-01", &config).unwrap();
-        let refused = check_lifetime(&path, &config).unwrap_err();
+        assert_eq!(
+            ledger.releases[1].status,
+            EntryStatus::Unconfirmed,
+            "written back"
+        );
+        let position = write_ahead_spend(
+            &mut ledger,
+            &path,
+            ("2027.1", "2027-01-01"),
+            &config,
+            (&out, &chart),
+        )
+        .unwrap();
+        ledger.confirm(position);
+        ledger.write(&path).unwrap();
+        let refused = open_ledger(&path, Some(&config)).unwrap_err();
         assert_eq!(refused.exit_code(), 1);
         assert!(refused.to_string().contains("ε = 0 is left"), "{refused}");
         let unlimited = SizeChartConfig {
             lifetime_epsilon: None,
             ..config
         };
-        assert!(check_lifetime(&path, &unlimited).is_ok());
+        assert!(open_ledger(&path, Some(&unlimited)).is_ok());
+        assert!(open_ledger(&path, None).is_ok());
     }
 }

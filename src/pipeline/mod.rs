@@ -25,14 +25,14 @@ use crate::anonymize::group_noise::{add_group_noise, GROUP_NOISE_LABEL};
 use crate::anonymize::method::Microaggregation;
 use crate::anonymize::microaggregation::Microaggregated;
 use crate::deidentify::{deidentify, record_id_seed, ReleaseTable, RECORD_ID_LABEL};
-use crate::dp::release::{chart_release, check_lifetime, record_spend};
+use crate::dp::release::{chart_release, open_ledger, write_ahead_spend};
 use crate::error::{Error, Result};
 use crate::extract::crypto::{load_secret, FieldKey};
 use crate::extract::freesewing_v3::{FreeSewingV3, V3Database};
 use crate::extract::person_table::{table_secret, PersonTable};
 use crate::extract::source::{Source, SourceDescription};
 use crate::gates::Measured;
-use crate::ledger::{GroupMembership, Ledger, MEMBERSHIP_LABEL};
+use crate::ledger::{GroupMembership, Ledger, LedgerLock, MEMBERSHIP_LABEL};
 use crate::observe::{Observer, Silent};
 use crate::publish::internal::{attacks_section, write_internal_report};
 use crate::publish::{stage_release, Release};
@@ -41,6 +41,7 @@ use crate::release::report::{
     release_risk, AnonymizationCounts, GroupNoiseParameters, ReleaseParameters, ReleaseReport,
     REPORT_FORMAT,
 };
+use crate::release::SIZECHART_CSV_FILE;
 use crate::risk::attacks::{run_attacks, AttackInput, AttacksReport};
 use crate::risk::linkage::{linkage_attack, Attack, LinkageReport, ReleasedRows};
 use crate::risk::recovery::{GroupedRelease, Scoring, Tolerance};
@@ -159,12 +160,19 @@ pub fn release_from<S: Source>(
 ) -> Result<Published> {
     // The datasheet's figures about the method come from a synthetic benchmark, not from these
     // people (see `pipeline::benchmark`); it needs nothing from the source, so it runs beside it.
-    // The lifetime budget is checked before anything is read (exit 1, saying what is left).
-    let mut ledger = match (&plan.config.sizechart, &plan.ledger) {
-        (Some(chart), Some(path)) => Some(check_lifetime(path, chart)?),
-        (None, Some(path)) => Some(Ledger::read(path)?),
-        (_, None) => None,
-    };
+    // The ledger is locked from here to its last write (one run at a time, `ledger`), its
+    // unsettled entries reconciled, and the lifetime budget checked before anything is read
+    // (exit 1, saying what is left).
+    let _ledger_lock = plan
+        .ledger
+        .as_deref()
+        .map(LedgerLock::acquire)
+        .transpose()?;
+    let mut ledger = plan
+        .ledger
+        .as_deref()
+        .map(|path| open_ledger(path, plan.config.sizechart.as_ref()))
+        .transpose()?;
     let benchmarking = {
         let (catalog, method) = (plan.catalog.clone(), plan.method.clone());
         std::thread::spawn(move || timed(|| benchmark_method(&catalog, &method)))
@@ -272,9 +280,26 @@ pub fn release_from<S: Source>(
             internal_report(&report, &selected, &anonymized, &assessed, plan),
         )
     });
+    // Write-ahead: the chart's spend is in the ledger before the release can appear, so a run
+    // that dies between the two leaves an over-count (`ledger`).
+    let pending = match (&plan.config.sizechart, ledger.as_mut(), &plan.ledger) {
+        (Some(config), Some(ledger), Some(path)) => {
+            let position = write_ahead_spend(
+                ledger,
+                path,
+                (&plan.config.version, &report.as_of),
+                config,
+                (&destination.out, &staging.path(SIZECHART_CSV_FILE)),
+            )?;
+            crate::ledger::test_abort_point();
+            Some(position)
+        }
+        _ => None,
+    };
     staging.commit()?;
     if let (Some(ledger), Some(path)) = (ledger.as_mut(), &plan.ledger) {
-        // One write for everything this release records: its group membership (against differencing), its
+        // One write for everything this release confirms: its group membership (against
+        // differencing), its
         // size chart's spend.
         if let Some(member_key) = &keys.member_key {
             let released = &anonymized.released;
@@ -285,22 +310,16 @@ pub fn release_from<S: Source>(
                 &of_rows,
             ));
         }
-        match &plan.config.sizechart {
-            Some(config) => {
-                record_spend(ledger, path, &plan.config.version, &report.as_of, config)?;
-                tracing::info!(
-                    "privacy ledger {}: ε = {} recorded, {} spent in {} releases",
-                    path.display(),
-                    config.epsilon,
-                    ledger.spent_epsilon(),
-                    ledger.releases.len()
-                );
-            }
-            None => {
-                ledger.write(path)?;
-                tracing::info!("ledger updated at {}", path.display());
-            }
+        if let Some(position) = pending {
+            ledger.confirm(position);
         }
+        ledger.write(path)?;
+        tracing::info!(
+            "privacy ledger {}: ε = {} spent in {} releases",
+            path.display(),
+            ledger.spent_epsilon(),
+            ledger.releases.len()
+        );
     }
     if let Some((path, document)) = internal {
         write_internal_report(path, &document, destination.force)?;

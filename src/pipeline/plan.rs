@@ -15,7 +15,7 @@ use crate::anonymize::microaggregation::ReleaseMethod;
 use crate::atomic::check_target;
 use crate::config::ReleaseConfig;
 use crate::dates::Date;
-use crate::dp::sizechart::MeasurementBounds;
+use crate::dp::release::chart_bounds;
 use crate::error::{Error, Result};
 use crate::gates::MeasuredFrom;
 use crate::measurements::Catalog;
@@ -286,7 +286,7 @@ fn check_sizechart(config: &ReleaseConfig, catalog: &Catalog, has_ledger: bool) 
     let Some(chart) = &config.sizechart else {
         return Ok(());
     };
-    MeasurementBounds::from_catalog(catalog, &chart.measurements)?;
+    chart_bounds(catalog, chart)?;
     if chart.lifetime_epsilon.is_some() && !has_ledger {
         return Err(Error::InvalidArgument {
             name: "sizechart.lifetime_epsilon",

@@ -70,7 +70,7 @@ fn percentile(row: &ChartRow, p: u32) -> Option<Figure> {
     PERCENTILES
         .iter()
         .position(|&q| q == p)
-        .and_then(|i| row.percentiles[i])
+        .and_then(|i| row.percentiles[i].ok())
 }
 
 /// The datasheet's section on the size chart.
@@ -114,12 +114,34 @@ pub fn datasheet_section(chart: &SizeChart, report: &SizeChartReport) -> String 
     );
     let _ = writeln!(
         text,
-        "Mechanisms: n and the two sums behind mean and SD by the discrete Gaussian mechanism, \
-         each percentile by the exponential mechanism over a 1-step grid of the plausible range; \
-         the split of the budget and the mechanism of every figure are in `report.json` \
-         (`sizechart.budget`). Every figure has an `_error95` column: the half-width of an \
-         interval that holds the exact value in about 95 % of releases. An empty cell was not \
-         published (too few people to locate it).\n"
+        "Mechanisms: n and the two sums behind mean and SD by the discrete Gaussian mechanism; \
+         each percentile's centre by the exponential mechanism over a 1-step grid of the \
+         plausible range, and its error bar by noisy counts of cells around that centre. The \
+         spend and mechanism of every figure are in `report.json` (`sizechart.budget`). Every \
+         figure has an `_error95` column: the half-width of an interval that holds the exact \
+         value in at least 95 % of releases, whatever the shape of the data (it comes from the \
+         noise's tail bound alone, not from an assumed distribution).\n"
+    );
+    let _ = writeln!(
+        text,
+        "**Empty cells.** A figure is published only when its 95 % error is at most {} times \
+         its measurement's public reference SD (the tolerance; references: {}); a noisier figure \
+         is worse than none for a size-chart maker. Which figures to compute is decided from the \
+         noisy number of people and the mechanisms' parameters alone, never from the raw \
+         values, and the budget goes to the figures that can meet the tolerance. Cells left \
+         empty in this chart: {}.\n",
+        report.tolerance_sd,
+        references(report),
+        if report.withheld.is_empty() {
+            "none".to_string()
+        } else {
+            report
+                .withheld
+                .iter()
+                .map(|w| format!("{} ({})", w.cells, w.reason))
+                .collect::<Vec<_>>()
+                .join("; ")
+        }
     );
     let _ = writeln!(
         text,
@@ -130,16 +152,17 @@ pub fn datasheet_section(chart: &SizeChart, report: &SizeChartReport) -> String 
     );
     let _ = writeln!(
         text,
-        "| stratum | measurement | n | P5 | P50 | P95 |\n|---|---|---|---|---|---|"
+        "| stratum | measurement | n | mean | P5 | P50 | P95 |\n|---|---|---|---|---|---|---|"
     );
     for row in &chart.rows {
         let _ = writeln!(
             text,
-            "| {} | {} ({}) | {} | {} | {} | {} |",
+            "| {} | {} ({}) | {} | {} | {} | {} | {} |",
             row.stratum,
             row.measurement,
             row.unit,
             figure_text(Some(row.n)),
+            figure_text(row.mean.ok()),
             figure_text(percentile(row, 5)),
             figure_text(percentile(row, 50)),
             figure_text(percentile(row, 95)),
@@ -147,6 +170,26 @@ pub fn datasheet_section(chart: &SizeChart, report: &SizeChartReport) -> String 
     }
     text.push('\n');
     text
+}
+
+/// The references of the chart's measurements, grouped by source.
+fn references(report: &SizeChartReport) -> String {
+    let mut by_source: Vec<(&str, Vec<String>)> = Vec::new();
+    for m in &report.measurements {
+        let entry = format!("{} {} {}", m.name, round(m.reference_sd), m.unit);
+        match by_source
+            .iter_mut()
+            .find(|(source, _)| *source == m.reference)
+        {
+            Some((_, names)) => names.push(entry),
+            None => by_source.push((&m.reference, vec![entry])),
+        }
+    }
+    by_source
+        .into_iter()
+        .map(|(source, names)| format!("{} from {source}", names.join(", ")))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The report page's section: per stratum, one bar per measurement on a shared axis.
@@ -268,8 +311,10 @@ pub(crate) fn test_chart() -> ChartRelease {
             set[chest] = 800.0 + f64::from(person % 400);
             table.push(person, &set);
         }
+        // A large ε, so that the drawing has every percentile it draws.
         let config = SizeChartConfig {
             measurements: vec!["chest".into()],
+            epsilon: 8.0,
             ..SizeChartConfig::default()
         };
         chart_release(&table, &catalog, &config).unwrap()

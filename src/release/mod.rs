@@ -23,6 +23,7 @@ pub mod manifest;
 pub mod parquet;
 pub mod plain;
 pub mod report;
+pub mod sizechart;
 
 /// The released rows as CSV: `record_id`, then one column per measurement.
 pub const CSV_FILE: &str = "measurements.csv";

@@ -14,8 +14,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::deidentify::ReleaseTable;
-use crate::dp::release::SizeChartReport;
 use crate::gates::Thresholds;
+use crate::release::sizechart::SizeChartReport;
 use crate::release::REPORT_FILE;
 use crate::risk::{self, ClassHistogram, RiskSummary};
 use crate::schema::Role;
@@ -61,7 +61,7 @@ pub struct ReleaseReport {
     /// `pipeline::benchmark`); `None` for a schema other than FreeSewing's.
     pub method_benchmark: Option<MethodBenchmark>,
     /// The differentially private size chart's entry (budget split, mechanism per figure,
-    /// bounds, set choice; see [`crate::dp::release`]); absent, and not written, without a
+    /// bounds, set choice; see [`crate::release::sizechart`]); absent, and not written, without a
     /// `[sizechart]` in the config.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sizechart: Option<SizeChartReport>,

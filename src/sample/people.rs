@@ -77,6 +77,11 @@ impl SizeModel {
             .collect()
     }
 
+    /// The model's values of one catalogue measurement, size by size (NaN where it has none).
+    pub fn values(&self, index: usize) -> impl Iterator<Item = f64> + '_ {
+        self.rows.iter().map(move |row| row[index])
+    }
+
     /// A random row, for junk sets.
     fn random_row(&self, rng: &mut impl Rng) -> Vec<f64> {
         self.rows[rng.gen_range(0..self.rows.len())].clone()

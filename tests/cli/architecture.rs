@@ -12,22 +12,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-/// Imports that go up while another change is under way, each with what removes it. Every
-/// exception must still be needed: one that no import uses any more fails the test, so the list
-/// shrinks as the code is fixed.
-const EXCEPTIONS: [(&str, &str, &str); 2] = [
-    (
-        "release",
-        "dp",
-        "the size chart's report entry, until its plain type moves into release/",
-    ),
-    (
-        "release",
-        "tabulate",
-        "the frequency table's cells, until release/frequency.rs owns plain types",
-    ),
-];
-
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
@@ -168,7 +152,6 @@ fn every_import_points_down_the_layers_of_the_map() {
         parts[0].clone()
     };
     let mut wrong = Vec::new();
-    let mut used_exceptions = BTreeSet::new();
     for file in &files {
         let unit = unit_of(file);
         if unit == "lib" || unit == "main" {
@@ -193,13 +176,6 @@ fn every_import_points_down_the_layers_of_the_map() {
             if to > from {
                 continue;
             }
-            if let Some(exception) = EXCEPTIONS
-                .iter()
-                .find(|(a, b, _)| *a == unit && *b == target)
-            {
-                used_exceptions.insert(exception.1);
-                continue;
-            }
             wrong.push(format!(
                 "{}: `{unit}` (layer {}) uses `{target}` (layer {}), which is not below it",
                 file.strip_prefix(root()).unwrap().display(),
@@ -213,12 +189,6 @@ fn every_import_points_down_the_layers_of_the_map() {
         "imports against the map:\n{}",
         wrong.join("\n")
     );
-    for (from, to, why) in EXCEPTIONS {
-        assert!(
-            used_exceptions.contains(to),
-            "the exception {from} → {to} ({why}) is no longer needed: delete it"
-        );
-    }
 }
 
 #[test]

@@ -37,7 +37,35 @@ fn the_chart_joins_the_release_and_the_ledger_keeps_the_lifetime_budget() {
     let chart = &report["sizechart"];
     assert_eq!(chart["privacy_unit"], "person");
     assert_eq!(chart["budget"]["epsilon"], 1.0);
-    assert_eq!(chart["budget"]["figures"].as_array().unwrap().len(), 12);
+    assert!(chart["budget"]["figures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["rho"].as_f64().unwrap() > 0.0 && f["mechanism"].is_string()));
+    // Every published figure meets the tolerance: error95 ≤ 0.25 reference SD.
+    let (names, rows) = read_csv(&first.join("sizechart.csv"));
+    let measurements = chart["measurements"].as_array().unwrap();
+    let mut published = 0;
+    for row in &rows {
+        let reference = measurements
+            .iter()
+            .find(|m| m["name"] == row[1].as_str())
+            .unwrap()["reference_sd"]
+            .as_f64()
+            .unwrap();
+        for (column, name) in names.iter().enumerate().skip(5) {
+            if name.ends_with("_error95") && !row[column].is_empty() {
+                let error: f64 = row[column].parse().unwrap();
+                assert!(
+                    error <= 0.25 * reference + 1e-9,
+                    "{name} of {}: {error}",
+                    row[1]
+                );
+                published += 1;
+            }
+        }
+    }
+    assert!(published > 0, "the sample publishes something");
     let readme = std::fs::read_to_string(first.join("README.md")).unwrap();
     assert!(readme.contains("Not byte-reproducible"), "{readme}");
     let html = std::fs::read_to_string(first.join("report.html")).unwrap();
@@ -113,4 +141,135 @@ fn a_lifetime_budget_needs_a_ledger_outside_the_release() {
         refused.stderr()
     );
     assert!(!out.exists());
+}
+
+/// `publish` of the sample with a chart config and a ledger, into `out`, with extra environment.
+fn publish_charted(out: &Path, config: &str, ledger: &Path, env: &[(&str, &str)]) -> Run {
+    let (db, key) = sample_db();
+    anonpub(
+        &[
+            "publish",
+            "--db",
+            db.to_str().unwrap(),
+            "--key-file",
+            key.to_str().unwrap(),
+            "--as-of",
+            "2026-11-01",
+            "--out",
+            out.to_str().unwrap(),
+            "--seed",
+            "11",
+            "--quiet",
+            "--config",
+            config,
+            "--ledger",
+            ledger.to_str().unwrap(),
+        ],
+        env,
+    )
+}
+
+fn ledger_statuses(ledger: &Path) -> Vec<String> {
+    let entries: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(ledger).unwrap()).unwrap();
+    entries["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["status"].as_str().unwrap_or("committed").to_string())
+        .collect()
+}
+
+#[test]
+fn concurrent_publishes_on_one_ledger_both_record_or_one_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        "[sizechart]\nepsilon = 1\nlifetime_epsilon = 3\n",
+    );
+    let ledger = dir.path().join("ledger.json");
+    let together = |names: [&str; 2]| -> Vec<i32> {
+        let handles = names.map(|name| {
+            let (out, config, ledger) = (dir.path().join(name), config.clone(), ledger.clone());
+            std::thread::spawn(move || publish_charted(&out, &config, &ledger, &[]).code())
+        });
+        handles.map(|h| h.join().unwrap()).to_vec()
+    };
+    // Room for both: both publish and both spends are recorded.
+    assert_eq!(together(["a", "b"]), [0, 0]);
+    assert_eq!(ledger_statuses(&ledger), ["committed", "committed"]);
+    // Room for one more: exactly one publishes, the other is refused by the budget.
+    let mut codes = together(["c", "d"]);
+    codes.sort_unstable();
+    assert_eq!(codes, [0, 1]);
+    assert_eq!(ledger_statuses(&ledger).len(), 3);
+    let released = ["a", "b", "c", "d"]
+        .iter()
+        .filter(|name| dir.path().join(name).is_dir())
+        .count();
+    assert_eq!(released, 3, "one release per recorded spend");
+}
+
+#[test]
+fn a_run_killed_between_the_ledger_and_the_commit_leaves_an_over_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        "[sizechart]\nepsilon = 1\nlifetime_epsilon = 2\n",
+    );
+    let ledger = dir.path().join("ledger.json");
+    let killed = dir.path().join("killed");
+    // The test-only hook aborts the process right after the write-ahead, as a kill would.
+    let run = publish_charted(
+        &killed,
+        &config,
+        &ledger,
+        &[("ANONPUB_TEST_ABORT_AFTER_WRITE_AHEAD", "1")],
+    );
+    assert_ne!(run.code(), 0);
+    assert!(!killed.exists(), "the release never appeared");
+    assert_eq!(
+        ledger_statuses(&ledger),
+        ["pending"],
+        "but its spend is recorded"
+    );
+    // The next run reconciles it (not found: kept and counted) and records its own spend.
+    let next = dir.path().join("next");
+    publish_charted(&next, &config, &ledger, &[]).expect_code(0);
+    assert_eq!(ledger_statuses(&ledger), ["unconfirmed", "committed"]);
+    // Both count: the lifetime budget of 2 is spent.
+    let refused = publish_charted(&dir.path().join("third"), &config, &ledger, &[]).expect_code(1);
+    assert!(
+        refused.stderr().contains("ε = 0 is left"),
+        "{}",
+        refused.stderr()
+    );
+}
+
+#[test]
+fn a_two_way_table_of_bands_is_published_and_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        "[sizechart]\nmeasurements = [\"chest\", \"waist\", \"hips\"]\n\
+         [sizechart.bands]\nby = [\"chest\", \"waistToFloor\"]\ncount = 3\n",
+    );
+    let out = dir.path().join("release");
+    publish_sample(&out, &["--config", &config]).expect_code(0);
+    let (_, rows) = read_csv(&out.join("sizechart.csv"));
+    // (3 bands + "no chest") × (3 bands + "no waistToFloor") strata × 3 measurements.
+    assert_eq!(rows.len(), 16 * 3);
+    assert!(
+        rows.iter()
+            .any(|r| r[0].starts_with("chest ") && r[0].contains(" · waistToFloor ")),
+        "{:?}",
+        rows.iter().map(|r| &r[0]).collect::<Vec<_>>()
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert!(report["sizechart"]["strata_rule"]
+        .as_str()
+        .unwrap()
+        .contains("bands of chest × waistToFloor"));
+    anonpub(&["verify", out.to_str().unwrap()], &[]).expect_code(0);
 }
