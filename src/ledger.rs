@@ -328,9 +328,10 @@ impl Ledger {
     }
 
     /// Settles the `pending` entries of runs that did not confirm them: committed when the chart
-    /// with the recorded digest is found in the recorded directory, `unconfirmed` otherwise. Both
-    /// keep counting. Returns how many entries changed (the caller writes the ledger if any did).
-    pub fn reconcile(&mut self) -> usize {
+    /// with the recorded digest is found as `chart_file` in the recorded directory, `unconfirmed`
+    /// otherwise. Both keep counting. Returns how many entries changed (the caller writes the
+    /// ledger if any did).
+    pub fn reconcile(&mut self, chart_file: &str) -> usize {
         let mut changed = 0;
         for entry in &mut self.releases {
             if entry.status != EntryStatus::Pending {
@@ -338,7 +339,7 @@ impl Ledger {
             }
             let found = match (&entry.out, &entry.chart_sha256) {
                 (Some(out), Some(digest)) => {
-                    let chart = Path::new(out).join(crate::release::SIZECHART_CSV_FILE);
+                    let chart = Path::new(out).join(chart_file);
                     fs::read(chart)
                         .map(|bytes| hex::encode(sha2::Sha256::digest(&bytes)) == *digest)
                         .unwrap_or(false)
@@ -497,9 +498,13 @@ mod tests {
         assert_eq!(read.releases[0].status, EntryStatus::Pending);
         assert_eq!(read.spent_epsilon(), 1.0);
         ledger.confirm(position);
-        assert_eq!(ledger.reconcile(), 0, "nothing left to settle");
+        assert_eq!(
+            ledger.reconcile("sizechart.csv"),
+            0,
+            "nothing left to settle"
+        );
         let mut unsettled = read;
-        assert_eq!(unsettled.reconcile(), 1);
+        assert_eq!(unsettled.reconcile("sizechart.csv"), 1);
         assert_eq!(unsettled.releases[0].status, EntryStatus::Unconfirmed);
         assert_eq!(unsettled.spent_epsilon(), 1.0);
         unsettled.write(&path).unwrap();

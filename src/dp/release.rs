@@ -37,6 +37,7 @@ use crate::measurements::Catalog;
 use crate::release::plain::{PlainTable, PlainValues};
 pub use crate::release::sizechart::SizeChartReport;
 use crate::release::sizechart::WithheldCount;
+use crate::release::SIZECHART_CSV_FILE;
 use crate::sample::people::SizeModels;
 use crate::table::MeasurementTable;
 
@@ -276,7 +277,7 @@ pub fn check_chart_report(report: &SizeChartReport) -> std::result::Result<(), S
 /// `config.epsilon` past `config.lifetime_epsilon`. Without a lifetime budget, any spend passes.
 pub fn open_ledger(path: &Path, chart: Option<&SizeChartConfig>) -> Result<Ledger> {
     let mut ledger = Ledger::read(path)?;
-    let settled = ledger.reconcile();
+    let settled = ledger.reconcile(SIZECHART_CSV_FILE);
     if settled > 0 {
         ledger.write(path)?;
         tracing::warn!(
