@@ -20,7 +20,7 @@ seconds="${1:?usage: scripts/fuzz.sh SECONDS [TARGET...]}"
 shift
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(decrypt measies schema config hierarchy)
+  targets=(decrypt measies schema hierarchy)
 fi
 
 export RUSTC_BOOTSTRAP=1

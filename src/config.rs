@@ -513,4 +513,70 @@ mod tests {
         assert_eq!(config.linkage.error, 10.0);
         assert_eq!(ReleaseConfig::default().linkage.known.len(), 5);
     }
+
+    /// What the config parser promises on any text: it refuses or accepts, never panics, and a
+    /// config it accepts passes its own range checks.
+    fn parse_holds_its_promise(text: &str) {
+        match ReleaseConfig::parse(text, Path::new("release.toml")) {
+            Ok(config) => {
+                assert!(config.validate().is_ok(), "accepted but invalid: {text:?}");
+                assert!(config.k >= 2 && config.mdav_exact_limit >= 1);
+                if let Some(share) = config.thresholds.max_suppressed_share {
+                    assert!((0.0..=1.0).contains(&share));
+                }
+            }
+            Err(error) => {
+                let _ = error.to_string();
+            }
+        }
+    }
+
+    /// The inputs fuzzing found for the config parser, committed in `fuzz/corpus/config`. The
+    /// config reaches into every section's settings (methods, log filters, attacks), more than
+    /// the fuzz crate compiles, so the parser's fuzz knowledge is replayed here instead.
+    fn config_corpus() -> &'static [String] {
+        static CORPUS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+        CORPUS.get_or_init(|| {
+            let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/config");
+            let mut inputs: Vec<String> = std::fs::read_dir(dir)
+                .unwrap()
+                .filter_map(|entry| std::fs::read(entry.unwrap().path()).ok())
+                .filter_map(|bytes| String::from_utf8(bytes).ok())
+                .collect();
+            inputs.sort();
+            inputs
+        })
+    }
+
+    #[test]
+    fn every_input_of_the_fuzz_corpus_is_refused_or_valid() {
+        let corpus = config_corpus();
+        assert!(corpus.len() > 100, "the corpus is committed");
+        for text in corpus {
+            parse_holds_its_promise(text);
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config::with_cases(2000))]
+        /// Mutations of corpus inputs: a slice cut out, a number or a key spliced in.
+        #[test]
+        fn mutated_corpus_inputs_are_refused_or_valid(
+            pick in 0usize..10_000,
+            cut in 0usize..4_096,
+            splice in proptest::sample::select(vec![
+                "0", "1", "-1", "1e309", "nan", "inf", "18446744073709551616", "0.0000001",
+                "\"\"", "[]", "{}", "\n[method]\n", "\n[thresholds]\n", "\n[sizechart]\n",
+                "\n[tabulate]\n", "\nk = ", "\nl = ", "\nt = ", "=", "\"", "\u{feff}",
+            ]),
+        ) {
+            let corpus = config_corpus();
+            let text = &corpus[pick % corpus.len()];
+            let mut at = cut.min(text.len());
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            parse_holds_its_promise(&format!("{}{splice}{}", &text[..at], &text[at..]));
+        }
+    }
 }
