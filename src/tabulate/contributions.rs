@@ -5,13 +5,13 @@
 //!
 //! **Bounded memory.** Nothing per line is kept: a person is a number (their identifier is
 //! hashed to 128 bits or, for an IP address, taken as its 128 bits, and numbered in order of first
-//! appearance), a key value is a number per column, a cell is a number per key tuple, and a pair
-//! is 12 bytes (person, cell, events). Lines are appended to a buffer of at most [`PENDING`]
-//! pairs, which is sorted, folded and merged into the sorted pairs whenever it fills (sequential
-//! work instead of a random hash-map access per line; the merge is a stable sort of two sorted
-//! runs, linear, with scratch space of half their length). Memory grows with the distinct people,
-//! values, cells and pairs, never with the lines read: about 18 bytes per pair at the peak of a
-//! merge, plus the fixed buffer.
+//! appearance by [`People`]), a key value is a number per column, a cell is a number per key
+//! tuple, and a pair is 12 bytes (person, cell, events). Lines are appended to a buffer of at most
+//! [`PENDING`] pairs, which is sorted, folded and merged into the sorted pairs whenever it fills
+//! (sequential work instead of a random hash-map access per line; the merge runs backwards into
+//! the room grown at the end of the sorted pairs, so it needs no scratch space). Memory grows with
+//! the distinct people, values, cells and pairs, never with the lines read: 12 bytes per pair,
+//! about 24–40 bytes per person, plus the fixed buffer.
 
 use std::hash::{Hash, Hasher};
 
@@ -35,7 +35,7 @@ pub struct Contributions {
     /// Cells of more columns.
     wide_cells: FastMap<Box<[u32]>, u32>,
     cell_values: Vec<Box<[u32]>>,
-    people: FastMap<u128, u32>,
+    people: People,
     /// Sorted by (person, cell), one entry per pair.
     pairs: Vec<Pair>,
     /// Appended as lines come, folded into `pairs` when full.
@@ -46,7 +46,7 @@ pub struct Contributions {
 pub const PENDING: usize = 1 << 22;
 
 /// One (person, cell) pair and its events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Pair {
     /// The person's number.
     pub person: u32,
@@ -54,6 +54,65 @@ pub struct Pair {
     pub cell: u32,
     /// The person's events in the cell (saturating).
     pub events: u32,
+}
+
+/// People numbered in order of first appearance: each 128-bit key stored once in a dense list
+/// (its index is the number) and an open-addressing table of numbers with linear probing. A
+/// general hash map would store key and number together in 32-byte slots (the key's alignment)
+/// at a load of at most 7/8; this takes 16 bytes per person plus 4 bytes per slot at a load of at
+/// most 1/2, the difference between fitting a hundred million log lines in 2 GB or not.
+#[derive(Debug, Default)]
+struct People {
+    keys: Vec<u128>,
+    /// `EMPTY` or a person's number; the length is zero or a power of two.
+    slots: Vec<u32>,
+}
+
+/// An unused slot of [`People`].
+const EMPTY: u32 = u32::MAX;
+
+impl People {
+    /// The number of the person with `key`, given the next number if the key is new.
+    fn number(&mut self, key: u128) -> u32 {
+        if (self.keys.len() + 1) * 2 > self.slots.len() {
+            self.grow();
+        }
+        let mask = self.slots.len() - 1;
+        let mut at = self.home(key);
+        loop {
+            match self.slots[at] {
+                EMPTY => {
+                    let number = self.keys.len() as u32;
+                    self.keys.push(key);
+                    self.slots[at] = number;
+                    return number;
+                }
+                number if self.keys[number as usize] == key => return number,
+                _ => at = (at + 1) & mask,
+            }
+        }
+    }
+
+    /// The first slot to probe for `key`: the top bits of a multiplicative hash of both halves
+    /// (addresses differ in few, scattered bits; the multiply carries every bit to the top).
+    fn home(&self, key: u128) -> usize {
+        let folded = (key as u64) ^ ((key >> 64) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let bits = self.slots.len().trailing_zeros();
+        (folded.wrapping_mul(0xD6E8_FEB8_6659_FD93) >> (64 - bits)) as usize
+    }
+
+    /// Doubles the table (at least 1,024 slots) and puts every number back.
+    fn grow(&mut self) {
+        self.slots = vec![EMPTY; (self.slots.len() * 2).max(1024)];
+        let mask = self.slots.len() - 1;
+        for (number, &key) in self.keys.iter().enumerate() {
+            let mut at = self.home(key);
+            while self.slots[at] != EMPTY {
+                at = (at + 1) & mask;
+            }
+            self.slots[at] = number as u32;
+        }
+    }
 }
 
 /// The filled contributions, ready to count.
@@ -97,7 +156,7 @@ impl Contributions {
             narrow_cells: FastMap::default(),
             wide_cells: FastMap::default(),
             cell_values: Vec::new(),
-            people: FastMap::default(),
+            people: People::default(),
             pairs: Vec::new(),
             pending: Vec::new(),
         }
@@ -130,8 +189,7 @@ impl Contributions {
 
     /// The number of a person.
     pub fn person(&mut self, key: u128) -> u32 {
-        let next = self.people.len() as u32;
-        *self.people.entry(key).or_insert(next)
+        self.people.number(key)
     }
 
     /// Adds `events` events of `person` to the cell of key values `values` (one per column).
@@ -168,11 +226,23 @@ impl Contributions {
         let key = |p: &Pair| (p.person, p.cell);
         self.pending.sort_unstable_by_key(key);
         fold_equal(&mut self.pending);
-        // Exactly the room needed (a large reallocation is a remap, not a copy).
-        self.pairs.reserve_exact(self.pending.len());
-        self.pairs.append(&mut self.pending);
-        // Two sorted runs: the stable sort finds and merges them in linear time.
-        self.pairs.sort_by_key(key);
+        // Exactly the room needed (a large reallocation is a remap, not a copy), then a merge
+        // from the back: the largest remaining entry of either run goes to the last free slot,
+        // which never overtakes an unread entry of the sorted pairs.
+        let (old, new) = (self.pairs.len(), self.pending.len());
+        self.pairs.reserve_exact(new);
+        self.pairs.resize(old + new, Pair::default());
+        let (mut read, mut write) = (old, old + new);
+        for &pair in self.pending.iter().rev() {
+            while read > 0 && key(&self.pairs[read - 1]) > key(&pair) {
+                read -= 1;
+                write -= 1;
+                self.pairs[write] = self.pairs[read];
+            }
+            write -= 1;
+            self.pairs[write] = pair;
+        }
+        self.pending.clear();
         fold_equal(&mut self.pairs);
     }
 
@@ -264,5 +334,53 @@ mod tests {
             address_key("192.0.2.1".parse().unwrap()),
             address_key("::c000:201".parse().unwrap())
         );
+    }
+
+    #[test]
+    fn people_keep_their_first_number_through_growth() {
+        let mut people = People::default();
+        let mut expected = std::collections::HashMap::new();
+        // Keys alike in all but a few bits (addresses of one network) and hashed keys, seen
+        // repeatedly in an order unlike their numbering.
+        let keys: Vec<u128> = (0..5_000u128)
+            .map(|i| address_key(std::net::Ipv4Addr::from(0x0a00_0000 + i as u32 * 3).into()))
+            .chain((0..5_000).map(|i| person_key(&format!("id-{i}"))))
+            .collect();
+        for round in 0..3 {
+            for (i, &key) in keys.iter().enumerate() {
+                let key = keys[(i * 7919 + round) % keys.len()].max(key);
+                let next = expected.len() as u32;
+                let number = *expected.entry(key).or_insert(next);
+                assert_eq!(people.number(key), number);
+            }
+        }
+        assert_eq!(people.keys.len(), expected.len());
+    }
+
+    #[test]
+    fn merges_across_folds_equal_one_big_count() {
+        let mut contributions = Contributions::new(1);
+        let mut expected = std::collections::BTreeMap::new();
+        let mut state = 12345u64;
+        for step in 0..20_000u64 {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let (person, cell) = ((state >> 40) as u32 % 300, (state >> 20) as u32 % 50);
+            let events = state % 4;
+            let value = contributions.coded_value(0, i64::from(cell), || cell.to_string());
+            contributions.add(person, &[value], events);
+            *expected.entry((person, value)).or_insert(0u32) += events as u32;
+            if step % 1_777 == 0 {
+                contributions.fold();
+            }
+        }
+        let done = contributions.finish();
+        let got: Vec<_> = done
+            .pairs
+            .iter()
+            .map(|p| ((p.person, p.cell), p.events))
+            .collect();
+        assert_eq!(got, expected.into_iter().collect::<Vec<_>>());
     }
 }
