@@ -47,6 +47,10 @@ pub struct Thresholds {
     /// ([`crate::risk::known_members`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_public_exposed_share: Option<f64>,
+    /// Area under the ROC curve of the membership-inference attacker on the widest sets
+    /// ([`crate::risk::membership`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_membership_auc: Option<f64>,
 }
 
 /// What a release measured, for [`Thresholds::evaluate`]; `None` where a figure is not known
@@ -75,6 +79,8 @@ pub struct Measured {
     pub fake_accounts_recovered: Option<f64>,
     /// Share of private people exposed by public sets.
     pub public_exposed_share: Option<f64>,
+    /// AUC of membership inference (the widest sets when there are enough).
+    pub membership_auc: Option<f64>,
 }
 
 /// How a threshold bounds its figure.
@@ -116,7 +122,7 @@ pub struct GateSpec {
 }
 
 /// Every threshold, in the order they are judged (the first failing one stops a release).
-pub const GATES: [GateSpec; 11] = [
+pub const GATES: [GateSpec; 12] = [
     k_anonymity::MIN_K,
     GateSpec::at_most(
         "thresholds.max_suppressed_share",
@@ -172,6 +178,12 @@ pub const GATES: [GateSpec; 11] = [
         MeasuredFrom::Simulation,
         |t| t.max_public_exposed_share,
         |m| m.public_exposed_share,
+    ),
+    GateSpec::at_most(
+        "thresholds.max_membership_auc",
+        MeasuredFrom::Simulation,
+        |t| t.max_membership_auc,
+        |m| m.membership_auc,
     ),
 ];
 

@@ -50,6 +50,17 @@
 //! as the cost.
 //! Clusters count distinct person numbers, so a person's several sets never make a pattern
 //! frequent on their own.
+//!
+//! **Costs weigh each column by its scarcity.** A dropped value costs `mean / n_c`, where `n_c`
+//! is the number of records that have column `c` and `mean` that count averaged over the
+//! columns, so the costs still add up to values on average but a value of a column few people
+//! record counts for more. Without the weights, a rare pattern that adds a few rare
+//! measurements to a common pattern joins the common pattern and loses them: a minority that
+//! records a scattered few of the bust measurements (people without breasts, about a tenth of
+//! those who record any) lost almost all of theirs that way, and with them the second mode of
+//! those columns. Weighted, the planner drops the common measurements instead (a value of `chest`
+//! is one of thousands) and keeps each column's share of its values near the same, which is
+//! what a user of any one column sees.
 
 use std::collections::{HashMap, HashSet};
 
@@ -88,15 +99,56 @@ struct Cluster {
     closed: bool,
 }
 
+/// The cost of one dropped value of each column (see the module documentation), and the fewest
+/// measurements a published pattern may have (a merge below it would suppress every record).
+struct Weights {
+    per_column: Vec<f64>,
+    min_published: usize,
+}
+
+impl Weights {
+    /// `mean / n_c` for the columns of `masks` (columns nobody has weigh 0).
+    fn of(masks: &[u64], width: usize, min_published: usize) -> Self {
+        let mut counts = vec![0usize; width];
+        for &mask in masks {
+            for (c, count) in counts.iter_mut().enumerate() {
+                *count += usize::from(mask & (1 << c) != 0);
+            }
+        }
+        let present: Vec<usize> = counts.iter().copied().filter(|&n| n > 0).collect();
+        let mean = present.iter().sum::<usize>() as f64 / present.len().max(1) as f64;
+        Weights {
+            per_column: counts
+                .iter()
+                .map(|&n| if n == 0 { 0.0 } else { mean / n as f64 })
+                .collect(),
+            min_published: min_published.max(1),
+        }
+    }
+
+    /// The cost of dropping one value of each column of `mask`.
+    fn of_mask(&self, mask: u64) -> f64 {
+        self.per_column
+            .iter()
+            .enumerate()
+            .filter(|(c, _)| mask & (1 << c) != 0)
+            .map(|(_, w)| w)
+            .sum()
+    }
+}
+
 impl Cluster {
-    /// Values dropped if `other` (with `records` records and pattern `mask`) joins this cluster.
-    fn join_cost(&self, mask: u64, records: usize) -> Option<usize> {
+    /// Weighted values dropped if `other` (with `records` records and pattern `mask`) joins this
+    /// cluster.
+    fn join_cost(&self, mask: u64, records: usize, weights: &Weights) -> Option<f64> {
         let common = self.target & mask;
-        if common == 0 || (self.closed && common != self.target) {
+        if (common.count_ones() as usize) < weights.min_published
+            || (self.closed && common != self.target)
+        {
             return None;
         }
-        let shrink = (self.target & !common).count_ones() as usize;
-        Some(records * (mask & !common).count_ones() as usize + self.records * shrink)
+        let shrink = weights.of_mask(self.target & !common);
+        Some(records as f64 * weights.of_mask(mask & !common) + self.records as f64 * shrink)
     }
 
     fn absorb(&mut self, other: Cluster) {
@@ -118,6 +170,7 @@ pub fn plan_coverage(
 ) -> CoveragePlan {
     let min_people = min_people.max(k);
     let masks: Vec<u64> = (0..table.len()).map(|i| table.coverage(i)).collect();
+    let weights = Weights::of(&masks, table.width(), min_published);
     let mut by_pattern: HashMap<u64, (HashSet<u32>, usize)> = HashMap::new();
     for (i, &mask) in masks.iter().enumerate() {
         let entry = by_pattern.entry(mask).or_default();
@@ -125,13 +178,13 @@ pub fn plan_coverage(
         entry.1 += 1;
     }
     let mut patterns: Vec<Cluster> = by_pattern
-        .into_iter()
-        .filter(|(mask, _)| *mask != 0)
-        .map(|(mask, (people, records))| Cluster {
+        .iter()
+        .filter(|(mask, _)| **mask != 0)
+        .map(|(&mask, (people, records))| Cluster {
             target: mask,
             closed: people.len() >= min_people,
-            people,
-            records,
+            people: people.clone(),
+            records: *records,
             members: vec![mask],
         })
         .collect();
@@ -145,8 +198,8 @@ pub fn plan_coverage(
     let (mut clusters, small): (Vec<Cluster>, Vec<Cluster>) =
         patterns.into_iter().partition(|p| p.closed);
     for pattern in small {
-        match cheapest_join(&clusters, &pattern) {
-            Some((index, cost)) if cost <= MAX_JOIN_DROP * pattern.records => {
+        match cheapest_join(&clusters, &pattern, &weights) {
+            Some((index, cost)) if cost <= (MAX_JOIN_DROP * pattern.records) as f64 => {
                 let cluster = &mut clusters[index];
                 cluster.absorb(pattern);
                 cluster.closed |= cluster.people.len() >= min_people;
@@ -157,12 +210,19 @@ pub fn plan_coverage(
     for cluster in &mut clusters {
         cluster.closed = false;
     }
-    merge_small(&mut clusters, min_people, true);
-    merge_small(&mut clusters, k, false);
-    let target_of: HashMap<u64, u64> = clusters
+    merge_small(&mut clusters, min_people, true, &weights);
+    merge_small(&mut clusters, k, false, &weights);
+    let mut target_of: HashMap<u64, u64> = clusters
         .iter()
+        .filter(|c| c.target.count_ones() as usize >= min_published)
         .flat_map(|c| c.members.iter().map(move |&m| (m, c.target)))
         .collect();
+    let leftover: Vec<(u64, HashSet<u32>)> = by_pattern
+        .into_iter()
+        .filter(|(mask, _)| *mask != 0 && !target_of.contains_key(mask))
+        .map(|(mask, (people, _))| (mask, people))
+        .collect();
+    target_of.extend(pool_leftovers(leftover, k, min_published));
     let mut plan = CoveragePlan {
         pattern: Vec::with_capacity(masks.len()),
         coarsened_records: 0,
@@ -187,17 +247,82 @@ pub fn plan_coverage(
     plan
 }
 
+/// Pools the patterns that planning left without a cluster of k people (sparse sets whose
+/// intersections with each other fell below `min_published` measurements, or whose only
+/// partners were large clusters they would have shrunk): repeatedly, the measurements most of
+/// them share are grown one column at a time (the column that keeps the most people, as long as
+/// at least k people have every column so far and, past `min_published` columns, at least half
+/// of those before), and every leftover pattern containing them is published with them. Returns each pooled pattern's target; patterns no pool reaches stay suppressed.
+///
+/// This is frequent-itemset search (Agrawal & Srikant 1994) over a few hundred leftovers, greedy
+/// rather than exhaustive: each pool is shared by at least k distinct people by construction.
+fn pool_leftovers(
+    mut leftover: Vec<(u64, HashSet<u32>)>,
+    k: usize,
+    min_published: usize,
+) -> Vec<(u64, u64)> {
+    leftover.sort_unstable_by_key(|(mask, _)| *mask);
+    let mut pooled = Vec::new();
+    loop {
+        let people_with = |target: u64, leftover: &[(u64, HashSet<u32>)]| {
+            let mut people: HashSet<u32> = HashSet::new();
+            for (mask, owners) in leftover {
+                if mask & target == target {
+                    people.extend(owners);
+                }
+            }
+            people.len()
+        };
+        let (mut target, mut support) = (0u64, usize::MAX);
+        loop {
+            let candidates = leftover
+                .iter()
+                .fold(0u64, |all, (mask, _)| all | mask)
+                & !target;
+            let best = (0..64)
+                .filter(|c| candidates & (1 << c) != 0)
+                .map(|c| (people_with(target | 1 << c, &leftover), c))
+                .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+            match best {
+                Some((people, c))
+                    if people >= k
+                        && ((target.count_ones() as usize) < min_published
+                            || 2 * people >= support) =>
+                {
+                    target |= 1 << c;
+                    support = people;
+                }
+                _ => break,
+            }
+        }
+        if (target.count_ones() as usize) < min_published.max(1) {
+            return pooled;
+        }
+        leftover.retain(|(mask, _)| {
+            let joins = mask & target == target;
+            if joins {
+                pooled.push((*mask, target));
+            }
+            !joins
+        });
+    }
+}
+
 /// The cluster that `pattern` joins for the fewest dropped values, with that cost; the first such
 /// cluster on ties.
-fn cheapest_join(clusters: &[Cluster], pattern: &Cluster) -> Option<(usize, usize)> {
+fn cheapest_join(
+    clusters: &[Cluster],
+    pattern: &Cluster,
+    weights: &Weights,
+) -> Option<(usize, f64)> {
     clusters
         .iter()
         .enumerate()
         .filter_map(|(index, cluster)| {
-            let cost = cluster.join_cost(pattern.target, pattern.records)?;
+            let cost = cluster.join_cost(pattern.target, pattern.records, weights)?;
             Some((index, cost))
         })
-        .min_by_key(|&(index, cost)| (cost, index))
+        .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)))
 }
 
 /// Merges every cluster of fewer than `below` people into its cheapest partner (now any cluster,
@@ -205,21 +330,21 @@ fn cheapest_join(clusters: &[Cluster], pattern: &Cluster) -> Option<(usize, usiz
 /// holds (its records times its measurements), or [`MERGE_DROP_SHARE`] of them when
 /// `keep_unmerged`. A cluster without such a partner is kept when `keep_unmerged`, and removed
 /// otherwise (its records are then suppressed).
-fn merge_small(clusters: &mut Vec<Cluster>, below: usize, keep_unmerged: bool) {
+fn merge_small(clusters: &mut Vec<Cluster>, below: usize, keep_unmerged: bool, weights: &Weights) {
     let mut settled: Vec<Cluster> = Vec::new();
     while let Some(index) = (0..clusters.len())
         .filter(|&i| clusters[i].people.len() < below)
         .min_by_key(|&i| (clusters[i].people.len(), i))
     {
         let small = clusters.remove(index);
-        let own_values = small.records * small.target.count_ones() as usize;
+        let own_values = small.records as f64 * weights.of_mask(small.target);
         let share = if keep_unmerged {
             MERGE_DROP_SHARE
         } else {
             (1, 1)
         };
-        match cheapest_join(clusters, &small) {
-            Some((partner, cost)) if cost <= own_values * share.0 / share.1 => {
+        match cheapest_join(clusters, &small, weights) {
+            Some((partner, cost)) if cost <= own_values * share.0 as f64 / share.1 as f64 => {
                 clusters[partner].absorb(small);
             }
             _ if keep_unmerged => settled.push(small),

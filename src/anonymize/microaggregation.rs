@@ -26,6 +26,7 @@ use rayon::prelude::*;
 
 use super::coverage::{plan_coverage, CoveragePlan};
 use super::global::ClassConstraint;
+use super::marginals::align_marginals;
 use super::mdav::{Mdav, Points};
 use super::variance::restore_spread;
 use crate::measurements::Catalog;
@@ -48,6 +49,28 @@ pub struct ReleaseMethod {
     /// Per column, the plausible range that released values are kept within: spread restoration
     /// may move an extreme group's mean outwards, never past what a real set may hold.
     pub bounds: Vec<[f64; 2]>,
+}
+
+/// Groups of a pattern that publishes more columns than this are larger than k: `k` people per
+/// started block of this many columns (k for up to 12 columns, 2k up to 24, 3k up to 36, 4k
+/// beyond).
+///
+/// **Why: membership inference.** An attacker who knows a person's whole set can tell whether
+/// the person is in the release by the distance to the nearest released row
+/// ([`crate::risk::membership`]): a member's own group's row was formed around them, and the
+/// more columns a row publishes, the more that shows (on a synthetic database of 10,000 users
+/// with full sets, k = 5 everywhere gave an AUC of 0.72 on sets of at least 19 measurements, four
+/// girths alone 0.51). In a group of `g` people a member moves the row by a `1/g` share of their
+/// own deviation, so larger groups where rows are wide hide membership at the price of coarser
+/// rows only where many columns give the spread restoration and the marginal alignment enough to
+/// work with. The figures of the trade (AUC and utility at k, and with this growth) are in
+/// `BENCHMARKS.md`, *Membership*.
+pub const COLUMNS_PER_K: usize = 20;
+
+/// People per group in a pattern of `columns` published columns: `k` per started block of
+/// [`COLUMNS_PER_K`] columns.
+pub fn group_size(k: usize, columns: usize) -> usize {
+    k * columns.div_ceil(COLUMNS_PER_K).max(1)
 }
 
 /// Default of [`ReleaseMethod::min_published`] (`min_published_measurements` in the release
@@ -130,7 +153,7 @@ pub fn microaggregate(
     let release = Release::Restored {
         bounds: &method.bounds,
     };
-    aggregate(
+    let mut released = aggregate(
         table,
         coverage,
         method.k,
@@ -138,7 +161,9 @@ pub fn microaggregate(
         &method.rounding,
         release,
         progress,
-    )
+    );
+    align_marginals(table, &mut released, &method.rounding, &method.bounds);
+    released
 }
 
 /// Plain MDAV microaggregation (group means, no spread restoration, patterns of k people), with
@@ -189,11 +214,15 @@ fn aggregate(
             by_pattern.entry(*p).or_default().push(i);
         }
     }
-    let mdav = Mdav::new(k, exact_limit);
     let released: Vec<PatternRelease> = by_pattern
         .into_par_iter()
         .map(|(pattern, records)| {
             let columns: Vec<usize> = (0..width).filter(|c| pattern & (1 << c) != 0).collect();
+            let size = match release_kind {
+                Release::Restored { .. } => group_size(k, columns.len()),
+                Release::Means { .. } => k,
+            };
+            let mdav = Mdav::new(size, exact_limit);
             let coordinates: Vec<f64> = records
                 .iter()
                 .flat_map(|&r| {

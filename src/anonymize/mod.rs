@@ -9,8 +9,8 @@
 //! - `mondrian`: strict multidimensional partitioning (local recoding);
 //! - `mdav`: microaggregation in groups of k distinct people (exact, or partitioned for scale),
 //!   used by `microaggregation` after `coverage` planning — the FreeSewing release method;
-//! - `variance`: spread restoration of the group means of one coverage pattern, the last step of
-//!   `microaggregation`;
+//! - `variance`: spread restoration of the group means of one coverage pattern, a step of
+//!   `microaggregation`, followed by `marginals` (each column's window means in release order);
 //! - `noise`: top/bottom coding, additive noise and rounding of numeric columns.
 //!
 //! Privacy models besides k-anonymity, as per-class constraints (`model::ClassConstraint`):
@@ -29,6 +29,7 @@ pub mod hierarchy;
 pub mod k_anonymity;
 pub mod ldiversity;
 pub mod loss;
+pub mod marginals;
 pub mod mdav;
 pub mod method;
 pub mod microaggregation;

@@ -224,6 +224,30 @@ fn render_attacks(attacks: &AttacksReport, k: usize, gates: &[Gate]) -> String {
         known.exposed_people,
         known.exposed_share * 100.0
     );
+    let membership = &attacks.membership;
+    let _ = writeln!(
+        out,
+        "\nmembership inference (nearest released row, {} held out of {} people):",
+        membership.held_out_people, membership.simulated_people
+    );
+    for (name, figures) in [
+        ("every set", &membership.all),
+        (&*format!("sets of >= {}", membership.wide_min_measurements), &membership.wide),
+    ] {
+        let _ = writeln!(
+            out,
+            "  {name:<16} {} members / {} non-members: AUC {} (95 % CI {}), TPR at 5 % FPR {}",
+            figures.members,
+            figures.non_members,
+            figures.auc.map_or("-".into(), |a| format!("{a:.3}")),
+            figures
+                .auc_ci95
+                .map_or("-".into(), |[l, h]| format!("{l:.3}-{h:.3}")),
+            figures
+                .tpr_at_5_percent_fpr
+                .map_or("-".into(), |t| format!("{:.1} %", t * 100.0)),
+        );
+    }
     let _ = writeln!(out, "\ngates:");
     if gates.is_empty() {
         let _ = writeln!(

@@ -84,6 +84,11 @@ pub fn attacks_section(attacks: &AttacksReport) -> serde_json::Value {
             line("known_members", &known.rebuilt),
         ],
         "public_exposed_share": known.exposed_share,
+        "membership": {
+            "gated_auc": attacks.membership.gated_auc(),
+            "all": attacks.membership.all,
+            "wide": attacks.membership.wide,
+        },
         "detail": attacks,
     })
 }

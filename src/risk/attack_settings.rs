@@ -108,6 +108,9 @@ impl AttackSettings {
             thresholds
                 .max_public_exposed_share
                 .get_or_insert(DEFAULT_MAX_PUBLIC_EXPOSED_SHARE);
+            thresholds
+                .max_membership_auc
+                .get_or_insert(super::membership::DEFAULT_MAX_MEMBERSHIP_AUC);
         }
     }
 }

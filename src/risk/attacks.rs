@@ -38,6 +38,7 @@ use super::differencing::{attack_people, stream_of, Change, DifferencingReport};
 use super::fake_accounts::{fake_accounts_attack, FakeAccounts};
 use super::known_members::{known_members_attack, KnownMembersReport};
 use super::linkage::ReleasedRows;
+use super::membership::{membership_attack, MembershipReport};
 use super::recovery::{only_people, sample_people, MethodUnderAttack, RecoveryFigures, Scoring};
 use crate::gates::Measured;
 use crate::ledger::GroupMembership;
@@ -96,6 +97,8 @@ pub struct AttacksReport {
     pub fake_accounts_attacker: FakeAccounts,
     /// Planted accounts.
     pub fake_accounts: RecoveryFigures,
+    /// Membership inference by the nearest released row.
+    pub membership: MembershipReport,
 }
 
 impl AttacksReport {
@@ -112,11 +115,14 @@ impl AttacksReport {
         let percent = |share: f64| format!("{:.1} %", share * 100.0);
         format!(
             "differencing recovered {} of leavers and {} of joiners, fake accounts {}, public \
-             sets exposed {} of private people",
+             sets exposed {} of private people, membership AUC {}",
             percent(self.differencing.leavers.recovered_share),
             percent(self.differencing.joiners.recovered_share),
             percent(self.fake_accounts.recovered_share),
-            percent(self.known_members.exposed_share)
+            percent(self.known_members.exposed_share),
+            self.membership
+                .gated_auc()
+                .map_or("-".to_string(), |auc| format!("{auc:.3}"))
         )
     }
 
@@ -125,6 +131,7 @@ impl AttacksReport {
         measured.differencing_recovered = Some(self.differencing_recovered());
         measured.fake_accounts_recovered = Some(self.fake_accounts.recovered_share);
         measured.public_exposed_share = Some(self.known_members.exposed_share);
+        measured.membership_auc = self.membership.gated_auc();
     }
 }
 
@@ -198,7 +205,9 @@ pub fn run_attacks(
         seed,
         scoring,
     );
+    let membership = membership_attack(table, method, seed);
     AttacksReport {
+        membership,
         eligible_people: table.distinct_people(),
         simulated_people: simulated.distinct_people(),
         changes,
@@ -361,6 +370,7 @@ mod tests {
         assert_eq!(thresholds.max_differencing_recovered, Some(0.03));
         assert_eq!(thresholds.max_fake_accounts_recovered, Some(0.05));
         assert_eq!(thresholds.max_public_exposed_share, Some(0.0));
+        assert_eq!(thresholds.max_membership_auc, Some(0.65));
         settings.validate(&thresholds).unwrap();
         let off = AttackSettings {
             enabled: false,

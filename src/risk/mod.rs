@@ -39,6 +39,7 @@ pub mod differencing;
 pub mod fake_accounts;
 pub mod known_members;
 pub mod linkage;
+pub mod membership;
 pub mod nearest;
 pub mod population;
 pub mod recovery;
