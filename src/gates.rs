@@ -347,6 +347,7 @@ mod tests {
             max_differencing_recovered: Some(0.03),
             max_fake_accounts_recovered: Some(0.05),
             max_public_exposed_share: Some(0.0),
+            max_membership_auc: Some(0.65),
         };
         let serialized = serde_json::to_value(&every).unwrap();
         let mut fields: Vec<&str> = serialized

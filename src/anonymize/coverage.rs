@@ -275,10 +275,7 @@ fn pool_leftovers(
         };
         let (mut target, mut support) = (0u64, usize::MAX);
         loop {
-            let candidates = leftover
-                .iter()
-                .fold(0u64, |all, (mask, _)| all | mask)
-                & !target;
+            let candidates = leftover.iter().fold(0u64, |all, (mask, _)| all | mask) & !target;
             let best = (0..64)
                 .filter(|c| candidates & (1 << c) != 0)
                 .map(|c| (people_with(target | 1 << c, &leftover), c))
@@ -415,32 +412,69 @@ mod tests {
 
     #[test]
     fn patterns_below_min_people_join_a_larger_one_they_contain() {
-        // 30 people with {a,b}, 6 with {a,b,c}: frequent for k = 5, but below 25 people.
-        let mut rows: Vec<(u32, u64)> = (0..30).map(|p| (p, 0b011)).collect();
-        rows.extend((30..36).map(|p| (p, 0b111)));
-        let t = masked(3, &rows);
+        // 30 people with {a,b}, 6 with {a,b,c}, 30 with {c,d,e}: {a,b,c} is frequent for k = 5
+        // but below 25 people, and c is as common as a and b, so dropping it is cheap.
+        let mut rows: Vec<(u32, u64)> = (0..30).map(|p| (p, 0b00011)).collect();
+        rows.extend((30..36).map(|p| (p, 0b00111)));
+        rows.extend((36..66).map(|p| (p, 0b11100)));
+        let t = masked(5, &rows);
         let kept = plan_coverage(&t, 5, 5, 1);
         assert_eq!(kept.coarsened_records, 0);
         let merged = plan_coverage(&t, 5, 25, 1);
-        assert_eq!(merged.pattern, vec![Some(0b011); 36]);
+        assert_eq!(merged.pattern[..36], vec![Some(0b00011); 36]);
         assert_eq!(merged.dropped_values, 6);
     }
 
     #[test]
+    fn values_of_a_rare_column_are_kept_rather_than_merged_away() {
+        // 30 people with {a,b}, 6 with {a,b,c}: the six hold every value of c, so they keep their
+        // own pattern (k = 5 people) instead of joining {a,b} below min_people.
+        let mut rows: Vec<(u32, u64)> = (0..30).map(|p| (p, 0b011)).collect();
+        rows.extend((30..36).map(|p| (p, 0b111)));
+        let plan = plan_coverage(&masked(3, &rows), 5, 25, 1);
+        assert_eq!(plan.pattern[30..], vec![Some(0b111); 6]);
+        assert_eq!(plan.dropped_values, 0);
+    }
+
+    #[test]
     fn a_cluster_short_of_k_is_merged_when_that_costs_less_than_suppressing_it() {
-        // Three people with {a,b,c,d}; one with {a,b,c,e} joins them under {a,b,c}: 4 values
-        // dropped, no more than the 4 its suppression would remove.
-        let mut rows: Vec<(u32, u64)> = (0..3).map(|p| (p, 0b01111)).collect();
-        rows.push((3, 0b10111));
-        let plan = plan_coverage(&masked(5, &rows), 3, 3, 1);
+        // Three people with {a..f}; one with {a..e,g} joins them under {a..e}: g and three f
+        // dropped, less (weighted by scarcity) than the six values its suppression would remove.
+        let mut rows: Vec<(u32, u64)> = (0..3).map(|p| (p, 0b0111111)).collect();
+        rows.push((3, 0b1011111));
+        let plan = plan_coverage(&masked(7, &rows), 3, 3, 1);
         assert_eq!(plan.suppressed_records, 0);
-        assert!(plan.pattern.iter().all(|&p| p == Some(0b00111)));
-        // With ten people the merge would drop 11 values to save 4: suppression is cheaper.
-        let mut rows: Vec<(u32, u64)> = (0..10).map(|p| (p, 0b01111)).collect();
-        rows.push((10, 0b10111));
-        let plan = plan_coverage(&masked(5, &rows), 3, 3, 1);
+        assert!(plan.pattern.iter().all(|&p| p == Some(0b0011111)));
+        // With ten people the merge would drop 11 values to save 6: suppression is cheaper.
+        let mut rows: Vec<(u32, u64)> = (0..10).map(|p| (p, 0b0111111)).collect();
+        rows.push((10, 0b1011111));
+        let plan = plan_coverage(&masked(7, &rows), 3, 3, 1);
         assert_eq!(plan.suppressed_records, 1);
-        assert_eq!(plan.pattern[0], Some(0b01111));
+        assert_eq!(plan.pattern[0], Some(0b0111111));
+    }
+
+    #[test]
+    fn leftover_sparse_sets_are_pooled_on_the_measurements_they_share() {
+        // Six people with scattered sparse sets that all contain {a,b,c} but share nothing else,
+        // next to a large full pattern they would shrink: pooled under {a,b,c}, none suppressed.
+        let mut rows: Vec<(u32, u64)> = (0..40).map(|p| (p, 0b1111_1111)).collect();
+        for (i, extra) in [
+            0b0001_1000u64,
+            0b0010_1000,
+            0b0100_1000,
+            0b1000_0000,
+            0b0011_0000,
+            0b0101_0000,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            rows.push((100 + i as u32, 0b0000_0111 | extra));
+        }
+        let plan = plan_coverage(&masked(8, &rows), 5, 25, 3);
+        assert_eq!(plan.suppressed_records, 0);
+        assert!(plan.pattern[..40].iter().all(|&p| p == Some(0b1111_1111)));
+        assert!(plan.pattern[40..].iter().all(|&p| p == Some(0b0000_0111)));
     }
 
     proptest::proptest! {

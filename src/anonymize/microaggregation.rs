@@ -481,7 +481,7 @@ mod tests {
             let raw = column_variance(table.values(), 3, c);
             let kept = column_variance(&restored.values, 3, c);
             assert!(
-                (kept / raw - 1.0).abs() < 1e-3,
+                (kept / raw - 1.0).abs() < 1e-2,
                 "column {c}: {kept} vs {raw}"
             );
             assert!(column_variance(&plain.values, 3, c) < raw);

@@ -232,7 +232,10 @@ fn render_attacks(attacks: &AttacksReport, k: usize, gates: &[Gate]) -> String {
     );
     for (name, figures) in [
         ("every set", &membership.all),
-        (&*format!("sets of >= {}", membership.wide_min_measurements), &membership.wide),
+        (
+            &*format!("sets of >= {}", membership.wide_min_measurements),
+            &membership.wide,
+        ),
     ] {
         let _ = writeln!(
             out,

@@ -316,6 +316,13 @@ pub mod measured_attacks {
     /// With 20 % of sets public and kept in the release: share of the other people in a group
     /// with fewer than k = 5 people whose sets are not public.
     pub const PUBLIC_EXPOSED: f64 = 0.574;
+    /// Membership inference by the nearest released row, on sets of at least 19 measurements:
+    /// area under the ROC curve with groups that grow with the published columns, and with k
+    /// people in every group (`risk::membership`, 20 % of people held out; `BENCHMARKS.md`,
+    /// *Membership*).
+    pub const MEMBERSHIP_AUC: [f64; 2] = [0.602, 0.722];
+    /// Share of members named at a 5 % false-positive rate, with the same two methods.
+    pub const MEMBERSHIP_TPR_AT_5_FPR: [f64; 2] = [0.079, 0.125];
 }
 
 /// The "what this release resists, and what it does not" subsection, in plain words, from the
@@ -397,6 +404,21 @@ pub fn attack_resistance(
             ),
         },
     );
+    let _ = writeln!(
+        text,
+        "- **Telling who is in the release:** someone who knows a person's whole set and \
+         looks for the nearest released row tells people in the release from people left out \
+         with an area under the ROC curve of {auc:.2} on sets of at least half the \
+         measurements (0.5 is a coin), naming {tpr} of members at a 5 % false-positive rate \
+         (with groups of k people everywhere: {auc_k:.2} and {tpr_k}). Rows that publish more \
+         than {columns} measurements come from groups of k people per started {columns} \
+         measurements, because a wide row shows its own members best.",
+        auc = m::MEMBERSHIP_AUC[0],
+        tpr = percent(m::MEMBERSHIP_TPR_AT_5_FPR[0]),
+        auc_k = m::MEMBERSHIP_AUC[1],
+        tpr_k = percent(m::MEMBERSHIP_TPR_AT_5_FPR[1]),
+        columns = crate::anonymize::microaggregation::COLUMNS_PER_K,
+    );
     if public_left_out {
         text.push_str(
             "- **Public sets:** sets their owners made public are not in this release, so \
@@ -409,6 +431,11 @@ pub fn attack_resistance(
     }
     if let Some(limit) = thresholds.max_fake_accounts_recovered {
         gates.push(format!("planted accounts at most {}", percent(limit)));
+    }
+    if let Some(limit) = thresholds.max_membership_auc {
+        gates.push(format!(
+            "membership inference has an area under the ROC curve of at most {limit:.2}"
+        ));
     }
     if let Some(limit) = thresholds.max_public_exposed_share {
         gates.push(format!(

@@ -25,7 +25,10 @@
 //! measurements), where the attack is strongest: the more measurements a row publishes, the
 //! better it tells its own members from everyone else. The gate `max_membership_auc` judges the
 //! widest sets when there are enough of them ([`MIN_WIDE_TARGETS`] of each kind), every target
-//! otherwise. On a table of more than [`MAX_SIMULATED_PEOPLE`] people the simulation runs on that
+//! otherwise. On a table of at most [`SMALL_TABLE_PEOPLE`] people the simulation is repeated on
+//! [`FOLDS`] disjoint held-out fifths, so that everyone is scored once as a non-member and the
+//! AUC is not decided by a few dozen people. On a table of more than [`MAX_SIMULATED_PEOPLE`]
+//! people the simulation runs on that
 //! many drawn at random: fewer people make rows sparser and members stand out more, so the
 //! figure errs on the side of caution.
 //!
@@ -55,11 +58,24 @@ pub const MAX_TARGETS: usize = 2_000;
 /// Members and non-members each the widest-set figures need before the gate judges them.
 pub const MIN_WIDE_TARGETS: usize = 20;
 
+/// Tables of at most this many people are scored in [`FOLDS`] folds.
+pub const SMALL_TABLE_PEOPLE: usize = 5_000;
+
+/// Folds on a small table: with a fifth held out each time, everyone is a non-member once.
+pub const FOLDS: usize = 5;
+
 /// The false-positive rate the true-positive rate is read at.
 pub const FALSE_POSITIVE_RATE: f64 = 0.05;
 
 /// Domain separation of the draws.
 const STREAM: u64 = 0x6d65_6d62_6572_7368; // "membersh"
+
+/// The generator that orders people into folds.
+fn rng_for_folds(seed: u64) -> ChaCha20Rng {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    rng.set_stream(STREAM + 1);
+    rng
+}
 
 /// The figures of one set of targets.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -81,7 +97,7 @@ pub struct MembershipFigures {
 pub struct MembershipReport {
     /// People of the table the method was re-run on.
     pub simulated_people: usize,
-    /// People held out of that release.
+    /// People held out, over every fold (see [`SMALL_TABLE_PEOPLE`]).
     pub held_out_people: usize,
     /// Sets with at least this many measurements count as wide.
     pub wide_min_measurements: usize,
@@ -133,40 +149,56 @@ pub fn membership_attack(
     let held_count = ((simulated.len() as f64 * HOLD_OUT_SHARE).round() as usize)
         .min(simulated.len() / 2)
         .min(MAX_TARGETS);
-    let held_out = draw(&simulated, held_count);
-    let kept: Vec<u32> = simulated
-        .iter()
-        .copied()
-        .filter(|p| held_out.binary_search(p).is_err())
-        .collect();
-    let members = draw(&kept, held_count.min(kept.len()));
-    let release = method.release(&only_people(table, &kept));
-
+    // Disjoint folds of held-out people, each scored against its own release: on a small table
+    // one fold gives a few dozen non-members and an AUC that moves by ±0.1 between draws.
+    let folds = if simulated.len() <= SMALL_TABLE_PEOPLE {
+        FOLDS
+    } else {
+        1
+    };
+    let mut order = draw(&simulated, simulated.len());
+    rand::seq::SliceRandom::shuffle(order.as_mut_slice(), &mut rng_for_folds(seed));
     let width = table.width();
     let sd = column_sd(table);
-    let rows = distinct_rows(&release.values, &release.group, width);
     let widest = widest_sets(table);
-    let targets: Vec<(u32, bool)> = members
-        .iter()
-        .map(|&p| (p, true))
-        .chain(held_out.iter().map(|&p| (p, false)))
-        .collect();
-    let scored: Vec<Scored> = targets
-        .par_iter()
-        .filter_map(|&(person, member)| {
-            let record = *widest.get(&person)?;
-            let set = table.row(record);
-            Some(Scored {
-                member,
-                width: set.iter().filter(|v| !v.is_nan()).count(),
-                distance: nearest_distance(set, &rows, &sd),
-            })
-        })
-        .collect();
+    let mut scored: Vec<Scored> = Vec::new();
+    let mut held_total = 0;
+    for fold in order.chunks(held_count.max(1)).take(folds) {
+        let mut held_out = fold.to_vec();
+        held_out.sort_unstable();
+        let kept: Vec<u32> = simulated
+            .iter()
+            .copied()
+            .filter(|p| held_out.binary_search(p).is_err())
+            .collect();
+        let members = draw(&kept, held_out.len().min(kept.len()));
+        let release = method.release(&only_people(table, &kept));
+        let rows = distinct_rows(&release.values, &release.group, width);
+        let targets: Vec<(u32, bool)> = members
+            .iter()
+            .map(|&p| (p, true))
+            .chain(held_out.iter().map(|&p| (p, false)))
+            .collect();
+        scored.extend(
+            targets
+                .par_iter()
+                .filter_map(|&(person, member)| {
+                    let record = *widest.get(&person)?;
+                    let set = table.row(record);
+                    Some(Scored {
+                        member,
+                        width: set.iter().filter(|v| !v.is_nan()).count(),
+                        distance: nearest_distance(set, &rows, &sd),
+                    })
+                })
+                .collect::<Vec<_>>(),
+        );
+        held_total += held_out.len();
+    }
     let wide_min_measurements = width.div_ceil(2).max(1);
     MembershipReport {
         simulated_people: simulated.len(),
-        held_out_people: held_out.len(),
+        held_out_people: held_total,
         wide_min_measurements,
         all: figures(scored.iter()),
         wide: figures(scored.iter().filter(|s| s.width >= wide_min_measurements)),
@@ -249,8 +281,8 @@ fn figures<'a>(scored: impl Iterator<Item = &'a Scored>) -> MembershipFigures {
     let (m, n) = (member_d.len() as f64, other_d.len() as f64);
     let q1 = auc / (2.0 - auc);
     let q2 = 2.0 * auc * auc / (1.0 + auc);
-    let variance = (auc * (1.0 - auc) + (m - 1.0) * (q1 - auc * auc) + (n - 1.0) * (q2 - auc * auc))
-        / (m * n);
+    let variance =
+        (auc * (1.0 - auc) + (m - 1.0) * (q1 - auc * auc) + (n - 1.0) * (q2 - auc * auc)) / (m * n);
     let half = 1.96 * variance.max(0.0).sqrt();
     result.auc = Some(auc);
     result.auc_ci95 = Some([(auc - half).max(0.0), (auc + half).min(1.0)]);
@@ -342,8 +374,9 @@ mod tests {
         let table = people(500);
         let exposed = membership_attack(&table, &identity, 1);
         assert_eq!(exposed.simulated_people, 500);
-        assert_eq!(exposed.held_out_people, 100);
-        assert_eq!((exposed.all.members, exposed.all.non_members), (100, 100));
+        // Five folds of a hundred: everyone held out once.
+        assert_eq!(exposed.held_out_people, 500);
+        assert_eq!((exposed.all.members, exposed.all.non_members), (500, 500));
         assert_eq!(exposed.all.auc, Some(1.0));
         assert_eq!(exposed.all.tpr_at_5_percent_fpr, Some(1.0));
         // Three measurements of three: every set is wide.
@@ -354,7 +387,11 @@ mod tests {
         assert!((0.4..0.6).contains(&auc), "{auc}");
         let [low, high] = hidden.all.auc_ci95.unwrap();
         assert!(low < auc && auc < high);
-        assert_eq!(membership_attack(&table, &one_mean, 1), hidden, "deterministic");
+        assert_eq!(
+            membership_attack(&table, &one_mean, 1),
+            hidden,
+            "deterministic"
+        );
     }
 
     #[test]

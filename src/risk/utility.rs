@@ -242,7 +242,7 @@ pub fn modes(sorted: &[f64]) -> usize {
     let quantile = |p: f64| sorted[((n - 1) as f64 * p).round() as usize];
     let spread = sd.min((quantile(0.75) - quantile(0.25)) / 1.34);
     let spread = if spread > 0.0 { spread } else { sd };
-    if !(spread > 0.0) || high <= low {
+    if spread.is_nan() || spread <= 0.0 || high <= low {
         return 1;
     }
     let bandwidth = 0.9 * spread * (n as f64).powf(-0.2);

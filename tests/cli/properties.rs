@@ -17,7 +17,7 @@ use crate::fixtures::*;
 /// A random table: several records per person, values on a coarse grid (so that ties and equal
 /// means happen), about a quarter of the cells missing.
 fn table_strategy() -> impl Strategy<Value = (MeasurementTable, usize)> {
-    (1usize..=6, 1usize..=5, 2usize..=40).prop_flat_map(|(width, k, people)| {
+    (1usize..=24, 1usize..=5, 2usize..=40).prop_flat_map(|(width, k, people)| {
         let record = proptest::collection::vec(
             prop_oneof![1 => Just(None), 3 => (50u32..150).prop_map(|v| Some(f64::from(v) * 10.0))],
             width,

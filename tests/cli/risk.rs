@@ -313,7 +313,8 @@ fn attacks_on_demand_are_those_publish_gates_on_and_write_nothing() {
         [
             "max_differencing_recovered",
             "max_fake_accounts_recovered",
-            "max_public_exposed_share"
+            "max_public_exposed_share",
+            "max_membership_auc"
         ]
     );
     assert!(gates.iter().all(|gate| gate["passed"] == true), "{gates:?}");
