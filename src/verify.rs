@@ -55,7 +55,7 @@ use crate::release::frequency::{
 };
 use crate::release::manifest::{read_manifest, Manifest};
 use crate::release::parquet::{read_parquet, ParquetRelease};
-use crate::release::plain::{read_plain_csv, read_plain_parquet};
+use crate::release::plain::{read_plain_csv, read_plain_parquet, TextRows};
 use crate::release::report::{GeneralizationReport, ReleaseReport};
 use crate::release::{
     CHECKSUM_FILE, CSV_FILE, DATAPACKAGE_FILE, FREQUENCY_CSV_FILE, FREQUENCY_PARQUET_FILE,
@@ -84,6 +84,41 @@ fn check(name: &'static str, passed: bool, detail: impl Into<String>) -> Check {
         passed,
         detail: detail.into(),
     }
+}
+
+/// Reads a small-table release's CSV and Parquet files (`files`: their names and what a row is
+/// called) and checks that they hold the same table; `None` when the CSV cannot be read, the
+/// failed check pushed.
+fn read_csv_and_parquet(
+    dir: &Path,
+    (csv_file, parquet_file, unit): (&str, &str, &str),
+    observer: &dyn Observer,
+    checks: &mut Vec<Check>,
+) -> Option<TextRows> {
+    let ((csv, parquet), reading) = timed(|| {
+        (
+            read_plain_csv(&dir.join(csv_file)),
+            read_plain_parquet(&dir.join(parquet_file)),
+        )
+    });
+    observer.stage_took("read", reading);
+    let csv = match csv {
+        Ok(csv) => csv,
+        Err(problem) => {
+            checks.push(check("csv readable", false, problem));
+            return None;
+        }
+    };
+    checks.push(match parquet {
+        Ok(parquet) if parquet == csv => check(
+            "csv = parquet",
+            true,
+            format!("{} {unit} identical", csv.rows.len()),
+        ),
+        Ok(_) => check("csv = parquet", false, "the two files hold different data"),
+        Err(problem) => check("csv = parquet", false, problem),
+    });
+    Some(csv)
 }
 
 /// Runs every check on the release in `dir`. `k` overrides the k recorded in `report.json`.
@@ -373,29 +408,14 @@ fn verify_frequency_release(
             return checks;
         }
     };
-    let ((csv, parquet), reading) = timed(|| {
-        (
-            read_plain_csv(&dir.join(FREQUENCY_CSV_FILE)),
-            read_plain_parquet(&dir.join(FREQUENCY_PARQUET_FILE)),
-        )
-    });
-    observer.stage_took("read", reading);
-    let csv = match csv {
-        Ok(csv) => csv,
-        Err(problem) => {
-            checks.push(check("csv readable", false, problem));
-            return checks;
-        }
+    let Some(csv) = read_csv_and_parquet(
+        dir,
+        (FREQUENCY_CSV_FILE, FREQUENCY_PARQUET_FILE, "lines"),
+        observer,
+        &mut checks,
+    ) else {
+        return checks;
     };
-    checks.push(match parquet {
-        Ok(parquet) if parquet == csv => check(
-            "csv = parquet",
-            true,
-            format!("{} lines identical", csv.rows.len()),
-        ),
-        Ok(_) => check("csv = parquet", false, "the two files hold different data"),
-        Err(problem) => check("csv = parquet", false, problem),
-    });
     let flagged = csv
         .rows
         .iter()
@@ -1378,29 +1398,11 @@ fn verify_generalized_release(
     observer.stage_took("hash", hashing);
     checks.push(checksums(sums, &digests, present));
     checks.push(manifest_check(manifest, &digests, dir, present));
-    let ((csv, parquet), reading) = timed(|| {
-        (
-            read_plain_csv(&dir.join(CSV_FILE)),
-            read_plain_parquet(&dir.join(PARQUET_FILE)),
-        )
-    });
-    observer.stage_took("read", reading);
-    let csv = match csv {
-        Ok(csv) => csv,
-        Err(problem) => {
-            checks.push(check("csv readable", false, problem));
-            return checks;
-        }
+    let Some(csv) =
+        read_csv_and_parquet(dir, (CSV_FILE, PARQUET_FILE, "rows"), observer, &mut checks)
+    else {
+        return checks;
     };
-    checks.push(match parquet {
-        Ok(parquet) if parquet == csv => check(
-            "csv = parquet",
-            true,
-            format!("{} rows identical", csv.rows.len()),
-        ),
-        Ok(_) => check("csv = parquet", false, "the two files hold different data"),
-        Err(problem) => check("csv = parquet", false, problem),
-    });
     let expected: Vec<&str> = std::iter::once("record_id")
         .chain(generalization.columns.iter().map(|c| c.name.as_str()))
         .collect();
