@@ -86,6 +86,25 @@ fn check(name: &'static str, passed: bool, detail: impl Into<String>) -> Check {
     }
 }
 
+/// The "files present" check: every file of `expected` (a kind of release, named by `kind`) is
+/// among the `present` ones.
+fn files_present(expected: &[&str], present: &BTreeSet<String>, kind: &str) -> Check {
+    let missing: Vec<&str> = expected
+        .iter()
+        .copied()
+        .filter(|f| !present.contains(*f))
+        .collect();
+    check(
+        "files present",
+        missing.is_empty(),
+        if missing.is_empty() {
+            format!("all {} {kind}", expected.len())
+        } else {
+            format!("missing: {}", missing.join(", "))
+        },
+    )
+}
+
 /// Reads a small-table release's CSV and Parquet files (`files`: their names and what a row is
 /// called) and checks that they hold the same table; `None` when the CSV cannot be read, the
 /// failed check pushed.
@@ -147,21 +166,7 @@ pub fn verify_release(dir: &Path, k: Option<usize>, observer: &dyn Observer) -> 
             ));
         }
     }
-    let mut checks = Vec::new();
-    let missing: Vec<&str> = RELEASE_FILES
-        .iter()
-        .copied()
-        .filter(|f| !present.contains(*f))
-        .collect();
-    checks.push(check(
-        "files present",
-        missing.is_empty(),
-        if missing.is_empty() {
-            format!("all {} release files", RELEASE_FILES.len())
-        } else {
-            format!("missing: {}", missing.join(", "))
-        },
-    ));
+    let mut checks = vec![files_present(&RELEASE_FILES, &present, "release files")];
     let sums = read_checksums(dir);
     let manifest = read_manifest(&dir.join(MANIFEST_FILE));
     let listed = listed_files(&sums, &manifest, &present);
@@ -370,22 +375,10 @@ fn verify_frequency_release(
     present: &BTreeSet<String>,
     observer: &dyn Observer,
 ) -> Vec<Check> {
-    let missing: Vec<&str> = FREQUENCY_RELEASE_FILES
-        .iter()
-        .copied()
-        .filter(|f| !present.contains(*f))
-        .collect();
-    let mut checks = vec![check(
-        "files present",
-        missing.is_empty(),
-        if missing.is_empty() {
-            format!(
-                "all {} frequency-table release files",
-                FREQUENCY_RELEASE_FILES.len()
-            )
-        } else {
-            format!("missing: {}", missing.join(", "))
-        },
+    let mut checks = vec![files_present(
+        &FREQUENCY_RELEASE_FILES,
+        present,
+        "frequency-table release files",
     )];
     let sums = read_checksums(dir);
     let manifest = read_manifest(&dir.join(MANIFEST_FILE));
@@ -1377,20 +1370,7 @@ fn verify_generalized_release(
     (report, generalization): (&ReleaseReport, &GeneralizationReport),
     observer: &dyn Observer,
 ) -> Vec<Check> {
-    let missing: Vec<&str> = RELEASE_FILES
-        .iter()
-        .copied()
-        .filter(|f| !present.contains(*f))
-        .collect();
-    let mut checks = vec![check(
-        "files present",
-        missing.is_empty(),
-        if missing.is_empty() {
-            format!("all {} release files", RELEASE_FILES.len())
-        } else {
-            format!("missing: {}", missing.join(", "))
-        },
-    )];
+    let mut checks = vec![files_present(&RELEASE_FILES, present, "release files")];
     let sums = read_checksums(dir);
     let manifest = read_manifest(&dir.join(MANIFEST_FILE));
     let listed = listed_files(&sums, &manifest, present);
