@@ -16,14 +16,12 @@
 //! is recognised ([`KeyCheck`]), and when bad rows exceed `max_malformed_share` of the sets that
 //! could have been published, nothing is published.
 
-use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::dates::Date;
 use crate::error::{Error, Result};
@@ -230,44 +228,7 @@ impl Tally {
     }
 }
 
-/// Bad rows against the sets that could have been published (see [`Exclusion::is_bad_row`]).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub struct BadRows {
-    /// Sets left out as bad rows; orphan and unreadable-owner sets in the proportion of sets of
-    /// readable owners that are eligible (see `bad_row_share`).
-    pub sets: u64,
-    /// Sets of eligible owners, plus the orphan and unreadable-owner sets in that proportion.
-    pub of_sets: u64,
-    /// `sets / of_sets` (0 when there are none).
-    pub share: f64,
-    /// The configured limit (`max_malformed_share`).
-    pub max_share: f64,
-}
-
-/// Counts by [`Exclusion::key`], sorted by key; only reasons that occurred. The keys are
-/// borrowed when written and owned when a report is read back.
-pub type ReasonCounts = BTreeMap<Cow<'static, str>, u64>;
-
-/// Counts of what selection saw and left out.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct SelectionReport {
-    /// Person rows in the source (`User` rows; for a table, distinct person keys).
-    pub users_in_database: u64,
-    /// Set rows in the source.
-    pub sets_in_database: u64,
-    /// Sets that passed every check, duplicates of an owner's own set removed.
-    pub eligible_sets: u64,
-    /// Distinct people behind the eligible sets.
-    pub eligible_people: u64,
-    /// Sets left out, by reason.
-    pub excluded_sets: ReasonCounts,
-    /// `User` rows whose sets are all left out, by reason ([`Exclusion::is_about_owner`]).
-    pub excluded_users: ReasonCounts,
-    /// Rows anonpub cannot read, against the limit that refuses a damaged database.
-    pub bad_rows: BadRows,
-    /// Values under names that are not FreeSewing measurements (dropped, as the backend does).
-    pub unknown_measurements_dropped: u64,
-}
+pub use crate::release::report::{BadRows, ReasonCounts, SelectionReport};
 
 impl SelectionReport {
     /// The exclusion tables of the public documents (the datasheet, `report.html`): every

@@ -30,6 +30,7 @@ use crate::extract::table::{CodedTable, TextTable};
 use crate::gates::Measured;
 use crate::observe::Observer;
 use crate::publish::generalized::{stage_generalized, GeneralizedRelease};
+use crate::publish::risk::release_risk;
 use crate::release::diversity::Classes;
 use crate::release::manifest::{InputFingerprint, FINGERPRINT_LABEL};
 use crate::release::plain::{PlainTable, PlainValues};
@@ -37,7 +38,7 @@ use crate::release::report::{
     AnonymizationCounts, GeneralizationReport, PublishedColumn, ReleaseReport, Requested,
     REPORT_FORMAT,
 };
-use crate::risk::{release_risk, ClassHistogram};
+use crate::risk::ClassHistogram;
 use crate::schema::{ColumnType, DatasetSchema, Role};
 use crate::select::{judge_person, BadRows, Exclusion, ReasonCounts, SelectionReport};
 

@@ -35,10 +35,11 @@ use crate::gates::Measured;
 use crate::ledger::{GroupMembership, Ledger, LedgerLock, MEMBERSHIP_LABEL};
 use crate::observe::{Observer, Silent};
 use crate::publish::internal::{attacks_section, write_internal_report};
+use crate::publish::risk::table_risk;
 use crate::publish::{stage_release, Release};
 use crate::release::manifest::{InputFingerprint, FINGERPRINT_LABEL};
 use crate::release::report::{
-    release_risk, AnonymizationCounts, GroupNoiseParameters, ReleaseParameters, ReleaseReport,
+    AnonymizationCounts, GroupNoiseParameters, ReleaseParameters, ReleaseReport, RiskFigures,
     REPORT_FORMAT,
 };
 use crate::release::SIZECHART_CSV_FILE;
@@ -46,7 +47,6 @@ use crate::risk::attacks::{run_attacks, AttackInput, AttacksReport};
 use crate::risk::linkage::{linkage_attack, Attack, LinkageReport, ReleasedRows};
 use crate::risk::recovery::{GroupedRelease, Scoring, Tolerance};
 use crate::risk::utility::numeric_utility;
-use crate::risk::RiskSummary;
 use crate::select::{select, SelectionReport};
 use crate::table::MeasurementTable;
 use crate::timings::timed;
@@ -543,7 +543,7 @@ fn noise(
 /// What the assessment measured.
 pub struct Assessed {
     /// Risk of the released rows (public).
-    pub risk: RiskSummary,
+    pub risk: RiskFigures,
     /// The linkage attack against the raw data (internal report only), when it ran.
     pub linkage: Option<LinkageReport>,
     /// The simulated rebuilding attacks (internal report only), when they ran.
@@ -562,7 +562,7 @@ fn assess(
     observer: &dyn Observer,
 ) -> Result<(Assessed, Measured)> {
     let thresholds = &plan.config.thresholds;
-    let risk = observer.time("risk", || release_risk(release_table, plan.config.k));
+    let risk = observer.time("risk", || table_risk(release_table, plan.config.k));
     let prosecutor = risk.reidentification.prosecutor;
     let mut measured = Measured {
         k: Some(anonymized.released.smallest_group_people),

@@ -15,6 +15,7 @@ pub mod frequency;
 pub mod generalized;
 pub mod html;
 pub mod internal;
+pub mod risk;
 pub mod sizechart;
 pub mod tabular;
 
@@ -280,9 +281,9 @@ pub(crate) mod fixture {
 
     use super::*;
     use crate::gates::Thresholds;
-    use crate::release::report::{release_risk, AnonymizationCounts, ReleaseParameters};
+    use crate::publish::risk::table_risk;
+    use crate::release::report::{AnonymizationCounts, ReleaseParameters, SelectionReport};
     use crate::release::report::{ColumnBenchmark, MethodBenchmark};
-    use crate::select::SelectionReport;
 
     /// Benchmark figures for two measurements, made up for the tests.
     fn benchmark_fixture() -> MethodBenchmark {
@@ -377,7 +378,7 @@ pub(crate) mod fixture {
                     groups: 2,
                     coverage_patterns: 2,
                 },
-                risk: release_risk(&table, 5),
+                risk: table_risk(&table, 5),
                 method_benchmark: Some(benchmark_fixture()),
                 sizechart: None,
                 generalization: None,

@@ -13,13 +13,13 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::deidentify::ReleaseTable;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
 use crate::gates::Thresholds;
 use crate::release::sizechart::SizeChartReport;
 use crate::release::REPORT_FILE;
-use crate::risk::{self, ClassHistogram, RiskSummary};
 use crate::schema::Role;
-use crate::select::SelectionReport;
 
 /// The format of `report.json` this anonpub writes and reads.
 pub const REPORT_FORMAT: u32 = 1;
@@ -55,8 +55,8 @@ pub struct ReleaseReport {
     pub selection: SelectionReport,
     /// What anonymization did, in counts.
     pub anonymization: AnonymizationCounts,
-    /// Re-identification risk of the released rows (see [`release_risk`]).
-    pub risk: RiskSummary,
+    /// Re-identification risk of the released rows (see [`RiskFigures`]).
+    pub risk: RiskFigures,
     /// What the method does to a synthetic population of known truth (not to these people; see
     /// `pipeline::benchmark`); `None` for a schema other than FreeSewing's.
     pub method_benchmark: Option<MethodBenchmark>,
@@ -230,15 +230,129 @@ pub struct AnonymizationCounts {
     pub coverage_patterns: usize,
 }
 
-/// Re-identification risk of a release, from the released rows alone so that anyone can recompute
-/// it: every measurement is a quasi-identifier (the strongest attacker the release must withstand),
-/// so the classes are groups of identical rows (same values, same empty cells). A row counts as
-/// at risk above 1/k, i.e. in a class of fewer than k rows. Rows are counted, not people: a person
-/// with several sets in one group makes it look larger, which `k_achieved` reports separately.
-/// No population size is assumed, so population uniqueness is not estimated.
-pub fn release_risk(table: &ReleaseTable, k: usize) -> RiskSummary {
-    let width = table.columns.len().max(1);
-    risk::release_risk(&ClassHistogram::from_rows(&table.values, width), k)
+/// Counts by reason (the key of each reason selection leaves a set or a person out for),
+/// sorted by key; only reasons that occurred. The keys are borrowed when written and owned when
+/// a report is read back.
+pub type ReasonCounts = BTreeMap<Cow<'static, str>, u64>;
+
+/// Counts of what selection saw and left out. Selection (`select`) fills it; the reasons'
+/// meanings stay with selection, the contract holds only their keys and counts.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct SelectionReport {
+    /// Person rows in the source (`User` rows; for a table, distinct person keys).
+    pub users_in_database: u64,
+    /// Set rows in the source.
+    pub sets_in_database: u64,
+    /// Sets that passed every check, duplicates of an owner's own set removed.
+    pub eligible_sets: u64,
+    /// Distinct people behind the eligible sets.
+    pub eligible_people: u64,
+    /// Sets left out, by reason.
+    pub excluded_sets: ReasonCounts,
+    /// Person rows whose sets are all left out, by a reason about the person.
+    pub excluded_users: ReasonCounts,
+    /// Rows anonpub cannot read, against the limit that refuses a damaged database.
+    pub bad_rows: BadRows,
+    /// Values under names that are not measurements of the schema (dropped).
+    pub unknown_measurements_dropped: u64,
+}
+
+/// Bad rows against the sets that could have been published.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct BadRows {
+    /// Sets left out as bad rows; orphan and unreadable-owner sets in the proportion of sets of
+    /// readable owners that are eligible.
+    pub sets: u64,
+    /// Sets of eligible owners, plus the orphan and unreadable-owner sets in that proportion.
+    pub of_sets: u64,
+    /// `sets / of_sets` (0 when there are none).
+    pub share: f64,
+    /// The configured limit (`max_malformed_share`).
+    pub max_share: f64,
+}
+
+/// Re-identification risk of the released rows, as `report.json` states it: computed from the
+/// released rows alone, so that anyone can recompute it (`verify` does). Every published column
+/// is a quasi-identifier, so the classes are groups of identical rows; a row counts as at risk
+/// above 1/k; no population size is assumed, so population uniqueness is never estimated. The
+/// risk engine's own summary is converted into it by `publish`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RiskFigures {
+    /// Rows in the release.
+    pub records: u64,
+    /// Classes of identical rows.
+    pub classes: u64,
+    /// Rows in the smallest class (`None` for an empty release).
+    pub smallest_class: Option<u64>,
+    /// Prosecutor, journalist and marketer risk.
+    pub reidentification: ReidentificationFigures,
+    /// Rows unique in the release.
+    pub sample_uniqueness: UniquenessFigures,
+    /// How row risks are spread.
+    pub risk_distribution: RiskDistributionFigures,
+    /// Population uniqueness: never estimated for a release.
+    pub population: PopulationFigures,
+}
+
+/// Prosecutor, journalist and marketer risk of the released rows.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ReidentificationFigures {
+    /// Highest acceptable probability for one row (1/k).
+    pub threshold: f64,
+    /// Attacker who knows the target is in the release.
+    pub prosecutor: AttackerFigures,
+    /// Attacker who does not know it (equal to the prosecutor's without a population).
+    pub journalist: AttackerFigures,
+    /// Expected share of rows re-identified by linking the whole release.
+    pub marketer_average: f64,
+}
+
+/// Risk figures for one attacker model.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AttackerFigures {
+    /// Re-identification probability averaged over the rows.
+    pub average: f64,
+    /// Largest re-identification probability of a row.
+    pub highest: f64,
+    /// Share of rows whose probability is strictly above the threshold.
+    pub records_at_risk: f64,
+}
+
+/// Rows alone in their class.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct UniquenessFigures {
+    /// Rows in classes of one.
+    pub unique_records: u64,
+    /// Their share of all rows (0 for an empty release).
+    pub share: f64,
+}
+
+/// Histogram of per-row prosecutor risk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RiskDistributionFigures {
+    /// Every bucket from the lowest risk to the highest, empty ones included.
+    pub buckets: Vec<RiskBucketFigures>,
+}
+
+/// Share of rows whose prosecutor risk falls in `(above, up_to]`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct RiskBucketFigures {
+    /// Exclusive lower bound.
+    pub above: f64,
+    /// Inclusive upper bound.
+    pub up_to: f64,
+    /// Share of rows with a risk in the bucket.
+    pub share_of_records: f64,
+    /// Share of rows with a risk up to `up_to`.
+    pub cumulative_share: f64,
+}
+
+/// Whether population uniqueness was estimated: a release assumes no population size, so never.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum PopulationFigures {
+    /// No population size was assumed.
+    NotRequested,
 }
 
 #[cfg(test)]
@@ -276,24 +390,5 @@ mod tests {
         assert!(ReleaseReport::read(&path)
             .unwrap_err()
             .contains("malformed"));
-    }
-
-    #[test]
-    fn risk_counts_groups_of_identical_rows_including_empty_cells() {
-        let nan = f64::NAN;
-        let table = ReleaseTable {
-            columns: vec!["chest".into(), "waist".into()],
-            record_ids: (0..5).map(|i| i.to_string()).collect(),
-            values: vec![
-                900.0, nan, 900.0, nan, 900.0, nan, 900.0, 700.0, 900.0, 700.0,
-            ],
-        };
-        let risk = release_risk(&table, 2);
-        assert_eq!(risk.records, 5);
-        assert_eq!(risk.classes, 2);
-        assert_eq!(risk.smallest_class, Some(2));
-        assert_eq!(risk.reidentification.threshold, 0.5);
-        assert_eq!(risk.reidentification.prosecutor.highest, 0.5);
-        assert_eq!(risk.sample_uniqueness.unique_records, 0);
     }
 }

@@ -191,6 +191,64 @@ fn every_import_points_down_the_layers_of_the_map() {
     );
 }
 
+/// The modules that compute something from people's data, or drive those that do: the release
+/// contract (`release/`) may import none of them. `dp::budget`, the (ε, δ) ↔ zCDP arithmetic,
+/// sits apart from `dp/` on the map and is not an engine.
+const ENGINES: [&str; 12] = [
+    "cli",
+    "pipeline",
+    "publish",
+    "verify",
+    "config",
+    "anonymize",
+    "tabulate",
+    "dp",
+    "risk",
+    "sample",
+    "select",
+    "extract",
+];
+
+#[test]
+fn the_release_contract_imports_no_engine() {
+    let layers = layers();
+    let rank = |module: &str| {
+        layers
+            .iter()
+            .position(|layer| layer.iter().any(|m| m == module))
+            .unwrap_or_else(|| panic!("`{module}` is not on the map"))
+    };
+    // On the map: every engine lies above the contract, so the first test forbids the imports.
+    for engine in ENGINES {
+        assert!(
+            rank(engine) < rank("release"),
+            "`{engine}` must lie above `release` on the map"
+        );
+    }
+    // In the code, named directly, for a clear message.
+    let mut files = Vec::new();
+    rust_files(&root().join("src/release"), &mut files);
+    files.sort();
+    let mut wrong = Vec::new();
+    for file in &files {
+        let code = shipped_code(&std::fs::read_to_string(file).unwrap());
+        for (module, sub) in used_paths(&code) {
+            if ENGINES.contains(&module.as_str()) && sub.as_deref() != Some("dp::budget") {
+                wrong.push(format!(
+                    "{}: uses `{}`",
+                    file.strip_prefix(root()).unwrap().display(),
+                    sub.unwrap_or(module)
+                ));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "the release contract imports an engine:\n{}",
+        wrong.join("\n")
+    );
+}
+
 #[test]
 fn the_path_reader_sees_groups_and_nested_paths() {
     let used = used_paths("use crate::{a::x, b::{c, d}};\nlet v = crate::e::f(1);\n");
