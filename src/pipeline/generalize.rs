@@ -4,7 +4,8 @@
 //!
 //! ```text
 //! PersonTable ─select─► eligible rows ─engine (method, k, l, t)─► classes of generalized cells
-//!             ─deidentify─► sorted rows + record ids ─measure (k, l, t, risk; gates)─► release
+//!             ─deidentify─► sorted rows + record ids ─measure (l, t)─► Groups
+//!             ─judge (l, t asked; risk; gates), report (shared by every method)─► release
 //! ```
 //!
 //! Selection applies the rules of every release (consent, status, retention window, the
@@ -19,33 +20,43 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use super::{parameters, Destination, Plan, Published, SourcePlan};
+use zeroize::Zeroizing;
+
+use super::method::{Eligible, Groups, PublishMethod, Released};
+use super::{judge, parameters, report, Destination, Plan, Published, ReleaseKeys, SourcePlan};
 use crate::anonymize::dataset::Dataset;
-use crate::anonymize::engine::{self, Request};
+use crate::anonymize::engine;
 use crate::deidentify::{record_id_seed, record_ids, RECORD_ID_LABEL};
 use crate::error::{Error, Result};
 use crate::extract::person_table::{table_secret, PersonTable};
 use crate::extract::source::{Owner, Source};
 use crate::extract::table::{CodedTable, TextTable};
-use crate::gates::Measured;
 use crate::observe::Observer;
 use crate::publish::generalized::{stage_generalized, GeneralizedRelease};
-use crate::publish::risk::release_risk;
 use crate::release::diversity::Classes;
 use crate::release::manifest::{InputFingerprint, FINGERPRINT_LABEL};
 use crate::release::plain::{PlainTable, PlainValues};
 use crate::release::report::{
-    AnonymizationCounts, GeneralizationReport, PublishedColumn, ReleaseReport, Requested,
-    REPORT_FORMAT,
+    AnonymizationCounts, GeneralizationReport, PublishedColumn, Requested,
 };
 use crate::risk::ClassHistogram;
 use crate::schema::{ColumnType, DatasetSchema, Role};
 use crate::select::{judge_person, BadRows, Exclusion, ReasonCounts, SelectionReport};
 
-/// Publishes the planned table with the engine's `request` into `destination`.
+/// The eligible rows of a person-keyed table, as a generalizing method reads them.
+pub struct Cells {
+    /// The eligible rows, checked against the schema (hierarchies, types).
+    dataset: Dataset,
+    /// The key of the record ids ([`record_id_seed`]).
+    id_seed: Zeroizing<[u8; 32]>,
+}
+
+/// Publishes the planned table with the generalizing `method` into `destination`: the table's
+/// eligible rows, the method's groups, then the one path every method shares
+/// ([`super::judge`], [`super::report`]) and the release files of generalized cells.
 pub fn publish(
     plan: &Plan,
-    request: &Request,
+    method: &dyn PublishMethod,
     destination: &Destination,
     observer: &dyn Observer,
 ) -> Result<Published> {
@@ -92,70 +103,16 @@ pub fn publish(
     let dataset = observer.time("check", || {
         Dataset::new(eligible, &plan.schema, input, schema_path)
     })?;
-    let outcome = engine::run(dataset, &plan.schema.name, request, observer)?;
-    let released = observer.time("deidentify", || released_rows(&outcome, &id_seed));
-    let measured = measure(&released, request)?;
-    let suppressed = outcome.report.result.suppressed_records;
-    let eligible_records = outcome.report.input_records;
-    let counts = AnonymizationCounts {
-        published_records: released.rows.len(),
-        suppressed_records: suppressed,
-        suppressed_share: suppressed as f64 / eligible_records.max(1) as f64,
-        coarsened_records: 0,
-        dropped_values: 0,
-        groups: measured.classes,
-        coverage_patterns: usize::from(!released.rows.is_empty()),
+    let keys = ReleaseKeys {
+        group_noise: None,
+        member_key: None,
     };
-    let k_achieved = outcome
-        .report
-        .result
-        .smallest_class_people
-        .unwrap_or(outcome.report.result.smallest_class);
-    let risk = release_risk(&measured.histogram, plan.config.k);
-    let prosecutor = risk.reidentification.prosecutor;
-    plan.config.thresholds.check(&Measured {
-        k: Some(k_achieved),
-        suppressed_share: Some(counts.suppressed_share),
-        highest_risk: Some(prosecutor.highest),
-        average_risk: Some(prosecutor.average),
-        records_at_risk: Some(prosecutor.records_at_risk),
-        l: measured.l,
-        ..Measured::default()
-    })?;
-    let result = &outcome.report.result;
-    let mut parameters = parameters(plan, None);
-    parameters.spread_restoration =
-        "none: generalized cells are published as the method made them".into();
-    let report = ReleaseReport {
-        anonpub_version: env!("CARGO_PKG_VERSION").into(),
-        report_format: REPORT_FORMAT,
-        dataset: plan.schema.name.clone(),
-        as_of: plan.as_of.to_string(),
-        method: request.method.instance(request).name().into(),
-        k_requested: plan.config.k,
-        k_achieved,
-        seed: plan.seed,
-        parameters,
-        selection,
-        anonymization: counts,
-        risk,
-        method_benchmark: None,
-        sizechart: None,
-        generalization: Some(GeneralizationReport {
-            columns: released.columns.clone(),
-            suppression_limit: outcome.report.privacy_model.suppression_limit,
-            levels: result.levels.clone(),
-            partitions: result.partitions,
-            information_loss: result.information_loss.loss,
-            l_diversity: request.l_diversity.map(|(l, _)| Requested {
-                requested: l,
-                achieved: measured.l.unwrap_or(0),
-            }),
-            t_closeness: request.t_closeness.map(|t| Requested {
-                requested: t,
-                achieved: measured.t.unwrap_or(0.0),
-            }),
-        }),
+    let cells = Cells { dataset, id_seed };
+    let groups = method.groups(Eligible::Cells(cells), plan, &keys, observer)?;
+    let (risk, _) = judge(&groups, plan, observer)?;
+    let report = report(plan, method, selection, &groups, risk, None, None);
+    let Released::Cells(released) = &groups.released else {
+        unreachable!("a generalizing method releases cells")
     };
     let plain = released.plain_table();
     let release = GeneralizedRelease {
@@ -169,6 +126,61 @@ pub fn publish(
     };
     stage_generalized(&destination.out, destination.force, &release, observer)?.commit()?;
     Ok(Published { report, source })
+}
+
+/// The engine's classes of the eligible cells: the engine runs the planned method (with k, l,
+/// t and suppression), its suppressed records are left out, the rest sorted and given record
+/// ids, and l and t measured on the released rows alone ([`measure`]).
+pub fn groups(cells: Cells, plan: &Plan, observer: &dyn Observer) -> Result<Groups> {
+    let request = plan
+        .generalization
+        .as_ref()
+        .expect("the plan makes the engine's request for a generalizing method");
+    let outcome = engine::run(cells.dataset, &plan.schema.name, request, observer)?;
+    let released = observer.time("deidentify", || released_rows(&outcome, &cells.id_seed));
+    let measured = measure(&released, request);
+    let result = &outcome.report.result;
+    let suppressed = result.suppressed_records;
+    let eligible_records = outcome.report.input_records;
+    let counts = AnonymizationCounts {
+        published_records: released.rows.len(),
+        suppressed_records: suppressed,
+        suppressed_share: suppressed as f64 / eligible_records.max(1) as f64,
+        coarsened_records: 0,
+        dropped_values: 0,
+        groups: measured.classes,
+        coverage_patterns: usize::from(!released.rows.is_empty()),
+    };
+    let mut parameters = parameters(plan, None);
+    parameters.spread_restoration =
+        "none: generalized cells are published as the method made them".into();
+    let generalization = GeneralizationReport {
+        columns: released.columns.clone(),
+        suppression_limit: outcome.report.privacy_model.suppression_limit,
+        levels: result.levels.clone(),
+        partitions: result.partitions,
+        information_loss: result.information_loss.loss,
+        l_diversity: request.l_diversity.map(|(l, _)| Requested {
+            requested: l,
+            achieved: measured.l.unwrap_or(0),
+        }),
+        t_closeness: request.t_closeness.map(|t| Requested {
+            requested: t,
+            achieved: measured.t.unwrap_or(0.0),
+        }),
+    };
+    Ok(Groups {
+        k_achieved: result
+            .smallest_class_people
+            .unwrap_or(result.smallest_class),
+        counts,
+        classes: measured.histogram,
+        l: measured.l,
+        t: measured.t,
+        parameters,
+        generalization: Some(generalization),
+        released: Released::Cells(released),
+    })
 }
 
 /// The rows of the eligible people, and what selection counted. A row is left out when its
@@ -324,7 +336,7 @@ fn subset(table: &TextTable, rows: &[usize]) -> TextTable {
 }
 
 /// The published rows of a generalized release, de-identified.
-struct ReleasedRows {
+pub struct ReleasedCells {
     /// The published columns.
     columns: Vec<PublishedColumn>,
     /// Each published record's cells, sorted, so that row order reveals nothing of the input's.
@@ -333,7 +345,7 @@ struct ReleasedRows {
     record_ids: Vec<String>,
 }
 
-impl ReleasedRows {
+impl ReleasedCells {
     /// `record_id`, then every column: numbers where the method left a numeric column numeric.
     fn plain_table(&self) -> PlainTable {
         let mut columns = vec![(
@@ -359,7 +371,7 @@ impl ReleasedRows {
 
 /// The engine's output without its suppressed records, sorted, with record ids. A column the
 /// method left numeric is published as numbers only if every cell reads as one (or is empty).
-fn released_rows(outcome: &engine::Outcome, id_seed: &[u8; 32]) -> ReleasedRows {
+fn released_rows(outcome: &engine::Outcome, id_seed: &[u8; 32]) -> ReleasedCells {
     let table = &outcome.table;
     let report = &outcome.report;
     let role = |name: &String| {
@@ -395,7 +407,7 @@ fn released_rows(outcome: &engine::Outcome, id_seed: &[u8; 32]) -> ReleasedRows 
                     .all(|row| row[c].is_empty() || row[c].parse::<f64>().is_ok()),
         })
         .collect();
-    ReleasedRows {
+    ReleasedCells {
         columns,
         record_ids: record_ids(rows.len(), id_seed),
         rows,
@@ -410,9 +422,9 @@ struct Figures {
     t: Option<f64>,
 }
 
-/// k, l and t measured on the released rows alone, as `verify` measures them; a release that
-/// falls short of the l or t asked for is refused.
-fn measure(released: &ReleasedRows, request: &Request) -> Result<Figures> {
+/// k, l and t measured on the released rows alone, as `verify` measures them (the l and t asked
+/// for are judged in [`super::judge`]).
+fn measure(released: &ReleasedCells, request: &engine::Request) -> Figures {
     let positions = |role: Role| -> Vec<usize> {
         (0..released.columns.len())
             .filter(|&c| released.columns[c].role == role)
@@ -434,32 +446,12 @@ fn measure(released: &ReleasedRows, request: &Request) -> Result<Figures> {
             .map(|&c| classes.t_closeness(&column(c), released.columns[c].numeric))
             .fold(0.0, f64::max)
     });
-    if let (Some((asked, _)), Some(achieved)) = (request.l_diversity, l) {
-        if achieved < asked {
-            return Err(Error::Unsatisfiable {
-                problem: format!(
-                    "the released rows are {achieved}-diverse, fewer than the l = {asked} asked"
-                ),
-            });
-        }
-    }
-    if let (Some(asked), Some(achieved)) = (request.t_closeness, t) {
-        if achieved > asked + 1e-9 {
-            return Err(Error::Unsatisfiable {
-                problem: format!(
-                    "against the released rows, a class lies {achieved:.4} from their \
-                     distribution of a sensitive column, beyond t = {asked}: the suppressed \
-                     records moved it; lower method.suppression"
-                ),
-            });
-        }
-    }
-    Ok(Figures {
+    Figures {
         histogram: ClassHistogram::from_class_sizes(
             classes.members.iter().map(|class| class.len() as u64),
         ),
         classes: classes.members.len(),
         l,
         t,
-    })
+    }
 }

@@ -2,29 +2,35 @@
 //! typed value to the next.
 //!
 //! ```text
-//! Source ─select─► Selected ─anonymize─► Anonymized ─deidentify─► ReleaseTable
-//!        ─assess─► Assessed (risk, gates, linkage) ─report─► ReleaseReport ─write─► release dir
+//! Source ─select─► eligible records ─method.groups─► Groups ─deidentify─► released rows
+//!        ─judge (l, t, risk, gates) + linkage, attacks─► Assessed ─report─► ReleaseReport
+//!        ─write─► release dir
 //! ```
 //!
-//! [`publish`] opens the planned source and runs [`release_from`], which is generic over
-//! [`Source`]: every source goes through the same selection, anonymization, assessment and
-//! writing. Progress and timings go to an [`Observer`]; nothing here knows about terminals.
+//! [`publish`] takes the method of the plan from the registry of [`method::METHODS`]: every
+//! method returns [`method::Groups`] from the eligible records, and every release then takes the
+//! same path: the privacy models judged against what was asked and the risk and gates of the
+//! released rows ([`judge`]), the report ([`report`]), the release files. A method that reads
+//! measurement sets runs on any [`Source`] through [`release_from`], which is generic over it,
+//! with the multi-release defences of group means (size chart, ledger, linkage and simulated
+//! attacks); a method that reads a table's cells runs through [`generalize::publish`]. Progress
+//! and timings go to an [`Observer`]; nothing here knows about terminals.
 
 mod benchmark;
 mod generalize;
 pub mod keys;
+pub mod method;
 pub mod plan;
 
-use std::collections::HashSet;
 use std::path::Path;
 
 use serde_json::json;
 use zeroize::Zeroizing;
 
-use crate::anonymize::group_noise::{add_group_noise, GROUP_NOISE_LABEL};
+use crate::anonymize::group_noise::GROUP_NOISE_LABEL;
 use crate::anonymize::method::Microaggregation;
 use crate::anonymize::microaggregation::Microaggregated;
-use crate::deidentify::{deidentify, record_id_seed, ReleaseTable, RECORD_ID_LABEL};
+use crate::deidentify::{deidentify, record_id_seed, RECORD_ID_LABEL};
 use crate::dp::release::{chart_release, open_ledger, write_ahead_spend};
 use crate::error::{Error, Result};
 use crate::extract::crypto::{load_secret, FieldKey};
@@ -35,13 +41,14 @@ use crate::gates::Measured;
 use crate::ledger::{GroupMembership, Ledger, LedgerLock, MEMBERSHIP_LABEL};
 use crate::observe::{Observer, Silent};
 use crate::publish::internal::{attacks_section, write_internal_report};
-use crate::publish::risk::table_risk;
+use crate::publish::risk::release_risk;
 use crate::publish::{stage_release, Release};
 use crate::release::manifest::{InputFingerprint, FINGERPRINT_LABEL};
 use crate::release::report::{
-    AnonymizationCounts, GroupNoiseParameters, ReleaseParameters, ReleaseReport, RiskFigures,
+    GroupNoiseParameters, MethodBenchmark, ReleaseParameters, ReleaseReport, RiskFigures,
     REPORT_FORMAT,
 };
+use crate::release::sizechart::SizeChartReport;
 use crate::release::SIZECHART_CSV_FILE;
 use crate::risk::attacks::{run_attacks, AttackInput, AttacksReport};
 use crate::risk::linkage::{linkage_attack, Attack, LinkageReport, ReleasedRows};
@@ -51,6 +58,7 @@ use crate::select::{select, SelectionReport};
 use crate::table::MeasurementTable;
 use crate::timings::timed;
 use benchmark::benchmark_method;
+use method::{noise, Anonymized, Eligible, Groups, PublishMethod, Reads, Released};
 pub use plan::{Destination, Plan, Request, SourcePlan};
 
 /// What a finished release run reports back to its caller.
@@ -68,17 +76,23 @@ pub fn publish(
     destination: &Destination,
     observer: &dyn Observer,
 ) -> Result<Published> {
-    if let Some(request) = &plan.generalization {
-        return generalize::publish(plan, request, destination, observer);
+    let method = method::planned(plan);
+    if method.reads() == Reads::Cells {
+        return generalize::publish(plan, method, destination, observer);
     }
-    struct Publish<'a>(&'a Plan, &'a Destination, &'a dyn Observer);
+    struct Publish<'a>(
+        &'a Plan,
+        &'a dyn PublishMethod,
+        &'a Destination,
+        &'a dyn Observer,
+    );
     impl WithSource for Publish<'_> {
         type Output = Published;
         fn run<S: Source>(self, source: S) -> Result<Published> {
-            release_from(source, self.0, self.1, self.2)
+            release_from(source, self.1, self.0, self.2, self.3)
         }
     }
-    open_source(plan, observer, Publish(plan, destination, observer))
+    open_source(plan, observer, Publish(plan, method, destination, observer))
 }
 
 /// Runs the simulated attacks of [`crate::risk::attacks`] against the release the plan would
@@ -87,7 +101,7 @@ pub fn publish(
 /// a group-noise key it does not hold yet is drawn for this run alone, which changes no figure
 /// but the noise's draw.
 pub fn simulate(plan: &Plan, observer: &dyn Observer) -> Result<AttacksReport> {
-    if plan.generalization.is_some() {
+    if method::planned(plan).reads() != Reads::Measurements {
         return Err(Error::InvalidArgument {
             name: "method.name",
             problem: "the simulated attacks re-run microaggregation on changed data; they apply \
@@ -103,10 +117,14 @@ pub fn simulate(plan: &Plan, observer: &dyn Observer) -> Result<AttacksReport> {
             let mut ledger = plan.ledger.as_deref().map(Ledger::read).transpose()?;
             let mut selected = select_people(source, plan, observer)?;
             let keys = release_keys(&mut selected, ledger.as_mut(), plan)?;
-            let anonymized = anonymize(&selected, plan, &keys, observer)?;
+            let method = method::planned(plan);
+            let groups = method.groups(Eligible::Measurements(&selected), plan, &keys, observer)?;
+            let Released::Measurements(anonymized) = &groups.released else {
+                unreachable!("a method that reads measurement sets releases measurements")
+            };
             let previous = ledger.as_ref().and_then(Ledger::previous_membership);
             Ok(observer.time("attacks", || {
-                simulate_attacks(&selected, &anonymized, plan, &keys, previous)
+                simulate_attacks(&selected, anonymized, plan, &keys, previous)
             }))
         }
     }
@@ -150,10 +168,11 @@ fn open_source<J: WithSource>(plan: &Plan, observer: &dyn Observer, job: J) -> R
     }
 }
 
-/// Runs every stage on an open source. The source (and any key it holds) is dropped as soon as
-/// selection is done.
+/// Runs every stage on an open source with a `method` that reads measurement sets. The source
+/// (and any key it holds) is dropped as soon as selection is done.
 pub fn release_from<S: Source>(
     source: S,
+    method: &dyn PublishMethod,
     plan: &Plan,
     destination: &Destination,
     observer: &dyn Observer,
@@ -190,7 +209,10 @@ pub fn release_from<S: Source>(
         })
         .transpose()?;
     let keys = release_keys(&mut selected, ledger.as_mut(), plan)?;
-    let anonymized = anonymize(&selected, plan, &keys, observer)?;
+    let groups = method.groups(Eligible::Measurements(&selected), plan, &keys, observer)?;
+    let Released::Measurements(anonymized) = &groups.released else {
+        unreachable!("a method that reads measurement sets releases measurements")
+    };
     let release_table = observer.time("deidentify", || {
         deidentify(
             plan.catalog.names().to_vec(),
@@ -201,31 +223,23 @@ pub fn release_from<S: Source>(
     let previous = ledger.as_ref().and_then(Ledger::previous_membership);
     let (mut assessed, mut measured) = assess(
         &selected,
-        &anonymized,
-        &release_table,
+        &groups,
+        anonymized,
         (plan, destination),
         observer,
     )?;
     let (method_benchmark, benchmarking) =
         benchmarking.join().expect("the benchmark does not panic");
     observer.stage_took("method-benchmark", benchmarking);
-    let report = ReleaseReport {
-        anonpub_version: env!("CARGO_PKG_VERSION").into(),
-        report_format: REPORT_FORMAT,
-        dataset: plan.schema.name.clone(),
-        as_of: plan.as_of.to_string(),
-        method: "mdav".into(),
-        k_requested: plan.config.k,
-        k_achieved: anonymized.released.smallest_group_people,
-        seed: plan.seed,
-        parameters: parameters(plan, anonymized.group_noise.clone()),
-        selection: selected.report.clone(),
-        anonymization: anonymized.counts.clone(),
-        risk: assessed.risk.clone(),
+    let report = report(
+        plan,
+        method,
+        selected.report.clone(),
+        &groups,
+        assessed.risk.clone(),
         method_benchmark,
-        sizechart: chart.as_ref().map(|c| c.report.clone()),
-        generalization: None,
-    };
+        chart.as_ref().map(|c| c.report.clone()),
+    );
     let release = Release {
         table: &release_table,
         report: &report,
@@ -246,7 +260,7 @@ pub fn release_from<S: Source>(
         let attacking = run_attacks.then(|| {
             scope.spawn(|| {
                 observer.time("attacks", || {
-                    simulate_attacks(&selected, &anonymized, plan, &keys, previous)
+                    simulate_attacks(&selected, anonymized, plan, &keys, previous)
                 })
             })
         });
@@ -277,7 +291,7 @@ pub fn release_from<S: Source>(
     let internal = destination.internal_report.as_ref().map(|path| {
         (
             path,
-            internal_report(&report, &selected, &anonymized, &assessed, plan),
+            internal_report(&report, &selected, anonymized, &assessed, plan),
         )
     });
     // Write-ahead: the chart's spend is in the ledger before the release can appear, so a run
@@ -460,86 +474,6 @@ fn select_people<S: Source>(source: S, plan: &Plan, observer: &dyn Observer) -> 
     })
 }
 
-/// The microaggregated records and what anonymization did to them.
-pub struct Anonymized {
-    /// Group means, the group of each row and the coverage plan.
-    pub released: Microaggregated,
-    /// The counts the report publishes.
-    pub counts: AnonymizationCounts,
-    /// The keyed group noise the released values carry, if any.
-    pub group_noise: Option<GroupNoiseParameters>,
-}
-
-/// Stage 3: coverage planning and MDAV in groups of at least k people, then the keyed group
-/// noise (`[defences] group_noise_sd`; see [`crate::anonymize::group_noise`] for why it is
-/// safe and what it defeats).
-fn anonymize(
-    selected: &Selected,
-    plan: &Plan,
-    keys: &ReleaseKeys,
-    observer: &dyn Observer,
-) -> Result<Anonymized> {
-    let table = &selected.table;
-    let mut released = {
-        let progress = observer.progress("microaggregate", table.len() as u64);
-        observer.time("anonymize", || {
-            Microaggregation::release(table, &plan.method, &*progress)
-        })
-    };
-    let group_noise = keys.group_noise.as_ref().and_then(|key| {
-        observer.time("group-noise", || {
-            noise(table, &mut released, plan, key.clone())
-        })
-    });
-    let suppressed = released.coverage.suppressed_records;
-    if released.rows() == 0 {
-        return Err(Error::Unsatisfiable {
-            problem: format!(
-                "all {suppressed} eligible records were suppressed: no coverage pattern is shared \
-                 by k = {} people, so the release would be empty",
-                plan.config.k
-            ),
-        });
-    }
-    let counts = AnonymizationCounts {
-        published_records: released.rows(),
-        suppressed_records: suppressed,
-        suppressed_share: if table.is_empty() {
-            0.0
-        } else {
-            suppressed as f64 / table.len() as f64
-        },
-        coarsened_records: released.coverage.coarsened_records,
-        dropped_values: released.coverage.dropped_values,
-        groups: released.groups,
-        coverage_patterns: released
-            .coverage
-            .pattern
-            .iter()
-            .flatten()
-            .collect::<HashSet<_>>()
-            .len(),
-    };
-    Ok(Anonymized {
-        released,
-        counts,
-        group_noise,
-    })
-}
-
-/// The group noise of the plan on `released`. Selection numbers people afresh in every release,
-/// so a member enters the draw by its set alone (person key 0): a group of the same sets draws
-/// the same noise in every release, and a group whose sets changed draws anew.
-fn noise(
-    table: &MeasurementTable,
-    released: &mut Microaggregated,
-    plan: &Plan,
-    key: Zeroizing<[u8; 32]>,
-) -> Option<GroupNoiseParameters> {
-    let scale = plan.config.defences.group_noise_sd;
-    add_group_noise(table, released, &plan.method, scale, key, &|_| 0)
-}
-
 /// What the assessment measured.
 pub struct Assessed {
     /// Risk of the released rows (public).
@@ -550,29 +484,90 @@ pub struct Assessed {
     pub attacks: Option<AttacksReport>,
 }
 
-/// Stage 5: the risk of the released rows, then every configured gate; the linkage attack runs
-/// when the internal report or a gate needs it, and the gates that use it are checked again.
-/// Returns what was measured, for the attack gates judged once the simulated attacks (which run
-/// beside the writing, see [`release_from`]) are done.
+/// The path every method's groups take: the privacy models judged against what the config
+/// asked (l and t, each measured on the released rows by the method), the risk of the released
+/// rows (classes of identical rows; see [`crate::risk::release_risk`]), then every gate on
+/// what the release alone determines: k over distinct people, suppression, risk, l. Returns the
+/// risk and the figures measured, for the gates judged later (linkage, simulated attacks).
+fn judge(groups: &Groups, plan: &Plan, observer: &dyn Observer) -> Result<(RiskFigures, Measured)> {
+    let asked = &plan.config.method;
+    if let (Some(asked), Some(achieved)) = (asked.l, groups.l) {
+        if achieved < asked {
+            return Err(Error::Unsatisfiable {
+                problem: format!(
+                    "the released rows are {achieved}-diverse, fewer than the l = {asked} asked"
+                ),
+            });
+        }
+    }
+    if let (Some(asked), Some(achieved)) = (asked.t, groups.t) {
+        if achieved > asked + 1e-9 {
+            return Err(Error::Unsatisfiable {
+                problem: format!(
+                    "against the released rows, a class lies {achieved:.4} from their \
+                     distribution of a sensitive column, beyond t = {asked}: the suppressed \
+                     records moved it; lower method.suppression"
+                ),
+            });
+        }
+    }
+    let risk = observer.time("risk", || release_risk(&groups.classes, plan.config.k));
+    let prosecutor = risk.reidentification.prosecutor;
+    let measured = Measured {
+        k: Some(groups.k_achieved),
+        suppressed_share: Some(groups.counts.suppressed_share),
+        highest_risk: Some(prosecutor.highest),
+        average_risk: Some(prosecutor.average),
+        records_at_risk: Some(prosecutor.records_at_risk),
+        l: groups.l,
+        ..Measured::default()
+    };
+    plan.config.thresholds.check(&measured)?;
+    Ok((risk, measured))
+}
+
+/// `report.json` of a release: the same for every method, with what the method reported.
+fn report(
+    plan: &Plan,
+    method: &dyn PublishMethod,
+    selection: SelectionReport,
+    groups: &Groups,
+    risk: RiskFigures,
+    method_benchmark: Option<MethodBenchmark>,
+    sizechart: Option<SizeChartReport>,
+) -> ReleaseReport {
+    ReleaseReport {
+        anonpub_version: env!("CARGO_PKG_VERSION").into(),
+        report_format: REPORT_FORMAT,
+        dataset: plan.schema.name.clone(),
+        as_of: plan.as_of.to_string(),
+        method: method.name().into(),
+        k_requested: plan.config.k,
+        k_achieved: groups.k_achieved,
+        seed: plan.seed,
+        parameters: groups.parameters.clone(),
+        selection,
+        anonymization: groups.counts.clone(),
+        risk,
+        method_benchmark,
+        sizechart,
+        generalization: groups.generalization.clone(),
+    }
+}
+
+/// Stage 5 of a measurements release: [`judge`], then the linkage attack when the internal
+/// report or a gate needs it, and the gates that use it are checked again. Returns what was
+/// measured, for the attack gates judged once the simulated attacks (which run beside the
+/// writing, see [`release_from`]) are done.
 fn assess(
     selected: &Selected,
+    groups: &Groups,
     anonymized: &Anonymized,
-    release_table: &ReleaseTable,
     (plan, destination): (&Plan, &Destination),
     observer: &dyn Observer,
 ) -> Result<(Assessed, Measured)> {
     let thresholds = &plan.config.thresholds;
-    let risk = observer.time("risk", || table_risk(release_table, plan.config.k));
-    let prosecutor = risk.reidentification.prosecutor;
-    let mut measured = Measured {
-        k: Some(anonymized.released.smallest_group_people),
-        suppressed_share: Some(anonymized.counts.suppressed_share),
-        highest_risk: Some(prosecutor.highest),
-        average_risk: Some(prosecutor.average),
-        records_at_risk: Some(prosecutor.records_at_risk),
-        ..Measured::default()
-    };
-    thresholds.check(&measured)?;
+    let (risk, mut measured) = judge(groups, plan, observer)?;
     let linkage = (destination.internal_report.is_some() || thresholds.need_linkage()).then(|| {
         let attack = Attack {
             known: &plan.known,
