@@ -15,13 +15,13 @@ use std::io::Write as _;
 use serde_json::{json, Value};
 
 use super::html::escape;
-use super::{file_entry, pretty_json, seal};
+use super::{file_entry, footer_metadata, microdata_manifest, pretty_json, seal};
 use crate::atomic::Staging;
 use crate::config::ReleaseConfig;
 use crate::error::{Error, Result};
 use crate::extract::source::SourceDescription;
 use crate::observe::Observer;
-use crate::release::manifest::{InputFingerprint, Manifest, ManifestFile};
+use crate::release::manifest::{InputFingerprint, ManifestFile};
 use crate::release::plain::{write_plain_csv, write_plain_parquet, PlainTable};
 use crate::release::report::{GeneralizationReport, ReleaseReport};
 use crate::release::{
@@ -83,17 +83,12 @@ pub fn stage_generalized(
         files.push(file_entry(&staging, name)?);
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    let report = release.report;
-    let manifest = Manifest {
-        anonpub_version: report.anonpub_version.clone(),
-        dataset: report.dataset.clone(),
-        release_version: release.config.version.clone(),
-        as_of: report.as_of.clone(),
-        seed: Some(report.seed),
-        config_sha256: release.config_sha256.to_string(),
-        input_fingerprint: Some(release.input_fingerprint.clone()),
+    let manifest = microdata_manifest(
+        release.report,
+        release.config,
+        (release.config_sha256, release.input_fingerprint),
         files,
-    };
+    );
     seal(&staging, manifest)?;
     observer.stage_took("write-metadata", started.elapsed());
     Ok(staging)
@@ -109,19 +104,7 @@ fn write_data(staging: &Staging, release: &GeneralizedRelease<'_>) -> Result<()>
         .map_err(|e| Error::io("sync", &csv_path, e))?;
     let parquet_path = staging.path(PARQUET_FILE);
     let mut parquet = staging.create(PARQUET_FILE)?;
-    let report = release.report;
-    let metadata = vec![
-        ("anonpub:version".into(), report.anonpub_version.clone()),
-        ("anonpub:dataset".into(), report.dataset.clone()),
-        (
-            "anonpub:release_version".into(),
-            release.config.version.clone(),
-        ),
-        ("anonpub:method".into(), report.method.clone()),
-        ("anonpub:k".into(), report.k_requested.to_string()),
-        ("anonpub:seed".into(), report.seed.to_string()),
-        ("anonpub:as_of".into(), report.as_of.clone()),
-    ];
+    let metadata = footer_metadata(release.report, release.config);
     write_plain_parquet(release.table, metadata, &mut parquet, &parquet_path)?;
     parquet
         .flush()

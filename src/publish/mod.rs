@@ -160,17 +160,12 @@ pub fn stage_release(
     for file in &files {
         tracing::debug!("{}: {} bytes", file.path, file.bytes);
     }
-    let report = release.report;
-    let manifest = Manifest {
-        anonpub_version: report.anonpub_version.to_string(),
-        dataset: report.dataset.clone(),
-        release_version: release.config.version.clone(),
-        as_of: report.as_of.clone(),
-        seed: Some(report.seed),
-        config_sha256: release.config_sha256.to_string(),
-        input_fingerprint: Some(release.input_fingerprint.clone()),
+    let manifest = microdata_manifest(
+        release.report,
+        release.config,
+        (release.config_sha256, release.input_fingerprint),
         files,
-    };
+    );
     seal(&staging, manifest)?;
     observer.stage_took("write-metadata", started.elapsed());
     Ok(staging)
@@ -212,6 +207,43 @@ fn write_parquet_file(staging: &Staging, release: &Release<'_>) -> Result<()> {
         .map_err(|e| Error::io("sync", &path, e))
 }
 
+/// The manifest of a release of records (microaggregated measurements or generalized cells):
+/// the report's identity, the configuration's digest, the input's fingerprint and every file.
+pub(crate) fn microdata_manifest(
+    report: &ReleaseReport,
+    config: &ReleaseConfig,
+    (config_sha256, input_fingerprint): (&str, &InputFingerprint),
+    files: Vec<ManifestFile>,
+) -> Manifest {
+    Manifest {
+        anonpub_version: report.anonpub_version.clone(),
+        dataset: report.dataset.clone(),
+        release_version: config.version.clone(),
+        as_of: report.as_of.clone(),
+        seed: Some(report.seed),
+        config_sha256: config_sha256.to_string(),
+        input_fingerprint: Some(input_fingerprint.clone()),
+        files,
+    }
+}
+
+/// The release facts a data file's footer carries, so that it explains itself when shared
+/// alone.
+pub(crate) fn footer_metadata(
+    report: &ReleaseReport,
+    config: &ReleaseConfig,
+) -> Vec<(String, String)> {
+    vec![
+        ("anonpub:version".into(), report.anonpub_version.clone()),
+        ("anonpub:dataset".into(), report.dataset.clone()),
+        ("anonpub:release_version".into(), config.version.clone()),
+        ("anonpub:method".into(), report.method.clone()),
+        ("anonpub:k".into(), report.k_requested.to_string()),
+        ("anonpub:seed".into(), report.seed.to_string()),
+        ("anonpub:as_of".into(), report.as_of.clone()),
+    ]
+}
+
 /// Writes `manifest.json` and then `SHA256SUMS` (every file of the manifest, and the manifest).
 pub(crate) fn seal(staging: &Staging, manifest: Manifest) -> Result<()> {
     staging.write(MANIFEST_FILE, &pretty_json(&manifest))?;
@@ -246,9 +278,9 @@ pub(crate) fn pretty_json(value: &impl serde::Serialize) -> Vec<u8> {
     bytes
 }
 
-/// Release facts stored in the Parquet footer, so the file explains itself when shared alone.
+/// Release facts stored in the Parquet footer ([`footer_metadata`]), with each measurement's
+/// unit.
 fn parquet_metadata(release: &Release<'_>) -> Vec<(String, String)> {
-    let report = release.report;
     let units: serde_json::Map<String, serde_json::Value> = release
         .catalog
         .names()
@@ -256,22 +288,12 @@ fn parquet_metadata(release: &Release<'_>) -> Vec<(String, String)> {
         .enumerate()
         .map(|(i, name)| (name.clone(), release.catalog.unit(i).into()))
         .collect();
-    vec![
-        ("anonpub:version".into(), report.anonpub_version.clone()),
-        ("anonpub:dataset".into(), report.dataset.clone()),
-        (
-            "anonpub:release_version".into(),
-            release.config.version.clone(),
-        ),
-        ("anonpub:method".into(), report.method.clone()),
-        ("anonpub:k".into(), report.k_requested.to_string()),
-        ("anonpub:seed".into(), report.seed.to_string()),
-        ("anonpub:as_of".into(), report.as_of.clone()),
-        (
-            "anonpub:units".into(),
-            serde_json::Value::Object(units).to_string(),
-        ),
-    ]
+    let mut metadata = footer_metadata(release.report, release.config);
+    metadata.push((
+        "anonpub:units".into(),
+        serde_json::Value::Object(units).to_string(),
+    ));
+    metadata
 }
 
 /// A small but complete release for the unit tests of the files that describe a release.
