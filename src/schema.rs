@@ -170,6 +170,11 @@ pub struct DatasetSchema {
     /// `"freesewing"`: the FreeSewing measurement columns of the embedded schema follow the
     /// declared ones, so a table of FreeSewing sets needs to declare only its other columns.
     pub include_measurements: Option<String>,
+    /// `true` declares that no person has more than one row, for a table without a
+    /// `person_key` column: k then counts rows, which equals people only under this declaration.
+    /// Without either, a release refuses the table (k must count people, not rows).
+    #[serde(default)]
+    pub rows_are_people: bool,
     #[serde(rename = "column", default)]
     /// Every column of the input, in order (`[[column]]`).
     pub columns: Vec<ColumnSpec>,
@@ -249,6 +254,15 @@ impl DatasetSchema {
                         "a second column with role \"{}\": at most one is allowed",
                         role.key()
                     ),
+                );
+            }
+        }
+        if self.rows_are_people {
+            if let Some(key) = self.role_column(Role::PersonKey) {
+                return fail(
+                    &key.name,
+                    "a `person_key` column says which rows share a person, and                      `rows_are_people = true` that none do: declare one or the other"
+                        .into(),
                 );
             }
         }
