@@ -429,7 +429,10 @@ impl Deref for ValidConfig {
 }
 
 impl Serialize for ValidConfig {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
         self.checked.serialize(serializer)
     }
 }

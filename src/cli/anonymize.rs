@@ -125,7 +125,11 @@ pub fn run(mut args: Args, console: &Console) -> Result<()> {
     }
     let flags: FlagKeys = [
         ("method.name", "--method", args.method.is_some()),
-        ("method.suppression", "--suppression", args.suppression.is_some()),
+        (
+            "method.suppression",
+            "--suppression",
+            args.suppression.is_some(),
+        ),
         ("method.l", "--l", args.l.is_some()),
         ("method.t", "--t", args.t.is_some()),
         ("method.numeric", "--numeric", args.numeric.is_some()),
@@ -192,10 +196,18 @@ fn refuse_unpublishable(args: &Args) -> Result<()> {
              (--method mdav) has its keyed group noise (`[defences] group_noise_sd`)",
         );
     }
-    if args.c.is_some() || matches!(args.l_variant, Some(LVariant::Entropy | LVariant::Recursive))
+    if args.c.is_some()
+        || matches!(
+            args.l_variant,
+            Some(LVariant::Entropy | LVariant::Recursive)
+        )
     {
         return refuse(
-            if args.c.is_some() { "--c" } else { "--l-variant" },
+            if args.c.is_some() {
+                "--c"
+            } else {
+                "--l-variant"
+            },
             "a release publishes distinct l-diversity, which verify recomputes from its rows; \
              entropy and recursive (c,l)-diversity are not published",
         );

@@ -245,16 +245,9 @@ fn a_categorical_table_with_a_sensitive_column_anonymizes_into_a_verified_releas
     let dir = tempfile::tempdir().unwrap();
     for method in ["global", "mondrian"] {
         let out = dir.path().join(method);
-        let args = [
-            "--method", method, "--l", "2", "--t", "0.6", "--seed", "4",
-        ];
-        let run = anonymize(
-            &data("clients.csv"),
-            &data("clients.toml"),
-            &out,
-            &args,
-        )
-        .expect_code(0);
+        let args = ["--method", method, "--l", "2", "--t", "0.6", "--seed", "4"];
+        let run =
+            anonymize(&data("clients.csv"), &data("clients.toml"), &out, &args).expect_code(0);
         // The console ends with what was left out, by reason.
         assert!(
             run.stderr().contains("left out") && run.stderr().contains("orphan_set"),
@@ -292,13 +285,7 @@ fn a_categorical_table_with_a_sensitive_column_anonymizes_into_a_verified_releas
         assert_eq!(report["method"], method);
         // The same flags and seed give the same release, byte for byte.
         let again = dir.path().join(format!("{method}-again"));
-        anonymize(
-            &data("clients.csv"),
-            &data("clients.toml"),
-            &again,
-            &args,
-        )
-        .expect_code(0);
+        anonymize(&data("clients.csv"), &data("clients.toml"), &again, &args).expect_code(0);
         for file in ["measurements.csv", "measurements.parquet", "report.json"] {
             assert_eq!(
                 std::fs::read(out.join(file)).unwrap(),
@@ -389,9 +376,14 @@ fn a_numeric_table_anonymizes_with_mdav_into_a_verified_release() {
         );
     }
     // l needs a generalizing method, and says so naming the flag.
-    let stderr = anonymize(&table, &schema, &dir.path().join("l"), &["--method", "mdav", "--l", "2"])
-        .expect_code(2)
-        .stderr();
+    let stderr = anonymize(
+        &table,
+        &schema,
+        &dir.path().join("l"),
+        &["--method", "mdav", "--l", "2"],
+    )
+    .expect_code(2)
+    .stderr();
     assert!(stderr.contains("--l"), "{stderr}");
 }
 
@@ -531,13 +523,19 @@ fn flags_a_release_cannot_carry_are_refused_naming_them() {
     let (input, schema) = small_table(dir.path());
     let out = dir.path().join("out");
     for (args, flag) in [
-        (&["--noise", "laplace", "--noise-scale", "0.2"][..], "--noise"),
+        (
+            &["--noise", "laplace", "--noise-scale", "0.2"][..],
+            "--noise",
+        ),
         (&["--l", "2", "--l-variant", "entropy"][..], "--l-variant"),
         (
             &["--l", "2", "--l-variant", "recursive", "--c", "2"][..],
             "--c",
         ),
-        (&["--method", "mdav", "--suppression", "0.1"][..], "--suppression"),
+        (
+            &["--method", "mdav", "--suppression", "0.1"][..],
+            "--suppression",
+        ),
         (&["--numeric", "means"][..], "--numeric"),
         (&["--mdav-exact-limit", "10"][..], "--mdav-exact-limit"),
         (&["--k", "0"][..], "--k"),
@@ -570,9 +568,14 @@ fn flags_a_release_cannot_carry_are_refused_naming_them() {
     assert!(stderr.contains("--as-of"), "{stderr}");
     assert!(!out.exists(), "nothing may be written on an error");
     // Infeasible: more people per class than the table has, or more diversity than it holds.
-    let stderr = anonymize(&input, &schema, &out, &["--method", "mondrian", "--k", "61"])
-        .expect_code(2)
-        .stderr();
+    let stderr = anonymize(
+        &input,
+        &schema,
+        &out,
+        &["--method", "mondrian", "--k", "61"],
+    )
+    .expect_code(2)
+    .stderr();
     assert!(stderr.contains("60 eligible people"), "{stderr}");
     anonymize(&input, &schema, &out, &["--method", "mondrian", "--l", "8"]).expect_code(1);
     assert!(!out.exists());
@@ -627,7 +630,11 @@ fn schema_mismatches_are_exit_2_naming_file_line_and_column_not_value() {
 
     // No person key and no word that rows are people: k could not count people.
     let unkeyed = dir.path().join("unkeyed.toml");
-    std::fs::write(&unkeyed, schema_text.replace("rows_are_people = true\n", "")).unwrap();
+    std::fs::write(
+        &unkeyed,
+        schema_text.replace("rows_are_people = true\n", ""),
+    )
+    .unwrap();
     let stderr = anonymize(&input, &unkeyed, &out, &[])
         .expect_code(2)
         .stderr();
@@ -730,7 +737,11 @@ fn a_person_key_makes_k_count_people_and_a_keyless_row_is_left_out_and_counted()
         let found = fewest_customers_per_class(&out);
         assert!(found >= 3, "{method}: a class of {found} customers");
         let (header, rows) = published(&out);
-        assert_eq!(header, ["age", "height"], "{method}: the person key is not published");
+        assert_eq!(
+            header,
+            ["age", "height"],
+            "{method}: the person key is not published"
+        );
         assert!(rows.iter().flatten().all(|cell| !cell.starts_with('c')));
     }
     // 24 people cannot form a group of 25, however many rows they have.
