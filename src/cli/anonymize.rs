@@ -47,6 +47,12 @@ use crate::error::{Error, Result};
 use crate::pipeline::{describe_release, publish, Destination};
 
 #[derive(Debug, clap::Args)]
+#[command(
+    mut_arg("source", |arg| arg.hide(true)),
+    mut_arg("db", |arg| arg.hide(true)),
+    mut_arg("input", |arg| arg.required(true).help("The table, CSV or Parquet")),
+    mut_arg("schema", |arg| arg.required(true).help("The table's dataset schema"))
+)]
 /// The command line of `anonpub anonymize`.
 pub struct Args {
     /// The table, its schema, the release date, config, k and seed, as `publish` takes them

@@ -18,8 +18,8 @@ fn arx(file: &str) -> PathBuf {
     repo("tests/data/arx-adult").join(file)
 }
 
-/// `anonymize` with the release date every run here uses, plus `extra`.
-fn anonymize(input: &Path, schema: &Path, out: &Path, extra: &[&str]) -> Run {
+/// `anonymize` of `input` described by `schema` into `out`, with `extra`.
+fn anonymize_with(input: &Path, schema: &Path, out: &Path, extra: &[&str]) -> Run {
     let mut args = vec![
         "anonymize",
         "--input",
@@ -28,11 +28,16 @@ fn anonymize(input: &Path, schema: &Path, out: &Path, extra: &[&str]) -> Run {
         schema.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
-        "--as-of",
-        "2026-11-01",
     ];
     args.extend_from_slice(extra);
     anonpub(&args, &[])
+}
+
+/// [`anonymize_with`] at the release date every run here uses.
+fn anonymize(input: &Path, schema: &Path, out: &Path, extra: &[&str]) -> Run {
+    let mut args = vec!["--as-of", "2026-11-01"];
+    args.extend_from_slice(extra);
+    anonymize_with(input, schema, out, &args)
 }
 
 /// `verify` passes on the release, every check of it.
@@ -233,13 +238,30 @@ fn adult_salary_l_diversity_and_t_closeness_verify() {
     }
 }
 
+/// Every file of release `a` is byte for byte the file of release `b`, and `b` has no other.
+fn same_files(a: &Path, b: &Path) {
+    let names = |dir: &Path| -> BTreeSet<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .collect()
+    };
+    assert_eq!(names(a), names(b));
+    for name in names(a) {
+        assert!(
+            std::fs::read(a.join(&name)).unwrap() == std::fs::read(b.join(&name)).unwrap(),
+            "{name} differs"
+        );
+    }
+}
+
 fn data(name: &str) -> PathBuf {
     repo("tests/data/alterations").join(name)
 }
 
 /// The categorical table with a sensitive column: each generalizing method with l and t makes
 /// a release that verifies, whose k and l counted here reach what was asked; the same seed
-/// gives the same bytes.
+/// gives the same bytes, and so does `publish` with the same `[method]`.
 #[test]
 fn a_categorical_table_with_a_sensitive_column_anonymizes_into_a_verified_release() {
     let dir = tempfile::tempdir().unwrap();
@@ -259,18 +281,26 @@ fn a_categorical_table_with_a_sensitive_column_anonymizes_into_a_verified_releas
             checks.contains("l-diversity") && checks.contains("t-closeness"),
             "{checks}"
         );
-        for file in [
-            "measurements.csv",
-            "measurements.parquet",
-            "datapackage.json",
-            "report.json",
-            "report.html",
-            "README.md",
-            "manifest.json",
-            "SHA256SUMS",
-        ] {
-            assert!(out.join(file).is_file(), "{method}: {file}");
-        }
+        // The release's files, and nothing else.
+        let mut files: Vec<String> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .collect();
+        files.sort();
+        assert_eq!(
+            files,
+            [
+                "README.md",
+                "SHA256SUMS",
+                "datapackage.json",
+                "manifest.json",
+                "measurements.csv",
+                "measurements.parquet",
+                "report.html",
+                "report.json"
+            ],
+            "{method}"
+        );
         let (header, rows) = published(&out);
         assert_eq!(header, ["city", "age", "sex", "service", "garments"]);
         let text = std::fs::read_to_string(out.join("measurements.csv")).unwrap();
@@ -286,14 +316,35 @@ fn a_categorical_table_with_a_sensitive_column_anonymizes_into_a_verified_releas
         // The same flags and seed give the same release, byte for byte.
         let again = dir.path().join(format!("{method}-again"));
         anonymize(&data("clients.csv"), &data("clients.toml"), &again, &args).expect_code(0);
-        for file in ["measurements.csv", "measurements.parquet", "report.json"] {
-            assert_eq!(
-                std::fs::read(out.join(file)).unwrap(),
-                std::fs::read(again.join(file)).unwrap(),
-                "{method}: {file}"
-            );
-        }
+        same_files(&out, &again);
     }
+    // `publish` with the same settings in its config writes the same release.
+    let config = dir.path().join("global.toml");
+    std::fs::write(&config, "[method]\nname = \"global\"\nl = 2\nt = 0.6\n").unwrap();
+    let published_dir = dir.path().join("publish");
+    anonpub(
+        &[
+            "publish",
+            "--source",
+            "table",
+            "--input",
+            data("clients.csv").to_str().unwrap(),
+            "--schema",
+            data("clients.toml").to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+            "--as-of",
+            "2026-11-01",
+            "--seed",
+            "4",
+            "--out",
+            published_dir.to_str().unwrap(),
+        ],
+        &[],
+    )
+    .expect_code(0);
+    same_files(&dir.path().join("global"), &published_dir);
+
     // A release that claims more than its rows show fails verify, even sealed again.
     let out = dir.path().join("global");
     let path = out.join("report.json");
@@ -368,13 +419,7 @@ fn a_numeric_table_anonymizes_with_mdav_into_a_verified_release() {
         &[],
     )
     .expect_code(0);
-    for file in ["measurements.csv", "measurements.parquet", "README.md"] {
-        assert_eq!(
-            std::fs::read(out.join(file)).unwrap(),
-            std::fs::read(published_dir.join(file)).unwrap(),
-            "{file}"
-        );
-    }
+    same_files(&out, &published_dir);
     // l needs a generalizing method, and says so naming the flag.
     let stderr = anonymize(
         &table,
@@ -550,22 +595,13 @@ fn flags_a_release_cannot_carry_are_refused_naming_them() {
         assert!(stderr.contains(flag), "{args:?}: {stderr}");
         assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
     }
-    // The release date is needed.
-    let stderr = anonpub(
-        &[
-            "anonymize",
-            "--input",
-            input.to_str().unwrap(),
-            "--schema",
-            schema.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        &[],
-    )
-    .expect_code(2)
-    .stderr();
-    assert!(stderr.contains("--as-of"), "{stderr}");
+    // The release date is needed, and may not lie in the future.
+    for args in [&[][..], &["--as-of", "2126-01-01"]] {
+        let stderr = anonymize_with(&input, &schema, &out, args)
+            .expect_code(2)
+            .stderr();
+        assert!(stderr.contains("invalid --as-of"), "{stderr}");
+    }
     assert!(!out.exists(), "nothing may be written on an error");
     // Infeasible: more people per class than the table has, or more diversity than it holds.
     let stderr = anonymize(
