@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Whole-process benchmarks of `anonpub anonymize`: each case runs RUNS times (default 5)
+# Whole-process benchmarks of `anonpub anonymize` (the release path of `publish`, writing the
+# whole verifiable release): each case runs RUNS times (default 5)
 # as a fresh process; the median wall time (nanosecond clock around the process), the median CPU
 # time (user + system) and the median peak RSS (/usr/bin/time -v) are printed as a Markdown table
 # for BENCHMARKS.md. Other processes on the machine inflate wall times but hardly CPU times, so the
@@ -27,10 +28,16 @@ MEASUREMENTS="$WORK/measurements-100k.csv"
 if [[ ! -s $MEASUREMENTS ]]; then
     target/release/examples/mdav_bench csv 100000 1 "$MEASUREMENTS"
 fi
+# The synthetic people have one row each; the measurements release keys its group noise by a
+# secret.
+printf 'name = "measurements-100k"\nrows_are_people = true\ninclude_measurements = "freesewing"\n' \
+    >"$WORK/measurements.toml"
+printf 'bench-secret\n' >"$WORK/bench.key"
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-# bench NAME ARGS...: runs `anonpub anonymize ARGS --out $WORK/out --force --quiet` RUNS times.
+# bench NAME ARGS...: runs `anonpub anonymize ARGS --as-of … --seed 1 --out $WORK/out --force
+# --quiet` RUNS times.
 bench() {
     local name=$1
     shift
@@ -38,7 +45,8 @@ bench() {
     for _ in $(seq "$RUNS"); do
         local start end
         start=$(date +%s%N)
-        /usr/bin/time -v -o "$WORK/time.txt" "$BIN" anonymize "$@" --out "$WORK/out" --force --quiet
+        /usr/bin/time -v -o "$WORK/time.txt" "$BIN" anonymize "$@" --as-of 2026-11-01 --seed 1 \
+            --out "$WORK/out" --force --quiet
         end=$(date +%s%N)
         times+=($(((end - start) / 1000000)))
         rss+=("$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$WORK/time.txt")")
@@ -63,6 +71,7 @@ bench "adult, global, k=5, 2 % suppression" \
 bench "adult, mondrian, k=5" \
     --input "$ARX/adult.csv" --schema schemas/adult.toml --k 5 --method mondrian
 bench "100k × 38 measurements, mdav, k=5" \
-    --input "$MEASUREMENTS" --schema schemas/freesewing.toml --k 5 --method mdav
+    --input "$MEASUREMENTS" --schema "$WORK/measurements.toml" --key-file "$WORK/bench.key" \
+    --k 5 --method mdav
 echo
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -1,16 +1,20 @@
 //! The release configuration: one TOML file, validated once before any work starts.
 //!
-//! Command-line flags override the file; the merged, checked result is what every stage trusts.
+//! [`ReleaseConfig`] is what the file says (TOML syntax and types checked, nothing else);
+//! command-line flags override it; [`ValidConfig::new`] then checks every rule once and is the
+//! only way to a [`ValidConfig`], whose checked values ([`KAnonymity`], [`Share`],
+//! [`ValidMethod`]) every stage trusts without checking them again.
 
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::anonymize::engine::Method;
+use crate::anonymize::engine::{Method, NumericRelease};
 use crate::anonymize::{k_anonymity, ldiversity, tcloseness};
 use crate::dp::config::SizeChartConfig;
 use crate::error::{Error, Result};
-use crate::gates::Thresholds;
+use crate::gates::{MeasuredFrom, Thresholds};
 use crate::risk::attack_settings::AttackSettings;
 use crate::risk::linkage::AttackerKnowledge;
 use crate::tabulate::config::TabulateConfig;
@@ -101,7 +105,7 @@ pub struct ReleaseConfig {
 ///
 /// `l` asks for distinct l-diversity and `t` for t-closeness of every `sensitive` column of the
 /// schema; both need a generalizing method, since the measurements release has no sensitive
-/// column.
+/// column. `numeric = "means"` publishes Mondrian's numeric classes as their means.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct MethodConfig {
@@ -114,6 +118,10 @@ pub struct MethodConfig {
     pub t: Option<f64>,
     /// Global recoding: the largest share of records it may suppress.
     pub suppression: Option<f64>,
+    /// Mondrian: how a numeric quasi-identifier is published, `"ranges"` (the default) or
+    /// `"means"`. Left out of the configuration digest while unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub numeric: Option<NumericRelease>,
 }
 
 fn default_method() -> Method {
@@ -127,6 +135,7 @@ impl Default for MethodConfig {
             l: None,
             t: None,
             suppression: None,
+            numeric: None,
         }
     }
 }
@@ -143,16 +152,25 @@ impl MethodConfig {
         self.name != Method::Mdav
     }
 
-    /// Checks ranges and that each key applies to the method; returns the offending field and
-    /// what was expected.
-    pub fn validate(&self) -> std::result::Result<(), (&'static str, String)> {
-        if let Some(l) = self.l {
-            ldiversity::validate(l, ldiversity::Variant::Distinct)
-                .map_err(|e| ("method.l", e.to_string()))?;
-        }
-        if let Some(t) = self.t {
-            tcloseness::validate(t).map_err(|e| ("method.t", e.to_string()))?;
-        }
+    /// Checks ranges and that each key applies to the method; returns the checked section, or
+    /// the offending field and what was expected.
+    fn check(&self) -> std::result::Result<ValidMethod, (&'static str, String)> {
+        let l = self
+            .l
+            .map(|l| {
+                ldiversity::validate(l, ldiversity::Variant::Distinct)
+                    .map(|()| LDiversity(l))
+                    .map_err(|e| ("method.l", e.to_string()))
+            })
+            .transpose()?;
+        let t = self
+            .t
+            .map(|t| {
+                tcloseness::validate(t)
+                    .map(|()| Share(t))
+                    .map_err(|e| ("method.t", e.to_string()))
+            })
+            .transpose()?;
         if !self.generalizes() {
             for (field, set) in [
                 ("method.l", self.l.is_some()),
@@ -168,18 +186,35 @@ impl MethodConfig {
                 }
             }
         }
-        if let Some(share) = self.suppression {
-            if !(0.0..=1.0).contains(&share) {
-                return Err(("method.suppression", "must be between 0 and 1".into()));
+        let suppression = match self.suppression {
+            None => Share(0.0),
+            Some(share) => {
+                let share = Share::new(share)
+                    .ok_or(("method.suppression", "must be between 0 and 1".to_string()))?;
+                if self.name != Method::Global {
+                    return Err((
+                        "method.suppression",
+                        "only global recoding (name = \"global\") suppresses records".into(),
+                    ));
+                }
+                share
             }
-            if self.name != Method::Global {
-                return Err((
-                    "method.suppression",
-                    "only global recoding (name = \"global\") suppresses records".into(),
-                ));
-            }
+        };
+        if self.numeric.is_some() && self.name != Method::Mondrian {
+            return Err((
+                "method.numeric",
+                "only Mondrian (name = \"mondrian\") publishes numeric classes as ranges or \
+                 means"
+                    .into(),
+            ));
         }
-        Ok(())
+        Ok(ValidMethod {
+            name: self.name,
+            l,
+            t,
+            suppression,
+            numeric: self.numeric.unwrap_or(NumericRelease::Ranges),
+        })
     }
 }
 
@@ -275,14 +310,17 @@ impl Default for ReleaseConfig {
 }
 
 impl ReleaseConfig {
-    /// Reads and validates a config file; a relative `schema` path is resolved against it.
+    /// Reads a config file ([`ReleaseConfig::parse`]); nothing in it is trusted before
+    /// [`ValidConfig::new`].
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io("read config", path, e))?;
         Self::parse(&text, path)
     }
 
-    /// Parses and validates config text; `origin` names the file in errors and anchors a
-    /// relative `schema` path.
+    /// Parses config text: TOML syntax, known keys and value types, naming the line of a
+    /// mistake; `origin` names the file in errors and anchors a relative `schema` path. The
+    /// attacks' thresholds take their defaults. Ranges and the rules between keys are
+    /// [`ValidConfig::new`]'s.
     pub fn parse(text: &str, origin: &Path) -> Result<Self> {
         let mut config: ReleaseConfig = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|s| {
@@ -299,45 +337,194 @@ impl ReleaseConfig {
                 config.schema = Some(origin.parent().unwrap_or(Path::new(".")).join(schema));
             }
         }
-        config
-            .attacks
-            .validate(&config.thresholds)
-            .and_then(|()| config.validate())
-            .map_err(|(field, problem)| {
-                Error::bad_file(origin, Some(format!("field `{field}`")), problem)
-            })?;
         config.attacks.default_thresholds(&mut config.thresholds);
         Ok(config)
     }
+}
 
-    /// Checks ranges; returns the offending field and what was expected.
-    pub fn validate(&self) -> std::result::Result<(), (&'static str, String)> {
-        k_anonymity::validate_release_k(self.k, self.thresholds.min_k)
-            .map_err(|problem| ("k", problem))?;
-        if self.mdav_exact_limit == 0 {
+/// The k of a release, checked: at least 2, and below 5 only where the configuration lowered
+/// `[thresholds] min_k` to it ([`k_anonymity::validate_release_k`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct KAnonymity(usize);
+
+impl KAnonymity {
+    /// k as the release policy allows it, or what is wrong with it.
+    pub fn new(k: usize, min_k: Option<usize>) -> std::result::Result<Self, String> {
+        k_anonymity::validate_release_k(k, min_k).map(|()| KAnonymity(k))
+    }
+
+    /// The number.
+    pub fn get(self) -> usize {
+        self.0
+    }
+}
+
+/// A share (fraction) checked to lie in [0, 1]: finite, never NaN.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Share(f64);
+
+impl Share {
+    /// The share, if it lies in [0, 1].
+    pub fn new(value: f64) -> Option<Self> {
+        (0.0..=1.0).contains(&value).then_some(Share(value))
+    }
+
+    /// The number.
+    pub fn get(self) -> f64 {
+        self.0
+    }
+}
+
+/// The l of distinct l-diversity, checked to be at least 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LDiversity(usize);
+
+impl LDiversity {
+    /// The number.
+    pub fn get(self) -> usize {
+        self.0
+    }
+}
+
+/// The `[method]` section checked: every key applies to the method and lies in its range.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ValidMethod {
+    /// The method.
+    pub name: Method,
+    /// Distinct l-diversity of every sensitive column, if asked (generalizing methods only).
+    pub l: Option<LDiversity>,
+    /// t-closeness of every sensitive column, if asked (generalizing methods only).
+    pub t: Option<Share>,
+    /// The largest share of records global recoding may suppress (0 for the other methods).
+    pub suppression: Share,
+    /// How Mondrian publishes numeric quasi-identifiers.
+    pub numeric: NumericRelease,
+}
+
+impl ValidMethod {
+    /// Whether the method generalizes cells (global recoding, Mondrian) rather than
+    /// microaggregating measurements.
+    pub fn generalizes(&self) -> bool {
+        self.name != Method::Mdav
+    }
+}
+
+/// A release configuration that passed every check, made only by [`ValidConfig::new`]: the
+/// one place the configuration's rules live. It reads as the [`ReleaseConfig`] it checked
+/// (`Deref`), serializes as it (for the configuration digest), and carries the checked values
+/// the stages use ([`ValidConfig::k`], [`ValidConfig::method`]).
+#[derive(Debug, Clone)]
+pub struct ValidConfig {
+    checked: ReleaseConfig,
+    checked_k: KAnonymity,
+    checked_method: ValidMethod,
+}
+
+impl Deref for ValidConfig {
+    type Target = ReleaseConfig;
+
+    fn deref(&self) -> &ReleaseConfig {
+        &self.checked
+    }
+}
+
+impl Serialize for ValidConfig {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        self.checked.serialize(serializer)
+    }
+}
+
+impl ValidConfig {
+    /// Checks every rule of `config` once (ranges, and the rules between keys); returns the
+    /// checked configuration, or the offending key (`k`, `method.l`, `sizechart.delta`, …) and
+    /// what was expected. A generalizing method has no simulated attacks to run (they re-run
+    /// microaggregation), so the attacks are turned off and their default gates cleared.
+    pub fn new(mut config: ReleaseConfig) -> std::result::Result<Self, (&'static str, String)> {
+        let k = KAnonymity::new(config.k, config.thresholds.min_k).map_err(|e| ("k", e))?;
+        if config.mdav_exact_limit == 0 {
             return Err(("mdav_exact_limit", "must be at least 1".into()));
         }
-        if self.min_pattern_people == 0 {
+        if config.min_pattern_people == 0 {
             return Err(("min_pattern_people", "must be at least 1".into()));
         }
-        if self.min_published_measurements == 0 {
+        if config.min_published_measurements == 0 {
             return Err(("min_published_measurements", "must be at least 1".into()));
         }
-        self.linkage.validate()?;
-        if !(0.0..=1.0).contains(&self.max_malformed_share) {
+        config.linkage.validate()?;
+        if Share::new(config.max_malformed_share).is_none() {
             return Err(("max_malformed_share", "must be between 0 and 1".into()));
         }
-        self.defences.validate()?;
-        self.attacks.validate(&self.thresholds)?;
-        if let Some(chart) = &self.sizechart {
+        config.defences.validate()?;
+        config.attacks.validate(&config.thresholds)?;
+        if let Some(chart) = &config.sizechart {
             chart.validate().map_err(|error| match error {
                 Error::InvalidArgument { name, problem } => (name, problem),
                 other => ("sizechart", other.to_string()),
             })?;
         }
-        self.tabulate.validate()?;
-        self.method.validate()?;
-        self.thresholds.validate()
+        config.tabulate.validate()?;
+        let method = config.method.check()?;
+        config.thresholds.validate()?;
+        if method.generalizes() {
+            config.attacks.enabled = false;
+            config.thresholds.clear_from(MeasuredFrom::Simulation);
+        } else if let Some(gate) = config
+            .thresholds
+            .set_from(MeasuredFrom::SensitiveColumn)
+            .next()
+        {
+            return Err((
+                gate.key,
+                "a measurements release has no sensitive column, so l-diversity does not apply"
+                    .into(),
+            ));
+        }
+        Ok(ValidConfig {
+            checked: config,
+            checked_k: k,
+            checked_method: method,
+        })
+    }
+
+    /// Reads and checks a config file; an error names the file and the key.
+    pub fn load(path: &Path) -> Result<Self> {
+        Self::checked(ReleaseConfig::load(path)?, path)
+    }
+
+    /// Parses and checks config text; an error names `origin` and the line or key.
+    pub fn parse(text: &str, origin: &Path) -> Result<Self> {
+        Self::checked(ReleaseConfig::parse(text, origin)?, origin)
+    }
+
+    /// [`ValidConfig::new`] with an error naming the file the config came from.
+    pub fn checked(config: ReleaseConfig, origin: &Path) -> Result<Self> {
+        Self::new(config).map_err(|(field, problem)| {
+            Error::bad_file(origin, Some(format!("field `{field}`")), problem)
+        })
+    }
+
+    /// The checked k.
+    pub fn k(&self) -> KAnonymity {
+        self.checked_k
+    }
+
+    /// The checked `[method]` section.
+    pub fn method(&self) -> &ValidMethod {
+        &self.checked_method
+    }
+
+    /// The configuration as checked.
+    pub fn release_config(&self) -> &ReleaseConfig {
+        &self.checked
+    }
+}
+
+impl Default for ValidConfig {
+    fn default() -> Self {
+        ValidConfig::new(ReleaseConfig::default()).expect("the default configuration is valid")
     }
 }
 
@@ -345,11 +532,11 @@ impl ReleaseConfig {
 mod tests {
     use super::*;
 
-    fn load(text: &str) -> Result<ReleaseConfig> {
+    fn load(text: &str) -> Result<ValidConfig> {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("release.toml");
         std::fs::write(&path, text).unwrap();
-        ReleaseConfig::load(&path)
+        ValidConfig::load(&path)
     }
 
     #[test]
@@ -453,7 +640,7 @@ mod tests {
     fn sizechart_and_tabulate_sections() {
         assert!(ReleaseConfig::default().sizechart.is_none());
         let config = load("[sizechart]\nepsilon = 0.5\n[tabulate]\nthreshold = 3\n").unwrap();
-        let chart = config.sizechart.unwrap();
+        let chart = config.sizechart.clone().unwrap();
         assert_eq!((chart.epsilon, chart.measurements.len()), (0.5, 8));
         assert_eq!(config.tabulate.threshold, 3);
         let bad = load("[sizechart]\ndelta = 2\n").unwrap_err().to_string();
@@ -477,8 +664,19 @@ mod tests {
             .is_none());
         let global =
             load("[method]\nname = \"global\"\nl = 2\nt = 0.5\nsuppression = 0.01\n").unwrap();
-        assert_eq!(global.method.name, Method::Global);
-        assert_eq!((global.method.l, global.method.t), (Some(2), Some(0.5)));
+        assert_eq!(global.method().name, Method::Global);
+        assert_eq!(
+            (
+                global.method().l.map(LDiversity::get),
+                global.method().t.map(Share::get),
+                global.method().suppression.get()
+            ),
+            (Some(2), Some(0.5), 0.01)
+        );
+        // A generalizing method runs no simulated attacks, so their default gates are cleared.
+        assert!(!global.attacks.enabled && global.thresholds.max_differencing_recovered.is_none());
+        let means = load("[method]\nname = \"mondrian\"\nnumeric = \"means\"\n").unwrap();
+        assert_eq!(means.method().numeric, NumericRelease::Means);
         assert!(serde_json::to_value(&global)
             .unwrap()
             .get("method")
@@ -496,6 +694,8 @@ mod tests {
                 "[method]\nname = \"global\"\nsuppression = 2\n",
                 "method.suppression",
             ),
+            ("[method]\nnumeric = \"means\"\n", "method.numeric"),
+            ("[thresholds]\nmin_l = 2\n", "thresholds.min_l"),
         ] {
             let error = load(text).unwrap_err().to_string();
             assert!(
@@ -517,13 +717,23 @@ mod tests {
     /// What the config parser promises on any text: it refuses or accepts, never panics, and a
     /// config it accepts passes its own range checks.
     fn parse_holds_its_promise(text: &str) {
-        match ReleaseConfig::parse(text, Path::new("release.toml")) {
+        match ValidConfig::parse(text, Path::new("release.toml")) {
             Ok(config) => {
-                assert!(config.validate().is_ok(), "accepted but invalid: {text:?}");
-                assert!(config.k >= 2 && config.mdav_exact_limit >= 1);
+                // Checking again finds nothing: the checked config is what the stages trust.
+                let again = ValidConfig::new(config.release_config().clone());
+                assert!(again.is_ok(), "accepted but invalid: {text:?}");
+                assert!(config.k >= 2 && config.k().get() == config.k);
+                assert!(config.mdav_exact_limit >= 1);
+                assert!(config.k >= 5 || config.thresholds.min_k.is_some_and(|m| m <= config.k));
                 if let Some(share) = config.thresholds.max_suppressed_share {
                     assert!((0.0..=1.0).contains(&share));
                 }
+                let method = config.method();
+                assert!((0.0..=1.0).contains(&method.suppression.get()));
+                assert!(method.t.is_none_or(|t| (0.0..=1.0).contains(&t.get())));
+                assert!(method.l.is_none_or(|l| l.get() >= 1));
+                assert!(method.generalizes() || (method.l.is_none() && method.t.is_none()));
+                assert!(!method.generalizes() || !config.attacks.enabled);
             }
             Err(error) => {
                 let _ = error.to_string();

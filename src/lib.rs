@@ -23,9 +23,10 @@
 //! line, the only place that knows flag names and progress bars.
 //!
 //! The same [`anonymize`] building blocks serve any table described by a dataset schema
-//! ([`schema`]): `anonpub anonymize` reads CSV or Parquet ([`extract::table`]), applies global
-//! recoding, Mondrian or MDAV under k-anonymity, l-diversity and t-closeness, reports the same
-//! risk figures, and writes the result with [`publish::tabular`]; `anonpub risk` assesses any
+//! ([`schema`]): `publish --source table` (and `anonpub anonymize`, a front to it that names the
+//! method's settings as flags) reads CSV or Parquet ([`extract::table`]), applies global
+//! recoding, Mondrian or MDAV under k-anonymity, l-diversity and t-closeness, and writes the same
+//! verifiable release through [`publish::generalized`]; `anonpub risk` assesses any
 //! table with [`risk`]. Beside the microdata, [`dp`] computes differentially private aggregates
 //! (a size chart, with its budget, written into the release when the config has `[sizechart]`)
 //! and [`tabulate`] frequency tables of people with small cells protected (`anonpub tabulate`,

@@ -170,6 +170,11 @@ pub struct DatasetSchema {
     /// `"freesewing"`: the FreeSewing measurement columns of the embedded schema follow the
     /// declared ones, so a table of FreeSewing sets needs to declare only its other columns.
     pub include_measurements: Option<String>,
+    /// `true` declares that no person has more than one row, for a table without a
+    /// `person_key` column: k then counts rows, which equals people only under this declaration.
+    /// Without either, a release refuses the table (k must count people, not rows).
+    #[serde(default)]
+    pub rows_are_people: bool,
     #[serde(rename = "column", default)]
     /// Every column of the input, in order (`[[column]]`).
     pub columns: Vec<ColumnSpec>,
@@ -249,6 +254,15 @@ impl DatasetSchema {
                         "a second column with role \"{}\": at most one is allowed",
                         role.key()
                     ),
+                );
+            }
+        }
+        if self.rows_are_people {
+            if let Some(key) = self.role_column(Role::PersonKey) {
+                return fail(
+                    &key.name,
+                    "a `person_key` column says which rows share a person, and                      `rows_are_people = true` that none do: declare one or the other"
+                        .into(),
                 );
             }
         }
@@ -588,10 +602,29 @@ mod tests {
     }
 
     #[test]
+    fn rows_are_people_and_a_person_key_exclude_each_other() {
+        let keyed =
+            "name = \"x\"\n[[column]]\nname = \"who\"\nrole = \"person_key\"\ntype = \"string\"\n";
+        assert!(
+            !DatasetSchema::parse(keyed, Path::new("k.toml"))
+                .unwrap()
+                .rows_are_people
+        );
+        let both = format!("rows_are_people = true\n{keyed}");
+        let error = DatasetSchema::parse(&both, Path::new("k.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("column `who`") && error.contains("rows_are_people"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn json_schema_lists_exactly_the_keys_anonpub_accepts() {
         // Two columns that together use every key a column may have.
         let text = "name = \"x\"\ntitle = \"X\"\ndescription = \"d\"\ndelimiter = \";\"\n\
-            include_measurements = \"freesewing\"\n\
+            include_measurements = \"freesewing\"\nrows_are_people = true\n\
             [[column]]\nname = \"a\"\naliases = [\"b\"]\nrole = \"quasi_identifier\"\ntype = \"string\"\n\
             unit = \"u\"\ngroup = \"g\"\nbreasts_only = false\ndescription = \"d\"\nhierarchy = \"h.csv\"\n\
             [[column]]\nname = \"c\"\nrole = \"quasi_identifier\"\ntype = \"number\"\nplausible = [1, 2]\n\

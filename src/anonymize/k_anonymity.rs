@@ -13,7 +13,9 @@
 //! (`mdav.rs`), and `k_achieved` in `report.json` is the number of people in the smallest group.
 //! Tables without a person key count one person per row, which is plain k-anonymity.
 //!
-//! **Parameters**: `k ≥ 1` ([`validate_k`]). **Threshold**: `min_k` (`thresholds.min_k` in [`crate::gates`]), judged on the
+//! **Parameters**: a release's k ≥ 2, below 5 only when asked for ([`validate_release_k`], which
+//! the release config's `KAnonymity` holds to). **Threshold**: `min_k` (`thresholds.min_k` in
+//! [`crate::gates`]), judged on the
 //! people in the smallest group at publish, and re-judged by `verify` on rows per class of
 //! identical rows, which can only overstate the people per class (a failure there is certain).
 
@@ -47,15 +49,6 @@ pub fn validate_release_k(k: usize, min_k: Option<usize>) -> Result<(), String> 
         ));
     }
     Ok(())
-}
-
-/// Checks k: a class must hold at least one record.
-pub fn validate_k(k: usize) -> Result<(), &'static str> {
-    if k == 0 {
-        Err("must be at least 1")
-    } else {
-        Ok(())
-    }
 }
 
 /// k counted over people, as a class constraint for methods that size classes in records
@@ -117,12 +110,6 @@ mod tests {
         assert_eq!(validate_release_k(2, Some(2)), Ok(()));
         assert_eq!(validate_release_k(5, None), Ok(()));
         assert_eq!(validate_release_k(5, Some(50)), Ok(()));
-    }
-
-    #[test]
-    fn k_must_be_positive() {
-        assert!(validate_k(0).is_err());
-        validate_k(1).unwrap();
     }
 
     #[test]

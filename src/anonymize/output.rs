@@ -1,6 +1,6 @@
 //! The output of the `anonymize` engine: an anonymized table, column by column, as the cells a
-//! reader will see. `publish::tabular` writes it to CSV and Parquet; the engine and its property
-//! tests read it back to count classes.
+//! reader will see. The release of a generalizing method (`pipeline::generalize`) takes its rows
+//! from it; the engine and its property tests read it back to count classes.
 
 /// The text a suppressed record shows in every column.
 pub const SUPPRESSED: &str = "*";

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use crate::cli::parse_date;
-use crate::config::ReleaseConfig;
+use crate::config::{ReleaseConfig, ValidConfig};
 use crate::dates::Date;
 use crate::error::{Error, Result};
 use crate::pipeline::{Plan, Request, SourcePlan};
@@ -60,23 +60,79 @@ pub struct PlanArgs {
     pub ledger: Option<PathBuf>,
 }
 
+/// Config keys a command's own flags set, each with the flag that set it, so that an error on
+/// the key names what was typed.
+pub type FlagKeys = Vec<(&'static str, &'static str)>;
+
+/// A [`Request`] whose configuration is not checked yet.
+struct Asked {
+    source: SourcePlan,
+    as_of: Date,
+    config: ReleaseConfig,
+    seed: Option<u64>,
+    ledger: Option<PathBuf>,
+}
+
 impl PlanArgs {
-    /// Resolves the flags and the config into a checked plan; a config error on `k` names
-    /// `--k` when the flag set it.
+    /// Resolves the flags and the config into a checked plan.
     pub fn plan(self) -> Result<Plan> {
-        let k_flag = self.k.is_some();
-        Plan::new(self.request()?).map_err(|error| match error {
-            Error::InvalidArgument { name: "k", problem } if k_flag => Error::InvalidArgument {
-                name: "--k",
+        self.plan_with(Vec::new(), |_| {})
+    }
+
+    /// [`PlanArgs::plan`] with a command's own flags applied to the config first (`overrides`),
+    /// the configuration then checked once ([`ValidConfig::new`]); an error on a key a flag set
+    /// (`flags`, and `k` for `--k`) names the flag.
+    pub fn plan_with(
+        self,
+        mut flags: FlagKeys,
+        overrides: impl FnOnce(&mut ReleaseConfig),
+    ) -> Result<Plan> {
+        if self.k.is_some() {
+            flags.push(("k", "--k"));
+        }
+        let flag_of = |name: &'static str| {
+            flags
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map_or(name, |(_, flag)| flag)
+        };
+        let config_path = self.config.clone();
+        let Asked {
+            source,
+            as_of,
+            mut config,
+            seed,
+            ledger,
+        } = self.request()?;
+        overrides(&mut config);
+        let config = ValidConfig::new(config).map_err(|(field, problem)| {
+            match config_path.as_deref().filter(|_| flag_of(field) == field) {
+                Some(path) => Error::bad_file(path, Some(format!("field `{field}`")), problem),
+                None => Error::InvalidArgument {
+                    name: flag_of(field),
+                    problem,
+                },
+            }
+        })?;
+        Plan::new(Request {
+            source,
+            as_of,
+            config,
+            seed,
+            ledger,
+        })
+        .map_err(|error| match error {
+            Error::InvalidArgument { name, problem } => Error::InvalidArgument {
+                name: flag_of(name),
                 problem,
             },
             other => other,
         })
     }
 
-    /// The request the flags make: the source, and the config with the flags' overrides
-    /// applied.
-    fn request(self) -> Result<Request> {
+    /// What the flags ask for, the config as the file says with `--k` applied (not yet
+    /// checked).
+    fn request(self) -> Result<Asked> {
         let kind = self.source.unwrap_or(SourceKind::FreeSewingV3);
         let source = match kind {
             SourceKind::FreeSewingV3 => {
@@ -113,7 +169,7 @@ impl PlanArgs {
         if let Some(k) = self.k {
             config.k = k;
         }
-        Ok(Request {
+        Ok(Asked {
             source,
             as_of,
             config,

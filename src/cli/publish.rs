@@ -78,7 +78,7 @@ pub fn run(args: Args, console: &Console) -> Result<()> {
 /// The console's closing lines: how many sets were left out, by reason, and how many eligible
 /// ones were suppressed, so that whoever publishes sees what did not make it without opening a
 /// file. Counts and reasons only, in FreeSewing's words for FreeSewing's data (`freesewing`).
-fn exclusion_breakdown(report: &ReleaseReport, freesewing: bool) -> Vec<String> {
+pub(crate) fn exclusion_breakdown(report: &ReleaseReport, freesewing: bool) -> Vec<String> {
     let selection = &report.selection;
     let left_out: Vec<(Exclusion, u64)> = selection
         .exclusion_counts()

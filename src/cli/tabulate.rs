@@ -39,7 +39,7 @@
 use std::path::PathBuf;
 
 use crate::atomic::check_target;
-use crate::config::ReleaseConfig;
+use crate::config::ValidConfig;
 use crate::error::Result;
 use crate::extract::access_log::LogFormat;
 use crate::observe::Observer;
@@ -101,8 +101,8 @@ fn parse_by(text: &str) -> std::result::Result<ByColumn, String> {
 /// Counts, protects and writes the frequency table.
 pub fn run(args: Args, observer: &dyn Observer) -> Result<()> {
     let config = match &args.config {
-        Some(path) => ReleaseConfig::load(path)?,
-        None => ReleaseConfig::default(),
+        Some(path) => ValidConfig::load(path)?,
+        None => ValidConfig::default(),
     };
     let kind = match (args.schema, args.log_format) {
         (Some(schema), _) => InputKind::Table(schema),

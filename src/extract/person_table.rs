@@ -2,8 +2,9 @@
 //! by a dataset schema whose eligibility roles say who each row belongs to and whether it may be
 //! published.
 //!
-//! - `person_key`: rows with the same value belong to one person (required); k counts people.
-//!   A row with an empty key belongs to nobody and is left out as an orphan set.
+//! - `person_key`: rows with the same value belong to one person (required unless the schema
+//!   declares `rows_are_people`: then each row is a person of its own); k counts people. A row
+//!   with an empty key belongs to nobody and is left out as an orphan set.
 //! - `consent` (optional): a row's person consents when the value is at least `consent_min`
 //!   (default 1) or `true`; without the column every person counts as consenting (the publisher
 //!   collected consent elsewhere, and the log says so).
@@ -105,14 +106,16 @@ impl PersonTable {
                 .role_column(role)
                 .and_then(|c| schema.columns.iter().position(|s| s.name == c.name))
         };
-        let person = position(Role::PersonKey).ok_or_else(|| {
-            Error::bad_file(
+        let person = position(Role::PersonKey);
+        if person.is_none() && !schema.rows_are_people {
+            return Err(Error::bad_file(
                 path,
                 None,
                 "the schema has no column with role \"person_key\": a table source needs one, \
-                 so that k counts people and not rows",
-            )
-        })?;
+                 so that k counts people and not rows (or, when no person has more than one \
+                 row, `rows_are_people = true`)",
+            ));
+        }
         let columns = EligibilityColumns {
             consent: position(Role::Consent)
                 .map(|c| (c, schema.columns[c].consent_min.unwrap_or(1))),
@@ -141,16 +144,20 @@ impl PersonTable {
             .collect();
         let table = read_table(path, schema)?;
         let mut interned: FastMap<&str, i64> = FastMap::default();
-        let owners = table.cells[person]
-            .iter()
-            .map(|cell| {
-                let cell = cell.trim();
-                (!cell.is_empty()).then(|| {
-                    let next = interned.len() as i64;
-                    *interned.entry(cell).or_insert(next)
+        let owners = match person {
+            Some(person) => table.cells[person]
+                .iter()
+                .map(|cell| {
+                    let cell = cell.trim();
+                    (!cell.is_empty()).then(|| {
+                        let next = interned.len() as i64;
+                        *interned.entry(cell).or_insert(next)
+                    })
                 })
-            })
-            .collect();
+                .collect(),
+            // The schema declares every row a person of their own (`rows_are_people`).
+            None => (0..table.rows() as i64).map(Some).collect(),
+        };
         Ok(PersonTable {
             path: path.into(),
             table,

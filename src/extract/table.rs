@@ -159,23 +159,6 @@ pub fn read_table(path: &Path, schema: &DatasetSchema) -> Result<TextTable> {
     })
 }
 
-/// [`read_table`], dictionary-coded.
-pub fn read_coded_table(path: &Path, schema: &DatasetSchema) -> Result<CodedTable> {
-    let (header, data) = if is_parquet(path) {
-        let (header, text) = read_parquet_text(path)?;
-        (
-            header,
-            text.into_iter().map(CodedColumn::from_cells).collect(),
-        )
-    } else {
-        read_csv_text::<CodedBuilder>(path, schema.delimiter.unwrap_or(','))?
-    };
-    Ok(CodedTable {
-        columns: schema.columns.iter().map(|c| c.name.clone()).collect(),
-        data: arrange(path, schema, &header, data)?,
-    })
-}
-
 fn is_parquet(path: &Path) -> bool {
     path.extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("parquet"))
@@ -363,19 +346,17 @@ mod tests {
     }
 
     #[test]
-    fn coded_reading_stores_each_text_once() {
+    fn coded_tables_store_each_text_once() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("data.csv");
         std::fs::write(&path, "sex;age\nF;39\nM;50\nF;50\n").unwrap();
-        let table = read_coded_table(&path, &schema(';')).unwrap();
+        let table = CodedTable::from(read_table(&path, &schema(';')).unwrap());
         assert_eq!(table.columns, vec!["age", "sex"]);
         assert_eq!(table.rows(), 3);
         assert_eq!(table.data[0].values, ["39", "50"]);
         assert_eq!(table.data[0].codes, [0, 1, 1]);
         assert_eq!(table.data[1].cell(2), "F");
         assert_eq!(table.data[1].first_row(1), Some(1));
-        let text = read_table(&path, &schema(';')).unwrap();
-        assert_eq!(CodedTable::from(text), table);
     }
 
     #[test]

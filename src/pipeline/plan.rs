@@ -2,18 +2,19 @@
 //! stages trust what they are handed.
 //!
 //! A [`Request`] is what the user asked for (the command line parses flags into one; a library
-//! user fills it in directly). [`Plan::new`] merges it with the release configuration and the
-//! dataset schema, checks every rule and resolves names into indices. Errors name config fields
-//! (`k`, `linkage.known`), never flags: the command line maps those it overrides.
+//! user fills it in directly), with a configuration already checked by [`ValidConfig::new`].
+//! [`Plan::new`] checks it against the source and the dataset schema (what the configuration
+//! alone cannot tell) and resolves names into indices. Errors name config fields
+//! (`method.name`, `linkage.known`), never flags: the command line maps those it overrides.
 
 use std::path::PathBuf;
 
 use crate::anonymize::dataset::Perturbation;
-use crate::anonymize::engine::{self, NumericRelease};
+use crate::anonymize::engine;
 use crate::anonymize::ldiversity::Variant;
 use crate::anonymize::microaggregation::ReleaseMethod;
 use crate::atomic::check_target;
-use crate::config::ReleaseConfig;
+use crate::config::ValidConfig;
 use crate::dates::Date;
 use crate::dp::release::chart_bounds;
 use crate::error::{Error, Result};
@@ -57,8 +58,8 @@ pub struct Request {
     pub source: SourcePlan,
     /// Release date; the retention window counts back from it.
     pub as_of: Date,
-    /// The release configuration (overrides already applied).
-    pub config: ReleaseConfig,
+    /// The release configuration, overrides applied and checked.
+    pub config: ValidConfig,
     /// Seed of the record ids; `None` draws one (recorded in report.json).
     pub seed: Option<u64>,
     /// The data holder's private ledger of DP spend across releases and of the previous
@@ -76,7 +77,7 @@ pub struct Plan {
     /// Release date.
     pub as_of: Date,
     /// The validated configuration.
-    pub config: ReleaseConfig,
+    pub config: ValidConfig,
     /// The dataset schema the release follows.
     pub schema: DatasetSchema,
     /// [`config_digest`] of the configuration and the schema text.
@@ -107,30 +108,7 @@ impl Plan {
             seed,
             ledger,
         } = request;
-        config
-            .validate()
-            .map_err(|(name, problem)| Error::InvalidArgument { name, problem })?;
-        let generalizes = config.method.generalizes();
-        let mut config = config;
-        if generalizes {
-            // The simulated attacks re-run microaggregation on changed data: a generalized
-            // release has none to run, so their gates (set by default) do not apply to it.
-            config.attacks.enabled = false;
-            config.thresholds.clear_from(MeasuredFrom::Simulation);
-        }
-        if let Some(gate) = config
-            .thresholds
-            .set_from(MeasuredFrom::SensitiveColumn)
-            .next()
-            .filter(|_| !generalizes)
-        {
-            return Err(Error::InvalidArgument {
-                name: gate.key,
-                problem:
-                    "a measurements release has no sensitive column, so l-diversity does not apply"
-                        .into(),
-            });
-        }
+        let generalizes = config.method().generalizes();
         let schema_path = match &source {
             SourcePlan::Table { schema, .. } => Some(schema),
             SourcePlan::FreeSewingV3 { .. } => config.schema.as_ref(),
@@ -181,7 +159,7 @@ impl Plan {
         check_sizechart(&config, &catalog, ledger.is_some())?;
         let method = ReleaseMethod::for_catalog(
             &catalog,
-            config.k,
+            config.k().get(),
             config.mdav_exact_limit,
             config.min_pattern_people,
         )
@@ -218,7 +196,7 @@ impl Plan {
 /// to generalize, a sensitive column when l, t or `min_l` are asked, and none of what only the
 /// measurements release has (size chart, ledger, linkage attack).
 fn generalization(
-    config: &ReleaseConfig,
+    config: &ValidConfig,
     source: &SourcePlan,
     schema: &DatasetSchema,
     has_ledger: bool,
@@ -227,7 +205,7 @@ fn generalization(
         name,
         problem: problem.into(),
     };
-    let method = config.method.name;
+    let method = config.method();
     if !matches!(source, SourcePlan::Table { .. }) {
         return Err(invalid(
             "method.name",
@@ -253,8 +231,8 @@ fn generalization(
         ));
     }
     let asked = [
-        ("method.l", config.method.l.is_some()),
-        ("method.t", config.method.t.is_some()),
+        ("method.l", method.l.is_some()),
+        ("method.t", method.t.is_some()),
         ("thresholds.min_l", config.thresholds.min_l.is_some()),
     ];
     if let Some((name, _)) = asked.iter().find(|(_, asked)| *asked) {
@@ -266,12 +244,12 @@ fn generalization(
         }
     }
     Ok(engine::Request {
-        method,
-        k: config.k,
-        suppression_limit: config.method.suppression.unwrap_or(0.0),
-        l_diversity: config.method.l.map(|l| (l, Variant::Distinct)),
-        t_closeness: config.method.t,
-        numeric: NumericRelease::Ranges,
+        method: method.name,
+        k: config.k().get(),
+        suppression_limit: method.suppression.get(),
+        l_diversity: method.l.map(|l| (l.get(), Variant::Distinct)),
+        t_closeness: method.t.map(|t| t.get()),
+        numeric: method.numeric,
         mdav_exact_limit: config.mdav_exact_limit,
         perturbation: Perturbation {
             noise: None,
@@ -282,7 +260,7 @@ fn generalization(
 
 /// The size chart's measurements are measurements of the schema with finite public bounds; a
 /// lifetime budget needs a ledger to be checked against.
-fn check_sizechart(config: &ReleaseConfig, catalog: &Catalog, has_ledger: bool) -> Result<()> {
+fn check_sizechart(config: &ValidConfig, catalog: &Catalog, has_ledger: bool) -> Result<()> {
     let Some(chart) = &config.sizechart else {
         return Ok(());
     };

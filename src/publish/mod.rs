@@ -4,8 +4,8 @@
 //! The data files are written by the contract's own formats ([`crate::release::csv`],
 //! [`crate::release::parquet`]); this module adds the documents that describe them
 //! ([`datapackage`], [`html`], [`datasheet`]), then the manifest and checksums. Every file depends
-//! only on the inputs and the seed: the same run gives the same bytes. [`tabular`] writes the
-//! output of `anonymize` (any dataset schema) the same way, [`frequency`] the release of
+//! only on the inputs and the seed: the same run gives the same bytes. [`generalized`] writes the
+//! release of a generalizing method (any dataset schema, `publish` or `anonymize`), [`frequency`] the release of
 //! `anonpub tabulate` (a protected frequency table), and [`internal`] the internal report that
 //! never enters a release.
 
@@ -17,7 +17,6 @@ pub mod html;
 pub mod internal;
 pub mod risk;
 pub mod sizechart;
-pub mod tabular;
 
 use std::io::Write;
 use std::path::Path;

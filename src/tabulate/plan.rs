@@ -26,7 +26,7 @@ use super::contributions::Contributions;
 use super::input::{read_contributions, read_log, read_table_rows, ByColumn, LogKey};
 use super::suppress::Suppression;
 use super::{dp, tabulate, FrequencyTable};
-use crate::config::ReleaseConfig;
+use crate::config::ValidConfig;
 use crate::error::{Error, Result};
 use crate::extract::access_log::{Field, LogFormat, FIELDS};
 use crate::extract::person_table::{table_secret, table_subkey};
@@ -112,7 +112,7 @@ pub struct TabulateRequest {
     /// `--timezone`: an IANA name.
     pub timezone: Option<String>,
     /// The configuration (`[tabulate]`, `license`, `version`).
-    pub config: ReleaseConfig,
+    pub config: ValidConfig,
     /// The release date for the metadata.
     pub as_of: Option<String>,
     /// The secret that keys the input fingerprint (`--key-file`), if any.

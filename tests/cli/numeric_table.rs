@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use crate::fixtures::*;
 
 /// The schema of the table.
-fn schema() -> String {
+pub fn schema() -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/body-cm-kg.toml")
         .to_str()
@@ -39,7 +39,7 @@ impl Draw {
 
 /// The clinic's table: `people` patients, some with a second visit, a few not consenting,
 /// closed files, old visits; one height of 300.5 cm (typed for 200.5) and one weight "n/a".
-fn clinic_rows(people: usize) -> Vec<Vec<String>> {
+pub fn clinic_rows(people: usize) -> Vec<Vec<String>> {
     let mut draw = Draw(0x005e_edc1_141c);
     let mut rows = Vec::new();
     for p in 0..people {
@@ -95,7 +95,7 @@ fn clinic_rows(people: usize) -> Vec<Vec<String>> {
 }
 
 /// Writes the rows as CSV (columns in another order than the schema's, as tables come).
-fn write_table(path: &Path, rows: &[Vec<String>]) {
+pub fn write_table(path: &Path, rows: &[Vec<String>]) {
     let mut text = String::from(
         "last_visit,patient,height_cm,weight_kg,share_ok,foot_length_mm,file_state,arm_span_cm\n",
     );

@@ -159,7 +159,7 @@ fn json_github_and_junit_outputs_for_ci() {
     verify(&out, &["--format", "yaml"]).expect_code(2);
 }
 
-/// The sample's report edited as the issue found it possible (k_achieved 5 → 6, k_requested
+/// The sample's report edited as a review found it possible (k_achieved 5 → 6, k_requested
 /// 5 → 3, and a published count the files do not hold), each sealed again, manifest and
 /// SHA256SUMS alike: the checksums pass, the figures recomputed from the rows do not.
 #[test]

@@ -19,7 +19,7 @@ use crate::anonymize::output::Cells;
 use crate::error::{Error, Result};
 
 /// How Mondrian publishes a numeric quasi-identifier.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum NumericRelease {
     /// The class's range `[min,max]` (a single value when they are equal).
