@@ -18,7 +18,11 @@ pub struct SizeChartConfig {
     /// δ of the whole chart; well below 1/(number of people).
     #[serde(default = "default_delta")]
     pub delta: f64,
-    /// Measurement names (schema names or aliases).
+    /// Measurement names (schema names or aliases). By default the primary dimensions a size
+    /// table is built on (ISO 8559-2: chest or bust girth, waist and hip girth, and a height-like
+    /// length, here FreeSewing's `waistToFloor`): the whole ε goes to four measurements, enough
+    /// for their tail percentiles, rather than being spread over eight that would each publish
+    /// little more than a mean and a median.
     #[serde(default = "default_measurements")]
     pub measurements: Vec<String>,
     /// How people are split into disjoint strata, each charted with the whole ρ (parallel
@@ -80,18 +84,9 @@ fn default_delta() -> f64 {
 }
 
 fn default_measurements() -> Vec<String> {
-    [
-        "chest",
-        "waist",
-        "hips",
-        "seat",
-        "neck",
-        "inseam",
-        "waistToFloor",
-        "shoulderToShoulder",
-    ]
-    .map(String::from)
-    .to_vec()
+    ["chest", "waist", "hips", "waistToFloor"]
+        .map(String::from)
+        .to_vec()
 }
 
 impl Default for SizeChartConfig {
