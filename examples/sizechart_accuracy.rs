@@ -23,6 +23,7 @@ use anonpub::dp::sizechart::{
 };
 use anonpub::extract::crypto::{load_secret, FieldKey};
 use anonpub::extract::freesewing_v3::{FreeSewingV3, V3Database};
+use anonpub::extract::source::PersonStrata;
 use anonpub::measurements::Catalog;
 use anonpub::observe::Silent;
 use anonpub::sample::people::{apply_coverage, as_typed, draw_body, draw_coverage, SizeModels};
@@ -99,8 +100,8 @@ fn database_people(
         max_malformed_share: defaults.max_malformed_share,
     };
     let (table, _) = select(&source, &policy, catalog, &Silent).expect("selection runs");
-    let (_, _, people) =
-        chart_people(&table, catalog, config).expect("the chart measurements exist");
+    let (_, _, people) = chart_people(&table, (catalog, &PersonStrata::default()), config)
+        .expect("the chart measurements exist");
     people
 }
 

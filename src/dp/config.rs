@@ -46,6 +46,11 @@ pub struct SizeChartConfig {
     /// from the data being charted.
     #[serde(default)]
     pub reference_sd: BTreeMap<String, f64>,
+    /// Public reference means by measurement name, in the measurement's unit, beside
+    /// `reference_sd`: the centre of the public window values are clamped to. A measurement with
+    /// neither these nor FreeSewing's size models is refused rather than charted around a guess.
+    #[serde(default)]
+    pub reference_mean: BTreeMap<String, f64>,
 }
 
 fn default_tolerance_sd() -> f64 {
@@ -100,6 +105,7 @@ impl Default for SizeChartConfig {
             bands: None,
             tolerance_sd: default_tolerance_sd(),
             reference_sd: BTreeMap::new(),
+            reference_mean: BTreeMap::new(),
         }
     }
 }
@@ -141,6 +147,12 @@ impl SizeChartConfig {
             return Err(Error::InvalidArgument {
                 name: "sizechart.reference_sd",
                 problem: format!("`{name}` must be a positive number"),
+            });
+        }
+        if let Some((name, _)) = self.reference_mean.iter().find(|(_, m)| !m.is_finite()) {
+            return Err(Error::InvalidArgument {
+                name: "sizechart.reference_mean",
+                problem: format!("`{name}` must be a number"),
             });
         }
         if let Some(bands) = &self.bands {

@@ -160,8 +160,8 @@ pub struct Reference {
 }
 
 /// The bounds of the configured measurements from the schema's catalogue, with their references
-/// (`reference(catalogue index)`; a measurement without one gets the middle of its range and a
-/// sixth of its width, a stand-in the report names), and their catalogue indices (for
+/// (`reference(catalogue index)`; a measurement without one is refused), and their catalogue
+/// indices (for
 /// [`pick_set`] and for building [`ChartPerson`] rows).
 pub fn bounds_from_catalog(
     catalog: &Catalog,
@@ -193,11 +193,15 @@ pub fn bounds_from_catalog(
                 ),
             });
         }
-        let reference = reference(index).unwrap_or_else(|| Reference {
-            mean: (plausible_lower + plausible_upper) / 2.0,
-            sd: (plausible_upper - plausible_lower) / 6.0,
-            source: "none known: the middle of the plausible range and a sixth of its width".into(),
-        });
+        let reference = reference(index).ok_or_else(|| Error::InvalidArgument {
+            name: "sizechart.measurements",
+            problem: format!(
+                "`{name}` has no public reference mean and SD (FreeSewing's size models cover \
+                 only FreeSewing's measurements): give them as sizechart.reference_mean and \
+                 sizechart.reference_sd, in the measurement's unit, from a public \
+                 anthropometric survey"
+            ),
+        })?;
         // The tighter public window (see [`WINDOW_SDS`]), unless the reference lies outside the
         // plausible range.
         let step = catalog.rounding(index);
@@ -234,6 +238,8 @@ pub fn bounds_from_catalog(
 #[derive(Debug, Clone, PartialEq)]
 pub struct StrataPlan {
     rule: Strata,
+    /// The number of strata of each schema `stratum` column, crossed after the rule.
+    columns: Vec<usize>,
     axes: Vec<BandAxis>,
     names: Vec<String>,
 }
@@ -248,11 +254,14 @@ struct BandAxis {
 }
 
 impl StrataPlan {
-    /// The strata of `config` over `catalog`, the band edges from the references
-    /// (`reference(catalogue index)`; a band dimension needs one).
+    /// The strata of `config` over `catalog`: the rule, crossed with the strata of the schema's
+    /// `stratum` columns (`columns`: each one's names, public, from the schema), crossed with the
+    /// bands, their edges from the references (`reference(catalogue index)`; a band dimension
+    /// needs one).
     pub fn new(
         config: &SizeChartConfig,
         catalog: &Catalog,
+        columns: &[Vec<String>],
         reference: &dyn Fn(usize) -> Option<Reference>,
     ) -> Result<Self> {
         let mut axes = Vec::new();
@@ -297,11 +306,11 @@ impl StrataPlan {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        for axis in &axes {
+        for labels in columns.iter().chain(axes.iter().map(|axis| &axis.labels)) {
             names = names
                 .iter()
                 .flat_map(|before| {
-                    axis.labels.iter().map(move |label| match before.as_str() {
+                    labels.iter().map(move |label| match before.as_str() {
                         "all" => label.clone(),
                         _ => format!("{before} · {label}"),
                     })
@@ -310,6 +319,7 @@ impl StrataPlan {
         }
         Ok(StrataPlan {
             rule: config.strata,
+            columns: columns.iter().map(Vec::len).collect(),
             axes,
             names,
         })
@@ -320,9 +330,13 @@ impl StrataPlan {
         &self.names
     }
 
-    /// The stratum of a person's chosen set (all catalogue values, NaN = missing).
-    pub fn of(&self, catalog: &Catalog, set: &[f64]) -> usize {
+    /// The stratum of a person with this chosen set (all catalogue values, NaN = missing) and
+    /// these strata of the schema's `stratum` columns (indices into their names).
+    pub fn of(&self, catalog: &Catalog, set: &[f64], columns: &[usize]) -> usize {
         let mut index = self.rule.of(catalog, set);
+        for (&count, &stratum) in self.columns.iter().zip(columns) {
+            index = index * count + stratum;
+        }
         for axis in &self.axes {
             let value = set[axis.column];
             let band = if value.is_nan() {
@@ -337,16 +351,22 @@ impl StrataPlan {
 
     /// The rule as the report states it.
     pub fn rule(&self, config: &SizeChartConfig) -> String {
-        match &config.bands {
-            None => self.rule.rule().to_string(),
-            Some(bands) => format!(
-                "{} × bands of {} ({} bands of {} reference SD, centred on the reference mean)",
-                self.rule.rule(),
+        let mut rule = self.rule.rule().to_string();
+        if !self.columns.is_empty() {
+            rule.push_str(&format!(
+                " × the schema's stratum columns ({} of them, their strata from the schema)",
+                self.columns.len()
+            ));
+        }
+        if let Some(bands) = &config.bands {
+            rule.push_str(&format!(
+                " × bands of {} ({} bands of {} reference SD, centred on the reference mean)",
                 bands.by.join(" × "),
                 bands.count,
                 bands.width_sd
-            ),
+            ));
         }
+        rule
     }
 }
 
@@ -1522,8 +1542,11 @@ mod tests {
             [from_schema[0].lower, from_schema[0].upper],
             [lower.max(600.0), upper.min(1400.0)]
         );
-        let (stand_in, _) = bounds_from_catalog(&catalog, &measurements[..1], &|_| None).unwrap();
-        assert!(stand_in[0].reference.contains("plausible range"));
+        let no_reference = bounds_from_catalog(&catalog, &measurements[..1], &|_| None);
+        assert!(no_reference
+            .unwrap_err()
+            .to_string()
+            .contains("sizechart.reference_sd"));
         let unknown = bounds_from_catalog(&catalog, &["elbowSpan".into()], &reference);
         assert!(unknown.unwrap_err().to_string().contains("elbowSpan"));
         let twice = bounds_from_catalog(&catalog, &["chest".into(), "chest".into()], &reference);
@@ -1585,29 +1608,33 @@ mod tests {
                 source: "test".into(),
             })
         };
-        let plan = StrataPlan::new(&config, &catalog, &reference).unwrap();
-        // 2 rule strata × (3 bands + none) × (3 bands + none).
-        assert_eq!(plan.names().len(), 2 * 4 * 4);
+        // A schema stratum column (sex: two categories and "other or not stated") between them.
+        let sex = vec![
+            "sex = f".to_string(),
+            "sex = m".to_string(),
+            "sex: other or not stated".to_string(),
+        ];
+        let plan = StrataPlan::new(&config, &catalog, &[sex], &reference).unwrap();
+        // 2 rule strata × 3 sexes × (3 bands + none) × (3 bands + none).
+        assert_eq!(plan.names().len(), 2 * 3 * 4 * 4);
+        let expected =
+            "without breasts-only measurements · sex = m · chest 950–1050 mm · waist < 750 mm";
         assert!(
-            plan.names().contains(
-                &"without breasts-only measurements · chest 950–1050 mm · waist < 750 mm"
-                    .to_string()
-            ),
+            plan.names().contains(&expected.to_string()),
             "{:?}",
             plan.names()
         );
         let mut set = vec![f64::NAN; catalog.len()];
         set[catalog.index_of("chest").unwrap()] = 1000.0;
         set[catalog.index_of("waist").unwrap()] = 700.0;
-        assert_eq!(
-            plan.names()[plan.of(&catalog, &set)],
-            "without breasts-only measurements · chest 950–1050 mm · waist < 750 mm"
-        );
+        assert_eq!(plan.names()[plan.of(&catalog, &set, &[1])], expected);
         set[catalog.index_of("waist").unwrap()] = f64::NAN;
-        assert!(plan.names()[plan.of(&catalog, &set)].ends_with("no waist"));
+        let other = &plan.names()[plan.of(&catalog, &set, &[2])];
+        assert!(other.ends_with("no waist") && other.contains("other or not stated"));
         assert!(plan.rule(&config).contains("bands of chest × waist"));
+        assert!(plan.rule(&config).contains("stratum columns"));
         let unknown: SizeChartConfig = toml::from_str("[bands]\nby = [\"elbowSpan\"]\n").unwrap();
-        assert!(StrataPlan::new(&unknown, &catalog, &reference).is_err());
+        assert!(StrataPlan::new(&unknown, &catalog, &[], &reference).is_err());
         let bad: SizeChartConfig = toml::from_str("[bands]\nby = []\n").unwrap();
         assert!(bad.validate().is_err());
     }
