@@ -41,6 +41,8 @@ struct Options {
     people: Vec<usize>,
     runs: usize,
     epsilon: f64,
+    /// The chart's measurements; the config's default when empty.
+    measurements: Vec<String>,
     /// A FreeSewing v3 database, its key file and the release date: its selected people instead
     /// of generated ones.
     database: Option<(PathBuf, PathBuf, Date)>,
@@ -51,6 +53,7 @@ fn options() -> Options {
         people: vec![1_500, 10_000],
         runs: 100,
         epsilon: 1.0,
+        measurements: Vec::new(),
         database: None,
     };
     let (mut db, mut key, mut as_of) = (None, None, None);
@@ -66,11 +69,14 @@ fn options() -> Options {
             }
             "--runs" => options.runs = value.parse().expect("--runs takes a count"),
             "--epsilon" => options.epsilon = value.parse().expect("--epsilon takes a number"),
+            "--measurements" => {
+                options.measurements = value.split(',').map(String::from).collect();
+            }
             "--db" => db = Some(PathBuf::from(value)),
             "--key-file" => key = Some(PathBuf::from(value)),
             "--as-of" => as_of = Some(Date::parse(value).expect("--as-of takes YYYY-MM-DD")),
             other => panic!(
-                "unknown option {other}; use --people N[,N…] --runs N --epsilon X \
+                "unknown option {other}; use --people N[,N…] --runs N --epsilon X [--measurements A,B…] \
                  [--db FILE --key-file FILE --as-of YYYY-MM-DD]"
             ),
         }
@@ -200,9 +206,14 @@ fn abs_quantile(values: &[f64], q: f64) -> f64 {
 fn main() {
     let options = options();
     let catalog = Catalog::freesewing();
+    let defaults = SizeChartConfig::default();
     let config = SizeChartConfig {
         epsilon: options.epsilon,
-        ..SizeChartConfig::default()
+        measurements: match options.measurements.is_empty() {
+            true => defaults.measurements.clone(),
+            false => options.measurements.clone(),
+        },
+        ..defaults
     };
     let (bounds, columns) =
         chart_bounds(&catalog, &config).expect("the default measurements are in the schema");
