@@ -23,6 +23,7 @@ use anonpub::dp::sizechart::{
 };
 use anonpub::extract::crypto::{load_secret, FieldKey};
 use anonpub::extract::freesewing_v3::{FreeSewingV3, V3Database};
+use anonpub::extract::source::PersonStrata;
 use anonpub::measurements::Catalog;
 use anonpub::observe::Silent;
 use anonpub::sample::people::{apply_coverage, as_typed, draw_body, draw_coverage, SizeModels};
@@ -40,6 +41,8 @@ struct Options {
     people: Vec<usize>,
     runs: usize,
     epsilon: f64,
+    /// The chart's measurements; the config's default when empty.
+    measurements: Vec<String>,
     /// A FreeSewing v3 database, its key file and the release date: its selected people instead
     /// of generated ones.
     database: Option<(PathBuf, PathBuf, Date)>,
@@ -50,6 +53,7 @@ fn options() -> Options {
         people: vec![1_500, 10_000],
         runs: 100,
         epsilon: 1.0,
+        measurements: Vec::new(),
         database: None,
     };
     let (mut db, mut key, mut as_of) = (None, None, None);
@@ -65,11 +69,14 @@ fn options() -> Options {
             }
             "--runs" => options.runs = value.parse().expect("--runs takes a count"),
             "--epsilon" => options.epsilon = value.parse().expect("--epsilon takes a number"),
+            "--measurements" => {
+                options.measurements = value.split(',').map(String::from).collect();
+            }
             "--db" => db = Some(PathBuf::from(value)),
             "--key-file" => key = Some(PathBuf::from(value)),
             "--as-of" => as_of = Some(Date::parse(value).expect("--as-of takes YYYY-MM-DD")),
             other => panic!(
-                "unknown option {other}; use --people N[,N…] --runs N --epsilon X \
+                "unknown option {other}; use --people N[,N…] --runs N --epsilon X [--measurements A,B…] \
                  [--db FILE --key-file FILE --as-of YYYY-MM-DD]"
             ),
         }
@@ -99,8 +106,8 @@ fn database_people(
         max_malformed_share: defaults.max_malformed_share,
     };
     let (table, _) = select(&source, &policy, catalog, &Silent).expect("selection runs");
-    let (_, _, people) =
-        chart_people(&table, catalog, config).expect("the chart measurements exist");
+    let (_, _, people) = chart_people(&table, (catalog, &PersonStrata::default()), config)
+        .expect("the chart measurements exist");
     people
 }
 
@@ -199,9 +206,14 @@ fn abs_quantile(values: &[f64], q: f64) -> f64 {
 fn main() {
     let options = options();
     let catalog = Catalog::freesewing();
+    let defaults = SizeChartConfig::default();
     let config = SizeChartConfig {
         epsilon: options.epsilon,
-        ..SizeChartConfig::default()
+        measurements: match options.measurements.is_empty() {
+            true => defaults.measurements.clone(),
+            false => options.measurements.clone(),
+        },
+        ..defaults
     };
     let (bounds, columns) =
         chart_bounds(&catalog, &config).expect("the default measurements are in the schema");
@@ -242,11 +254,22 @@ fn main() {
         // (within error95, published) per measurement and figure.
         let mut covered = vec![vec![(0usize, 0usize); figure_count]; bounds.len()];
         let mut names = Vec::new();
+        // Why a key figure of the first release (mean, P50) was withheld, by measurement.
+        let mut key_withheld: std::collections::BTreeMap<String, usize> = Default::default();
         let started = Instant::now();
         for _ in 0..options.runs {
             let chart =
                 size_chart(&config, &["all".into()], &bounds, &people).expect("the chart computes");
             for (m, row) in chart.rows.iter().enumerate() {
+                if FIRST_RELEASE.1.contains(&row.measurement.as_str()) {
+                    for (figure, value) in [("mean", &row.mean), ("P50", &row.percentiles[4])] {
+                        if let Err(reason) = value {
+                            *key_withheld
+                                .entry(format!("{} {figure}: {reason:?}", row.measurement))
+                                .or_default() += 1;
+                        }
+                    }
+                }
                 let figures = errors(row, &truth[m]);
                 names = figures.iter().map(|(n, _, _)| n.clone()).collect();
                 for (f, (_, error, inside)) in figures.into_iter().enumerate() {
@@ -293,6 +316,13 @@ fn main() {
             .collect();
         println!("| coverage of error95 | | | {} |\n", coverage.join(" | "));
         report_targets(count, &bounds, &all);
+        if !key_withheld.is_empty() {
+            let reasons: Vec<String> = key_withheld
+                .iter()
+                .map(|(why, runs)| format!("{why} in {runs} runs"))
+                .collect();
+            println!("key figures withheld: {}\n", reasons.join("; "));
+        }
     }
 }
 

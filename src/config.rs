@@ -641,7 +641,7 @@ mod tests {
         assert!(ReleaseConfig::default().sizechart.is_none());
         let config = load("[sizechart]\nepsilon = 0.5\n[tabulate]\nthreshold = 3\n").unwrap();
         let chart = config.sizechart.clone().unwrap();
-        assert_eq!((chart.epsilon, chart.measurements.len()), (0.5, 8));
+        assert_eq!((chart.epsilon, chart.measurements.len()), (0.5, 4));
         assert_eq!(config.tabulate.threshold, 3);
         let bad = load("[sizechart]\ndelta = 2\n").unwrap_err().to_string();
         assert!(bad.contains("field `sizechart.delta`"), "{bad}");

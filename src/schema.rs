@@ -39,6 +39,11 @@ pub enum Role {
     /// When the person was last seen (ISO-8601 date or date-time, or epoch milliseconds); the
     /// release's retention window applies to it. Never published.
     LastSeen,
+    /// A person attribute a size chart is split by (sex, age band, region): each person is
+    /// charted in the stratum of their value, among public `categories` (text) or `bands`
+    /// (numbers). Never published as a column; only the strata's names, which come from the
+    /// schema, appear in a release.
+    Stratum,
 }
 
 impl Role {
@@ -53,15 +58,17 @@ impl Role {
             Role::Consent => "consent",
             Role::Status => "status",
             Role::LastSeen => "last_seen",
+            Role::Stratum => "stratum",
         }
     }
 
     /// Whether the column only decides who may be published (who the person is, their consent,
-    /// status, last visit) and is never written to a release.
+    /// status, last visit) or which size-chart stratum they are charted in, and is never written
+    /// to a release.
     pub fn is_eligibility(self) -> bool {
         matches!(
             self,
-            Role::PersonKey | Role::Consent | Role::Status | Role::LastSeen
+            Role::PersonKey | Role::Consent | Role::Status | Role::LastSeen | Role::Stratum
         )
     }
 }
@@ -146,12 +153,61 @@ pub struct ColumnSpec {
     pub consent_min: Option<i64>,
     /// For the `status` column: the values of an account whose rows may be published.
     pub status_allowed: Option<Vec<StatusValue>>,
+    /// For a text `stratum` column: its strata, by value. Public, so that a stratum's name never
+    /// reveals a value that only the data hold (a region with one person in it).
+    pub categories: Option<Vec<String>>,
+    /// For a numeric `stratum` column: the inner edges of its bands (`[30, 45]`: below 30,
+    /// 30 to under 45, 45 and over), strictly increasing. Public, like `categories`.
+    pub bands: Option<Vec<f64>>,
 }
+
+/// The stratum of a value that is missing, unreadable, not among the `categories`, or that a
+/// person's rows disagree on.
+pub const OTHER_STRATUM: &str = "other or not stated";
 
 impl ColumnSpec {
     /// Whether the column holds numbers (`number` or `integer`).
     pub fn is_numeric(&self) -> bool {
         self.value_type != ColumnType::String
+    }
+
+    /// A `stratum` column's strata, `column = label` each, the last [`OTHER_STRATUM`];
+    /// empty for any other column.
+    pub fn stratum_labels(&self) -> Vec<String> {
+        let name = &self.name;
+        let mut labels: Vec<String> = match (&self.categories, &self.bands) {
+            (Some(categories), _) => categories.iter().map(|c| format!("{name} = {c}")).collect(),
+            (None, Some(edges)) if !edges.is_empty() => {
+                let mut labels = vec![format!("{name} < {}", edges[0])];
+                labels.extend(
+                    edges
+                        .windows(2)
+                        .map(|w| format!("{name} {}–{}", w[0], w[1])),
+                );
+                labels.push(format!("{name} ≥ {}", edges[edges.len() - 1]));
+                labels
+            }
+            _ => return Vec::new(),
+        };
+        labels.push(format!("{name}: {OTHER_STRATUM}"));
+        labels
+    }
+
+    /// The index in [`ColumnSpec::stratum_labels`] of a cell's text: its category or band, else
+    /// the last ([`OTHER_STRATUM`]).
+    pub fn stratum_of(&self, cell: &str) -> usize {
+        let cell = cell.trim();
+        match (&self.categories, &self.bands) {
+            (Some(categories), _) => categories
+                .iter()
+                .position(|c| c == cell)
+                .unwrap_or(categories.len()),
+            (None, Some(edges)) => match cell.parse::<f64>() {
+                Ok(value) if value.is_finite() => edges.iter().filter(|&&e| value >= e).count(),
+                _ => edges.len() + 1,
+            },
+            (None, None) => 0,
+        }
     }
 }
 
@@ -286,12 +342,36 @@ impl DatasetSchema {
                 }
                 _ => {}
             }
+            let stratum = match (column.role, column.is_numeric()) {
+                (Role::Stratum, false) => {
+                    column.categories.as_ref().is_some_and(|c| {
+                        !c.is_empty() && c.iter().collect::<HashSet<_>>().len() == c.len()
+                    }) && column.bands.is_none()
+                }
+                (Role::Stratum, true) => {
+                    column.bands.as_ref().is_some_and(|b| {
+                        !b.is_empty()
+                            && b.iter().all(|e| e.is_finite())
+                            && b.windows(2).all(|w| w[0] < w[1])
+                    }) && column.categories.is_none()
+                }
+                _ => column.categories.is_none() && column.bands.is_none(),
+            };
+            if !stratum {
+                return fail(
+                    &column.name,
+                    "a `stratum` column needs `categories = [distinct texts]` (type string) or \
+                     `bands = [strictly increasing edges]` (a number type), and only a \
+                     `stratum` column takes them"
+                        .into(),
+                );
+            }
             if column.role.is_eligibility()
                 && (column.hierarchy.is_some() || column.rounding.is_some())
             {
                 return fail(
                     &column.name,
-                    "eligibility columns (person_key, consent, status, last_seen) are never published: drop `hierarchy` and `rounding`".into(),
+                    "eligibility and stratum columns (person_key, consent, status, last_seen, stratum) are never published: drop `hierarchy` and `rounding`".into(),
                 );
             }
             for name in std::iter::once(&column.name).chain(&column.aliases) {
@@ -630,7 +710,9 @@ mod tests {
             [[column]]\nname = \"c\"\nrole = \"quasi_identifier\"\ntype = \"number\"\nplausible = [1, 2]\n\
             rounding = 0.5\nwidths = [1, 2]\nbottom_code = 1\ntop_code = 2\nattack_tolerance = 3\n\
             [[column]]\nname = \"who\"\nrole = \"consent\"\ntype = \"integer\"\nconsent_min = 3\n\
-            [[column]]\nname = \"state\"\nrole = \"status\"\ntype = \"string\"\nstatus_allowed = [1, \"on\"]\n";
+            [[column]]\nname = \"state\"\nrole = \"status\"\ntype = \"string\"\nstatus_allowed = [1, \"on\"]\n\
+            [[column]]\nname = \"sex\"\nrole = \"stratum\"\ntype = \"string\"\ncategories = [\"f\", \"m\"]\n\
+            [[column]]\nname = \"age\"\nrole = \"stratum\"\ntype = \"integer\"\nbands = [30, 45]\n";
         DatasetSchema::parse(text, Path::new("all.toml")).unwrap();
         let root = json_schema();
         let value: serde_json::Value = toml::from_str(text).unwrap();
@@ -676,6 +758,53 @@ mod tests {
         );
         assert!(parse("include_measurements = \"adult\"\n").is_err());
         assert!(Role::PersonKey.is_eligibility() && !Role::Sensitive.is_eligibility());
+    }
+
+    #[test]
+    fn stratum_columns_need_public_categories_or_bands() {
+        let column = |kind: &str, extra: &str| {
+            let text = format!(
+                "name = \"x\"\n[[column]]\nname = \"s\"\nrole = \"stratum\"\ntype = \"{kind}\"\n{extra}"
+            );
+            DatasetSchema::parse(&text, Path::new("s.toml")).map(|s| s.columns[0].clone())
+        };
+        for (kind, extra) in [
+            ("string", ""),
+            ("string", "categories = []\n"),
+            ("string", "categories = [\"f\", \"f\"]\n"),
+            ("string", "bands = [1]\n"),
+            ("integer", ""),
+            ("integer", "bands = [45, 30]\n"),
+            ("number", "categories = [\"a\"]\n"),
+        ] {
+            let refused = column(kind, extra).unwrap_err().to_string();
+            assert!(
+                refused.contains("a `stratum` column needs"),
+                "{kind} {extra}: {refused}"
+            );
+        }
+        let text = "name = \"x\"\n[[column]]\nname = \"a\"\nrole = \"sensitive\"\ntype = \"string\"\ncategories = [\"b\"]\n";
+        assert!(DatasetSchema::parse(text, Path::new("s.toml")).is_err());
+
+        let sex = column("string", "categories = [\"f\", \"m\"]\n").unwrap();
+        assert_eq!(
+            sex.stratum_labels(),
+            ["s = f", "s = m", "s: other or not stated"]
+        );
+        assert_eq!(
+            [" m ", "f", "x", ""].map(|cell| sex.stratum_of(cell)),
+            [1, 0, 2, 2]
+        );
+        let age = column("integer", "bands = [30, 45]\n").unwrap();
+        assert_eq!(
+            age.stratum_labels(),
+            ["s < 30", "s 30–45", "s ≥ 45", "s: other or not stated"]
+        );
+        assert_eq!(
+            ["29", "30", "44.9", "45", "", "n/a", "NaN"].map(|cell| age.stratum_of(cell)),
+            [0, 1, 1, 2, 3, 3, 3]
+        );
+        assert!(Role::Stratum.is_eligibility());
     }
 
     #[test]

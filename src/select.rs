@@ -615,6 +615,11 @@ impl<S: StoredSet> ChunkJudge<'_, S> {
             judged.busy += started.elapsed();
         }
         key_check.finish(path)?;
+        let mut owner_keys = vec![0; person_of_user.len()];
+        for (key, person) in person_of_user {
+            owner_keys[person as usize] = key;
+        }
+        judged.table.set_owner_keys(owner_keys);
         Ok(judged)
     }
 

@@ -16,6 +16,10 @@ pub struct MeasurementTable {
     columns: Vec<String>,
     values: Vec<f64>,
     person: Vec<u32>,
+    /// The source's key of each person number (empty when the table was not selected from a
+    /// source): how person-level facts the source holds beside the sets, such as size-chart
+    /// strata, find their person. Never published.
+    owner_keys: Vec<i64>,
 }
 
 impl MeasurementTable {
@@ -25,7 +29,18 @@ impl MeasurementTable {
             columns,
             values: Vec::new(),
             person: Vec::new(),
+            owner_keys: Vec::new(),
         }
+    }
+
+    /// Records the source's key of each person number, in person-number order.
+    pub fn set_owner_keys(&mut self, keys: Vec<i64>) {
+        self.owner_keys = keys;
+    }
+
+    /// The source's key of `person`, when recorded.
+    pub fn owner_key(&self, person: u32) -> Option<i64> {
+        self.owner_keys.get(person as usize).copied()
     }
 
     /// Appends a row; `values` must have one entry per column.

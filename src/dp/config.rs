@@ -18,7 +18,11 @@ pub struct SizeChartConfig {
     /// δ of the whole chart; well below 1/(number of people).
     #[serde(default = "default_delta")]
     pub delta: f64,
-    /// Measurement names (schema names or aliases).
+    /// Measurement names (schema names or aliases). By default the primary dimensions a size
+    /// table is built on (ISO 8559-2: chest or bust girth, waist and hip girth, and a height-like
+    /// length, here FreeSewing's `waistToFloor`): the whole ε goes to four measurements, enough
+    /// for their tail percentiles, rather than being spread over eight that would each publish
+    /// little more than a mean and a median.
     #[serde(default = "default_measurements")]
     pub measurements: Vec<String>,
     /// How people are split into disjoint strata, each charted with the whole ρ (parallel
@@ -42,6 +46,11 @@ pub struct SizeChartConfig {
     /// from the data being charted.
     #[serde(default)]
     pub reference_sd: BTreeMap<String, f64>,
+    /// Public reference means by measurement name, in the measurement's unit, beside
+    /// `reference_sd`: the centre of the public window values are clamped to. A measurement with
+    /// neither these nor FreeSewing's size models is refused rather than charted around a guess.
+    #[serde(default)]
+    pub reference_mean: BTreeMap<String, f64>,
 }
 
 fn default_tolerance_sd() -> f64 {
@@ -80,18 +89,9 @@ fn default_delta() -> f64 {
 }
 
 fn default_measurements() -> Vec<String> {
-    [
-        "chest",
-        "waist",
-        "hips",
-        "seat",
-        "neck",
-        "inseam",
-        "waistToFloor",
-        "shoulderToShoulder",
-    ]
-    .map(String::from)
-    .to_vec()
+    ["chest", "waist", "hips", "waistToFloor"]
+        .map(String::from)
+        .to_vec()
 }
 
 impl Default for SizeChartConfig {
@@ -105,6 +105,7 @@ impl Default for SizeChartConfig {
             bands: None,
             tolerance_sd: default_tolerance_sd(),
             reference_sd: BTreeMap::new(),
+            reference_mean: BTreeMap::new(),
         }
     }
 }
@@ -146,6 +147,12 @@ impl SizeChartConfig {
             return Err(Error::InvalidArgument {
                 name: "sizechart.reference_sd",
                 problem: format!("`{name}` must be a positive number"),
+            });
+        }
+        if let Some((name, _)) = self.reference_mean.iter().find(|(_, m)| !m.is_finite()) {
+            return Err(Error::InvalidArgument {
+                name: "sizechart.reference_mean",
+                problem: format!("`{name}` must be a number"),
             });
         }
         if let Some(bands) = &self.bands {

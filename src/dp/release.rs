@@ -14,10 +14,12 @@
 //! ([`check_chart_report`]).
 //!
 //! **References.** The tolerance a figure must meet is a share of its measurement's public
-//! reference SD ([`reference`]): from `sizechart.reference_sd` in the config, else from
-//! FreeSewing's adult size models (the SD and mean over their sizes, with and without breasts
-//! together), else a stand-in from the plausible range. All are public and fixed before the data
-//! are read, so deciding what to publish from them reads no raw value.
+//! reference SD ([`reference`]): from `sizechart.reference_sd` / `reference_mean` in the config,
+//! else from FreeSewing's adult size models (the SD and mean over their sizes, with and without
+//! breasts together). A measurement with neither (any non-FreeSewing column without them in the
+//! config) is refused: a stand-in from the plausible range would set the tolerance, the window
+//! and the plan from a guess. All are public and fixed before the data are read, so deciding
+//! what to publish from them reads no raw value.
 //!
 //! **Ledger.** [`open_ledger`] settles what earlier runs left unconfirmed and refuses (exit 1,
 //! saying how much is left) a release whose ε would take the ledger past `lifetime_epsilon`;
@@ -32,6 +34,7 @@ use super::sizechart::{
     Reference, SizeChart, SizeChartConfig, StrataPlan, PERCENTILES,
 };
 use crate::error::{Error, Result};
+use crate::extract::source::PersonStrata;
 use crate::ledger::{EntryStatus, Ledger, LedgerEntry};
 use crate::measurements::Catalog;
 use crate::release::plain::{PlainTable, PlainValues};
@@ -82,22 +85,34 @@ pub fn reference(
         let variance = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / values.len() as f64;
         (mean, variance.sqrt())
     });
-    let [lower, upper] = catalog.plausible(index);
-    match (config.reference_sd.get(name), from_models) {
-        (Some(&sd), models) => Some(Reference {
-            mean: models.map_or((lower + upper) / 2.0, |m| m.0),
-            sd,
-            source: "the config (sizechart.reference_sd)".into(),
-        }),
-        (None, Some((mean, sd))) if sd > 0.0 => Some(Reference {
-            mean,
-            sd,
-            source: "FreeSewing's adult size models (cisFemaleAdult, cisMaleAdult): mean and SD \
-                     over their sizes"
-                .into(),
-        }),
-        _ => None,
-    }
+    let source = match (
+        config.reference_sd.get(name),
+        config.reference_mean.get(name),
+    ) {
+        (None, None) => {
+            "FreeSewing's adult size models (cisFemaleAdult, cisMaleAdult): mean and \
+                         SD over their sizes"
+        }
+        _ => {
+            "the config (sizechart.reference_mean, sizechart.reference_sd), else FreeSewing's \
+              adult size models"
+        }
+    };
+    let mean = config
+        .reference_mean
+        .get(name)
+        .copied()
+        .or(from_models.map(|m| m.0))?;
+    let sd = config
+        .reference_sd
+        .get(name)
+        .copied()
+        .or(from_models.map(|m| m.1).filter(|&sd| sd > 0.0))?;
+    Some(Reference {
+        mean,
+        sd,
+        source: source.into(),
+    })
 }
 
 /// The chart's bounds, with their references, and their catalogue indices.
@@ -111,23 +126,29 @@ pub fn chart_bounds(
     })
 }
 
-/// The chart's strata: the configured rule crossed with its bands, cut at public references.
-pub fn chart_strata(catalog: &Catalog, config: &SizeChartConfig) -> Result<StrataPlan> {
+/// The chart's strata: the configured rule crossed with the schema's `stratum` columns (their
+/// strata names in `columns`) and the bands, cut at public references.
+pub fn chart_strata(
+    catalog: &Catalog,
+    columns: &[Vec<String>],
+    config: &SizeChartConfig,
+) -> Result<StrataPlan> {
     let models = SizeModels::freesewing(catalog);
-    StrataPlan::new(config, catalog, &|index| {
+    StrataPlan::new(config, catalog, columns, &|index| {
         reference(catalog, config, &models, index)
     })
 }
 
 /// One chart input row per person of `table` (columns named as in `catalog`), from their most
-/// complete set, the chart's bounds and its strata.
+/// complete set and their strata of the source's `stratum` columns (`person_strata`, found by
+/// the table's owner keys), the chart's bounds and its strata.
 pub fn chart_people(
     table: &MeasurementTable,
-    catalog: &Catalog,
+    (catalog, person_strata): (&Catalog, &PersonStrata),
     config: &SizeChartConfig,
 ) -> Result<(Vec<MeasurementBounds>, StrataPlan, Vec<ChartPerson>)> {
     let (bounds, chart_columns) = chart_bounds(catalog, config)?;
-    let strata = chart_strata(catalog, config)?;
+    let strata = chart_strata(catalog, &person_strata.labels, config)?;
     // Table column of each catalogue measurement (the table may hold them in another order).
     let positions: Vec<Option<usize>> = catalog
         .names()
@@ -145,13 +166,13 @@ pub fn chart_people(
         sets_of.entry(table.person(row)).or_default().push(row);
     }
     let people = sets_of
-        .into_values()
-        .map(|rows| {
+        .into_iter()
+        .map(|(person, rows)| {
             let sets: Vec<Vec<f64>> = rows.iter().map(|&r| as_catalog_row(table.row(r))).collect();
             let views: Vec<&[f64]> = sets.iter().map(Vec::as_slice).collect();
             let chosen = &sets[pick_set(&views, &chart_columns).expect("a person has a set")];
             ChartPerson {
-                stratum: strata.of(catalog, chosen),
+                stratum: strata.of(catalog, chosen, &person_strata.of(table.owner_key(person))),
                 values: chart_columns.iter().map(|&c| chosen[c]).collect(),
             }
         })
@@ -162,10 +183,10 @@ pub fn chart_people(
 /// The DP size chart of the selected people, with fresh OS randomness, and its report entry.
 pub fn chart_release(
     table: &MeasurementTable,
-    catalog: &Catalog,
+    (catalog, person_strata): (&Catalog, &PersonStrata),
     config: &SizeChartConfig,
 ) -> Result<ChartRelease> {
-    let (bounds, strata, people) = chart_people(table, catalog, config)?;
+    let (bounds, strata, people) = chart_people(table, (catalog, person_strata), config)?;
     let chart = size_chart(config, strata.names(), &bounds, &people)?;
     let report = SizeChartReport {
         privacy_unit: "person".into(),
@@ -248,8 +269,9 @@ pub fn check_chart_report(report: &SizeChartReport) -> std::result::Result<(), S
             stray.stratum, stray.measurement
         ));
     }
-    // Without bands the strata are exactly the rule's; with bands (cut at references the report
-    // need not list) they must at least be distinct.
+    // Without bands or schema stratum columns the strata are exactly the rule's; with them (cut
+    // at references, or named by a schema, that the report need not list) they must at least be
+    // distinct.
     let names: Option<&[&str]> = match report.strata_rule.as_str() {
         "none" => Some(super::config::Strata::None.names()),
         "breasts-only-measurements" => Some(super::config::Strata::BreastsOnlyMeasurements.names()),
@@ -261,7 +283,10 @@ pub fn check_chart_report(report: &SizeChartReport) -> std::result::Result<(), S
         .collect::<std::collections::BTreeSet<_>>()
         .len()
         == report.strata.len();
-    let banded = report.strata_rule.contains(" × bands of ");
+    let banded = report.strata_rule.contains(" × bands of ")
+        || report
+            .strata_rule
+            .contains(" × the schema's stratum columns");
     if !distinct
         || report.strata.is_empty()
         || (!banded && names.is_none_or(|n| report.strata != n))
@@ -361,7 +386,12 @@ mod tests {
     #[test]
     fn one_most_complete_set_per_person() {
         let catalog = Catalog::freesewing();
-        let (bounds, strata, people) = chart_people(&table(&catalog), &catalog, &config()).unwrap();
+        let (bounds, strata, people) = chart_people(
+            &table(&catalog),
+            (&catalog, &PersonStrata::default()),
+            &config(),
+        )
+        .unwrap();
         assert_eq!(strata.names().len(), 2);
         assert_eq!(bounds.len(), 2);
         assert_eq!(people.len(), 60);
@@ -375,7 +405,12 @@ mod tests {
     #[test]
     fn chart_release_reports_its_budget_and_passes_its_check() {
         let catalog = Catalog::freesewing();
-        let release = chart_release(&table(&catalog), &catalog, &config()).unwrap();
+        let release = chart_release(
+            &table(&catalog),
+            (&catalog, &PersonStrata::default()),
+            &config(),
+        )
+        .unwrap();
         assert_eq!(release.chart.rows.len(), 2 * 2);
         assert_eq!(check_chart_report(&release.report), Ok(()));
         let json = serde_json::to_string(&release.report).unwrap();

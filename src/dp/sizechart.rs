@@ -21,16 +21,25 @@
 //!    published. Figures are taken in the order a size-chart maker needs them (mean and P50 of
 //!    every measurement, then P5/P95, SD, P25/P75, P10/P90, P1/P99) while the ρ each needs
 //!    fits; the rest of ρ is shared out over the chosen figures in proportion. A figure not
-//!    chosen gets no budget and an empty cell. This is the "fewer, better figures" choice:
-//!    nine separate percentiles at ε = 1 over eight measurements leave each too little budget
-//!    for its tails, and withholding the ones that cannot be accurate gives their budget to the
-//!    ones that can.
-//! 3. Each chosen percentile: a centre `x` by the exponential mechanism over the grid
-//!    ([`super::quantile`]), then noisy counts (discrete Gaussian, sensitivity 1: the cells are
-//!    disjoint, so one person changes one count by one) of `2K + 2` cells cut at `x ± j·h`
-//!    (`K` = [`RINGS`] rings of `h` = [`RING_WIDTH`] × the tolerance each side). The counts bound where the exact
-//!    percentile lies (see **Error bars**). Adaptive composition: the cells depend on `x`, a
-//!    private output.
+//!    chosen gets no budget and an empty cell. This is the "fewer, better figures" choice, with
+//!    the default chart on the four primary dimensions of a size table (see
+//!    [`SizeChartConfig::measurements`]): withholding the figures that cannot be accurate gives
+//!    their budget to the ones that can.
+//! 3. Percentiles, all of one measurement together: a centre `x_q` for each chosen level by the
+//!    exponential mechanism over the grid ([`super::quantile`]), then **one** set of noisy counts
+//!    (discrete Gaussian, sensitivity 1: the cells are disjoint, so one person changes one count
+//!    by one, however many cells there are) of the cells between all the cuts `x_q ± j·h`
+//!    (`j` = 0‥[`RINGS`], `h` = [`RING_WIDTH`] × the tolerance) of all levels together. Every
+//!    level's bound is read from the same cells (see **Error bars**), so the cells are paid for
+//!    once per measurement rather than once per percentile: this is how the tails become
+//!    affordable (the valid bound of one tail percentile needed about ρ = 0.003 on its own cells
+//!    at 10 000 people; here a further percentile costs its centre and what its few cells add to
+//!    the others' sums). The shared
+//!    noisy counts are the post-processed "noisy histogram" idea, with the cells placed where the
+//!    percentiles are rather than on a fixed grid, which would put tens of noisy cells below P5.
+//!    JointExp (Gillenwater et al. 2021) was not used: it gives no error bar that holds whatever
+//!    the data, which the cells give. Adaptive composition: the cells depend on the centres,
+//!    private outputs.
 //! 4. Mean and SD from the sums of `v - c` and `(v - c)²`, with `c` the public reference mean and
 //!    the values clamped to the public range: sensitivities `Δ = max(c - lower, upper - c)` and
 //!    `Δ²`, by the discrete Gaussian mechanism; mean and SD follow from them and `n`
@@ -46,12 +55,16 @@
 //! - mean `c + S/n`: the interval of `S/n` over `S ∈ Ŝ ± zσ_S`, `n ∈ n̂ ± zσ_n` (m = 2).
 //! - SD `√(Q/n - (S/n)²)`: interval arithmetic over the three (m = 3).
 //! - percentile P_q (the smallest grid value with at least q·n values at or below it): at each
-//!   cut y, `T(y) = (1 - q)·F(y) - q·G(y)` (F: people at or below y, G: above) is at least 0
+//!   of its own `2·RINGS + 1` cuts y, `T(y) = (1 - q)·F(y) - q·G(y)` (F: people at or below y, G: above) is at least 0
 //!   exactly when P_q ≤ y. Its noisy version (from the cells, or from the cells on one side and
-//!   the noisy n, whichever has the smaller σ, a choice made from public σs) has a known σ, so
-//!   `T̂ + zσ < 0` proves P_q > y and `T̂ - zσ ≥ 0` proves P_q ≤ y (m = 2K + 1 cuts). The
+//!   the noisy n, whichever has the smaller σ, a choice made from σs that follow from private
+//!   outputs) has a known σ, so `T̂ + zσ < 0` proves P_q > y and `T̂ - zσ ≥ 0` proves P_q ≤ y.
+//!   A cut can only make a false claim in one direction (the one its exact `T`'s sign allows:
+//!   "above" needs the noise below `-zσ`, "at or below" needs it above `zσ`), so the m cuts all
+//!   hold with probability `1 - m·exp(-z²/2)`: the one-sided `z = √(2 ln(m/α))`. The
 //!   published value is where `T̂` crosses zero between cuts (else `x`), moved into the proven
-//!   interval; its error is the larger distance to the interval's ends. A percentile whose interval is not closed within the rings is withheld.
+//!   interval and, where the interval allows, within the tolerance of both its ends; its error
+//!   is the larger distance to the interval's ends. A percentile whose interval is not closed within the rings is withheld.
 //!   Neither the exponential mechanism's rank error nor any density enters the bound.
 //!
 //! A figure whose bound exceeds the tolerance is withheld (post-processing), as is a pair of
@@ -78,16 +91,18 @@ pub use crate::release::sizechart::{ChartBudget, ChartMeasurement, FigureBudget}
 pub const PERCENTILES: [u32; 9] = [1, 5, 10, 25, 50, 75, 90, 95, 99];
 
 /// Rings of cells each side of a percentile's centre (see the module documentation): more rings
-/// give a finer bound, but each adds a cut to the union bound.
-pub const RINGS: usize = 5;
+/// let the centre land further off the percentile, but each adds a cut to the union bound and a
+/// cell to the sums of the other percentiles.
+pub const RINGS: usize = 8;
 
-/// Each ring's width, as a share of the tolerance: the bound's granularity. With [`RINGS`] of
-/// them the cuts reach 1.25 tolerances each side, so the centre may land well off the percentile.
-pub const RING_WIDTH: f64 = 0.25;
+/// Each ring's width, as a share of the tolerance: the bound's granularity.
+pub const RING_WIDTH: f64 = 0.2;
 
-/// The cut each side of the percentile that the planner expects to prove it (half the tolerance
-/// away): with a ring's granularity, the bound is then at most three quarters of the tolerance.
-const PROVING_RING: usize = 2;
+/// The cut each side of the percentile that the planner expects to prove it (four rings, 0.8 of
+/// the tolerance, away): the proven interval is then at most about 1.6 tolerances wide and the
+/// published value, kept within a tolerance of both its ends, meets the tolerance; the centre
+/// may stray [`RINGS`] − 4 rings.
+const PROVING_RING: usize = 4;
 
 /// Share of each stratum's ρ spent on the counts `n` (split evenly over the measurements).
 const COUNT_SHARE: f64 = 0.1;
@@ -145,8 +160,8 @@ pub struct Reference {
 }
 
 /// The bounds of the configured measurements from the schema's catalogue, with their references
-/// (`reference(catalogue index)`; a measurement without one gets the middle of its range and a
-/// sixth of its width, a stand-in the report names), and their catalogue indices (for
+/// (`reference(catalogue index)`; a measurement without one is refused), and their catalogue
+/// indices (for
 /// [`pick_set`] and for building [`ChartPerson`] rows).
 pub fn bounds_from_catalog(
     catalog: &Catalog,
@@ -178,11 +193,15 @@ pub fn bounds_from_catalog(
                 ),
             });
         }
-        let reference = reference(index).unwrap_or_else(|| Reference {
-            mean: (plausible_lower + plausible_upper) / 2.0,
-            sd: (plausible_upper - plausible_lower) / 6.0,
-            source: "none known: the middle of the plausible range and a sixth of its width".into(),
-        });
+        let reference = reference(index).ok_or_else(|| Error::InvalidArgument {
+            name: "sizechart.measurements",
+            problem: format!(
+                "`{name}` has no public reference mean and SD (FreeSewing's size models cover \
+                 only FreeSewing's measurements): give them as sizechart.reference_mean and \
+                 sizechart.reference_sd, in the measurement's unit, from a public \
+                 anthropometric survey"
+            ),
+        })?;
         // The tighter public window (see [`WINDOW_SDS`]), unless the reference lies outside the
         // plausible range.
         let step = catalog.rounding(index);
@@ -219,6 +238,8 @@ pub fn bounds_from_catalog(
 #[derive(Debug, Clone, PartialEq)]
 pub struct StrataPlan {
     rule: Strata,
+    /// The number of strata of each schema `stratum` column, crossed after the rule.
+    columns: Vec<usize>,
     axes: Vec<BandAxis>,
     names: Vec<String>,
 }
@@ -233,11 +254,14 @@ struct BandAxis {
 }
 
 impl StrataPlan {
-    /// The strata of `config` over `catalog`, the band edges from the references
-    /// (`reference(catalogue index)`; a band dimension needs one).
+    /// The strata of `config` over `catalog`: the rule, crossed with the strata of the schema's
+    /// `stratum` columns (`columns`: each one's names, public, from the schema), crossed with the
+    /// bands, their edges from the references (`reference(catalogue index)`; a band dimension
+    /// needs one).
     pub fn new(
         config: &SizeChartConfig,
         catalog: &Catalog,
+        columns: &[Vec<String>],
         reference: &dyn Fn(usize) -> Option<Reference>,
     ) -> Result<Self> {
         let mut axes = Vec::new();
@@ -282,11 +306,11 @@ impl StrataPlan {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        for axis in &axes {
+        for labels in columns.iter().chain(axes.iter().map(|axis| &axis.labels)) {
             names = names
                 .iter()
                 .flat_map(|before| {
-                    axis.labels.iter().map(move |label| match before.as_str() {
+                    labels.iter().map(move |label| match before.as_str() {
                         "all" => label.clone(),
                         _ => format!("{before} · {label}"),
                     })
@@ -295,6 +319,7 @@ impl StrataPlan {
         }
         Ok(StrataPlan {
             rule: config.strata,
+            columns: columns.iter().map(Vec::len).collect(),
             axes,
             names,
         })
@@ -305,9 +330,13 @@ impl StrataPlan {
         &self.names
     }
 
-    /// The stratum of a person's chosen set (all catalogue values, NaN = missing).
-    pub fn of(&self, catalog: &Catalog, set: &[f64]) -> usize {
+    /// The stratum of a person with this chosen set (all catalogue values, NaN = missing) and
+    /// these strata of the schema's `stratum` columns (indices into their names).
+    pub fn of(&self, catalog: &Catalog, set: &[f64], columns: &[usize]) -> usize {
         let mut index = self.rule.of(catalog, set);
+        for (&count, &stratum) in self.columns.iter().zip(columns) {
+            index = index * count + stratum;
+        }
         for axis in &self.axes {
             let value = set[axis.column];
             let band = if value.is_nan() {
@@ -322,16 +351,22 @@ impl StrataPlan {
 
     /// The rule as the report states it.
     pub fn rule(&self, config: &SizeChartConfig) -> String {
-        match &config.bands {
-            None => self.rule.rule().to_string(),
-            Some(bands) => format!(
-                "{} × bands of {} ({} bands of {} reference SD, centred on the reference mean)",
-                self.rule.rule(),
+        let mut rule = self.rule.rule().to_string();
+        if !self.columns.is_empty() {
+            rule.push_str(&format!(
+                " × the schema's stratum columns ({} of them, their strata from the schema)",
+                self.columns.len()
+            ));
+        }
+        if let Some(bands) = &config.bands {
+            rule.push_str(&format!(
+                " × bands of {} ({} bands of {} reference SD, centred on the reference mean)",
                 bands.by.join(" × "),
                 bands.count,
                 bands.width_sd
-            ),
+            ));
         }
+        rule
     }
 }
 
@@ -559,7 +594,8 @@ fn size_chart_with<R: RngCore + CryptoRng>(
                 "per stratum: {:.0} % of ρ for the counts n, evenly; the rest over the figures \
                  the plan chose from the noisy n (mean and P50 of every measurement, then P5/P95, \
                  SD, P25/P75, P10/P90, P1/P99, while the ρ each needs to meet the tolerance \
-                 fits), in proportion to that need",
+                 fits), in proportion to that need; the percentiles of a measurement share one \
+                 set of noisy cells (`percentile cells`) besides their own centres",
                 COUNT_SHARE * 100.0
             ),
             figures,
@@ -644,8 +680,10 @@ enum Planned {
     Mean,
     /// The SD (the sum of `(v - c)²`; needs the mean's sum).
     Sd,
-    /// A percentile, by its index in [`PERCENTILES`].
+    /// A percentile's centre, by its index in [`PERCENTILES`].
     Percentile(usize),
+    /// The noisy cells that every planned percentile of the measurement is bounded from.
+    Cells,
 }
 
 /// The order in which the plan considers figures: what a size chart is read by first.
@@ -661,8 +699,19 @@ const PRIORITY: [&[Planned]; 6] = [
 /// The ρ of each chosen figure, per measurement.
 type Plan = Vec<BTreeMap<Planned, f64>>;
 
+/// The percentiles a measurement's plan chose, in [`PERCENTILES`] order.
+fn planned_levels(plan: &BTreeMap<Planned, f64>) -> Vec<usize> {
+    plan.keys()
+        .filter_map(|figure| match figure {
+            Planned::Percentile(level) => Some(*level),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Chooses figures and splits `rho` over them (see the module documentation, step 2). Reads only
-/// the noisy `counts` and public constants.
+/// the noisy `counts` and public constants. A percentile costs its centre plus what it adds to
+/// the shared cells' need ([`cells_need`] of the percentiles chosen so far and it).
 fn plan(
     bounds: &[MeasurementBounds],
     counts: &[f64],
@@ -674,17 +723,36 @@ fn plan(
     let mut left = rho;
     for round in PRIORITY {
         for (column, measurement) in bounds.iter().enumerate() {
+            let noisy_n = (counts[column], count_sd);
             for &figure in round {
-                let prerequisite =
-                    figure != Planned::Sd || chosen[column].contains_key(&Planned::Mean);
-                let need = need(
-                    figure,
-                    measurement,
-                    (counts[column], count_sd),
-                    tolerance_sd,
-                );
-                if let Some(need) = need.filter(|&need| prerequisite && need <= left) {
-                    chosen[column].insert(figure, need);
+                let figures = &mut chosen[column];
+                let need = match figure {
+                    Planned::Sd if !figures.contains_key(&Planned::Mean) => None,
+                    Planned::Mean | Planned::Sd => {
+                        moment_need(figure, measurement, noisy_n.0, tolerance_sd)
+                    }
+                    Planned::Percentile(level) => {
+                        let mut levels = planned_levels(figures);
+                        levels.push(level);
+                        levels.sort_unstable();
+                        let before = figures.get(&Planned::Cells).copied().unwrap_or(0.0);
+                        let needs = (
+                            cells_need(&levels, measurement, noisy_n, tolerance_sd),
+                            centre_need(level, noisy_n.0, tolerance_sd),
+                        );
+                        match needs {
+                            (Some(cells), Some(centre)) if centre + cells - before <= left => {
+                                figures.insert(Planned::Cells, cells);
+                                left -= cells - before;
+                                Some(centre)
+                            }
+                            _ => None,
+                        }
+                    }
+                    Planned::Cells => None,
+                };
+                if let Some(need) = need.filter(|&need| need <= left) {
+                    figures.insert(figure, need);
                     left -= need;
                 }
             }
@@ -702,13 +770,13 @@ fn plan(
     chosen
 }
 
-/// The ρ a figure needs for its predicted bound to meet the tolerance with a margin, if the
-/// measurement followed a normal distribution of its reference SD with `n` people (`count_sd`:
-/// the noise of the count); `None` when no budget would do.
-fn need(
+/// The ρ a mean or SD needs for its predicted bound to meet the tolerance with a margin, with
+/// `n` people and the measurement's reference SD (their bounds depend on the data only through
+/// n, the distance of the mean from the reference and the SD); `None` when no budget would do.
+fn moment_need(
     figure: Planned,
     measurement: &MeasurementBounds,
-    (n, count_sd): (f64, f64),
+    n: f64,
     tolerance_sd: f64,
 ) -> Option<f64> {
     if n < 2.0 {
@@ -716,52 +784,144 @@ fn need(
     }
     let grid = grid_of(measurement);
     let sd = measurement.reference_sd / measurement.step;
-    // A mean's or SD's bound follows from the noise scales and n alone: aim close to the
-    // tolerance.
     let target = MOMENT_MARGIN * tolerance_sd;
-    let rho = match figure {
-        Planned::Mean => {
-            let (sensitivity, _) = sum_sensitivity(&grid, measurement);
-            let noise = target * sd * n / z_for(2);
-            sensitivity * sensitivity / (2.0 * noise * noise)
-        }
-        Planned::Sd => {
-            // Var(√V) ≈ Var(V)/(4V): the sum of squares' noise over n within 2·SD·target·SD.
-            let (sensitivity, _) = sum_sensitivity(&grid, measurement);
-            let noise = target * sd * 2.0 * sd * n / z_for(3);
-            (sensitivity * sensitivity).powi(2) / (2.0 * noise * noise)
-        }
-        Planned::Percentile(level) => {
-            let (cells, centre) = percentile_need(level, n, count_sd, tolerance_sd)?;
-            cells + centre
-        }
+    let (sensitivity, _) = sum_sensitivity(&grid, measurement);
+    let rho = if figure == Planned::Mean {
+        let noise = target * sd * n / z_for(2);
+        sensitivity * sensitivity / (2.0 * noise * noise)
+    } else {
+        // Var(√V) ≈ Var(V)/(4V): the sum of squares' noise over n within 2·SD·target·SD.
+        let noise = target * sd * 2.0 * sd * n / z_for(3);
+        (sensitivity * sensitivity).powi(2) / (2.0 * noise * noise)
     };
     (rho.is_finite() && rho > 0.0).then_some(rho)
 }
 
-/// The ρ of a percentile's cells and of its centre for the [`PROVING_RING`] cut to prove each
-/// side, under the reference normal with `n` people (the centre landing on the percentile), and
-/// for the centre to land within reach of the rings; `None` when the tolerance holds too few
-/// people.
-fn percentile_need(level: usize, n: f64, count_sd: f64, tolerance_sd: f64) -> Option<(f64, f64)> {
-    let q = f64::from(PERCENTILES[level]) / 100.0;
+/// People of the reference normal (n people) between percentile `q` and `distance` SDs below or
+/// above it, whichever is fewer.
+fn people_within(q: f64, distance: f64, n: f64) -> f64 {
     let normal = Normal::new(0.0, 1.0).expect("a standard normal");
     let at = normal.inverse_cdf(q);
-    let people =
-        |distance: f64| (q - normal.cdf(at - distance)).min(normal.cdf(at + distance) - q) * n;
-    // The cut that should prove each side, with the percentile on the centre.
-    let gap = people(PROVING_RING as f64 * RING_WIDTH * tolerance_sd);
-    let cells = 2 * RINGS + 2;
-    let (below, above) = (RINGS + 1 - PROVING_RING, RINGS + 1 + PROVING_RING);
-    let z = z_for(2 * RINGS + 1);
+    (q - normal.cdf(at - distance)).min(normal.cdf(at + distance) - q) * n
+}
+
+/// The ρ of a percentile's centre for it to land within reach of the rings beyond the proving
+/// one (less a margin) under the reference normal with `n` people: a rank error of about
+/// `2·ln(20)/ε` people, the exponential mechanism's typical 95 % error on dense data (only
+/// planning: the bound never relies on it). `None` when too few people.
+fn centre_need(level: usize, n: f64, tolerance_sd: f64) -> Option<f64> {
+    let q = f64::from(PERCENTILES[level]) / 100.0;
+    let reach = (RINGS - PROVING_RING) as f64 * RING_WIDTH * PLAN_MARGIN;
+    let slack = people_within(q, reach * tolerance_sd, n);
+    if slack < 1.0 {
+        return None;
+    }
+    let epsilon = 2.0 * 20f64.ln() / slack;
+    Some(epsilon * epsilon / 8.0)
+}
+
+/// The ring each side that the plan expects to prove a percentile at: [`PROVING_RING`], one
+/// closer for the median, the figure a size chart is read by first, so that it meets the
+/// tolerance even where the data are flatter around it than the reference, or its centre lands
+/// off.
+fn proving_ring(level: usize) -> usize {
+    if PERCENTILES[level] == 50 {
+        PROVING_RING - 1
+    } else {
+        PROVING_RING
+    }
+}
+
+/// A ring's width in grid steps: the bound's granularity.
+fn ring_steps(measurement: &MeasurementBounds, tolerance_sd: f64) -> i64 {
+    ((tolerance_sd * measurement.reference_sd * RING_WIDTH / measurement.step).floor() as i64)
+        .max(1)
+}
+
+/// The cuts of one measurement's shared cells: each percentile's centre ± j rings
+/// (j = 0‥[`RINGS`]), all together sorted and distinct; the cells lie between neighbouring cuts,
+/// plus one below the lowest and one above the highest.
+#[derive(Debug, Clone, PartialEq)]
+struct Layout {
+    /// Sorted, distinct cuts (grid indices; they may lie outside the grid).
+    cuts: Vec<i64>,
+    /// For each percentile, in the order of the centres given, the positions in `cuts` of its own
+    /// `2·RINGS + 1` cuts, lowest first.
+    own: Vec<Vec<usize>>,
+}
+
+impl Layout {
+    fn new(centres: &[i64], ring: i64) -> Self {
+        let rings = RINGS as i64;
+        let around = |centre: i64| (-rings..=rings).map(move |j| centre + j * ring);
+        let mut cuts: Vec<i64> = centres.iter().flat_map(|&c| around(c)).collect();
+        cuts.sort_unstable();
+        cuts.dedup();
+        let own = centres
+            .iter()
+            .map(|&centre| {
+                around(centre)
+                    .map(|cut| cuts.binary_search(&cut).expect("a cut of the layout"))
+                    .collect()
+            })
+            .collect();
+        Layout { cuts, own }
+    }
+
+    fn cells(&self) -> usize {
+        self.cuts.len() + 1
+    }
+}
+
+/// The ρ of a measurement's shared cells for the [`PROVING_RING`] cuts to prove each side of
+/// every percentile of `levels`, under the reference normal with `n` people and the centres on
+/// the percentiles (the layout, and so each cut's noise, follows from them); `None` when the
+/// tolerance holds too few people.
+fn cells_need(
+    levels: &[usize],
+    measurement: &MeasurementBounds,
+    (n, count_sd): (f64, f64),
+    tolerance_sd: f64,
+) -> Option<f64> {
+    let normal = Normal::new(0.0, 1.0).expect("a standard normal");
+    let ring = ring_steps(measurement, tolerance_sd);
+    let quantile = |level: usize| f64::from(PERCENTILES[level]) / 100.0;
+    let centres: Vec<i64> = levels
+        .iter()
+        .map(|&level| {
+            let at = normal.inverse_cdf(quantile(level)) * measurement.reference_sd;
+            (at / measurement.step).round() as i64
+        })
+        .collect();
+    let layout = Layout::new(&centres, ring);
+    let z = z_one_sided(2 * RINGS + 1);
+    let checks: Vec<(f64, usize, usize, f64)> = levels
+        .iter()
+        .zip(&layout.own)
+        .map(|(&level, own)| {
+            let q = quantile(level);
+            let proving = proving_ring(level);
+            let distance =
+                (proving as i64 * ring) as f64 * measurement.step / measurement.reference_sd;
+            let below = own[RINGS - proving] + 1;
+            let above = own[RINGS + proving] + 1;
+            (q, below, above, people_within(q, distance, n))
+        })
+        .collect();
+    let cells = layout.cells();
     let fits = |sigma: f64| {
-        z * cut_spread(q, below, cells, sigma, count_sd) <= gap
-            && z * cut_spread(q, above, cells, sigma, count_sd) <= gap
+        checks.iter().all(|&(q, below, above, gap)| {
+            z * cut_spread(q, below, cells, sigma, count_sd) <= gap
+                && z * cut_spread(q, above, cells, sigma, count_sd) <= gap
+        })
     };
-    let (mut low, mut high) = (0.0, n.max(1.0));
+    if levels.is_empty() {
+        return Some(0.0);
+    }
     if !fits(1e-6) {
         return None;
     }
+    let (mut low, mut high) = (0.0, n.max(1.0));
     for _ in 0..60 {
         let middle = (low + high) / 2.0;
         if fits(middle) {
@@ -770,16 +930,7 @@ fn percentile_need(level: usize, n: f64, count_sd: f64, tolerance_sd: f64) -> Op
             high = middle;
         }
     }
-    if low < 0.5 {
-        return None;
-    }
-    // The centre may land as far off as the rings beyond the proving one reach (less a margin):
-    // a rank error of about 2·ln(20)/ε people (the exponential mechanism's typical 95 % error on
-    // dense data; only planning).
-    let reach = (RINGS - PROVING_RING) as f64 * RING_WIDTH * PLAN_MARGIN;
-    let slack = people(reach * tolerance_sd).max(1.0);
-    let epsilon = 2.0 * 20f64.ln() / slack;
-    Some((1.0 / (2.0 * low * low), epsilon * epsilon / 8.0))
+    (low >= 0.5).then(|| 1.0 / (2.0 * low * low))
 }
 
 /// The noise SD of `T(y)` at a cut with `left` of the `cells` cells at or below it, by the best
@@ -822,6 +973,12 @@ fn sum_sensitivity(grid: &Grid, measurement: &MeasurementBounds) -> (f64, usize)
 /// The multiplier of σ that m subgaussian noises all stay within with probability 1 - [`ALPHA`].
 fn z_for(m: usize) -> f64 {
     (2.0 * (2.0 * m as f64 / ALPHA).ln()).sqrt()
+}
+
+/// The multiplier of σ that m subgaussian noises each stay below in one given direction with
+/// probability 1 - [`ALPHA`] together: `P(Z ≥ zσ) ≤ exp(-z²/2)`, union bound over m.
+fn z_one_sided(m: usize) -> f64 {
+    (2.0 * (m as f64 / ALPHA).ln()).sqrt()
 }
 
 /// The largest exact ε with ε²/8 ≤ ρ: the exponential mechanism's ε for a ρ of budget.
@@ -921,52 +1078,56 @@ impl Context<'_> {
                     self.checked(moments.sd(noisy_squares, squares_noise.sd(), self.grid.step));
             }
         }
-        let ring = ((self.tolerance * RING_WIDTH / measurement.step).floor() as usize).max(1);
-        for (level, percent) in PERCENTILES.iter().enumerate() {
-            let Some(&rho) = plan.get(&Planned::Percentile(level)) else {
-                continue;
-            };
-            // The plan's split between the centre and the cells, recomputed from the same public
-            // inputs.
-            let (cells_need, centre_need) =
-                percentile_need(level, self.n, self.count_sd, self.tolerance_sd)
-                    .expect("a planned percentile has a need");
-            let centre_rho = rho * centre_need / (cells_need + centre_need);
-            let epsilon = epsilon_for_rho(centre_rho);
+        // Percentiles: every centre first, then one set of noisy cells cut around all of them
+        // (adaptive composition: the cuts depend on the centres, private outputs).
+        let levels = planned_levels(plan);
+        let mut centres = Vec::with_capacity(levels.len());
+        for &level in &levels {
+            let percent = PERCENTILES[level];
+            let epsilon = epsilon_for_rho(plan[&Planned::Percentile(level)]);
             spend(
                 accountant,
                 figures,
                 id,
                 &format!("P{percent} centre"),
                 Mechanism::ExponentialMechanism,
-                centre_rho,
+                plan[&Planned::Percentile(level)],
                 Some(epsilon.to_f64()),
                 None,
             )?;
-            let centre = exponential_quantile(self.histogram, *percent, &epsilon, rng);
-            let cells = DiscreteGaussian::for_rho(1, rho - centre_rho);
+            centres.push(exponential_quantile(self.histogram, percent, &epsilon, rng) as i64);
+        }
+        if let Some(&cells_rho) = plan.get(&Planned::Cells) {
+            let layout = Layout::new(&centres, ring_steps(measurement, self.tolerance_sd));
+            let noise = DiscreteGaussian::for_rho(1, cells_rho);
             spend(
                 accountant,
                 figures,
                 id,
-                &format!("P{percent} cells"),
+                "percentile cells",
                 Mechanism::DiscreteGaussian,
-                rho - centre_rho,
+                cells_rho,
                 None,
-                Some(cells.sd()),
+                Some(noise.sd()),
             )?;
-            let bounded = bound_percentile(
-                self.histogram,
-                *percent,
-                (centre, ring),
-                (self.n, self.count_sd),
-                &cells,
-                rng,
-            );
-            row.percentiles[level] = self.checked(bounded.map(|(index, error)| Figure {
-                value: self.grid.lower + index * measurement.step,
-                error95: error * measurement.step,
-            }));
+            let cells = NoisyCells::draw(self.histogram, layout, &noise, rng);
+            for (position, &level) in levels.iter().enumerate() {
+                let bounded = cells.bound_percentile(
+                    position,
+                    PERCENTILES[level],
+                    centres[position],
+                    (self.n, self.count_sd),
+                    // Less one rounding unit of the published figure (see `checked`).
+                    (
+                        self.grid.points as i64 - 1,
+                        (self.tolerance - 0.1) / measurement.step,
+                    ),
+                );
+                row.percentiles[level] = self.checked(bounded.map(|(index, error)| Figure {
+                    value: self.grid.lower + index * measurement.step,
+                    error95: error * measurement.step,
+                }));
+            }
         }
         withhold_out_of_order(&mut row.percentiles);
         Ok(row)
@@ -1053,86 +1214,115 @@ impl Moments {
     }
 }
 
-/// The percentile `percent` of `histogram` around the private `centre`: noisy counts of the
-/// `2·RINGS + 2` cells cut at `centre ± j·ring`, and from them the grid interval that holds the
-/// exact percentile when every cut's noise stays within its bound (module documentation, **Error
-/// bars**). `count` is the noisy n with its noise σ. Returns the published value in grid units
-/// (where the noisy `T` crosses zero between cuts, else the centre, moved into the interval) and
-/// its largest distance to the interval's ends; `None` when the interval does not close within
-/// the rings or the noise contradicts itself.
-fn bound_percentile<R: RngCore + CryptoRng>(
-    histogram: &[u64],
-    percent: u32,
-    (centre, ring): (usize, usize),
-    (count, count_sd): (f64, f64),
-    cells: &DiscreteGaussian,
-    rng: &mut R,
-) -> Option<(f64, f64)> {
-    let rings = RINGS as i64;
-    let cuts: Vec<i64> = (-rings..=rings)
-        .map(|j| centre as i64 + j * ring as i64)
-        .collect();
-    // People at or below each cut, exactly, then the noisy cell counts between cuts.
-    let mut at_or_below = Vec::with_capacity(cuts.len());
-    let (mut running, mut next) = (0u64, 0usize);
-    for &cut in &cuts {
-        while (next as i64) <= cut && next < histogram.len() {
-            running += histogram[next];
-            next += 1;
+/// The noisy counts of one measurement's shared cells ([`Layout`]): one discrete Gaussian per
+/// cell, sensitivity 1 for all of them together (the cells are disjoint, so adding or removing a
+/// person changes one count by one), whatever the number of cells.
+struct NoisyCells {
+    layout: Layout,
+    /// Noisy people per cell, lowest first (`layout.cells()` of them).
+    noisy: Vec<f64>,
+    /// The cells' noise σ.
+    sigma: f64,
+}
+
+impl NoisyCells {
+    fn draw<R: RngCore + CryptoRng>(
+        histogram: &[u64],
+        layout: Layout,
+        noise: &DiscreteGaussian,
+        rng: &mut R,
+    ) -> Self {
+        // People at or below each cut, exactly, then the noisy cell counts between cuts.
+        let mut noisy = Vec::with_capacity(layout.cells());
+        let (mut running, mut next, mut previous) = (0u64, 0usize, 0u64);
+        let total: u64 = histogram.iter().sum();
+        for &cut in &layout.cuts {
+            while (next as i64) <= cut && next < histogram.len() {
+                running += histogram[next];
+                next += 1;
+            }
+            noisy.push(noise.add_to(i128::from(running - previous), rng) as f64);
+            previous = running;
         }
-        at_or_below.push(running);
+        noisy.push(noise.add_to(i128::from(total - previous), rng) as f64);
+        NoisyCells {
+            layout,
+            noisy,
+            sigma: noise.sd(),
+        }
     }
-    let total: u64 = histogram.iter().sum();
-    let mut previous = 0u64;
-    let mut noisy = Vec::with_capacity(cuts.len() + 1);
-    for count in at_or_below.iter().copied().chain([total]) {
-        noisy.push(cells.add_to(i128::from(count - previous), rng) as f64);
-        previous = count;
-    }
-    let q = f64::from(percent) / 100.0;
-    let z = z_for(cuts.len());
-    let (mut lower, mut upper): (Option<i64>, Option<i64>) = (None, None);
-    let mut estimates = Vec::with_capacity(cuts.len());
-    for (cut_index, &cut) in cuts.iter().enumerate() {
-        let left = cut_index + 1;
-        let f: f64 = noisy[..left].iter().sum();
-        let g: f64 = noisy[left..].iter().sum();
-        let (best, variance) = cut_estimates(q, left, noisy.len(), cells.sd(), count_sd)
-            .into_iter()
-            .min_by(|a, b| a.1.total_cmp(&b.1))
-            .expect("three estimates");
-        let t = match best {
-            0 => (1.0 - q) * f - q * g,
-            1 => f - q * count,
-            _ => (1.0 - q) * count - g,
+
+    /// The percentile `percent` whose centre is the layout's `position`-th: from the noisy
+    /// `T` at its own cuts, the grid interval that holds the exact percentile when no cut's
+    /// noise passes its bound in the direction that would make its claim false (module
+    /// documentation, **Error bars**). `count` is the noisy n with its noise σ; `last` the grid's
+    /// last index and `tolerance` the tolerance in grid steps. Returns the
+    /// published value in grid units (where the noisy `T` crosses zero between cuts, else the
+    /// centre, moved into the interval) and its largest distance to the interval's ends; `None`
+    /// when the interval does not close within the rings or the noise contradicts itself.
+    fn bound_percentile(
+        &self,
+        position: usize,
+        percent: u32,
+        centre: i64,
+        (count, count_sd): (f64, f64),
+        (last, tolerance): (i64, f64),
+    ) -> Option<(f64, f64)> {
+        let own = &self.layout.own[position];
+        let cuts: Vec<i64> = own.iter().map(|&u| self.layout.cuts[u]).collect();
+        let q = f64::from(percent) / 100.0;
+        let z = z_one_sided(own.len());
+        let cells = self.noisy.len();
+        let (mut lower, mut upper): (Option<i64>, Option<i64>) = (None, None);
+        let mut estimates = Vec::with_capacity(own.len());
+        for (&u, &cut) in own.iter().zip(&cuts) {
+            let left = u + 1;
+            let f: f64 = self.noisy[..left].iter().sum();
+            let g: f64 = self.noisy[left..].iter().sum();
+            let (best, variance) = cut_estimates(q, left, cells, self.sigma, count_sd)
+                .into_iter()
+                .min_by(|a, b| a.1.total_cmp(&b.1))
+                .expect("three estimates");
+            let t = match best {
+                0 => (1.0 - q) * f - q * g,
+                1 => f - q * count,
+                _ => (1.0 - q) * count - g,
+            };
+            estimates.push(t);
+            let margin = z * variance.sqrt();
+            if t + margin < 0.0 {
+                // Proven: the percentile lies above this cut.
+                lower = Some(cut);
+            }
+            if t - margin >= 0.0 && upper.is_none() {
+                // Proven: the percentile lies at or below this cut (the first such is the
+                // tightest).
+                upper = Some(cut);
+            }
+        }
+        let (lowest, highest) = ((lower? + 1).max(0), upper?.min(last));
+        if lowest > highest {
+            return None;
+        }
+        // Where T crosses zero, by linear interpolation between the cuts around the crossing.
+        let crossing = (1..cuts.len())
+            .find(|&j| estimates[j - 1] < 0.0 && estimates[j] >= 0.0)
+            .map(|j| {
+                let (t0, t1) = (estimates[j - 1], estimates[j]);
+                cuts[j - 1] as f64 + (cuts[j] - cuts[j - 1]) as f64 * (-t0 / (t1 - t0))
+            })
+            .unwrap_or(centre as f64);
+        // Into the proven interval, then, if the interval allows, within `tolerance` of both its
+        // ends (a choice made from private outputs only: post-processing).
+        let published = crossing.clamp(lowest as f64, highest as f64);
+        let published = if highest as f64 - tolerance <= lowest as f64 + tolerance {
+            published.clamp(highest as f64 - tolerance, lowest as f64 + tolerance)
+        } else {
+            published
         };
-        estimates.push(t);
-        let margin = z * variance.sqrt();
-        if t + margin < 0.0 {
-            // Proven: the percentile lies above this cut.
-            lower = Some(cut);
-        }
-        if t - margin >= 0.0 && upper.is_none() {
-            // Proven: the percentile lies at or below this cut (the first such is the tightest).
-            upper = Some(cut);
-        }
+        let error = (published - lowest as f64).max(highest as f64 - published);
+        Some((published, error))
     }
-    let last = histogram.len() as i64 - 1;
-    let (lowest, highest) = ((lower? + 1).max(0), upper?.min(last));
-    if lowest > highest {
-        return None;
-    }
-    // Where T crosses zero, by linear interpolation between the cuts around the crossing.
-    let crossing = (1..cuts.len())
-        .find(|&j| estimates[j - 1] < 0.0 && estimates[j] >= 0.0)
-        .map(|j| {
-            let (t0, t1) = (estimates[j - 1], estimates[j]);
-            cuts[j - 1] as f64 + (cuts[j] - cuts[j - 1]) as f64 * (-t0 / (t1 - t0))
-        })
-        .unwrap_or(centre as f64);
-    let published = crossing.clamp(lowest as f64, highest as f64);
-    let error = (published - lowest as f64).max(highest as f64 - published);
-    Some((published, error))
 }
 
 /// Withholds both of two published neighbouring percentiles that came out in the wrong order.
@@ -1305,7 +1495,10 @@ mod tests {
     fn config_defaults_and_unknown_keys() {
         let config: SizeChartConfig = toml::from_str("").unwrap();
         assert_eq!(config, SizeChartConfig::default());
-        assert_eq!(config.measurements.len(), 8);
+        assert_eq!(
+            config.measurements,
+            ["chest", "waist", "hips", "waistToFloor"]
+        );
         assert_eq!(config.tolerance_sd, 0.25);
         assert!(toml::from_str::<SizeChartConfig>("epsilon = 1\nepsilom = 2").is_err());
         let strata: SizeChartConfig =
@@ -1340,7 +1533,7 @@ mod tests {
         let measurements = SizeChartConfig::default().measurements;
         let (from_schema, columns) =
             bounds_from_catalog(&catalog, &measurements, &reference).unwrap();
-        assert_eq!(from_schema.len(), 8);
+        assert_eq!(from_schema.len(), 4);
         assert_eq!(from_schema[0].name, "chest");
         assert_eq!(from_schema[0].reference_sd, 100.0);
         // The plausible range narrowed to the reference mean ± 4 SD.
@@ -1349,8 +1542,11 @@ mod tests {
             [from_schema[0].lower, from_schema[0].upper],
             [lower.max(600.0), upper.min(1400.0)]
         );
-        let (stand_in, _) = bounds_from_catalog(&catalog, &measurements[..1], &|_| None).unwrap();
-        assert!(stand_in[0].reference.contains("plausible range"));
+        let no_reference = bounds_from_catalog(&catalog, &measurements[..1], &|_| None);
+        assert!(no_reference
+            .unwrap_err()
+            .to_string()
+            .contains("sizechart.reference_sd"));
         let unknown = bounds_from_catalog(&catalog, &["elbowSpan".into()], &reference);
         assert!(unknown.unwrap_err().to_string().contains("elbowSpan"));
         let twice = bounds_from_catalog(&catalog, &["chest".into(), "chest".into()], &reference);
@@ -1412,29 +1608,33 @@ mod tests {
                 source: "test".into(),
             })
         };
-        let plan = StrataPlan::new(&config, &catalog, &reference).unwrap();
-        // 2 rule strata × (3 bands + none) × (3 bands + none).
-        assert_eq!(plan.names().len(), 2 * 4 * 4);
+        // A schema stratum column (sex: two categories and "other or not stated") between them.
+        let sex = vec![
+            "sex = f".to_string(),
+            "sex = m".to_string(),
+            "sex: other or not stated".to_string(),
+        ];
+        let plan = StrataPlan::new(&config, &catalog, &[sex], &reference).unwrap();
+        // 2 rule strata × 3 sexes × (3 bands + none) × (3 bands + none).
+        assert_eq!(plan.names().len(), 2 * 3 * 4 * 4);
+        let expected =
+            "without breasts-only measurements · sex = m · chest 950–1050 mm · waist < 750 mm";
         assert!(
-            plan.names().contains(
-                &"without breasts-only measurements · chest 950–1050 mm · waist < 750 mm"
-                    .to_string()
-            ),
+            plan.names().contains(&expected.to_string()),
             "{:?}",
             plan.names()
         );
         let mut set = vec![f64::NAN; catalog.len()];
         set[catalog.index_of("chest").unwrap()] = 1000.0;
         set[catalog.index_of("waist").unwrap()] = 700.0;
-        assert_eq!(
-            plan.names()[plan.of(&catalog, &set)],
-            "without breasts-only measurements · chest 950–1050 mm · waist < 750 mm"
-        );
+        assert_eq!(plan.names()[plan.of(&catalog, &set, &[1])], expected);
         set[catalog.index_of("waist").unwrap()] = f64::NAN;
-        assert!(plan.names()[plan.of(&catalog, &set)].ends_with("no waist"));
+        let other = &plan.names()[plan.of(&catalog, &set, &[2])];
+        assert!(other.ends_with("no waist") && other.contains("other or not stated"));
         assert!(plan.rule(&config).contains("bands of chest × waist"));
+        assert!(plan.rule(&config).contains("stratum columns"));
         let unknown: SizeChartConfig = toml::from_str("[bands]\nby = [\"elbowSpan\"]\n").unwrap();
-        assert!(StrataPlan::new(&unknown, &catalog, &reference).is_err());
+        assert!(StrataPlan::new(&unknown, &catalog, &[], &reference).is_err());
         let bad: SizeChartConfig = toml::from_str("[bands]\nby = []\n").unwrap();
         assert!(bad.validate().is_err());
     }

@@ -26,13 +26,13 @@ use crate::dates::parse_iso8601_ms;
 use crate::error::{Error, Result};
 use crate::extract::crypto::{load_secret, FieldKey};
 use crate::extract::source::{
-    Decode, DecodeFailure, Decoded, Owner, People, PersonFacts, Source, SourceDescription,
-    StoredSet,
+    Decode, DecodeFailure, Decoded, Owner, People, PersonFacts, PersonStrata, Source,
+    SourceDescription, StoredSet,
 };
 use crate::extract::table::{read_table, TextTable};
 use crate::fast_hash::FastMap;
 use crate::measurements::{Catalog, Measies, MISSING};
-use crate::schema::{DatasetSchema, Role};
+use crate::schema::{ColumnSpec, DatasetSchema, Role};
 
 /// One row of the table, as streamed to selection.
 #[derive(Debug, Clone, Copy)]
@@ -74,6 +74,8 @@ pub struct PersonTable {
     measurements: Vec<(usize, usize)>,
     /// Owner key of each row (`None`: empty person key).
     owners: Vec<Option<i64>>,
+    /// The `stratum` columns: table column and spec.
+    strata: Vec<(usize, ColumnSpec)>,
     key: Option<(FieldKey, String)>,
 }
 
@@ -158,12 +160,20 @@ impl PersonTable {
             // The schema declares every row a person of their own (`rows_are_people`).
             None => (0..table.rows() as i64).map(Some).collect(),
         };
+        let strata = schema
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, spec)| spec.role == Role::Stratum)
+            .map(|(c, spec)| (c, spec.clone()))
+            .collect();
         Ok(PersonTable {
             path: path.into(),
             table,
             columns,
             measurements,
             owners,
+            strata,
             key: secret,
         })
     }
@@ -299,6 +309,36 @@ impl Source for PersonTable {
 
     fn set_count(&self) -> Result<u64> {
         Ok(self.table.rows() as u64)
+    }
+
+    /// A person's stratum in each `stratum` column, from all their rows: the one they agree on,
+    /// else (rows that disagree) the column's last, "other or not stated".
+    fn person_strata(&self) -> PersonStrata {
+        let labels: Vec<Vec<String>> = self
+            .strata
+            .iter()
+            .map(|(_, spec)| spec.stratum_labels())
+            .collect();
+        let mut by_key: FastMap<i64, Vec<usize>> = FastMap::default();
+        for (row, owner) in self.owners.iter().enumerate() {
+            let Some(key) = *owner else { continue };
+            let strata: Vec<usize> = self
+                .strata
+                .iter()
+                .map(|(column, spec)| spec.stratum_of(&self.table.cells[*column][row]))
+                .collect();
+            by_key
+                .entry(key)
+                .and_modify(|seen| {
+                    for ((seen, new), column) in seen.iter_mut().zip(&strata).zip(&labels) {
+                        if seen != new {
+                            *seen = column.len() - 1;
+                        }
+                    }
+                })
+                .or_insert(strata);
+        }
+        PersonStrata { labels, by_key }
     }
 
     fn for_each_set_chunk(

@@ -176,6 +176,31 @@ pub trait Source {
     /// The data holder's secret for keyed derivations (the input fingerprint, keyed noise), with
     /// how it was obtained; `None` when the source has none.
     fn secret_key(&self, label: &str) -> Option<(Zeroizing<[u8; 32]>, String)>;
+
+    /// Each person's size-chart strata from the source's `stratum` columns; none by default.
+    fn person_strata(&self) -> PersonStrata {
+        PersonStrata::default()
+    }
+}
+
+/// Each person's stratum in every `stratum` column of a source, for the size chart (which splits
+/// people by them, see `dp::sizechart::StrataPlan`). A person's stratum is read from their own
+/// rows only, so strata hold disjoint people.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PersonStrata {
+    /// Each stratum column's strata names, from the schema (public), the last the one for a
+    /// value that is missing, unlisted or that the person's rows disagree on.
+    pub labels: Vec<Vec<String>>,
+    /// By person key: the index of the person's stratum in each column's `labels`.
+    pub by_key: FastMap<i64, Vec<usize>>,
+}
+
+impl PersonStrata {
+    /// The strata of the person with `key`: the last of each column's when unknown.
+    pub fn of(&self, key: Option<i64>) -> Vec<usize> {
+        key.and_then(|k| self.by_key.get(&k).cloned())
+            .unwrap_or_else(|| self.labels.iter().map(|l| l.len() - 1).collect())
+    }
 }
 
 #[cfg(test)]

@@ -36,7 +36,7 @@ use crate::error::{Error, Result};
 use crate::extract::crypto::{load_secret, FieldKey};
 use crate::extract::freesewing_v3::{FreeSewingV3, V3Database};
 use crate::extract::person_table::{table_secret, PersonTable};
-use crate::extract::source::{Source, SourceDescription};
+use crate::extract::source::{PersonStrata, Source, SourceDescription};
 use crate::gates::Measured;
 use crate::ledger::{GroupMembership, Ledger, LedgerLock, MEMBERSHIP_LABEL};
 use crate::observe::{Observer, Silent};
@@ -204,7 +204,11 @@ pub fn release_from<S: Source>(
         .as_ref()
         .map(|config| {
             observer.time("sizechart", || {
-                chart_release(&selected.table, &plan.catalog, config)
+                chart_release(
+                    &selected.table,
+                    (&plan.catalog, &selected.person_strata),
+                    config,
+                )
             })
         })
         .transpose()?;
@@ -361,6 +365,9 @@ pub struct Selected {
     /// The key of the record ids, from the source's secret, the input's fingerprint and the seed
     /// ([`record_id_seed`]): no two inputs share ids.
     pub record_id_seed: Zeroizing<[u8; 32]>,
+    /// Each person's size-chart strata from the source's `stratum` columns (read only with a
+    /// `[sizechart]`).
+    pub person_strata: PersonStrata,
 }
 
 /// Keys derived from a source's secret, each under its own label.
@@ -441,6 +448,10 @@ fn select_people<S: Source>(source: S, plan: &Plan, observer: &dyn Observer) -> 
         membership: source.secret_key(MEMBERSHIP_LABEL).map(|(key, _)| key),
     };
     let record_id_key = source.secret_key(RECORD_ID_LABEL).map(|(key, _)| key);
+    let person_strata = match plan.config.sizechart {
+        Some(_) => source.person_strata(),
+        None => PersonStrata::default(),
+    };
     let selected = select(&source, &policy, &plan.catalog, observer);
     let path = source.path().to_path_buf();
     drop(source);
@@ -471,6 +482,7 @@ fn select_people<S: Source>(source: S, plan: &Plan, observer: &dyn Observer) -> 
         source: description,
         secrets,
         record_id_seed,
+        person_strata,
     })
 }
 

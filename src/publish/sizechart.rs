@@ -300,6 +300,7 @@ fn chart_svg(stratum: &str, rows: &[&ChartRow]) -> String {
 pub(crate) fn test_chart() -> ChartRelease {
     use crate::dp::release::chart_release;
     use crate::dp::sizechart::SizeChartConfig;
+    use crate::extract::source::PersonStrata;
     use crate::measurements::Catalog;
     use crate::table::MeasurementTable;
     {
@@ -317,7 +318,7 @@ pub(crate) fn test_chart() -> ChartRelease {
             epsilon: 8.0,
             ..SizeChartConfig::default()
         };
-        chart_release(&table, &catalog, &config).unwrap()
+        chart_release(&table, (&catalog, &PersonStrata::default()), &config).unwrap()
     }
 }
 

@@ -79,7 +79,7 @@ pub struct FigureBudget {
     pub stratum: String,
     /// The measurement (empty for a spend shared by none: there is none today).
     pub measurement: String,
-    /// Which figure: `n`, `P5`, `P5 cells`, `sum`, `sum of squares`.
+    /// Which figure: `n`, `P5 centre`, `percentile cells`, `sum`, `sum of squares`.
     pub figure: String,
     /// The mechanism (`discrete-gaussian` or `exponential-mechanism`), which fixes how its cost
     /// is counted in ρ.
