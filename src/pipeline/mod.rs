@@ -177,8 +177,6 @@ pub fn release_from<S: Source>(
     destination: &Destination,
     observer: &dyn Observer,
 ) -> Result<Published> {
-    // The datasheet's figures about the method come from a synthetic benchmark, not from these
-    // people (see `pipeline::benchmark`); it needs nothing from the source, so it runs beside it.
     // The ledger is locked from here to its last write (one run at a time, `ledger`), its
     // unsettled entries reconciled, and the lifetime budget checked before anything is read
     // (exit 1, saying what is left).
@@ -192,11 +190,14 @@ pub fn release_from<S: Source>(
         .as_deref()
         .map(|path| open_ledger(path, plan.config.sizechart.as_ref()))
         .transpose()?;
+    let mut selected = select_people(source, plan, observer)?;
+    // The datasheet's figures about the method come from a synthetic benchmark, not from these
+    // people (see `pipeline::benchmark`); sized to their number, it runs beside anonymization.
     let benchmarking = {
         let (catalog, method) = (plan.catalog.clone(), plan.method.clone());
-        std::thread::spawn(move || timed(|| benchmark_method(&catalog, &method)))
+        let people = selected.report.eligible_people as usize;
+        std::thread::spawn(move || timed(|| benchmark_method(&catalog, &method, people)))
     };
-    let mut selected = select_people(source, plan, observer)?;
     // The chart is computed from the selected sets, before anonymization, with its own noise.
     let chart = plan
         .config

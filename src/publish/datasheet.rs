@@ -289,6 +289,61 @@ fn composition(text: &mut String, release: &Release<'_>) {
         );
     }
     text.push('\n');
+    if let Some(benchmark) = &release.report.method_benchmark {
+        goals_not_reached(text, benchmark);
+    }
+}
+
+/// Per column, the goals the method's benchmark at this release's size does not reach, from
+/// the benchmark's own judgement (`pipeline::benchmark`); nothing for a report without goals.
+fn goals_not_reached(text: &mut String, benchmark: &crate::release::report::MethodBenchmark) {
+    let Some(goals) = benchmark.goals else {
+        return;
+    };
+    let missed: Vec<String> = benchmark
+        .columns
+        .iter()
+        .filter(|c| !c.not_reached.is_empty())
+        .map(|c| {
+            let figures: Vec<String> = c
+                .not_reached
+                .iter()
+                .map(|figure| match figure.as_str() {
+                    "sd_error" => format!("spread kept {:.0} %", c.spread_kept * 100.0),
+                    "kolmogorov_smirnov" => format!(
+                        "KS {}",
+                        c.kolmogorov_smirnov
+                            .map_or("–".into(), |ks| format!("{ks:.3}"))
+                    ),
+                    _ => format!(
+                        "P5 / P95 shift {:+.2} / {:+.2} SD",
+                        c.tail_shift_sd[1], c.tail_shift_sd[2]
+                    ),
+                })
+                .collect();
+            format!("`{}` ({})", c.column, figures.join(", "))
+        })
+        .collect();
+    let _ = writeln!(
+        text,
+        "At this release's size ({people} people in the benchmark) the method {reach} the goals \
+         anonpub holds each column to — spread within {sd:.0} %, Kolmogorov–Smirnov distance at \
+         most {ks}, P5 and P95 within {tail} standard deviations{list}.\n",
+        people = benchmark.people,
+        reach = if missed.is_empty() {
+            "reaches, for every column,"
+        } else {
+            "does not reach"
+        },
+        sd = goals.sd_error * 100.0,
+        ks = goals.kolmogorov_smirnov,
+        tail = goals.tail_shift_sd,
+        list = if missed.is_empty() {
+            String::new()
+        } else {
+            format!(", for these columns: {}", missed.join("; "))
+        },
+    );
 }
 
 /// How many rows publish a value in each column, in one pass over the rows.
@@ -748,8 +803,8 @@ fn mind_the_method(text: &mut String, release: &Release<'_>) {
     let _ = writeln!(
         text,
         "- **Mind the method:** every value is the mean of a group of at least k = {k} people, \
-         with each pattern's spread restored (see *Preprocessing and anonymization*). On a fixed \
-         synthetic benchmark — {people} people drawn by anonpub's own generator (seed {seed}) \
+         with each pattern's spread restored (see *Preprocessing and anonymization*). On a \
+         synthetic benchmark — {people} people drawn by anonpub's own generator (seed {seed}){sized} \
          and released with this method and k, not this release's people — the released \
          standard deviations are {lowest:.0}–{highest:.0} % of the true ones; P5 and P95 lie \
          within {inner:.2} standard deviations of the true percentiles for every measurement \
@@ -761,6 +816,21 @@ fn mind_the_method(text: &mut String, release: &Release<'_>) {
         k = release.report.k_requested,
         people = benchmark.people,
         seed = benchmark.seed,
+        sized = match benchmark.eligible_people {
+            Some(eligible) if eligible == benchmark.people => ", as many as this release's \
+                 eligible people,"
+                .to_string(),
+            Some(eligible) if eligible > benchmark.people => format!(
+                " for this release's {eligible} eligible people (beyond {} the figures no \
+                 longer depend on the size),",
+                benchmark.people
+            ),
+            Some(eligible) => format!(
+                " for this release's {eligible} eligible people (fewer would describe the draw \
+                 rather than the method),"
+            ),
+            None => String::new(),
+        },
         ks = benchmark.median_kolmogorov_smirnov,
         worst_ks = benchmark.worst_kolmogorov_smirnov,
         correlation = benchmark.correlation_difference,

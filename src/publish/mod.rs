@@ -312,6 +312,8 @@ pub(crate) mod fixture {
             column: name.into(),
             spread_kept,
             tail_shift_sd,
+            kolmogorov_smirnov: Some(0.03),
+            not_reached: Vec::new(),
         };
         MethodBenchmark {
             people: 10_000,
@@ -324,6 +326,8 @@ pub(crate) mod fixture {
                 column("ankle", 0.97, [0.2, 0.05, -0.04, -0.3]),
                 column("chest", 1.01, [0.1, 0.02, 0.01, -0.12]),
             ],
+            eligible_people: None,
+            goals: None,
         }
     }
 

@@ -117,7 +117,8 @@ pub struct Requested<T> {
 /// The method's effect on the benchmark population, rounded for print.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MethodBenchmark {
-    /// People in the benchmark population (`pipeline::benchmark::BENCHMARK_PEOPLE`).
+    /// People in the benchmark population (the release's eligible people, bounded:
+    /// `pipeline::benchmark`).
     pub people: usize,
     /// Seed of the benchmark population (`pipeline::benchmark::BENCHMARK_SEED`).
     pub seed: u64,
@@ -131,6 +132,24 @@ pub struct MethodBenchmark {
     pub suppressed_share: f64,
     /// The figures of each measurement, in catalogue order.
     pub columns: Vec<ColumnBenchmark>,
+    /// Eligible people of the release the population was sized to (`people` is this, bounded
+    /// by `pipeline::benchmark`); absent in reports of a fixed-size benchmark.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eligible_people: Option<usize>,
+    /// The per-column goals `ColumnBenchmark::not_reached` judges against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goals: Option<UtilityGoals>,
+}
+
+/// What the method should keep of each column.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct UtilityGoals {
+    /// Largest released standard deviation error, relative to the true one.
+    pub sd_error: f64,
+    /// Largest Kolmogorov–Smirnov distance.
+    pub kolmogorov_smirnov: f64,
+    /// Largest shift of P5 and of P95, in true standard deviations.
+    pub tail_shift_sd: f64,
 }
 
 /// One measurement on the benchmark.
@@ -142,6 +161,13 @@ pub struct ColumnBenchmark {
     pub spread_kept: f64,
     /// Released minus true P1, P5, P95, P99, in true standard deviations.
     pub tail_shift_sd: [f64; 4],
+    /// Kolmogorov–Smirnov distance, released against true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kolmogorov_smirnov: Option<f64>,
+    /// The goals the method misses on this measurement at the benchmark's size:
+    /// `sd_error`, `kolmogorov_smirnov`, `p5_p95`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub not_reached: Vec<String>,
 }
 
 /// The group noise as `report.json` states it.

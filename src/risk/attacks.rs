@@ -4,7 +4,8 @@
 //! Each attacker is stated in its own file, which implements [`SimulatedAttack`] (its name, the
 //! gate it is judged by and that gate's default, and how it runs): [`super::differencing`] (two
 //! successive releases, one person left or joined), [`super::fake_accounts`] (k − 1 planted
-//! accounts), [`super::known_members`] (public sets subtracted from group means). [`ATTACKS`]
+//! accounts), [`super::known_members`] (public sets subtracted from group means),
+//! [`super::membership`] (whether a known person is in the release at all). [`ATTACKS`]
 //! lists them once; the gates, the internal report, `risk --attacks` and the datasheet (each
 //! attack describes itself, [`SimulatedAttack::describe`]) loop over it, so adding
 //! an attack is its file plus one line there. This module decides whom they target and on which
@@ -43,13 +44,19 @@ use super::differencing::{stream_of, Change, Differencing};
 use super::fake_accounts::FakeAccountsAttack;
 use super::known_members::KnownMembers;
 use super::linkage::ReleasedRows;
+use super::membership::Membership;
 use super::recovery::{only_people, sample_people, MethodUnderAttack, RecoveryFigures, Scoring};
 use crate::gates::{Measured, Thresholds, GATES};
 use crate::ledger::GroupMembership;
 use crate::table::MeasurementTable;
 
 /// Every simulated attack, in the order of their gates: one line each.
-pub const ATTACKS: [&dyn SimulatedAttack; 3] = [&Differencing, &FakeAccountsAttack, &KnownMembers];
+pub const ATTACKS: [&dyn SimulatedAttack; 4] = [
+    &Differencing,
+    &FakeAccountsAttack,
+    &KnownMembers,
+    &Membership,
+];
 
 /// One simulated attack: what `publish` gates on, `risk --attacks` prints and the internal report
 /// holds. An implementation states its attacker in its own file and is listed in [`ATTACKS`].
@@ -58,8 +65,9 @@ pub trait SimulatedAttack: Sync {
     fn name(&self) -> &'static str;
     /// The gate its figure is judged by (`thresholds.NAME`, a key of [`crate::gates::GATES`]).
     fn gate(&self) -> &'static str;
-    /// The gate's limit while `[attacks]` is enabled and the configuration sets none.
-    fn default_limit(&self) -> f64;
+    /// The gate's limit while `[attacks]` is enabled and the configuration sets none; `None`
+    /// for a gate judged only where the configuration sets it.
+    fn default_limit(&self) -> Option<f64>;
     /// Runs the attack on the prepared simulation.
     fn run(&self, simulation: &Simulation<'_>) -> AttackOutcome;
     /// What the datasheet says of it for `release`: the attacker, its gate, and what anonpub's
@@ -279,8 +287,10 @@ impl AttacksReport {
 /// The default limits of the attack gates, where `thresholds` sets none.
 pub fn default_thresholds(thresholds: &mut Thresholds) {
     for attack in ATTACKS {
-        let known = thresholds.set_default(attack.gate(), attack.default_limit());
-        debug_assert!(known, "{} names a gate", attack.name());
+        if let Some(limit) = attack.default_limit() {
+            let known = thresholds.set_default(attack.gate(), limit);
+            debug_assert!(known, "{} names a gate", attack.name());
+        }
     }
 }
 
@@ -482,7 +492,15 @@ mod tests {
         assert_eq!(report.detail()["known_members"]["exposed_people"], 0);
         // The registry's order: one outcome per attack, each judged by its own gate.
         let names: Vec<&str> = report.outcomes.iter().map(|(a, _)| a.name()).collect();
-        assert_eq!(names, ["differencing", "fake_accounts", "known_members"]);
+        assert_eq!(
+            names,
+            [
+                "differencing",
+                "fake_accounts",
+                "known_members",
+                "membership"
+            ]
+        );
         let mut measured = Measured::default();
         report.measured(&mut measured);
         let differencing = report.outcomes[0].1.figure;
@@ -524,6 +542,8 @@ mod tests {
         assert_eq!(thresholds.max_differencing_recovered, Some(0.03));
         assert_eq!(thresholds.max_fake_accounts_recovered, Some(0.05));
         assert_eq!(thresholds.max_public_exposed_share, Some(0.0));
+        // Judged only where the configuration sets it (see `membership::Membership`).
+        assert_eq!(thresholds.max_membership_auc, None);
         settings.validate(&thresholds).unwrap();
         let off = AttackSettings {
             enabled: false,

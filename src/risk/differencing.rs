@@ -62,8 +62,8 @@ impl SimulatedAttack for Differencing {
         "thresholds.max_differencing_recovered"
     }
 
-    fn default_limit(&self) -> f64 {
-        DEFAULT_MAX_DIFFERENCING_RECOVERED
+    fn default_limit(&self) -> Option<f64> {
+        Some(DEFAULT_MAX_DIFFERENCING_RECOVERED)
     }
 
     fn describe(&self, release: &DescribedRelease<'_>) -> AttackDescription {

@@ -56,8 +56,8 @@ impl SimulatedAttack for FakeAccountsAttack {
         "thresholds.max_fake_accounts_recovered"
     }
 
-    fn default_limit(&self) -> f64 {
-        DEFAULT_MAX_FAKE_ACCOUNTS_RECOVERED
+    fn default_limit(&self) -> Option<f64> {
+        Some(DEFAULT_MAX_FAKE_ACCOUNTS_RECOVERED)
     }
 
     fn describe(&self, release: &DescribedRelease<'_>) -> AttackDescription {

@@ -66,8 +66,8 @@ impl SimulatedAttack for KnownMembers {
         "thresholds.max_public_exposed_share"
     }
 
-    fn default_limit(&self) -> f64 {
-        DEFAULT_MAX_PUBLIC_EXPOSED_SHARE
+    fn default_limit(&self) -> Option<f64> {
+        Some(DEFAULT_MAX_PUBLIC_EXPOSED_SHARE)
     }
 
     fn describe(&self, release: &DescribedRelease<'_>) -> AttackDescription {
