@@ -55,7 +55,9 @@ impl PublishMethod for Mdav {
         Ok(Groups {
             k_achieved: released.smallest_group_people,
             counts: anonymized.counts.clone(),
-            classes: ClassHistogram::from_rows(&released.values, plan.catalog.len().max(1)),
+            classes: observer.time("classes", || {
+                ClassHistogram::from_rows(&released.values, plan.catalog.len().max(1))
+            }),
             l: None,
             t: None,
             parameters: parameters(plan, anonymized.group_noise.clone()),
