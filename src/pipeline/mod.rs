@@ -2,7 +2,7 @@
 //! typed value to the next.
 //!
 //! ```text
-//! Source ─select─► eligible records ─method.groups─► Groups ─deidentify─► released rows
+//! Source ─select─► eligible records ─method.groups (with de-identified rows)─► Groups
 //!        ─judge (l, t, risk, gates) + linkage, attacks─► Assessed ─report─► ReleaseReport
 //!        ─write─► release dir
 //! ```
@@ -30,7 +30,7 @@ use zeroize::Zeroizing;
 use crate::anonymize::group_noise::GROUP_NOISE_LABEL;
 use crate::anonymize::method::Microaggregation;
 use crate::anonymize::microaggregation::Microaggregated;
-use crate::deidentify::{deidentify, record_id_seed, RECORD_ID_LABEL};
+use crate::deidentify::{record_id_seed, RECORD_ID_LABEL};
 use crate::dp::release::{chart_release, open_ledger, write_ahead_spend};
 use crate::error::{Error, Result};
 use crate::extract::crypto::{load_secret, FieldKey};
@@ -218,13 +218,7 @@ pub fn release_from<S: Source>(
     let Released::Measurements(anonymized) = &groups.released else {
         unreachable!("a method that reads measurement sets releases measurements")
     };
-    let release_table = observer.time("deidentify", || {
-        deidentify(
-            plan.catalog.names().to_vec(),
-            &anonymized.released.values,
-            &selected.record_id_seed,
-        )
-    });
+    let release_table = &anonymized.table;
     let previous = ledger.as_ref().and_then(Ledger::previous_membership);
     let (mut assessed, mut measured) = assess(
         &selected,
@@ -246,7 +240,7 @@ pub fn release_from<S: Source>(
         chart.as_ref().map(|c| c.report.clone()),
     );
     let release = Release {
-        table: &release_table,
+        table: release_table,
         report: &report,
         schema: &plan.schema,
         catalog: &plan.catalog,

@@ -17,6 +17,7 @@ use crate::anonymize::engine::Method;
 use crate::anonymize::group_noise::add_group_noise;
 use crate::anonymize::method::Microaggregation;
 use crate::anonymize::microaggregation::Microaggregated;
+use crate::deidentify::{deidentify, ReleaseTable};
 use crate::error::{Error, Result};
 use crate::observe::Observer;
 use crate::pipeline::{parameters, Plan, ReleaseKeys, Selected};
@@ -52,15 +53,20 @@ impl PublishMethod for Mdav {
         };
         let anonymized = anonymize(selected, plan, keys, observer)?;
         let released = &anonymized.released;
+        // Counted on the de-identified rows, which are sorted: grouping identical rows is then
+        // a pass over runs rather than a sort of the whole table.
+        let table = &anonymized.table;
         Ok(Groups {
             k_achieved: released.smallest_group_people,
             counts: anonymized.counts.clone(),
-            classes: ClassHistogram::from_rows(&released.values, plan.catalog.len().max(1)),
+            classes: observer.time("classes", || {
+                ClassHistogram::from_rows(&table.values, table.columns.len().max(1))
+            }),
             l: None,
             t: None,
             parameters: parameters(plan, anonymized.group_noise.clone()),
             generalization: None,
-            released: Released::Measurements(anonymized),
+            released: Released::Measurements(Box::new(anonymized)),
         })
     }
 }
@@ -73,6 +79,9 @@ pub struct Anonymized {
     pub counts: AnonymizationCounts,
     /// The keyed group noise the released values carry, if any.
     pub group_noise: Option<GroupNoiseParameters>,
+    /// The released rows de-identified: the measurement columns, rows sorted, a record id each
+    /// ([`deidentify`]).
+    pub table: ReleaseTable,
 }
 
 /// Coverage planning and MDAV in groups of at least k people, then the keyed group noise.
@@ -123,10 +132,18 @@ fn anonymize(
             .collect::<HashSet<_>>()
             .len(),
     };
+    let table = observer.time("deidentify", || {
+        deidentify(
+            plan.catalog.names().to_vec(),
+            &released.values,
+            &selected.record_id_seed,
+        )
+    });
     Ok(Anonymized {
         released,
         counts,
         group_noise,
+        table,
     })
 }
 

@@ -99,7 +99,7 @@ pub struct Groups {
 /// The released rows, as the method made them.
 pub enum Released {
     /// Microaggregated measurement sets (written as numbers, one column per measurement).
-    Measurements(Anonymized),
+    Measurements(Box<Anonymized>),
     /// Generalized cells, sorted, with their record ids.
     Cells(ReleasedCells),
 }
