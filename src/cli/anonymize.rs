@@ -51,7 +51,11 @@ use crate::pipeline::{describe_release, publish, Destination};
     mut_arg("source", |arg| arg.hide(true)),
     mut_arg("db", |arg| arg.hide(true)),
     mut_arg("input", |arg| arg.required(true).help("The table, CSV or Parquet")),
-    mut_arg("schema", |arg| arg.required(true).help("The table's dataset schema"))
+    mut_arg("schema", |arg| arg.required(true).help("The table's dataset schema")),
+    mut_arg("key_file", |arg| arg.help(
+        "File holding the table's secret: keys the input fingerprint, the record ids and \
+         (mdav) the group noise"
+    ))
 )]
 /// The command line of `anonpub anonymize`.
 pub struct Args {

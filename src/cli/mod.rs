@@ -58,7 +58,8 @@ pub enum Command {
     /// Assess the re-identification risk of a table (raw or released), or with --attacks run the
     /// simulated attacks against the release a private source would give.
     Risk(risk::Args),
-    /// Anonymize a table described by a dataset schema (global recoding, Mondrian or MDAV).
+    /// Anonymize a table described by a dataset schema (global recoding, Mondrian or MDAV) into
+    /// the verifiable release `publish` writes.
     Anonymize(anonymize::Args),
     /// Publish a frequency table (people per cell) of any table, with small cells protected.
     Tabulate(tabulate::Args),
