@@ -185,6 +185,15 @@ declare_gates! {
     /// Share of private people exposed by public sets.
     measured public_exposed_share: Option<f64>,
     AtMost from Simulation;
+
+    /// Area under the ROC curve with which someone who knows a person's whole set tells members
+    /// from non-members by the nearest released row ([`crate::risk::membership`]; the wide
+    /// sets' when there are enough of them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max_membership_auc: Option<f64>,
+    /// Membership-inference AUC.
+    measured membership_auc: Option<f64>,
+    AtMost from Simulation;
 }
 
 /// How a threshold bounds its figure.
@@ -353,6 +362,7 @@ mod tests {
             max_differencing_recovered: Some(0.03),
             max_fake_accounts_recovered: Some(0.05),
             max_public_exposed_share: Some(0.0),
+            max_membership_auc: Some(0.65),
         };
         let serialized = serde_json::to_value(&every).unwrap();
         let mut fields: Vec<&str> = serialized

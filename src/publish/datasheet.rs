@@ -14,6 +14,9 @@ use crate::deidentify::ReleaseTable;
 use crate::release::{
     CHECKSUM_FILE, CSV_FILE, DATAPACKAGE_FILE, HTML_FILE, MANIFEST_FILE, PARQUET_FILE, REPORT_FILE,
 };
+use crate::risk::attacks::{
+    whole_percent, AttackDescription, DescribedRelease, ATTACKS, MEASURED_AT_K,
+};
 use crate::select::Exclusion;
 
 /// How the datasheet names what it describes. A FreeSewing release speaks of measurement sets,
@@ -477,69 +480,57 @@ fn anonymization(text: &mut String, release: &Release<'_>) {
         threshold = risk.reidentification.threshold,
         unique = risk.sample_uniqueness.unique_records,
     );
-    let noise = report.parameters.group_noise.as_ref().map(|n| n.scale_sd);
-    let public_left_out = report.selection.excluded_sets.contains_key("public_set");
     // With every multi-release defence turned off the datasheet reads as it did before them, so
     // such a release stays byte for byte what it was.
+    let described = described_release(release);
     if !words.freesewing {
-        attack_resistance_of_schema(text, release);
-    } else if noise.is_some() || config.attacks.enabled {
-        attack_resistance(text, (noise, report.k_requested, public_left_out), config);
+        attack_resistance_of_schema(text, release, &described);
+    } else if described.noise_sd.is_some() || config.attacks.enabled {
+        attack_resistance(text, &described);
     }
 }
 
-/// The attack figures the datasheet states, measured by `examples/attacks.rs` on a synthetic
-/// FreeSewing-shaped database of 10,000 users (`anonpub sample --users 10000 --seed 1`: 5,496
-/// eligible sets of 4,646 people) at k = 5, 100 targets per attack, public sets left out, and
-/// recorded in `BENCHMARKS.md` (*Attacks*). Synthetic, so they describe the method and say
-/// nothing about the people of any release; the internal report measures the same attacks on
-/// the real data.
-pub mod measured_attacks {
-    /// The k every figure below was measured at; a release of another k prints none of them.
-    pub const K: usize = 5;
-    /// Noise scale (standard deviations) the "with noise" figures were measured at.
-    pub const NOISE_SD: f64 = 0.05;
-    /// Share of leavers / joiners rebuilt by differencing, without noise.
-    pub const DIFFERENCING_PLAIN: [f64; 2] = [0.04, 0.01];
-    /// Median error of the differencing estimate without noise, in SD.
-    pub const DIFFERENCING_PLAIN_ERROR_SD: f64 = 0.39;
-    /// Share of leavers / joiners rebuilt with noise of [`NOISE_SD`].
-    pub const DIFFERENCING_NOISE: [f64; 2] = [0.0, 0.0];
-    /// Median error with noise, in SD: the lower and the higher of leavers and joiners.
-    pub const DIFFERENCING_NOISE_ERROR_SD: [f64; 2] = [1.27, 1.56];
-    /// Share of targets rebuilt by k − 1 planted accounts with noise (1 % without).
-    pub const FAKE_ACCOUNTS: f64 = 0.0;
-    /// Share of people whose own group's row is already within the tolerance (no attack), with
-    /// and without noise.
-    pub const GROUP_MEAN_ALONE: [f64; 2] = [0.03, 0.04];
-    /// With 20 % of sets public and kept in the release: share of the other people in a group
-    /// with fewer than k = 5 people whose sets are not public.
-    pub const PUBLIC_EXPOSED: f64 = 0.574;
+/// The release as the attacks' descriptions read it.
+fn described_release<'a>(release: &Release<'a>) -> DescribedRelease<'a> {
+    let report = release.report;
+    DescribedRelease {
+        noise_sd: report.parameters.group_noise.as_ref().map(|n| n.scale_sd),
+        k: report.k_requested,
+        public_left_out: report.selection.excluded_sets.contains_key("public_set"),
+        min_published_measurements: release.config.min_published_measurements,
+        min_account_age_days: release.config.defences.min_account_age_days,
+        thresholds: &release.config.thresholds,
+    }
 }
 
-/// The "what this release resists, and what it does not" subsection, in plain words, from the
-/// figures of [`measured_attacks`]: `noise_sd` is the keyed group noise the release carries
-/// (`None`: none), `k` the k it was made for, `public_left_out` whether selection left public
-/// sets out, `config` the configuration it was made with (the attack gates, the minimum account
-/// age).
-pub fn attack_resistance(
-    text: &mut String,
-    (noise_sd, k, public_left_out): (Option<f64>, usize, bool),
-    config: &crate::config::ReleaseConfig,
-) {
-    use measured_attacks as m;
-    let percent = |share: f64| format!("{:.0} %", share * 100.0);
-    let gates = attack_gates(&config.thresholds);
-    if k != m::K {
+/// Share of people whose own group's row is already within the tolerance of their published
+/// measurements (no attack), with and without noise: measured with the attacks (see
+/// [`MEASURED_AT_K`]).
+const GROUP_MEAN_ALONE: [f64; 2] = [0.03, 0.04];
+
+/// The "what this release resists, and what it does not" subsection, in plain words: each
+/// attack of [`ATTACKS`] describes itself from anonpub's measurement of it at
+/// [`MEASURED_AT_K`] (a release of another k states none of them), then what no such release
+/// resists.
+pub fn attack_resistance(text: &mut String, release: &DescribedRelease<'_>) {
+    let k = release.k;
+    let descriptions: Vec<AttackDescription> = ATTACKS
+        .iter()
+        .map(|attack| attack.describe(release))
+        .collect();
+    let gates: Vec<&str> = descriptions
+        .iter()
+        .filter_map(|d| d.gate.as_deref())
+        .collect();
+    if k != MEASURED_AT_K {
         let _ = writeln!(
             text,
             "### What this release resists, and what it does not\n\n\
              anonpub's measurements of the attacks on this method (`BENCHMARKS.md`, *Attacks*) \
-             were made at k = {measured}; this release uses k = {k}, at which they were not made, \
-             so none is printed here: a share measured at another k would misstate what this \
-             release resists. `anonpub risk --attacks` with this release's configuration \
+             were made at k = {MEASURED_AT_K}; this release uses k = {k}, at which they were not \
+             made, so none is printed here: a share measured at another k would misstate what \
+             this release resists. `anonpub risk --attacks` with this release's configuration \
              measures them at k = {k} on the data holder's side.{gated}",
-            measured = m::K,
             gated = if gates.is_empty() {
                 String::new()
             } else {
@@ -561,68 +552,8 @@ pub fn attack_resistance(
          which is finer than people measure themselves.\n\n\
          It resists:\n\n",
     );
-    match noise_sd {
-        Some(scale) => {
-            let _ = writeln!(
-                text,
-                "- **Two successive releases** compared by someone who knows that one person \
-                 left or joined in between. Each group's values carry noise of {scale} standard \
-                 deviations of each measurement, drawn from a secret key and the group's \
-                 members: the same noise when a group is released again unchanged, so comparing \
-                 releases averages nothing away, and new noise when a group changed. The \
-                 difference of two releases is then the person plus the noise of every group the \
-                 change touched. At {noise} standard deviations, {leavers} of leavers and \
-                 {joiners} of joiners were rebuilt, with a median error of \
-                 {error_leavers:.1}–{error_joiners:.1} standard deviations (without the noise: \
-                 {plain_leavers} and {plain_joiners}, median error {plain_error:.2} standard \
-                 deviations). A row that publishes only some of the measurements carries more \
-                 noise on each (the square root of all measurements over the published ones), \
-                 so a sparse set is as hard to rebuild as a full one, and a set published with \
-                 fewer than {min_published} measurements is not published at all: one or two \
-                 values are rebuilt by guessing near an average.",
-                noise = m::NOISE_SD,
-                leavers = percent(m::DIFFERENCING_NOISE[0]),
-                joiners = percent(m::DIFFERENCING_NOISE[1]),
-                error_leavers = m::DIFFERENCING_NOISE_ERROR_SD[0],
-                error_joiners = m::DIFFERENCING_NOISE_ERROR_SD[1],
-                plain_leavers = percent(m::DIFFERENCING_PLAIN[0]),
-                plain_joiners = percent(m::DIFFERENCING_PLAIN[1]),
-                plain_error = m::DIFFERENCING_PLAIN_ERROR_SD,
-                min_published = config.min_published_measurements,
-            );
-        }
-        None => {
-            let _ = writeln!(
-                text,
-                "- **Two successive releases**, only partly: this release carries no noise, and \
-                 someone who knows that one person left or joined between two releases rebuilt \
-                 {leavers} of leavers and {joiners} of joiners (median error {error:.2} \
-                 standard deviations); only the reshuffling of groups and the rounding stood in \
-                 the way.",
-                leavers = percent(m::DIFFERENCING_PLAIN[0]),
-                joiners = percent(m::DIFFERENCING_PLAIN[1]),
-                error = m::DIFFERENCING_PLAIN_ERROR_SD,
-            );
-        }
-    }
-    let _ = writeln!(
-        text,
-        "- **Planted accounts:** k − 1 made-up accounts holding one rough guess (±4 %) of a \
-         target's measurements, to fill the target's group: {fakes} of targets rebuilt.{age}",
-        fakes = percent(m::FAKE_ACCOUNTS),
-        age = match config.defences.min_account_age_days {
-            0 => String::new(),
-            days => format!(
-                " Accounts created less than {days} days before the release date do not \
-                 count, so such accounts must be planted well ahead of a release."
-            ),
-        },
-    );
-    if public_left_out {
-        text.push_str(
-            "- **Public sets:** sets their owners made public are not in this release, so \
-             knowing them tells nothing about any group.\n",
-        );
+    for resisted in descriptions.iter().filter_map(|d| d.resists.as_ref()) {
+        let _ = writeln!(text, "- {resisted}");
     }
     if !gates.is_empty() {
         let _ = writeln!(
@@ -632,20 +563,25 @@ pub fn attack_resistance(
             gates.join(", ")
         );
     }
-    let blur = noise_sd.map_or(String::new(), |scale| {
+    let blur = release.noise_sd.map_or(String::new(), |scale| {
         format!(
             ", blurred only by the noise times the group's size (about {:.2} standard \
              deviations at k = {k})",
             scale * k as f64
         )
     });
+    let not_resisted: String = descriptions
+        .iter()
+        .filter_map(|d| d.does_not_resist.as_ref())
+        .map(|bullet| format!("- {bullet}\n"))
+        .collect();
     let _ = writeln!(
         text,
         "\nIt does not resist:\n\n\
          - **Someone who knows every other member of a group** exactly (for example k − 1 \
          people who compare their own sets and find their shared row): they get the last \
          member's values back, up to the rounding{blur}.\n\
-         {public}\
+         {not_resisted}\
          - **Being close to one's own group:** a released row is a group's average, so for \
          {alone_low:.0}–{alone_high} of people it already lies within 2 % or 5 mm of every one of \
          their published measurements, with no attack at all; nothing in the row says whose it \
@@ -653,47 +589,21 @@ pub fn attack_resistance(
          - **Everything else:** the noise is not differential privacy. It defeats the attacks \
          above, as measured; it does not bound what any conceivable attacker learns, and the \
          release does not hide that a person who consented may be in it.\n",
-        public = if public_left_out {
-            String::new()
-        } else {
-            format!(
-                "- **Public sets:** this release was made without knowing which sets their \
-                 owners made public, and whoever reads public sets can subtract them from their \
-                 group: with 20 % of sets public, {} of the other people shared their group \
-                 with fewer than k people whose sets are not public.\n",
-                percent(m::PUBLIC_EXPOSED)
-            )
-        },
-        alone_low = m::GROUP_MEAN_ALONE[0] * 100.0,
-        alone_high = percent(m::GROUP_MEAN_ALONE[1]),
+        alone_low = GROUP_MEAN_ALONE[0] * 100.0,
+        alone_high = whole_percent(GROUP_MEAN_ALONE[1]),
     );
-}
-
-/// The gates of the simulated attacks that are set, in words.
-fn attack_gates(thresholds: &crate::gates::Thresholds) -> Vec<String> {
-    let percent = |share: f64| format!("{:.0} %", share * 100.0);
-    let mut gates = Vec::new();
-    if let Some(limit) = thresholds.max_differencing_recovered {
-        gates.push(format!("differencing rebuilds at most {}", percent(limit)));
-    }
-    if let Some(limit) = thresholds.max_fake_accounts_recovered {
-        gates.push(format!("planted accounts at most {}", percent(limit)));
-    }
-    if let Some(limit) = thresholds.max_public_exposed_share {
-        gates.push(format!(
-            "at most {} of people share their group with fewer than k people whose sets are \
-             not public",
-            percent(limit)
-        ));
-    }
-    gates
 }
 
 /// The attack subsection of a dataset that is not FreeSewing's: anonpub's measured attack
 /// figures come from synthetic FreeSewing-shaped data and do not carry over to other columns,
-/// so it states the rule of the simulation (with the schema's own tolerance floors), the gates
-/// the release passed on its own data, and what no such release resists.
-fn attack_resistance_of_schema(text: &mut String, release: &Release<'_>) {
+/// so it states the attackers of [`ATTACKS`] and the rule of the simulation (with the schema's
+/// own tolerance floors), the gates the release passed on its own data, and what no such
+/// release resists.
+fn attack_resistance_of_schema(
+    text: &mut String,
+    release: &Release<'_>,
+    described: &DescribedRelease<'_>,
+) {
     let catalog = release.catalog;
     let floors: Vec<String> = (0..catalog.len())
         .map(|i| {
@@ -707,12 +617,19 @@ fn attack_resistance_of_schema(text: &mut String, release: &Release<'_>) {
             .to_string()
         })
         .collect();
-    let gates = attack_gates(&release.config.thresholds);
+    let descriptions: Vec<AttackDescription> = ATTACKS
+        .iter()
+        .map(|attack| attack.describe(described))
+        .collect();
+    let attackers: Vec<&str> = descriptions.iter().map(|d| d.attacker).collect();
+    let gates: Vec<&str> = descriptions
+        .iter()
+        .filter_map(|d| d.gate.as_deref())
+        .collect();
     let _ = writeln!(
         text,
         "### What this release resists, and what it does not\n\n\
-         anonpub simulates attackers who compare two successive releases, plant accounts next \
-         to a target, or subtract rows they know from their group's mean. A person counts as \
+         anonpub simulates attackers who {attackers}. A person counts as \
          *rebuilt* when every published value comes back within 2 % of itself or its column's \
          floor, whichever is larger (floors from the schema, in each column's unit: {floors}). \
          anonpub's published figures for these attacks were measured on synthetic body \
@@ -722,6 +639,7 @@ fn attack_resistance_of_schema(text: &mut String, release: &Release<'_>) {
          get the last member's values back, up to the rounding and any noise.\n\
          - The noise, if any, is not differential privacy: it bounds no conceivable attacker, \
          and the release does not hide that a person who may be published may be in it.\n",
+        attackers = either(&attackers),
         floors = floors.join(", "),
         gates = if gates.is_empty() {
             "No attack gate was set: the release was not held back on any simulated attack."
@@ -734,6 +652,16 @@ fn attack_resistance_of_schema(text: &mut String, release: &Release<'_>) {
             )
         },
     );
+}
+
+/// Phrases as alternatives: `a`, `a or b`, `a, b, or c`.
+fn either(phrases: &[&str]) -> String {
+    match phrases {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [two @ .., last] if two.len() == 1 => format!("{} or {last}", two[0]),
+        [rest @ .., last] => format!("{}, or {last}", rest.join(", ")),
+    }
 }
 
 /// The publishing gates of the configuration, as a sentence.
@@ -936,9 +864,24 @@ mod tests {
 
     #[test]
     fn says_what_the_release_resists_with_and_without_noise() {
-        let config = crate::config::ReleaseConfig::default();
+        fn described(
+            noise_sd: Option<f64>,
+            k: usize,
+            public_left_out: bool,
+            config: &crate::config::ReleaseConfig,
+        ) -> DescribedRelease<'_> {
+            DescribedRelease {
+                noise_sd,
+                k,
+                public_left_out,
+                min_published_measurements: config.min_published_measurements,
+                min_account_age_days: config.defences.min_account_age_days,
+                thresholds: &config.thresholds,
+            }
+        }
+        let config = &crate::config::ReleaseConfig::default();
         let mut with = String::new();
-        attack_resistance(&mut with, (Some(0.05), 5, true), &config);
+        attack_resistance(&mut with, &described(Some(0.05), 5, true, config));
         assert!(with.contains("made public are not in this release"));
         assert!(with.contains("for 3–4 % of people"), "{with}");
         assert!(with.contains("It resists:") && with.contains("It does not resist:"));
@@ -951,16 +894,12 @@ mod tests {
         assert!(with.contains("differencing rebuilds at most 3 %"), "{with}");
         assert!(with.contains("planted accounts at most 5 %"), "{with}");
         let mut without = String::new();
-        let mut off = config;
+        let mut off = config.clone();
         off.thresholds = crate::gates::Thresholds::default();
         off.defences.min_account_age_days = 7;
-        attack_resistance(&mut without, (None, 5, false), &off);
+        attack_resistance(&mut without, &described(None, 5, false, &off));
         let mut other_k = String::new();
-        attack_resistance(
-            &mut other_k,
-            (Some(0.05), 7, true),
-            &crate::config::ReleaseConfig::default(),
-        );
+        attack_resistance(&mut other_k, &described(Some(0.05), 7, true, config));
         assert!(other_k.contains("were made at k = 5; this release uses k = 7"));
         assert!(!other_k.contains("of leavers") && !other_k.contains("It resists:"));
         assert!(
@@ -972,6 +911,13 @@ mod tests {
         assert!(without.contains("only partly: this release carries no noise"));
         assert!(!without.contains("simulated on the real data"));
         assert!(without.contains("up to the rounding."), "{without}");
+    }
+
+    #[test]
+    fn alternatives_read_as_a_list() {
+        assert_eq!(either(&["a"]), "a");
+        assert_eq!(either(&["a", "b"]), "a or b");
+        assert_eq!(either(&["a", "b", "c"]), "a, b, or c");
     }
 
     #[test]

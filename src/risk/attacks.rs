@@ -4,8 +4,10 @@
 //! Each attacker is stated in its own file, which implements [`SimulatedAttack`] (its name, the
 //! gate it is judged by and that gate's default, and how it runs): [`super::differencing`] (two
 //! successive releases, one person left or joined), [`super::fake_accounts`] (k − 1 planted
-//! accounts), [`super::known_members`] (public sets subtracted from group means). [`ATTACKS`]
-//! lists them once; the gates, the internal report and `risk --attacks` loop over it, so adding
+//! accounts), [`super::known_members`] (public sets subtracted from group means),
+//! [`super::membership`] (whether a known person is in the release at all). [`ATTACKS`]
+//! lists them once; the gates, the internal report, `risk --attacks` and the datasheet (each
+//! attack describes itself, [`SimulatedAttack::describe`]) loop over it, so adding
 //! an attack is its file plus one line there. This module decides whom they target and on which
 //! table the release method is re-run, and turns their figures into the gates' [`Measured`]
 //! figures. Everything here is simulated by the data holder on the private data, so
@@ -42,13 +44,19 @@ use super::differencing::{stream_of, Change, Differencing};
 use super::fake_accounts::FakeAccountsAttack;
 use super::known_members::KnownMembers;
 use super::linkage::ReleasedRows;
+use super::membership::Membership;
 use super::recovery::{only_people, sample_people, MethodUnderAttack, RecoveryFigures, Scoring};
-use crate::gates::{Measured, Thresholds};
+use crate::gates::{Measured, Thresholds, GATES};
 use crate::ledger::GroupMembership;
 use crate::table::MeasurementTable;
 
 /// Every simulated attack, in the order of their gates: one line each.
-pub const ATTACKS: [&dyn SimulatedAttack; 3] = [&Differencing, &FakeAccountsAttack, &KnownMembers];
+pub const ATTACKS: [&dyn SimulatedAttack; 4] = [
+    &Differencing,
+    &FakeAccountsAttack,
+    &KnownMembers,
+    &Membership,
+];
 
 /// One simulated attack: what `publish` gates on, `risk --attacks` prints and the internal report
 /// holds. An implementation states its attacker in its own file and is listed in [`ATTACKS`].
@@ -57,10 +65,72 @@ pub trait SimulatedAttack: Sync {
     fn name(&self) -> &'static str;
     /// The gate its figure is judged by (`thresholds.NAME`, a key of [`crate::gates::GATES`]).
     fn gate(&self) -> &'static str;
-    /// The gate's limit while `[attacks]` is enabled and the configuration sets none.
-    fn default_limit(&self) -> f64;
+    /// The gate's limit while `[attacks]` is enabled and the configuration sets none; `None`
+    /// for a gate judged only where the configuration sets it.
+    fn default_limit(&self) -> Option<f64>;
     /// Runs the attack on the prepared simulation.
     fn run(&self, simulation: &Simulation<'_>) -> AttackOutcome;
+    /// What the datasheet says of it for `release`: the attacker, its gate, and what anonpub's
+    /// own measurement of it (on synthetic data, at [`MEASURED_AT_K`]) says the release resists
+    /// or does not. Figures of the real data never enter it.
+    fn describe(&self, release: &DescribedRelease<'_>) -> AttackDescription;
+}
+
+/// The k at which anonpub's published figures of the attacks were measured: by
+/// `examples/attacks.rs` on a synthetic FreeSewing-shaped database of 10,000 users (`anonpub
+/// sample --users 10000 --seed 1`: 5,496 eligible sets of 4,646 people), 100 targets per attack,
+/// public sets left out, recorded in `BENCHMARKS.md` (*Attacks*). Synthetic, so they describe
+/// the method and say nothing about the people of any release; a release of another k states
+/// none of them.
+pub const MEASURED_AT_K: usize = 5;
+
+/// The group-noise scale (standard deviations) of the "with noise" figures.
+pub const MEASURED_NOISE_SD: f64 = 0.05;
+
+/// What the datasheet knows of a release when it describes the attacks on it.
+pub struct DescribedRelease<'a> {
+    /// The keyed group noise the release carries, in standard deviations (`None`: none).
+    pub noise_sd: Option<f64>,
+    /// The k it was made for.
+    pub k: usize,
+    /// Whether selection left public sets out.
+    pub public_left_out: bool,
+    /// Sets published with fewer measurements than this are suppressed.
+    pub min_published_measurements: usize,
+    /// Accounts younger than this at the release date are left out (0: none).
+    pub min_account_age_days: u32,
+    /// The gates it was published under.
+    pub thresholds: &'a Thresholds,
+}
+
+impl DescribedRelease<'_> {
+    /// The limit the release set on the gate `key` (`thresholds.NAME`), if any.
+    pub fn limit(&self, key: &str) -> Option<f64> {
+        GATES
+            .iter()
+            .find(|gate| gate.key == key)
+            .and_then(|gate| (gate.limit)(self.thresholds))
+    }
+}
+
+/// One attack in words, for the datasheet's "what this release resists, and what it does not".
+#[derive(Debug, Clone, PartialEq)]
+pub struct AttackDescription {
+    /// The attacker in a phrase that completes "anonpub simulates attackers who …".
+    pub attacker: &'static str,
+    /// Its gate at the release's limit, completing "nothing would have been published unless
+    /// …"; `None` when the gate is not set.
+    pub gate: Option<String>,
+    /// A bullet of "It resists:" (without the dash), from anonpub's measurement; `None` for
+    /// none.
+    pub resists: Option<String>,
+    /// A bullet of "It does not resist:" (without the dash); `None` for none.
+    pub does_not_resist: Option<String>,
+}
+
+/// A share as a whole percentage, as the datasheet prints the attacks' figures.
+pub fn whole_percent(share: f64) -> String {
+    format!("{:.0} %", share * 100.0)
 }
 
 /// What every attack runs on: the eligible records, the table the method is re-run on and the
@@ -217,8 +287,10 @@ impl AttacksReport {
 /// The default limits of the attack gates, where `thresholds` sets none.
 pub fn default_thresholds(thresholds: &mut Thresholds) {
     for attack in ATTACKS {
-        let known = thresholds.set_default(attack.gate(), attack.default_limit());
-        debug_assert!(known, "{} names a gate", attack.name());
+        if let Some(limit) = attack.default_limit() {
+            let known = thresholds.set_default(attack.gate(), limit);
+            debug_assert!(known, "{} names a gate", attack.name());
+        }
     }
 }
 
@@ -420,7 +492,15 @@ mod tests {
         assert_eq!(report.detail()["known_members"]["exposed_people"], 0);
         // The registry's order: one outcome per attack, each judged by its own gate.
         let names: Vec<&str> = report.outcomes.iter().map(|(a, _)| a.name()).collect();
-        assert_eq!(names, ["differencing", "fake_accounts", "known_members"]);
+        assert_eq!(
+            names,
+            [
+                "differencing",
+                "fake_accounts",
+                "known_members",
+                "membership"
+            ]
+        );
         let mut measured = Measured::default();
         report.measured(&mut measured);
         let differencing = report.outcomes[0].1.figure;
@@ -462,6 +542,8 @@ mod tests {
         assert_eq!(thresholds.max_differencing_recovered, Some(0.03));
         assert_eq!(thresholds.max_fake_accounts_recovered, Some(0.05));
         assert_eq!(thresholds.max_public_exposed_share, Some(0.0));
+        // Judged only where the configuration sets it (see `membership::Membership`).
+        assert_eq!(thresholds.max_membership_auc, None);
         settings.validate(&thresholds).unwrap();
         let off = AttackSettings {
             enabled: false,

@@ -22,7 +22,8 @@
 //! counts as a target that was not located.
 
 use super::attacks::{
-    AttackLine, AttackOutcome, SimulatedAttack, Simulation, DEFAULT_MAX_DIFFERENCING_RECOVERED,
+    whole_percent, AttackDescription, AttackLine, AttackOutcome, DescribedRelease, SimulatedAttack,
+    Simulation, DEFAULT_MAX_DIFFERENCING_RECOVERED, MEASURED_NOISE_SD,
 };
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -35,6 +36,17 @@ use super::recovery::{
     RecoveryFigures, Scoring, Tally,
 };
 use crate::table::{coverage_mask, MeasurementTable};
+
+/// Share of leavers / joiners rebuilt by differencing without noise, as anonpub measured it
+/// (at [`super::attacks::MEASURED_AT_K`]).
+const MEASURED_PLAIN: [f64; 2] = [0.04, 0.01];
+/// Median error of the differencing estimate without noise, in standard deviations.
+const MEASURED_PLAIN_ERROR_SD: f64 = 0.39;
+/// Share of leavers / joiners rebuilt with group noise of [`MEASURED_NOISE_SD`].
+const MEASURED_NOISE: [f64; 2] = [0.0, 0.0];
+/// Median error with noise, in standard deviations: the lower and the higher of leavers and
+/// joiners.
+const MEASURED_NOISE_ERROR_SD: [f64; 2] = [1.27, 1.56];
 
 /// Differencing two successive releases, in the registry of simulated attacks
 /// ([`super::attacks::ATTACKS`]): one leaver and one joiner per target, judged on the larger of
@@ -50,8 +62,57 @@ impl SimulatedAttack for Differencing {
         "thresholds.max_differencing_recovered"
     }
 
-    fn default_limit(&self) -> f64 {
-        DEFAULT_MAX_DIFFERENCING_RECOVERED
+    fn default_limit(&self) -> Option<f64> {
+        Some(DEFAULT_MAX_DIFFERENCING_RECOVERED)
+    }
+
+    fn describe(&self, release: &DescribedRelease<'_>) -> AttackDescription {
+        let resists = match release.noise_sd {
+            Some(scale) => format!(
+                "**Two successive releases** compared by someone who knows that one person \
+                 left or joined in between. Each group's values carry noise of {scale} standard \
+                 deviations of each measurement, drawn from a secret key and the group's \
+                 members: the same noise when a group is released again unchanged, so comparing \
+                 releases averages nothing away, and new noise when a group changed. The \
+                 difference of two releases is then the person plus the noise of every group the \
+                 change touched. At {noise} standard deviations, {leavers} of leavers and \
+                 {joiners} of joiners were rebuilt, with a median error of \
+                 {error_leavers:.1}–{error_joiners:.1} standard deviations (without the noise: \
+                 {plain_leavers} and {plain_joiners}, median error {plain_error:.2} standard \
+                 deviations). A row that publishes only some of the measurements carries more \
+                 noise on each (the square root of all measurements over the published ones), \
+                 so a sparse set is as hard to rebuild as a full one, and a set published with \
+                 fewer than {min_published} measurements is not published at all: one or two \
+                 values are rebuilt by guessing near an average.",
+                noise = MEASURED_NOISE_SD,
+                leavers = whole_percent(MEASURED_NOISE[0]),
+                joiners = whole_percent(MEASURED_NOISE[1]),
+                error_leavers = MEASURED_NOISE_ERROR_SD[0],
+                error_joiners = MEASURED_NOISE_ERROR_SD[1],
+                plain_leavers = whole_percent(MEASURED_PLAIN[0]),
+                plain_joiners = whole_percent(MEASURED_PLAIN[1]),
+                plain_error = MEASURED_PLAIN_ERROR_SD,
+                min_published = release.min_published_measurements,
+            ),
+            None => format!(
+                "**Two successive releases**, only partly: this release carries no noise, and \
+                 someone who knows that one person left or joined between two releases rebuilt \
+                 {leavers} of leavers and {joiners} of joiners (median error {error:.2} \
+                 standard deviations); only the reshuffling of groups and the rounding stood in \
+                 the way.",
+                leavers = whole_percent(MEASURED_PLAIN[0]),
+                joiners = whole_percent(MEASURED_PLAIN[1]),
+                error = MEASURED_PLAIN_ERROR_SD,
+            ),
+        };
+        AttackDescription {
+            attacker: "compare two successive releases",
+            gate: release
+                .limit(self.gate())
+                .map(|limit| format!("differencing rebuilds at most {}", whole_percent(limit))),
+            resists: Some(resists),
+            does_not_resist: None,
+        }
     }
 
     fn run(&self, simulation: &Simulation<'_>) -> AttackOutcome {

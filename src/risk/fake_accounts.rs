@@ -20,7 +20,8 @@
 //! is published with ([`super::recovery`]).
 
 use super::attacks::{
-    AttackLine, AttackOutcome, SimulatedAttack, Simulation, DEFAULT_MAX_FAKE_ACCOUNTS_RECOVERED,
+    whole_percent, AttackDescription, AttackLine, AttackOutcome, DescribedRelease, SimulatedAttack,
+    Simulation, DEFAULT_MAX_FAKE_ACCOUNTS_RECOVERED,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
@@ -38,6 +39,10 @@ const GUESS_STREAM: u64 = 0x6661_6b65_6775_6573; // "fakegues"
 
 pub use super::attack_settings::FakeAccounts;
 
+/// Share of targets k − 1 planted accounts rebuilt with group noise, as anonpub measured it (at
+/// [`super::attacks::MEASURED_AT_K`]; 1 % without noise).
+const MEASURED_RECOVERED: f64 = 0.0;
+
 /// The planted-accounts attack in the registry of simulated attacks
 /// ([`super::attacks::ATTACKS`]).
 pub struct FakeAccountsAttack;
@@ -51,8 +56,31 @@ impl SimulatedAttack for FakeAccountsAttack {
         "thresholds.max_fake_accounts_recovered"
     }
 
-    fn default_limit(&self) -> f64 {
-        DEFAULT_MAX_FAKE_ACCOUNTS_RECOVERED
+    fn default_limit(&self) -> Option<f64> {
+        Some(DEFAULT_MAX_FAKE_ACCOUNTS_RECOVERED)
+    }
+
+    fn describe(&self, release: &DescribedRelease<'_>) -> AttackDescription {
+        AttackDescription {
+            attacker: "plant accounts next to a target",
+            gate: release
+                .limit(self.gate())
+                .map(|limit| format!("planted accounts at most {}", whole_percent(limit))),
+            resists: Some(format!(
+                "**Planted accounts:** k − 1 made-up accounts holding one rough guess (±4 %) of a \
+                 target's measurements, to fill the target's group: {fakes} of targets \
+                 rebuilt.{age}",
+                fakes = whole_percent(MEASURED_RECOVERED),
+                age = match release.min_account_age_days {
+                    0 => String::new(),
+                    days => format!(
+                        " Accounts created less than {days} days before the release date do not \
+                         count, so such accounts must be planted well ahead of a release."
+                    ),
+                },
+            )),
+            does_not_resist: None,
+        }
     }
 
     fn run(&self, simulation: &Simulation<'_>) -> AttackOutcome {

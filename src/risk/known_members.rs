@@ -17,7 +17,8 @@
 //! release (the exposure counts always cover everyone: they are cheap, the scoring is not).
 
 use super::attacks::{
-    AttackLine, AttackOutcome, SimulatedAttack, Simulation, DEFAULT_MAX_PUBLIC_EXPOSED_SHARE,
+    whole_percent, AttackDescription, AttackLine, AttackOutcome, DescribedRelease, SimulatedAttack,
+    Simulation, DEFAULT_MAX_PUBLIC_EXPOSED_SHARE,
 };
 use std::collections::HashMap;
 
@@ -46,6 +47,11 @@ pub struct KnownMembersReport {
     pub rebuilt: RecoveryFigures,
 }
 
+/// With 20 % of sets public and kept in the release: the share of the other people in a group
+/// with fewer than k people whose sets are not public, as anonpub measured it (at
+/// [`super::attacks::MEASURED_AT_K`]).
+const MEASURED_EXPOSED: f64 = 0.574;
+
 /// The known-members attack in the registry of simulated attacks
 /// ([`super::attacks::ATTACKS`]): measured on the release itself, judged on the share of
 /// private people exposed.
@@ -60,8 +66,37 @@ impl SimulatedAttack for KnownMembers {
         "thresholds.max_public_exposed_share"
     }
 
-    fn default_limit(&self) -> f64 {
-        DEFAULT_MAX_PUBLIC_EXPOSED_SHARE
+    fn default_limit(&self) -> Option<f64> {
+        Some(DEFAULT_MAX_PUBLIC_EXPOSED_SHARE)
+    }
+
+    fn describe(&self, release: &DescribedRelease<'_>) -> AttackDescription {
+        let (resists, does_not_resist) = if release.public_left_out {
+            let resists = "**Public sets:** sets their owners made public are not in this \
+                           release, so knowing them tells nothing about any group.";
+            (Some(resists.to_string()), None)
+        } else {
+            let exposed = format!(
+                "**Public sets:** this release was made without knowing which sets their owners \
+                 made public, and whoever reads public sets can subtract them from their group: \
+                 with 20 % of sets public, {} of the other people shared their group with fewer \
+                 than k people whose sets are not public.",
+                whole_percent(MEASURED_EXPOSED)
+            );
+            (None, Some(exposed))
+        };
+        AttackDescription {
+            attacker: "subtract rows they know from their group's mean",
+            gate: release.limit(self.gate()).map(|limit| {
+                format!(
+                    "at most {} of people share their group with fewer than k people whose sets \
+                     are not public",
+                    whole_percent(limit)
+                )
+            }),
+            resists,
+            does_not_resist,
+        }
     }
 
     fn run(&self, simulation: &Simulation<'_>) -> AttackOutcome {

@@ -29,7 +29,8 @@
 //!   (a second release, public sets, planted accounts), re-running the release
 //!   method where the attacker would make a new release happen; [`recovery`]
 //!   holds what they share, and [`attacks`] runs them together for the
-//!   internal report and the publish gates.
+//!   internal report and the publish gates; [`membership`] tells members from
+//!   non-members by the nearest released row.
 
 pub mod attack_settings;
 pub mod attacks;
@@ -38,6 +39,7 @@ pub mod differencing;
 pub mod fake_accounts;
 pub mod known_members;
 pub mod linkage;
+pub mod membership;
 pub mod nearest;
 pub mod population;
 pub mod recovery;

@@ -303,6 +303,10 @@ fn simulated_attacks_gate_the_release_and_the_ledger_carries_membership() {
         assert!(line["targets"].as_u64().unwrap() >= 30, "{line}");
     }
     assert_eq!(attacks["public_exposed_share"], 0.0);
+    let auc = attacks["detail"]["membership"]["all"]["auc"]
+        .as_f64()
+        .unwrap();
+    assert!((0.0..=1.0).contains(&auc), "{attacks}");
     assert!(
         attacks["detail"]["changes"].is_null(),
         "no previous release"

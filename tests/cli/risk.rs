@@ -326,6 +326,7 @@ fn attacks_on_demand_are_those_publish_gates_on_and_write_nothing() {
         "differencing, joiner",
         "fake accounts",
         "known members",
+        "membership inference",
         "since release",
         "ok   max_differencing_recovered",
     ] {
@@ -359,6 +360,54 @@ fn a_failing_attack_gate_exits_1_after_printing_the_figures() {
     assert!(stderr.contains("max_differencing_recovered"), "{stderr}");
     // Figures only: no measurement name with a value, no identifier.
     assert!(!stdout.contains("@"), "{stdout}");
+}
+
+#[test]
+fn a_tight_membership_gate_is_judged_and_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    // No attacker tells members from non-members with an AUC of 0.1 (a coin gives 0.5): the
+    // gate must be measured, printed with its figure, and refuse.
+    let config = dir.path().join("tight.toml");
+    std::fs::write(&config, "[thresholds]\nmax_membership_auc = 0.1\n").unwrap();
+    let args = ["--seed", "1", "--config", config.to_str().unwrap()];
+    let run = risk_attacks(&args).expect_code(1);
+    let (stdout, stderr) = (run.stdout(), run.stderr());
+    assert!(stdout.contains("FAIL max_membership_auc"), "{stdout}");
+    assert!(stdout.contains("membership inference"), "{stdout}");
+    assert!(stderr.contains("max_membership_auc"), "{stderr}");
+    let mut json = args.to_vec();
+    json.extend(["--format", "json"]);
+    let output: Value = serde_json::from_str(&risk_attacks(&json).expect_code(1).stdout()).unwrap();
+    let auc = output["attacks"]["membership_auc"].as_f64().unwrap();
+    assert!((0.1..=1.0).contains(&auc), "{output:#}");
+    let detail = &output["attacks"]["detail"]["membership"];
+    assert!(
+        detail["all"]["members"].as_u64().unwrap() >= 100,
+        "{detail}"
+    );
+    assert!(
+        detail["all"]["tpr_at_5_percent_fpr"].is_number(),
+        "{detail}"
+    );
+    // Under a limit it meets, the release is published; report.json records the limit and the
+    // datasheet says what the release was held back on.
+    let loose = dir.path().join("loose.toml");
+    std::fs::write(&loose, "[thresholds]\nmax_membership_auc = 0.95\n").unwrap();
+    let out = dir.path().join("release");
+    publish_sample(&out, &["--seed", "1", "--config", loose.to_str().unwrap()]).expect_code(0);
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    assert_eq!(
+        report["parameters"]["thresholds"]["max_membership_auc"],
+        0.95
+    );
+    let datasheet = std::fs::read_to_string(out.join("README.md")).unwrap();
+    for words in [
+        "tells members from non-members by the nearest released row with an AUC of at most 0.95",
+        "**Telling who is in it:**",
+    ] {
+        assert!(datasheet.contains(words), "`{words}` missing:\n{datasheet}");
+    }
 }
 
 #[test]
