@@ -508,7 +508,7 @@ mod tests {
         for pattern in 0..2000u32 {
             let coordinates: Vec<f64> = (0..10u32)
                 .flat_map(|i| {
-                    let t = f64::from(i / 5) - 0.5 + 0.01 * f64::from(pattern % 7);
+                    let t = f64::from(i / 5) - 0.5 + 0.001 * f64::from(pattern);
                     let a = f64::from((i * 7 + pattern) % 5) - 2.0;
                     let b = f64::from((i * 3 + 2 * pattern) % 5) - 2.0;
                     [t + 0.5 * a, t + 0.5 * b]
