@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::fixtures::*;
+use crate::generalized::{data, publish_clients};
 use crate::numeric_table::{clinic_rows, write_table};
 
 fn repo(path: &str) -> PathBuf {
@@ -255,10 +256,6 @@ fn same_files(a: &Path, b: &Path) {
     }
 }
 
-fn data(name: &str) -> PathBuf {
-    repo("tests/data/alterations").join(name)
-}
-
 /// The categorical table with a sensitive column: each generalizing method with l and t makes
 /// a release that verifies, whose k and l counted here reach what was asked; the same seed
 /// gives the same bytes, and so does `publish` with the same `[method]`.
@@ -319,28 +316,10 @@ fn a_categorical_table_with_a_sensitive_column_anonymizes_into_a_verified_releas
         same_files(&out, &again);
     }
     // `publish` with the same settings in its config writes the same release.
-    let config = dir.path().join("global.toml");
-    std::fs::write(&config, "[method]\nname = \"global\"\nl = 2\nt = 0.6\n").unwrap();
     let published_dir = dir.path().join("publish");
-    anonpub(
-        &[
-            "publish",
-            "--source",
-            "table",
-            "--input",
-            data("clients.csv").to_str().unwrap(),
-            "--schema",
-            data("clients.toml").to_str().unwrap(),
-            "--config",
-            config.to_str().unwrap(),
-            "--as-of",
-            "2026-11-01",
-            "--seed",
-            "4",
-            "--out",
-            published_dir.to_str().unwrap(),
-        ],
-        &[],
+    publish_clients(
+        &published_dir,
+        "[method]\nname = \"global\"\nl = 2\nt = 0.6\n",
     )
     .expect_code(0);
     same_files(&dir.path().join("global"), &published_dir);

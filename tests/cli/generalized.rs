@@ -8,14 +8,15 @@ use std::path::{Path, PathBuf};
 
 use crate::fixtures::*;
 
-fn data(name: &str) -> PathBuf {
+/// A file of the alterations marketplace's example tables.
+pub fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/alterations")
         .join(name)
 }
 
 /// Publishes the clients with `config` (written beside `out`) and returns the run.
-fn publish_clients(out: &Path, config: &str) -> Run {
+pub fn publish_clients(out: &Path, config: &str) -> Run {
     let config_path = out.with_extension("toml");
     std::fs::write(&config_path, config).unwrap();
     anonpub(
