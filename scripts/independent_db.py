@@ -174,9 +174,52 @@ POPULATIONS = {
 }
 
 
+BREASTS_ONLY = ["bustFront", "bustPointToUnderbust", "bustSpan", "highBust", "highBustFront",
+                "hpsToWaistFront", "underbust", "waistToUnderbust"]
+
+_SHIRT = ["biceps", "chest", "hpsToWaistBack", "hips", "neck", "shoulderSlope",
+          "shoulderToShoulder", "shoulderToWrist", "waistToArmhole", "waistToHips", "wrist"]
+_TROUSERS = ["crossSeam", "crossSeamFront", "knee", "seat", "seatBack", "waist", "waistBack",
+             "waistToFloor", "waistToHips", "waistToKnee", "waistToSeat", "waistToUpperLeg", "hips"]
+_BODICE = ["bustFront", "bustPointToUnderbust", "bustSpan", "chest", "highBust", "highBustFront",
+           "hpsToBust", "hpsToWaistBack", "hpsToWaistFront", "neck", "shoulderSlope",
+           "shoulderToShoulder", "underbust", "waist", "waistBack", "waistToArmhole",
+           "waistToUnderbust", "hips"]
+# Designs as a pattern library asks for measurements: (popularity, needs breasts, measurements).
+# A set records the union of the designs its owner made; the design, not the person, decides
+# which columns are there, so patterns repeat (design-driven coverage).
+DESIGNS = {
+    "tank": (1.0, False, _SHIRT[:8] + ["waistToArmhole"]),
+    "shirt": (1.4, False, _SHIRT),
+    "hoodie": (0.9, False, _SHIRT + ["head"]),
+    "tee": (1.2, False, [m for m in _SHIRT if m != "wrist"]),
+    "trousers": (1.3, False, _TROUSERS),
+    "jeans": (0.8, False, _TROUSERS + ["upperLeg", "heel"]),
+    "wrap-pants": (0.5, False, ["crotchDepth", "inseam", "seat", "waist", "waistToFloor",
+                                "waistToHips", "hips"]),
+    "skirt": (0.7, False, ["waist", "waistToFloor", "waistToHips", "hips", "waistToSeat", "seat"]),
+    "bodice": (0.8, True, _BODICE),
+    "bikini": (0.5, True, ["bustSpan", "chest", "highBust", "hpsToBust", "hpsToWaistFront", "neck",
+                           "underbust", "waist", "waistToUnderbust", "bustPointToUnderbust"]),
+    "dress": (0.6, True, _BODICE + ["shoulderToWrist", "biceps", "wrist", "waistToFloor"]),
+    "coat": (0.4, True, _SHIRT + ["bustSpan", "highBust", "highBustFront", "hpsToBust",
+                                  "hpsToWaistFront"]),
+}
+# How likely a measurement is among the few a sparse set records (others: 0.3).
+POPULAR = {"chest": 12.0, "waist": 12.0, "hips": 12.0, "neck": 5.0, "inseam": 4.0, "seat": 3.0,
+           "biceps": 2.0, "shoulderToShoulder": 2.0, "waistToFloor": 2.0, "head": 1.5,
+           "underbust": 1.5, "highBust": 1.0, "wrist": 1.0, "upperLeg": 1.0}
+# How much more often a person with breasts picks a design that needs them.
+BUST_DESIGN_WEIGHT = 1.6
+# Share of the sets of people without breasts that also record a scattered few bust measurements
+# (about a tenth of the people who record them).
+MINORITY_BUST_SHARE = 0.11
+
+
 class Body:
-    def __init__(self, rng: np.random.Generator, catalog):
+    def __init__(self, rng: np.random.Generator, catalog, legacy=False):
         self.rng = rng
+        self.legacy = legacy
         self.catalog = catalog
         names = list(BODY)
         blocks = sorted({v[4] for v in BODY.values()})
@@ -214,27 +257,97 @@ class Body:
             eps = sd * (0.6 * shared[self.block_of[i]] + 0.8 * rng.normal())
             v = ref * factor * (height / 1640.0) ** a * girth ** b * math.exp(eps + shape_term)
             values[name] = v
+        if not breasts and not self.legacy:
+            values.update(flat_bust(rng, values, blend))
         return pop, breasts, values
 
-    def pattern(self, values):
+    def pattern(self, values, breasts):
+        """The measurements a set records: design-driven unions, the basics, everything, a sparse
+        handful, or (with `--coverage legacy`) the earlier top/bottom patterns with random gaps.
+        A person without breasts has flat-chest bust values in `values` (`flat_bust`); they are
+        recorded only by the minority that fills in a scattered few of them."""
         rng = self.rng
+        body = {n: v for n, v in values.items() if breasts or n not in BREASTS_ONLY}
+        if self.legacy:
+            return legacy_pattern(rng, body)
         u = rng.random()
-        have = list(values)
-        if u < 0.18:
-            keep = [n for n in have if rng.random() > 0.05]
-        elif u < 0.48:
-            keep = [n for n in TOP if n in values and rng.random() > 0.15]
-        elif u < 0.66:
-            keep = [n for n in BOTTOM if n in values and rng.random() > 0.12]
-        elif u < 0.82:
-            keep = [n for n in ("chest", "waist", "hips", "neck") if n in values
+        if u < 0.62:
+            count = int(rng.choice([1, 2, 3], p=[0.5, 0.3, 0.2]))
+            names = list(DESIGNS)
+            weights = np.array([DESIGNS[d][0] * (BUST_DESIGN_WEIGHT if DESIGNS[d][1] and breasts
+                                                 else 1.0) for d in names])
+            if not breasts:
+                weights = np.array([0.0 if DESIGNS[d][1] else w for d, w in zip(names, weights)])
+            chosen = rng.choice(len(names), size=count, replace=False, p=weights / weights.sum())
+            wanted = sorted({m for d in chosen for m in DESIGNS[names[d]][2]})
+            keep = [n for n in wanted if n in body and rng.random() > 0.005]
+        elif u < 0.72:
+            keep = [n for n in ("chest", "waist", "hips", "neck") if n in body
                     and (n != "neck" or rng.random() < 0.5)]
+        elif u < 0.80:
+            keep = [n for n in body if rng.random() > 0.03]
+        elif u < 0.92:
+            # Sparse sets: a handful of measurements, rarely one or two (those are not
+            # published at all, see `min_published_measurements`).
+            # People enter what they know: the girths most, lengths less, the rest rarely.
+            have = list(body)
+            low = 1 if rng.random() < 0.04 else 3
+            k = int(rng.integers(low, min(9, len(have)) + 1))
+            w = np.array([POPULAR.get(n, 0.3) for n in have])
+            keep = list(rng.choice(have, size=k, replace=False, p=w / w.sum()))
         else:
-            k = int(rng.integers(2, min(20, len(have)) + 1))
-            keep = list(rng.choice(have, size=k, replace=False))
+            part = TOP if rng.random() < 0.6 else BOTTOM
+            keep = [n for n in part if n in body and rng.random() > 0.08]
+        if not breasts and rng.random() < MINORITY_BUST_SHARE and any(n in values
+                                                                     for n in BREASTS_ONLY):
+            # The minority: no breasts, yet a scattered few of the bust measurements, with a
+            # body shape of their own (a second mode in those columns).
+            bust = [n for n in BREASTS_ONLY if n in values and rng.random() < 0.45]
+            if not bust:
+                bust = [str(rng.choice([n for n in BREASTS_ONLY if n in values]))]
+            keep = keep + [n for n in bust if n not in keep]
         if not keep:
-            keep = ["chest"] if "chest" in values else have[:1]
+            keep = ["chest"] if "chest" in body else list(body)[:1]
         return {n: values[n] for n in keep}
+
+
+def legacy_pattern(rng, values):
+    """The patterns of the first version of this generator (random gaps within top/bottom)."""
+    u = rng.random()
+    have = list(values)
+    if u < 0.18:
+        keep = [n for n in have if rng.random() > 0.05]
+    elif u < 0.48:
+        keep = [n for n in TOP if n in values and rng.random() > 0.15]
+    elif u < 0.66:
+        keep = [n for n in BOTTOM if n in values and rng.random() > 0.12]
+    elif u < 0.82:
+        keep = [n for n in ("chest", "waist", "hips", "neck") if n in values
+                and (n != "neck" or rng.random() < 0.5)]
+    else:
+        k = int(rng.integers(2, min(20, len(have)) + 1))
+        keep = list(rng.choice(have, size=k, replace=False))
+    if not keep:
+        keep = ["chest"] if "chest" in values else have[:1]
+    return {n: values[n] for n in keep}
+
+
+def flat_bust(rng, values, blend):
+    """Bust measurements of a body without breasts, from its chest and lengths: the high bust
+    is the chest, the front halves sit higher than a breasted body's (highBustFront median near
+    590 mm against 455), the bust point is barely above the underbust."""
+    chest = values["chest"]
+    j = lambda sd: math.exp(rng.normal(0, sd))  # noqa: E731
+    return {
+        "highBust": chest * 0.975 * j(0.02),
+        "highBustFront": chest * 0.585 * j(0.035),
+        "bustFront": chest * 0.515 * j(0.03),
+        "underbust": chest * 0.93 * j(0.025),
+        "bustSpan": 190.0 * (0.9 + 0.2 * blend) * j(0.07),
+        "bustPointToUnderbust": 55.0 * j(0.12),
+        "waistToUnderbust": 54.0 * j(0.12),
+        "hpsToWaistFront": values["hpsToWaistBack"] * 1.01 * j(0.03),
+    }
 
 
 def enter(rng, values, habit):
@@ -322,6 +435,8 @@ def main():
     ap.add_argument("--db", type=Path, required=True)
     ap.add_argument("--key-file", type=Path, required=True)
     ap.add_argument("--as-of", required=True)
+    ap.add_argument("--coverage", choices=["designs", "legacy"], default="designs",
+                    help="which sets record which measurements (legacy: the first version's)")
     args = ap.parse_args()
 
     rng = np.random.default_rng(args.seed)
@@ -345,7 +460,7 @@ def main():
     con = sqlite3.connect(args.db)
     con.executescript(SCHEMA)
 
-    body = Body(rng, catalog)
+    body = Body(rng, catalog, legacy=args.coverage == "legacy")
     expect = {}  # exclusion key -> count
     counted = lambda k: expect.__setitem__(k, expect.get(k, 0) + 1)  # noqa: E731
     eligible_sets = 0
@@ -387,7 +502,7 @@ def main():
         created = as_of - dt.timedelta(days=float(rng.uniform(0, 6 * 365)))
         if rng.random() < 0.02:
             created = as_of - dt.timedelta(hours=float(rng.uniform(1, 24 * 6)))
-        if rng.random() < 0.66:
+        if rng.random() < (0.66 if args.coverage == "legacy" else 0.9):
             seen = as_of - dt.timedelta(days=float(rng.uniform(0, 360)))
         else:
             seen = as_of - dt.timedelta(days=float(rng.uniform(370, 5 * 365)))
@@ -457,7 +572,7 @@ def main():
             if kind == "copy":
                 values = dict(own_values[int(rng.integers(len(own_values)))])
             else:
-                values = enter(rng, body.pattern(full), habit)
+                values = enter(rng, body.pattern(full, breasts), habit)
             if canary:
                 # Distinctive: every value ends in .7 mm, mid-range, all of the top pattern.
                 values = {}

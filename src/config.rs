@@ -58,9 +58,9 @@ pub struct ReleaseConfig {
     /// half-finished key rotation or migration) shows as tens of percent.
     #[serde(default = "default_max_malformed_share")]
     pub max_malformed_share: f64,
-    /// Coverage planning merges smaller measurement patterns until each holds at least this many
-    /// people (never fewer than k), so that every pattern has several groups whose spread can be
-    /// restored; see `anonymize::coverage`.
+    /// Coverage planning completes smaller measurement patterns until each holds at least this
+    /// many people (never fewer than k; 5, the default k, by default: spread restoration pools
+    /// across patterns, so a pattern of one group needs no more); see `anonymize::coverage`.
     #[serde(default = "default_min_pattern_people")]
     pub min_pattern_people: usize,
     /// A set published with fewer measurements than this (after coverage planning) is
@@ -295,7 +295,7 @@ fn default_max_malformed_share() -> f64 {
     0.05
 }
 fn default_min_pattern_people() -> usize {
-    25
+    5
 }
 fn default_min_published_measurements() -> usize {
     3

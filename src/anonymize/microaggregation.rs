@@ -1,7 +1,8 @@
 //! The default release method ([`microaggregate`]): coverage planning into patterns of at least
-//! `min_pattern_people` people, then MDAV within each coverage pattern, then the pattern's
-//! covariance restored by a linear map of its group means ([`super::variance`]), then the means
-//! kept within the plausible ranges and rounded to the published precision.
+//! `min_pattern_people` people, then MDAV within each coverage pattern, then each group's mean
+//! given back the spread that averaging removed, by a draw of the within-group covariance pooled
+//! across patterns ([`super::variance`]), then kept within the plausible ranges and rounded to
+//! the published precision.
 //!
 //! **Guarantee.** Every released row is identical (same pattern, same rounded values) to the rows
 //! of at least `k` distinct people: the k-anonymity of microaggregated data (Domingo-Ferrer &
@@ -27,7 +28,7 @@ use rayon::prelude::*;
 use super::coverage::{plan_coverage, CoveragePlan};
 use super::global::ClassConstraint;
 use super::mdav::{Mdav, Points};
-use super::variance::restore_spread;
+use super::variance::{restore, PatternMoments, PooledWithin};
 use crate::measurements::Catalog;
 use crate::observe::Progress;
 use crate::table::MeasurementTable;
@@ -190,7 +191,7 @@ fn aggregate(
         }
     }
     let mdav = Mdav::new(k, exact_limit);
-    let released: Vec<PatternRelease> = by_pattern
+    let formed: Vec<FormedPattern> = by_pattern
         .into_par_iter()
         .map(|(pattern, records)| {
             let columns: Vec<usize> = (0..width).filter(|c| pattern & (1 << c) != 0).collect();
@@ -210,17 +211,51 @@ fn aggregate(
             };
             let mut groups = mdav.groups(points);
             let mut suppressed = 0;
-            let mut restored = None;
+            let mut moments = None;
             match release_kind {
                 Release::Means { constraints } if !constraints.is_empty() => {
                     (groups, suppressed) =
                         merge_until_accepted(groups, points, &records, constraints);
                 }
                 Release::Means { .. } => {}
-                Release::Restored { bounds } => {
-                    restored = Some((restore_spread(&coordinates, columns.len(), &groups), bounds));
+                Release::Restored { .. } => {
+                    moments = Some(PatternMoments::of(&coordinates, columns.clone(), &groups));
                 }
             }
+            FormedPattern {
+                records,
+                columns,
+                persons,
+                groups,
+                suppressed,
+                moments,
+            }
+        })
+        .collect();
+    let pooled = match release_kind {
+        Release::Restored { .. } => Some(PooledWithin::of(
+            formed.iter().filter_map(|f| f.moments.as_ref()),
+            width,
+        )),
+        Release::Means { .. } => None,
+    };
+    let released: Vec<PatternRelease> = formed
+        .into_par_iter()
+        .map(|formed| {
+            let FormedPattern {
+                records,
+                columns,
+                persons,
+                groups,
+                suppressed,
+                moments,
+            } = formed;
+            let restored = match (release_kind, &moments, &pooled) {
+                (Release::Restored { bounds }, Some(moments), Some(pooled)) => {
+                    Some((restore(moments, pooled), bounds))
+                }
+                _ => None,
+            };
             let mut release = PatternRelease {
                 values: Vec::with_capacity(records.len() * width),
                 source: Vec::with_capacity(records.len()),
@@ -284,6 +319,17 @@ fn aggregate(
     }
     result.smallest_group_people = if result.groups == 0 { 0 } else { smallest };
     result
+}
+
+/// One coverage pattern after MDAV: its records, columns, people and groups (indices into
+/// `records`), and what restoration needs of it.
+struct FormedPattern {
+    records: Vec<usize>,
+    columns: Vec<usize>,
+    persons: Vec<u32>,
+    groups: Vec<Vec<usize>>,
+    suppressed: usize,
+    moments: Option<PatternMoments>,
 }
 
 /// The released rows of one coverage pattern, groups numbered from 0 within the pattern.

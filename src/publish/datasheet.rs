@@ -485,23 +485,25 @@ fn anonymization(text: &mut String, release: &Release<'_>) {
          1. **Cleaning.** {cleaning}\n\
          2. **Measurement patterns.** Which measurements a set has identifies people too, so \
          sets are only grouped with sets of the same pattern. A pattern shared by fewer than \
-         {min_pattern} people joins a larger pattern it contains or is merged with other small \
-         patterns into the measurements they have in common, whichever drops the fewest values \
-         ({coarsened} records, {dropped} values dropped); only sets that share no measurement \
-         with any pattern of k = {k} people are suppressed ({suppressed} records, \
+         {min_pattern} people borrows people from wider patterns that contain it (they are \
+         published with its measurements), joins a narrower pattern it contains, or is merged \
+         with another pattern into the measurements they have in common, whichever drops the \
+         fewest values, rare measurements weighing more ({coarsened} records, {dropped} values \
+         dropped); only sets that cannot keep {min_published} measurements in a pattern of \
+         k = {k} people are suppressed ({suppressed} records, \
          {share:.2}% of the eligible sets).\n\
          3. **Microaggregation (MDAV).** Within each pattern, values are standardized by their \
          column's standard deviation and MDAV (Domingo-Ferrer & Torra, 2005) forms groups of at \
          least k = {k} *distinct people*. A pattern with more than {exact} records is first cut \
          into cells by recursive median splits (each keeping at least 2k people) and MDAV runs \
          exactly within each cell. Each record is replaced by its group's mean.\n\
-         4. **Spread restoration.** Group means shrink the spread, so within each pattern one \
-         linear map of the group means (the optimal-transport map between the covariance of the \
-         means and that of the pattern's sets; one stretch per measurement for a pattern with \
-         fewer groups than measurements) gives the released values the pattern's standard \
-         deviations and correlations back. It moves whole groups, so every released row is \
-         still shared by at least k people; it uses the pattern's covariance, an aggregate of at \
-         least {min_pattern} people. Values are then kept within their plausible range and \
+         4. **Spread restoration.** Group means shrink the spread, so each group's mean gets \
+         a random draw of the spread that averaging removed: the within-group covariance of its \
+         pattern, shrunk towards that pooled over all patterns, scaled by the group's own \
+         spread (Oganian & Karr, 2006, microaggregation followed by noise). On patterns of many \
+         groups the draws are adjusted so that the pattern's covariance is kept exactly. The \
+         draw moves whole groups, so every released row is still shared by at least k people; \
+         it uses within-group covariances, aggregates of at least {min_pattern} people. Values are then kept within their plausible range and \
          rounded to the step shown under *Columns*.\n\
          5. **De-identification.** Only {measurement} columns are kept; rows are sorted by value \
          and each gets a random UUID drawn under a key from the data holder's secret (or the \
@@ -523,6 +525,7 @@ fn anonymization(text: &mut String, release: &Release<'_>) {
         share = counts.suppressed_share * 100.0,
         exact = config.mdav_exact_limit,
         min_pattern = config.min_pattern_people.max(report.k_requested),
+        min_published = config.min_published_measurements,
         seed = report.seed,
         gates = gates(config),
         achieved = report.k_achieved,
