@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 
 use rayon::prelude::*;
 
+use super::calibrate::calibrate_marginals;
 use super::coverage::{plan_coverage, CoveragePlan};
 use super::global::ClassConstraint;
 use super::mdav::{Mdav, Points};
@@ -282,7 +283,7 @@ fn aggregate(
                                 / group.len() as f64
                         }
                     };
-                    row[c] = round_to(value, rounding[c]);
+                    row[c] = value;
                 }
                 for &member in group {
                     release.values.extend_from_slice(&row);
@@ -318,6 +319,22 @@ fn aggregate(
         smallest = smallest.min(release.smallest);
     }
     result.smallest_group_people = if result.groups == 0 { 0 } else { smallest };
+    if let Release::Restored { .. } = release_kind {
+        calibrate_marginals(
+            &mut result.values,
+            width,
+            &result.group,
+            result.groups,
+            |row, c| table.row(result.source[row])[c],
+        );
+    }
+    for row in result.values.chunks_exact_mut(width.max(1)) {
+        for (value, &step) in row.iter_mut().zip(rounding) {
+            if !value.is_nan() {
+                *value = round_to(*value, step);
+            }
+        }
+    }
     result
 }
 

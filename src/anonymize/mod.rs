@@ -20,6 +20,7 @@
 //! people); `engine` runs a method on it for the `anonymize` command (perturb → constraints →
 //! method → assemble → risk); `sse` measures the information loss of numeric releases.
 
+pub mod calibrate;
 pub mod coverage;
 pub mod dataset;
 pub mod engine;

@@ -26,19 +26,16 @@
 //!   groups, `d` its columns), negative eigenvalues of the result set to zero. Its variances stay
 //!   its own: they are unbiased, so the columns' spread adds up over patterns (pooling them
 //!   moved the spread between patterns of tight low-dimensional groups and loose wide ones).
-//! - **Narrow patterns of more groups than columns** (fewer than half the table's columns) keep
-//!   the deterministic map of their means instead:
-//!   `g ↦ μ + A (g − μ)` with `A = Σ_G^{-1/2} (Σ_G^{1/2} Σ_X Σ_G^{1/2})^{1/2} Σ_G^{-1/2}` gives the
-//!   means the records' covariance `Σ_X` exactly and moves them the least (the optimal-transport
-//!   map between Gaussians, Knott & Smith 1984; Olkin & Pukelsheim 1982), and it keeps the shape
-//!   of the distribution better than added noise (measured in BENCHMARKS.md). Wide patterns
-//!   always draw: a mapped mean stays the nearest released row to its members, and an attacker
-//!   who knows a whole wide set told members from held-out people by that distance (membership
-//!   AUC 0.74 on the wide sets of `anonpub sample --users 10000`, the trade measured in
-//!   BENCHMARKS.md), while a draw of the within-group spread puts the row as far from its
-//!   members as from a fresh person of the group. The map is used when
-//!   `Σ_G` has full rank and no direction is stretched more than [`MAX_STRETCH`]; otherwise the
-//!   draws. When a pattern drawing noise has at least `2d + 2` groups, the draws are made
+//! - **Every pattern draws.** An earlier version moved the means of patterns with more groups
+//!   than columns by the optimal-transport map to the records' covariance (Knott & Smith 1984),
+//!   which is deterministic and kept a column's shape better than added noise. But a mapped mean
+//!   stays the nearest released row to its own members, and an attacker who knows a whole set
+//!   told members from held-out people by that distance (membership AUC 0.74 on the wide sets of
+//!   `anonpub sample --users 10000`, 0.62 over every set of the embedded sample), while a draw
+//!   of the within-group spread puts the row as far from its members as from a fresh person of
+//!   the group (0.57 on both). The shape that the draws blur is given back by the marginal calibration
+//!   that follows ([`super::calibrate`]), which replaced the map's advantage. When a pattern has
+//!   at least `2d + 2` groups, the draws are made
 //!   orthogonal (weighted by group size) to the constant and to the group means, then whitened,
 //!   so that its covariance is exactly `Σ_means + W`; smaller patterns get centred draws of
 //!   covariance `W` (exact in expectation).
@@ -76,9 +73,6 @@ use sha2::{Digest, Sha256};
 /// pattern: a pattern relies on its own estimate once its own degrees of freedom reach ten per
 /// column (half and half).
 pub const POOL_DEGREES: f64 = 10.0;
-
-/// Largest factor by which the transport map may stretch any direction.
-pub const MAX_STRETCH: f64 = 10.0;
 
 /// Degrees of freedom of the prior that a group spreads as its pattern's average group does.
 pub const SPREAD_PRIOR: f64 = 8.0;
@@ -218,11 +212,6 @@ pub fn restore(pattern: &PatternMoments, pooled: &PooledWithin) -> Vec<f64> {
     if dim == 0 || groups == 0 {
         return pattern.means.clone();
     }
-    if groups > dim && 2 * dim < pooled.width {
-        if let Some(mapped) = transport(pattern) {
-            return mapped;
-        }
-    }
     let target = target_within(pattern, pooled);
     let root = matrix_function(&SymmetricEigen::new(target), |v| v.max(0.0).sqrt());
     let mut rng = ChaCha20Rng::from_seed(seed(pattern));
@@ -280,46 +269,6 @@ pub fn restore(pattern: &PatternMoments, pooled: &PooledWithin) -> Vec<f64> {
         }
     }
     released
-}
-
-/// The group means moved by the optimal-transport map from their covariance to the records'
-/// (`Σ_means + W`): `A = S⁻¹ (S Σ_X S)^{1/2} S⁻¹` with `S = Σ_means^{1/2}`, applied around the
-/// records' mean. `None` when the means' covariance is rank-deficient or the map would stretch a
-/// direction more than [`MAX_STRETCH`] (a pattern of near-identical groups).
-fn transport(pattern: &PatternMoments) -> Option<Vec<f64>> {
-    let (dim, groups) = (pattern.dim(), pattern.sizes.len());
-    let records = pattern.records() as f64;
-    let centre: Vec<f64> = (0..dim)
-        .map(|c| {
-            (0..groups)
-                .map(|g| pattern.sizes[g] as f64 * pattern.means[g * dim + c])
-                .sum::<f64>()
-                / records
-        })
-        .collect();
-    let offsets = DMatrix::from_fn(groups, dim, |g, c| pattern.means[g * dim + c] - centre[c]);
-    let weights: Vec<f64> = pattern.sizes.iter().map(|&s| s as f64).collect();
-    let between = weighted_gram(&offsets, &weights) / records;
-    let raw = &between + DMatrix::from_row_slice(dim, dim, &pattern.within);
-    let eigen = SymmetricEigen::new(between);
-    let largest = eigen.eigenvalues.max();
-    if largest <= 0.0 || eigen.eigenvalues.min() <= RANK_TOLERANCE * largest {
-        return None;
-    }
-    let root = matrix_function(&eigen, f64::sqrt);
-    let inverse_root = matrix_function(&eigen, |v| 1.0 / v.sqrt());
-    let middle = SymmetricEigen::new(&root * raw * &root);
-    let middle_root = matrix_function(&middle, |v| v.max(0.0).sqrt());
-    let map = &inverse_root * middle_root * &inverse_root;
-    if SymmetricEigen::new(map.clone()).eigenvalues.max() > MAX_STRETCH {
-        return None;
-    }
-    let moved = offsets * map;
-    let mut released = Vec::with_capacity(groups * dim);
-    for g in 0..groups {
-        released.extend((0..dim).map(|c| centre[c] + moved[(g, c)]));
-    }
-    Some(released)
 }
 
 /// Per group, the factor its draw is scaled by: the square root of its own spread relative to

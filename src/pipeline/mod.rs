@@ -666,9 +666,9 @@ pub(crate) fn parameters(
         min_pattern_people: config.min_pattern_people,
         min_published_measurements: plan.method.min_published,
         retention_months: config.retention_months,
-        spread_restoration:
-            "per pattern: optimal-transport map of the group means to the pattern's covariance"
-                .into(),
+        spread_restoration: "per group: a draw of its pattern's within-group covariance; then \
+             per column: groups in order take the means of bands of the raw values"
+            .into(),
         thresholds: config.thresholds.clone(),
     }
 }
