@@ -429,6 +429,7 @@ FIRST = ["ana", "jo", "mika", "sam", "lee", "noor", "ines", "olu", "kai", "zoë"
 
 
 def main():
+    global MINORITY_BUST_SHARE
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--users", type=int, required=True)
     ap.add_argument("--seed", type=int, required=True)
@@ -437,7 +438,11 @@ def main():
     ap.add_argument("--as-of", required=True)
     ap.add_argument("--coverage", choices=["designs", "legacy"], default="designs",
                     help="which sets record which measurements (legacy: the first version's)")
+    ap.add_argument("--minority-bust-share", type=float, default=0.11,
+                    help="share of the sets of people without breasts that record a few bust "
+                         "measurements (a larger share makes those columns clearly bimodal)")
     args = ap.parse_args()
+    MINORITY_BUST_SHARE = args.minority_bust_share
 
     rng = np.random.default_rng(args.seed)
     catalog = load_catalog()

@@ -542,8 +542,8 @@ mod tests {
         assert_eq!(thresholds.max_differencing_recovered, Some(0.03));
         assert_eq!(thresholds.max_fake_accounts_recovered, Some(0.05));
         assert_eq!(thresholds.max_public_exposed_share, Some(0.0));
-        // Judged only where the configuration sets it (see `membership::Membership`).
-        assert_eq!(thresholds.max_membership_auc, None);
+        // On by default (see `membership::Membership`).
+        assert_eq!(thresholds.max_membership_auc, Some(0.65));
         settings.validate(&thresholds).unwrap();
         let off = AttackSettings {
             enabled: false,
