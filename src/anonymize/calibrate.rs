@@ -46,59 +46,57 @@ pub fn calibrate_marginals(
     width: usize,
     group: &[usize],
     groups: usize,
-    raw: impl Fn(usize, usize) -> f64 + Sync,
+    raw: impl Fn(usize, usize) -> f64,
 ) {
     if width == 0 {
         return;
     }
     let rows = values.len() / width;
     assert_eq!(group.len(), rows, "one group number per released row");
+    // One pass over the rows, reading each record's raw values together.
+    let mut size = vec![0usize; groups];
+    let mut first_row = vec![usize::MAX; groups];
+    let mut raw_columns: Vec<Vec<f64>> = vec![Vec::new(); width];
+    for (row, &g) in group.iter().enumerate() {
+        size[g] += 1;
+        first_row[g] = first_row[g].min(row);
+        for (c, column) in raw_columns.iter_mut().enumerate() {
+            if !values[row * width + c].is_nan() {
+                column.push(raw(row, c));
+            }
+        }
+    }
     let released: &[f64] = values;
-    let calibrated: Vec<Vec<f64>> = (0..width)
+    let calibrated: Vec<Vec<f64>> = raw_columns
         .into_par_iter()
-        .map(|c| column_bands(released, width, c, group, groups, &raw))
+        .enumerate()
+        .map(|(c, mut sorted_raw)| {
+            sorted_raw.sort_unstable_by(f64::total_cmp);
+            let value = |g: usize| released[first_row[g] * width + c];
+            let mut order: Vec<usize> = (0..groups)
+                .filter(|&g| size[g] > 0 && !value(g).is_nan())
+                .collect();
+            order.sort_unstable_by(|&a, &b| value(a).total_cmp(&value(b)).then(a.cmp(&b)));
+            let mut band_mean = vec![f64::NAN; groups];
+            let mut start = 0;
+            for g in order {
+                let band = &sorted_raw[start..start + size[g]];
+                band_mean[g] = band.iter().sum::<f64>() / band.len() as f64;
+                start += size[g];
+            }
+            band_mean
+        })
         .collect();
     for (row, &g) in group.iter().enumerate() {
-        for (c, column) in calibrated.iter().enumerate() {
-            let value = &mut values[row * width + c];
+        for (value, column) in values[row * width..(row + 1) * width]
+            .iter_mut()
+            .zip(&calibrated)
+        {
             if !value.is_nan() {
                 *value = column[g];
             }
         }
     }
-}
-
-/// Per group, the calibrated value of column `c` (NaN for groups that do not publish it).
-fn column_bands(
-    values: &[f64],
-    width: usize,
-    c: usize,
-    group: &[usize],
-    groups: usize,
-    raw: &impl Fn(usize, usize) -> f64,
-) -> Vec<f64> {
-    let mut size = vec![0usize; groups];
-    let mut released = vec![f64::NAN; groups];
-    let mut sorted_raw = Vec::new();
-    for (row, &g) in group.iter().enumerate() {
-        let value = values[row * width + c];
-        if !value.is_nan() {
-            size[g] += 1;
-            released[g] = value;
-            sorted_raw.push(raw(row, c));
-        }
-    }
-    sorted_raw.sort_unstable_by(f64::total_cmp);
-    let mut order: Vec<usize> = (0..groups).filter(|&g| size[g] > 0).collect();
-    order.sort_unstable_by(|&a, &b| released[a].total_cmp(&released[b]).then(a.cmp(&b)));
-    let mut band_mean = vec![f64::NAN; groups];
-    let mut start = 0;
-    for g in order {
-        let band = &sorted_raw[start..start + size[g]];
-        band_mean[g] = band.iter().sum::<f64>() / band.len() as f64;
-        start += size[g];
-    }
-    band_mean
 }
 
 #[cfg(test)]
