@@ -11,8 +11,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+use super::coding;
 use super::hierarchy::{Hierarchy, HierarchyError, DEFAULT_DELIMITER};
-use super::noise::{self, NoiseKey, NoiseSpec};
 use crate::error::{Error, Result};
 use crate::extract::table::{CodedColumn, CodedTable};
 use crate::schema::{ColumnSpec, ColumnType, DatasetSchema, Role};
@@ -22,13 +22,13 @@ use crate::schema::{ColumnSpec, ColumnType, DatasetSchema, Role};
 pub struct Column {
     /// The column's schema entry.
     pub spec: ColumnSpec,
-    /// Cell texts, coded (rewritten after perturbation of a numeric column).
+    /// Cell texts, coded (rewritten after top/bottom coding or rounding of a numeric column).
     pub cells: CodedColumn,
     /// Parsed values of a numeric column (NaN for an empty cell), one per row; `None` for text
     /// columns.
     pub numbers: Option<Vec<f64>>,
-    /// A quasi-identifier's `hierarchy` file and each row's base code in it. Perturbation never
-    /// touches such columns (the schema and `--noise-columns` refuse it), so the codes stay valid.
+    /// A quasi-identifier's `hierarchy` file and each row's base code in it. Coding and rounding
+    /// never touch such columns (the schema refuses them there), so the codes stay valid.
     listed: Option<(Hierarchy, Vec<u32>)>,
 }
 
@@ -57,26 +57,14 @@ pub struct PersonKey {
     pub persons: Vec<u32>,
 }
 
-/// What perturbation to apply before anonymization (see [`super::noise`]).
-#[derive(Debug, Clone)]
-pub struct Perturbation {
-    /// Additive noise and the columns it applies to (by default the numeric quasi-identifiers
-    /// without a hierarchy file).
-    pub noise: Option<(NoiseSpec, Option<Vec<String>>)>,
-    /// Seed of the noise generator.
-    pub seed: u64,
-}
-
-/// What perturbation did, in counts per column.
+/// What coding and rounding did, in counts per column.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct PerturbationCounts {
-    /// Columns that received noise, with the number of values perturbed.
-    pub noise: BTreeMap<String, usize>,
     /// Columns with a `bottom_code`, with the number of values raised to it.
     pub bottom_coded: BTreeMap<String, usize>,
     /// Columns with a `top_code`, with the number of values lowered to it.
     pub top_coded: BTreeMap<String, usize>,
-    /// Columns rounded to their schema `rounding` step (or to whole numbers, for noisy integers).
+    /// Columns rounded to their schema `rounding` step (or to whole numbers, for coded integers).
     pub rounded: Vec<String>,
 }
 
@@ -172,46 +160,20 @@ impl Dataset {
         )
     }
 
-    /// Applies top/bottom coding, noise and rounding to numeric columns, in that order, and
-    /// rewrites their text. Noise is keyed by the seed and a digest of the table as read (see
-    /// [`super::noise`]).
-    pub fn perturb(&mut self, perturbation: &Perturbation) -> Result<PerturbationCounts> {
+    /// Applies top/bottom coding and rounding to numeric columns, in that order, and rewrites
+    /// their text (see [`super::coding`]).
+    pub fn perturb(&mut self) -> PerturbationCounts {
         let mut counts = PerturbationCounts::default();
-        let noisy: Vec<usize> = match &perturbation.noise {
-            Some((_, Some(names))) => names
-                .iter()
-                .map(|name| self.noise_column(name))
-                .collect::<Result<_>>()?,
-            Some((_, None)) => self.default_noise_columns(),
-            None => Vec::new(),
-        };
-        let key = perturbation.noise.as_ref().map(|_| {
-            let digest = noise::table_digest(self.columns.iter().map(|c| {
-                let cells = &c.cells;
-                (
-                    c.spec.name.as_str(),
-                    (0..cells.codes.len()).map(move |r| cells.cell(r)),
-                )
-            }));
-            NoiseKey::derive(perturbation.seed, &digest)
-        });
-        for (index, column) in self.columns.iter_mut().enumerate() {
+        for column in &mut self.columns {
             let Some(values) = column.numbers.as_mut() else {
                 continue;
             };
             let spec = &column.spec;
             let original = values.clone();
             let mut changed = false;
-            if let (Some((noise_spec, _)), Some(key)) = (&perturbation.noise, &key) {
-                if noisy.contains(&index) {
-                    let perturbed =
-                        noise::add_noise(values, noise_spec, &mut key.column_rng(index));
-                    counts.noise.insert(spec.name.clone(), perturbed);
-                    changed = true;
-                }
-            }
             if spec.bottom_code.is_some() || spec.top_code.is_some() {
-                let (bottom, top) = noise::top_bottom_code(values, spec.bottom_code, spec.top_code);
+                let (bottom, top) =
+                    coding::top_bottom_code(values, spec.bottom_code, spec.top_code);
                 if spec.bottom_code.is_some() {
                     counts.bottom_coded.insert(spec.name.clone(), bottom);
                 }
@@ -224,7 +186,7 @@ impl Dataset {
                 .rounding
                 .or_else(|| (changed && spec.value_type == ColumnType::Integer).then_some(1.0));
             if let Some(step) = step {
-                noise::round_column(values, step);
+                coding::round_column(values, step);
                 counts.rounded.push(spec.name.clone());
             }
             // Keep the text as read unless a value moved (rounding whole millimetres to 1 mm
@@ -237,36 +199,7 @@ impl Dataset {
                 column.cells = code_numbers(values.iter().copied());
             }
         }
-        Ok(counts)
-    }
-
-    /// Validates a column named for noise: numeric, and not generalized through a hierarchy file
-    /// whose listed values noise would break.
-    fn noise_column(&self, name: &str) -> Result<usize> {
-        let index = self.position(name).ok_or_else(|| Error::InvalidArgument {
-            name: "--noise-columns",
-            problem: format!("`{name}` is not a published column of the schema"),
-        })?;
-        let spec = &self.columns[index].spec;
-        if !spec.is_numeric() || spec.hierarchy.is_some() {
-            return Err(Error::InvalidArgument {
-                name: "--noise-columns",
-                problem: format!(
-                    "`{name}` must be a numeric column without a `hierarchy` file (noisy values are not listed in it)"
-                ),
-            });
-        }
-        Ok(index)
-    }
-
-    /// Default noise columns: numeric quasi-identifiers without a hierarchy file.
-    fn default_noise_columns(&self) -> Vec<usize> {
-        (0..self.columns.len())
-            .filter(|&c| {
-                let spec = &self.columns[c].spec;
-                spec.role == Role::QuasiIdentifier && spec.is_numeric() && spec.hierarchy.is_none()
-            })
-            .collect()
+        counts
     }
 
     /// How a quasi-identifier generalizes, with each row's base code: its `hierarchy` file, or
@@ -590,25 +523,13 @@ mod tests {
             Path::new("t.toml"),
         )
         .unwrap();
-        let spec = NoiseSpec::new(noise::Distribution::Gaussian, 0.1, false).unwrap();
-        assert_eq!(data.default_noise_columns(), vec![0]);
-        let counts = data
-            .perturb(&Perturbation {
-                noise: Some((spec, None)),
-                seed: 4,
-            })
-            .unwrap();
-        assert_eq!(counts.noise["age"], 6);
+        let counts = data.perturb();
+        assert_eq!(counts.bottom_coded["age"], 1);
+        assert_eq!(counts.top_coded["age"], 1);
         assert_eq!(counts.rounded, vec!["age".to_string()]);
         let values = data.columns[0].numbers.as_ref().unwrap();
-        assert!(values
-            .iter()
-            .all(|v| (20.0..=80.0).contains(v) && v.fract() == 0.0));
+        assert_eq!(values, &[20.0, 50.0, 80.0, 33.0, 47.0, 61.0]);
         assert_eq!(data.columns[0].cells.cell(0), format_number(values[0]));
-        let bad = Perturbation {
-            noise: Some((spec, Some(vec!["job".into()]))),
-            seed: 4,
-        };
-        assert!(data.perturb(&bad).is_err());
+        assert_eq!(data.columns[0].cells.cell(2), "80");
     }
 }

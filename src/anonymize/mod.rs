@@ -11,7 +11,7 @@
 //!   used by `microaggregation` after `coverage` planning — the FreeSewing release method;
 //! - `variance`: spread restoration of the group means of one coverage pattern, the last step of
 //!   `microaggregation`;
-//! - `noise`: top/bottom coding, additive noise and rounding of numeric columns.
+//! - `coding`: top/bottom coding and rounding of numeric columns, as the schema asks.
 //!
 //! Privacy models besides k-anonymity, as per-class constraints (`model::ClassConstraint`):
 //! `ldiversity` and `tcloseness`.
@@ -20,6 +20,7 @@
 //! people); `engine` runs a method on it for the `anonymize` command (perturb → constraints →
 //! method → assemble → risk); `sse` measures the information loss of numeric releases.
 
+pub mod coding;
 pub mod coverage;
 pub mod dataset;
 pub mod engine;
@@ -34,7 +35,6 @@ pub mod method;
 pub mod microaggregation;
 pub mod model;
 pub mod mondrian;
-pub mod noise;
 pub mod output;
 #[cfg(test)]
 mod properties;

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use proptest::prelude::*;
 
-use super::dataset::{Dataset, Perturbation};
+use super::dataset::Dataset;
 use super::engine::{run, Method, NumericRelease, Request};
 use super::ldiversity::Variant;
 use super::output::OutputTable;
@@ -312,10 +312,6 @@ fn check(
         t_closeness: model.t,
         numeric,
         mdav_exact_limit: 16,
-        perturbation: Perturbation {
-            noise: None,
-            seed: 0,
-        },
     };
     let rows = case.ages.len();
     let input = text_table(case);
