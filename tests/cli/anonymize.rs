@@ -8,12 +8,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::fixtures::*;
-use crate::generalized::{data, publish_clients};
+use crate::generalized::publish_clients;
 use crate::numeric_table::{clinic_rows, write_table};
-
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
 
 fn arx(file: &str) -> PathBuf {
     repo("tests/data/arx-adult").join(file)
@@ -47,10 +43,6 @@ fn verifies(out: &Path) -> String {
     let text = run.stdout();
     assert!(text.contains("checks passed"), "{text}");
     text
-}
-
-fn report(out: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap()
 }
 
 /// The release's rows without `record_id`, header first.

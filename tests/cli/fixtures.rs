@@ -265,3 +265,66 @@ pub fn reseal_release(dir: &Path) {
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     reseal(dir, &names);
 }
+
+/// A path inside the repository (`repo("data/sample.sqlite")`).
+pub fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// A file of the altered client tables in `tests/data/alterations`.
+pub fn data(name: &str) -> PathBuf {
+    repo("tests/data/alterations").join(name)
+}
+
+/// A JSON file, parsed.
+pub fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// The `report.json` of the release in `out`.
+pub fn report(out: &Path) -> serde_json::Value {
+    json(&out.join("report.json"))
+}
+
+/// Writes `text` as `release.toml` in `dir` and returns its path, for `--config`.
+pub fn write_config(dir: &Path, text: &str) -> String {
+    let path = dir.join("release.toml");
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// The README's sample published with `extra` into a fresh temporary directory, which the
+/// caller keeps alive.
+pub fn published_sample(extra: &[&str]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("release");
+    publish_sample(&out, extra).expect_code(0);
+    (dir, out)
+}
+
+/// `verify` of the release in `out`, with `extra`.
+pub fn verify(out: &Path, extra: &[&str]) -> Run {
+    let mut args = vec!["verify", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    anonpub(&args, &[])
+}
+
+/// A small deterministic generator (xorshift64*), so that a table the tests write is the same on
+/// every run, and unlike anything anonpub's own generator makes.
+pub struct Draw(pub u64);
+
+impl Draw {
+    /// A uniform draw in [0, 1).
+    pub fn next(&mut self) -> f64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// A standard normal draw (Box–Muller).
+    pub fn normal(&mut self) -> f64 {
+        let (u, v) = (self.next().max(1e-12), self.next());
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    }
+}

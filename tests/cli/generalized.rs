@@ -4,16 +4,9 @@
 //! k, l and t from the released rows alone, even against a resealed, doctored report.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::fixtures::*;
-
-/// A file of the alterations marketplace's example tables.
-pub fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/alterations")
-        .join(name)
-}
 
 /// Publishes the clients with `config` (written beside `out`) and returns the run.
 pub fn publish_clients(out: &Path, config: &str) -> Run {
@@ -40,10 +33,6 @@ pub fn publish_clients(out: &Path, config: &str) -> Run {
         ],
         &[],
     )
-}
-
-fn report(out: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap()
 }
 
 /// The released rows as (quasi-identifier cells, service), read with the csv crate directly.
@@ -173,7 +162,7 @@ fn verify_recomputes_l_and_t_and_fails_a_resealed_report_that_claims_more() {
         serde_json::to_vec_pretty(&doctored).unwrap(),
     )
     .unwrap();
-    reseal(&out);
+    reseal_release(&out);
     let run = anonpub(&["verify", out.to_str().unwrap()], &[]).expect_code(1);
     let stdout = run.stdout();
     for check in ["l-diversity", "t-closeness"] {
@@ -187,42 +176,6 @@ fn verify_recomputes_l_and_t_and_fails_a_resealed_report_that_claims_more() {
     assert!(!stdout
         .lines()
         .any(|line| line.contains("checksums") && line.contains("FAIL")));
-}
-
-/// Rewrites the manifest's entry for report.json and SHA256SUMS, as a forger would.
-fn reseal(out: &Path) {
-    use sha2::{Digest, Sha256};
-    let digest = |name: &str| {
-        format!(
-            "{:x}",
-            Sha256::digest(std::fs::read(out.join(name)).unwrap())
-        )
-    };
-    let mut manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
-    for file in manifest["files"].as_array_mut().unwrap() {
-        let name = file["path"].as_str().unwrap().to_string();
-        file["sha256"] = digest(&name).into();
-        file["bytes"] = std::fs::metadata(out.join(&name)).unwrap().len().into();
-    }
-    std::fs::write(
-        out.join("manifest.json"),
-        serde_json::to_vec_pretty(&manifest).unwrap(),
-    )
-    .unwrap();
-    let sums = std::fs::read_to_string(out.join("SHA256SUMS")).unwrap();
-    let resealed: String = sums
-        .lines()
-        .map(|line| {
-            let name = line
-                .split_whitespace()
-                .last()
-                .unwrap()
-                .trim_start_matches('*');
-            format!("{}  {name}\n", digest(name))
-        })
-        .collect();
-    std::fs::write(out.join("SHA256SUMS"), resealed).unwrap();
 }
 
 #[test]

@@ -6,12 +6,6 @@ use std::path::Path;
 
 use crate::fixtures::*;
 
-fn write_config(dir: &Path, text: &str) -> String {
-    let path = dir.join("release.toml");
-    std::fs::write(&path, text).unwrap();
-    path.to_str().unwrap().to_string()
-}
-
 #[test]
 fn the_chart_joins_the_release_and_the_ledger_keeps_the_lifetime_budget() {
     let dir = tempfile::tempdir().unwrap();
@@ -272,24 +266,6 @@ fn a_two_way_table_of_bands_is_published_and_verified() {
         .unwrap()
         .contains("bands of chest × waistToFloor"));
     anonpub(&["verify", out.to_str().unwrap()], &[]).expect_code(0);
-}
-
-/// A small deterministic generator (xorshift64*), so the survey table is the same on every run.
-struct Draw(u64);
-
-impl Draw {
-    fn next(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// A standard normal draw (Box–Muller).
-    fn normal(&mut self) -> f64 {
-        let (u, v) = (self.next().max(1e-12), self.next());
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
 }
 
 /// A sizing survey's person table in cm, unlike anything the generator makes: `people`

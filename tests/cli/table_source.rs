@@ -5,18 +5,6 @@ use std::path::Path;
 
 use crate::fixtures::*;
 
-fn repo(path: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(path)
-        .to_str()
-        .unwrap()
-        .to_string()
-}
-
-fn report(out: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap()
-}
-
 fn publish_table(input: &Path, out: &Path, extra: &[&str]) -> Run {
     let schema = repo("schemas/freesewing-table.toml");
     let mut args = vec![
@@ -26,7 +14,7 @@ fn publish_table(input: &Path, out: &Path, extra: &[&str]) -> Run {
         "--input",
         input.to_str().unwrap(),
         "--schema",
-        &schema,
+        schema.to_str().unwrap(),
         "--as-of",
         "2026-11-01",
         "--out",
@@ -150,7 +138,7 @@ fn the_example_table_publishes_and_verifies() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("release");
     let input = repo("data/example-people.csv");
-    publish_table(Path::new(&input), &out, &[]).expect_code(0);
+    publish_table(&input, &out, &[]).expect_code(0);
     anonpub(&["verify", out.to_str().unwrap(), "-q"], &[]).expect_code(0);
     let (header, rows) = read_csv(&out.join("measurements.csv"));
     for private in ["person", "consent", "status", "last_seen"] {
@@ -213,7 +201,10 @@ fn bad_rows_of_a_table_are_left_out_and_counted() {
     let run = publish_table(
         &input,
         &out,
-        &["--config", &repo("tests/data/lenient.toml")],
+        &[
+            "--config",
+            repo("tests/data/lenient.toml").to_str().unwrap(),
+        ],
     );
     let run = run.expect_code(0);
     let excluded = &report(&out)["selection"]["excluded_sets"];
