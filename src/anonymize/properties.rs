@@ -12,7 +12,7 @@ use std::path::Path;
 
 use proptest::prelude::*;
 
-use super::dataset::Dataset;
+use super::dataset::{Dataset, Origin};
 use super::engine::{run, Method, NumericRelease, Request};
 use super::ldiversity::Variant;
 use super::output::OutputTable;
@@ -296,7 +296,7 @@ fn check(
     let dataset = Dataset::new(
         text_table(case).into(),
         &schema,
-        Path::new("random.csv"),
+        Origin::whole(Path::new("random.csv")),
         &dir.path().join("random.toml"),
     )
     .unwrap();

@@ -24,7 +24,7 @@ use zeroize::Zeroizing;
 
 use super::method::{Eligible, Groups, PublishMethod, Released};
 use super::{judge, parameters, report, Destination, Plan, Published, ReleaseKeys, SourcePlan};
-use crate::anonymize::dataset::Dataset;
+use crate::anonymize::dataset::{Dataset, Origin};
 use crate::anonymize::engine;
 use crate::deidentify::{record_id_seed, record_ids, RECORD_ID_LABEL};
 use crate::error::{Error, Result};
@@ -101,7 +101,12 @@ pub fn publish(
     let eligible = CodedTable::from(subset(table.text(), &rows));
     drop(table);
     let dataset = observer.time("check", || {
-        Dataset::new(eligible, &plan.schema, input, schema_path)
+        Dataset::new(
+            eligible,
+            &plan.schema,
+            Origin::subset(input, rows),
+            schema_path,
+        )
     })?;
     let keys = ReleaseKeys {
         group_noise: None,

@@ -10,6 +10,11 @@ use crate::fixtures::*;
 
 /// Publishes the clients with `config` (written beside `out`) and returns the run.
 pub fn publish_clients(out: &Path, config: &str) -> Run {
+    publish_clients_from(&data("clients.csv"), out, config)
+}
+
+/// Publishes `input`, a table of the clients' schema, with `config` (written beside `out`).
+fn publish_clients_from(input: &Path, out: &Path, config: &str) -> Run {
     let config_path = out.with_extension("toml");
     std::fs::write(&config_path, config).unwrap();
     anonpub(
@@ -18,7 +23,7 @@ pub fn publish_clients(out: &Path, config: &str) -> Run {
             "--source",
             "table",
             "--input",
-            data("clients.csv").to_str().unwrap(),
+            input.to_str().unwrap(),
             "--schema",
             data("clients.toml").to_str().unwrap(),
             "--config",
@@ -176,6 +181,35 @@ fn verify_recomputes_l_and_t_and_fails_a_resealed_report_that_claims_more() {
     assert!(!stdout
         .lines()
         .any(|line| line.contains("checksums") && line.contains("FAIL")));
+}
+
+/// A value its hierarchy does not list is exit 2 naming the line of the file, not its position
+/// among the eligible rows: here it stands on line 20, after rows left out as malformed,
+/// implausible, orphaned and outside the retention window.
+#[test]
+fn an_unlisted_value_is_refused_at_its_line_in_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(data("clients.csv")).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    // An eligible client of their own (consented, seen within the window) in a city the
+    // hierarchy does not know, as line 20 (line 1 is the header).
+    lines.insert(
+        19,
+        "C99999,client9999@example.org,1,2026-10-20,Atlantis,30,F,hem,2",
+    );
+    let input = dir.path().join("clients.csv");
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let out = dir.path().join("release");
+    let stderr = publish_clients_from(&input, &out, "[method]\nname = \"global\"\n")
+        .expect_code(2)
+        .stderr();
+    assert!(
+        stderr.contains("clients.csv (line 20, column `city`)")
+            && stderr.contains("hierarchy_city.csv")
+            && !stderr.contains("Atlantis"),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "nothing written");
 }
 
 #[test]
