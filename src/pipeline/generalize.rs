@@ -33,6 +33,7 @@ use crate::extract::source::{Owner, Source};
 use crate::extract::table::{CodedTable, TextTable};
 use crate::observe::Observer;
 use crate::publish::generalized::{stage_generalized, GeneralizedRelease};
+use crate::publish::Provenance;
 use crate::release::diversity::Classes;
 use crate::release::manifest::{InputFingerprint, FINGERPRINT_LABEL};
 use crate::release::plain::{PlainTable, PlainValues};
@@ -122,12 +123,14 @@ pub fn publish(
     let plain = released.plain_table();
     let release = GeneralizedRelease {
         table: &plain,
-        report: &report,
-        schema: &plan.schema,
-        config: &plan.config,
-        config_sha256: &plan.config_sha256,
-        input_fingerprint: &fingerprint,
-        source: &source,
+        provenance: Provenance {
+            report: &report,
+            schema: &plan.schema,
+            config: &plan.config,
+            config_sha256: &plan.config_sha256,
+            input_fingerprint: &fingerprint,
+            source: &source,
+        },
     };
     stage_generalized(&destination.out, destination.force, &release, observer)?.commit()?;
     Ok(Published { report, source })
