@@ -367,27 +367,18 @@ fn a_numeric_table_anonymizes_with_mdav_into_a_verified_release() {
     let config = dir.path().join("limit.toml");
     std::fs::write(&config, "mdav_exact_limit = 500\n").unwrap();
     let published_dir = dir.path().join("publish");
-    anonpub(
+    publish_table(
+        &table,
+        &schema,
+        &published_dir,
         &[
-            "publish",
-            "--source",
-            "table",
-            "--input",
-            table.to_str().unwrap(),
-            "--schema",
-            schema.to_str().unwrap(),
             "--key-file",
             key_arg,
-            "--as-of",
-            "2026-11-01",
             "--seed",
             "7",
             "--config",
             config.to_str().unwrap(),
-            "--out",
-            published_dir.to_str().unwrap(),
         ],
-        &[],
     )
     .expect_code(0);
     same_files(&out, &published_dir);

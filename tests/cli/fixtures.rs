@@ -181,6 +181,31 @@ pub fn publish_fixture(db: &Path, key: &Path, out: &Path, k: usize, extra: &[&st
     anonpub(&args, &[])
 }
 
+/// `publish --source table` of `input`, described by `schema`, into `out` as of 2026-11-01, with
+/// `extra` (its seed, key file or ledger, config, `-q`: whatever the test is about).
+pub fn publish_table(
+    input: impl AsRef<Path>,
+    schema: impl AsRef<Path>,
+    out: &Path,
+    extra: &[&str],
+) -> Run {
+    let mut args = vec![
+        "publish",
+        "--source",
+        "table",
+        "--input",
+        input.as_ref().to_str().unwrap(),
+        "--schema",
+        schema.as_ref().to_str().unwrap(),
+        "--as-of",
+        "2026-11-01",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    anonpub(&args, &[])
+}
+
 /// The config of fixture databases of a handful of people: the simulated attacks off, and sets
 /// of one or two measurements published. Two releases of five or ten people differ by one person
 /// in plain sight, so the default attack gates rightly refuse such a database, and fixture sets

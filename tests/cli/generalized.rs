@@ -17,26 +17,17 @@ pub fn publish_clients(out: &Path, config: &str) -> Run {
 fn publish_clients_from(input: &Path, out: &Path, config: &str) -> Run {
     let config_path = out.with_extension("toml");
     std::fs::write(&config_path, config).unwrap();
-    anonpub(
+    publish_table(
+        input,
+        data("clients.toml"),
+        out,
         &[
-            "publish",
-            "--source",
-            "table",
-            "--input",
-            input.to_str().unwrap(),
-            "--schema",
-            data("clients.toml").to_str().unwrap(),
             "--config",
             config_path.to_str().unwrap(),
-            "--as-of",
-            "2026-11-01",
-            "--out",
-            out.to_str().unwrap(),
             "--seed",
             "4",
             "-q",
         ],
-        &[],
     )
 }
 

@@ -119,26 +119,9 @@ impl Clinic {
 
     /// Publishes `table` into `out` with the clinic's key and seed 7, plus `extra`.
     fn publish(&self, table: &Path, out: &Path, extra: &[&str]) -> Run {
-        let schema = schema();
-        let mut args = vec![
-            "publish",
-            "--source",
-            "table",
-            "--input",
-            table.to_str().unwrap(),
-            "--schema",
-            &schema,
-            "--key-file",
-            self.key.to_str().unwrap(),
-            "--as-of",
-            "2026-11-01",
-            "--out",
-            out.to_str().unwrap(),
-            "--seed",
-            "7",
-        ];
+        let mut args = vec!["--key-file", self.key.to_str().unwrap(), "--seed", "7"];
         args.extend_from_slice(extra);
-        anonpub(&args, &[])
+        publish_table(table, schema(), out, &args)
     }
 }
 
@@ -303,28 +286,13 @@ fn record_ids_are_not_shared_by_releases_of_different_inputs() {
     // Without a key the ids still differ between inputs (drawn from the plain fingerprint).
     let keyless = |table: &Path, name: &str| {
         let out = clinic.path(name);
-        let schema = schema();
         let ledger = clinic.path(&format!("{name}.ledger.json"));
-        anonpub(
-            &[
-                "publish",
-                "--source",
-                "table",
-                "--input",
-                table.to_str().unwrap(),
-                "--schema",
-                &schema,
-                "--as-of",
-                "2026-11-01",
-                "--out",
-                out.to_str().unwrap(),
-                "--seed",
-                "7",
-                "--ledger",
-                ledger.to_str().unwrap(),
-                "-q",
-            ],
-            &[],
+        let ledger = ledger.to_str().unwrap();
+        publish_table(
+            table,
+            schema(),
+            &out,
+            &["--seed", "7", "--ledger", ledger, "-q"],
         )
         .expect_code(0);
         out
@@ -572,15 +540,12 @@ proptest::proptest! {
         std::fs::write(&config_path, &config).unwrap();
         let out = dir.path().join("release");
         let ledger = dir.path().join("ledger.json");
-        let schema = schema();
-        let run = anonpub(
+        let run = publish_table(
+            &table, schema(), &out,
             &[
-                "publish", "--source", "table", "--input", table.to_str().unwrap(),
-                "--schema", &schema, "--as-of", "2026-11-01", "--out", out.to_str().unwrap(),
                 "--seed", "5", "--ledger", ledger.to_str().unwrap(),
                 "--config", config_path.to_str().unwrap(), "-q",
             ],
-            &[],
         );
         proptest::prop_assert!(
             matches!(run.code(), 0..=2),

@@ -344,11 +344,7 @@ fn a_person_table_in_cm_is_charted_by_its_stratum_columns_and_verified() {
     let dir = tempfile::tempdir().unwrap();
     let table = dir.path().join("survey.csv");
     std::fs::write(&table, survey_rows(12_000)).unwrap();
-    let schema = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/survey-strata.toml")
-        .to_str()
-        .unwrap()
-        .to_string();
+    let schema = repo("tests/data/survey-strata.toml");
     let chart = "[sizechart]\nmeasurements = [\"chest_cm\", \"waist_cm\", \"hips_cm\", \"height_cm\"]\n\
                  reference_mean = { chest_cm = 97, waist_cm = 86, hips_cm = 101, height_cm = 170 }\n\
                  reference_sd = { chest_cm = 10, waist_cm = 12.5, hips_cm = 8, height_cm = 9.5 }\n\
@@ -357,29 +353,9 @@ fn a_person_table_in_cm_is_charted_by_its_stratum_columns_and_verified() {
     let out = dir.path().join("release");
     let ledger = dir.path().join("ledger.json");
     let publish = |config: &str, out: &Path| {
-        anonpub(
-            &[
-                "publish",
-                "--source",
-                "table",
-                "--input",
-                table.to_str().unwrap(),
-                "--schema",
-                &schema,
-                "--as-of",
-                "2026-11-01",
-                "--out",
-                out.to_str().unwrap(),
-                "--seed",
-                "4",
-                "--ledger",
-                ledger.to_str().unwrap(),
-                "--config",
-                config,
-                "-q",
-            ],
-            &[],
-        )
+        let ledger = ledger.to_str().unwrap();
+        let extra = ["--seed", "4", "--ledger", ledger, "--config", config, "-q"];
+        publish_table(&table, &schema, out, &extra)
     };
     publish(&config, &out).expect_code(0);
     anonpub(&["verify", out.to_str().unwrap()], &[]).expect_code(0);

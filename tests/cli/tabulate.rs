@@ -340,26 +340,11 @@ fn the_manifest_fingerprints_the_input_as_publish_does_and_verify_requires_it() 
     let counted = dir.path().join("counted");
     tabulate_table(key, &counted).expect_code(0);
     let published = dir.path().join("published");
-    anonpub(
-        &[
-            "publish",
-            "--source",
-            "table",
-            "--input",
-            table,
-            "--schema",
-            schema,
-            "--key-file",
-            key,
-            "--as-of",
-            "2026-11-01",
-            "--out",
-            published.to_str().unwrap(),
-            "--seed",
-            "3",
-            "--quiet",
-        ],
-        &[],
+    publish_table(
+        table,
+        schema,
+        &published,
+        &["--key-file", key, "--seed", "3", "--quiet"],
     )
     .expect_code(0);
     let keyed = json(&counted.join("manifest.json"))["input_fingerprint"].clone();
