@@ -63,31 +63,36 @@ pub fn anonpub(args: &[&str], env: &[(&str, &str)]) -> Run {
     }
 }
 
-/// Publishes the sample database into `out` (seed 11 unless `extra` gives one).
-pub fn publish_sample(out: &Path, extra: &[&str]) -> Run {
-    let (db, key) = sample_db();
-    let (db, key, out) = (
-        db.to_str().unwrap(),
-        key.to_str().unwrap(),
-        out.to_str().unwrap(),
-    );
+/// `publish` of the FreeSewing database `db` with its `key` file into `out` as of 2026-11-01,
+/// with `extra` arguments (quietly, unless they hold `--verbose`) and `env` variables.
+pub fn publish_db(db: &Path, key: &Path, out: &Path, extra: &[&str], env: &[(&str, &str)]) -> Run {
     let mut args = vec![
         "publish",
         "--db",
-        db,
+        db.to_str().unwrap(),
         "--key-file",
-        key,
+        key.to_str().unwrap(),
         "--as-of",
         "2026-11-01",
         "--out",
-        out,
-        "--quiet",
+        out.to_str().unwrap(),
     ];
+    if !extra.contains(&"--verbose") {
+        args.push("--quiet");
+    }
+    args.extend_from_slice(extra);
+    anonpub(&args, env)
+}
+
+/// Publishes the sample database into `out` (seed 11 unless `extra` gives one).
+pub fn publish_sample(out: &Path, extra: &[&str]) -> Run {
+    let (db, key) = sample_db();
+    let mut args = vec![];
     if !extra.contains(&"--seed") {
         args.extend_from_slice(&["--seed", "11"]);
     }
     args.extend_from_slice(extra);
-    anonpub(&args, &[])
+    publish_db(&db, &key, out, &args, &[])
 }
 
 /// A user row for a fixture database.
@@ -156,29 +161,12 @@ pub fn publish_fixture(db: &Path, key: &Path, out: &Path, k: usize, extra: &[&st
     let k = k.to_string();
     // Without a config of the test's own, the attacks are off (see `SMALL_DATABASE_CONFIG`).
     let config_arg = small_database_config();
-    let mut args = vec![
-        "publish",
-        "--db",
-        db.to_str().unwrap(),
-        "--key-file",
-        key.to_str().unwrap(),
-        "--as-of",
-        "2026-11-01",
-        "--out",
-        out.to_str().unwrap(),
-        "--k",
-        &k,
-        "--seed",
-        "3",
-    ];
-    if !extra.contains(&"--verbose") {
-        args.push("--quiet");
-    }
+    let mut args = vec!["--k", &k, "--seed", "3"];
     if !extra.contains(&"--config") {
         args.extend(["--config", config_arg]);
     }
     args.extend_from_slice(extra);
-    anonpub(&args, &[])
+    publish_db(db, key, out, &args, &[])
 }
 
 /// `publish --source table` of `input`, described by `schema`, into `out` as of 2026-11-01, with

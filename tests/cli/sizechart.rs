@@ -140,27 +140,9 @@ fn a_lifetime_budget_needs_a_ledger_outside_the_release() {
 /// `publish` of the sample with a chart config and a ledger, into `out`, with extra environment.
 fn publish_charted(out: &Path, config: &str, ledger: &Path, env: &[(&str, &str)]) -> Run {
     let (db, key) = sample_db();
-    anonpub(
-        &[
-            "publish",
-            "--db",
-            db.to_str().unwrap(),
-            "--key-file",
-            key.to_str().unwrap(),
-            "--as-of",
-            "2026-11-01",
-            "--out",
-            out.to_str().unwrap(),
-            "--seed",
-            "11",
-            "--quiet",
-            "--config",
-            config,
-            "--ledger",
-            ledger.to_str().unwrap(),
-        ],
-        env,
-    )
+    let ledger = ledger.to_str().unwrap();
+    let extra = ["--seed", "11", "--config", config, "--ledger", ledger];
+    publish_db(&db, &key, out, &extra, env)
 }
 
 fn ledger_statuses(ledger: &Path) -> Vec<String> {
