@@ -11,8 +11,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+use super::coding;
 use super::hierarchy::{Hierarchy, HierarchyError, DEFAULT_DELIMITER};
-use super::noise::{self, NoiseKey, NoiseSpec};
 use crate::error::{Error, Result};
 use crate::extract::table::{CodedColumn, CodedTable};
 use crate::schema::{ColumnSpec, ColumnType, DatasetSchema, Role};
@@ -22,20 +22,20 @@ use crate::schema::{ColumnSpec, ColumnType, DatasetSchema, Role};
 pub struct Column {
     /// The column's schema entry.
     pub spec: ColumnSpec,
-    /// Cell texts, coded (rewritten after perturbation of a numeric column).
+    /// Cell texts, coded (rewritten after top/bottom coding or rounding of a numeric column).
     pub cells: CodedColumn,
     /// Parsed values of a numeric column (NaN for an empty cell), one per row; `None` for text
     /// columns.
     pub numbers: Option<Vec<f64>>,
-    /// A quasi-identifier's `hierarchy` file and each row's base code in it. Perturbation never
-    /// touches such columns (the schema and `--noise-columns` refuse it), so the codes stay valid.
+    /// A quasi-identifier's `hierarchy` file and each row's base code in it. Coding and rounding
+    /// never touch such columns (the schema refuses them there), so the codes stay valid.
     listed: Option<(Hierarchy, Vec<u32>)>,
 }
 
 /// The input table without its direct identifiers, in schema order.
 #[derive(Debug, Clone)]
 pub struct Dataset {
-    input: PathBuf,
+    input: Origin,
     schema_file: PathBuf,
     rows: usize,
     /// The published columns, in schema order.
@@ -45,6 +45,49 @@ pub struct Dataset {
     pub dropped: Vec<String>,
     /// The schema's `person_key` column, if any; `None`: one person per row.
     pub person_key: Option<PersonKey>,
+}
+
+/// The input file a table was read from, and where each of the table's rows stands in it, so that
+/// an error names the line (CSV) or row (Parquet) the user sees in the file, also when the table
+/// holds only some of its records (the eligible ones).
+#[derive(Debug, Clone)]
+pub struct Origin {
+    path: PathBuf,
+    /// The file record (0-based, after a CSV header) of each table row; `None`: row `i` is
+    /// record `i`.
+    records: Option<Vec<usize>>,
+}
+
+impl Origin {
+    /// A table holding every record of `path`, in order.
+    pub fn whole(path: &Path) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            records: None,
+        }
+    }
+
+    /// A table whose row `i` is record `records[i]` of `path`.
+    pub fn subset(path: &Path, records: Vec<usize>) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            records: Some(records),
+        }
+    }
+
+    /// An error about the cell of `column` in table row `row`, by its position in the file
+    /// only, never its value.
+    fn cell_error(&self, column: &str, row: usize, problem: impl Into<String>) -> Error {
+        let record = self.records.as_ref().map_or(row, |records| records[row]);
+        Error::bad_file(
+            &self.path,
+            Some(format!(
+                "{}, column `{column}`",
+                record_location(&self.path, record)
+            )),
+            problem,
+        )
+    }
 }
 
 /// Who each row belongs to, from the `person_key` column (which is not published).
@@ -57,36 +100,25 @@ pub struct PersonKey {
     pub persons: Vec<u32>,
 }
 
-/// What perturbation to apply before anonymization (see [`super::noise`]).
-#[derive(Debug, Clone)]
-pub struct Perturbation {
-    /// Additive noise and the columns it applies to (by default the numeric quasi-identifiers
-    /// without a hierarchy file).
-    pub noise: Option<(NoiseSpec, Option<Vec<String>>)>,
-    /// Seed of the noise generator.
-    pub seed: u64,
-}
-
-/// What perturbation did, in counts per column.
+/// What coding and rounding did, in counts per column.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct PerturbationCounts {
-    /// Columns that received noise, with the number of values perturbed.
-    pub noise: BTreeMap<String, usize>,
     /// Columns with a `bottom_code`, with the number of values raised to it.
     pub bottom_coded: BTreeMap<String, usize>,
     /// Columns with a `top_code`, with the number of values lowered to it.
     pub top_coded: BTreeMap<String, usize>,
-    /// Columns rounded to their schema `rounding` step (or to whole numbers, for noisy integers).
+    /// Columns rounded to their schema `rounding` step (or to whole numbers, for coded integers).
     pub rounded: Vec<String>,
 }
 
 impl Dataset {
     /// Checks the table's cells against the schema, reads and applies the hierarchy files, and
-    /// drops direct identifiers. `input` and `schema_file` name the files in errors.
+    /// drops direct identifiers. `input` and `schema_file` name the files (and `input` the row)
+    /// in errors.
     pub fn new(
         table: CodedTable,
         schema: &DatasetSchema,
-        input: &Path,
+        input: Origin,
         schema_file: &Path,
     ) -> Result<Self> {
         let rows = table.rows();
@@ -97,7 +129,7 @@ impl Dataset {
             if spec.role == Role::PersonKey {
                 person_key = Some(PersonKey {
                     column: spec.name.clone(),
-                    persons: person_numbers(&cells, spec, input)?,
+                    persons: person_numbers(&cells, spec, &input)?,
                 });
             }
             if spec.role == Role::DirectIdentifier || spec.role.is_eligibility() {
@@ -105,13 +137,13 @@ impl Dataset {
                 continue;
             }
             let numbers = if spec.is_numeric() {
-                Some(parse_numbers(&cells, spec, input)?)
+                Some(parse_numbers(&cells, spec, &input)?)
             } else {
                 None
             };
             let listed = match schema.hierarchy_path(spec) {
                 Some(path) if spec.role == Role::QuasiIdentifier => {
-                    let fail = |e| hierarchy_error(e, &path, &cells, spec, input, schema_file);
+                    let fail = |e| hierarchy_error(e, &path, &cells, spec, &input, schema_file);
                     let hierarchy =
                         Hierarchy::from_csv_file(&path, DEFAULT_DELIMITER).map_err(fail)?;
                     let codes = encode(&hierarchy, &cells, spec).map_err(fail)?;
@@ -127,7 +159,7 @@ impl Dataset {
             });
         }
         Ok(Self {
-            input: input.to_path_buf(),
+            input,
             schema_file: schema_file.to_path_buf(),
             rows,
             columns,
@@ -162,56 +194,26 @@ impl Dataset {
         )
     }
 
-    /// An error about one cell of the input, by its position only.
-    pub fn cell_error(&self, column: usize, record: usize, problem: impl Into<String>) -> Error {
-        cell_error(
-            &self.input,
-            &self.columns[column].spec.name,
-            record,
-            problem,
-        )
+    /// An error about one cell of the input (table row `row`), by its position in the file only.
+    pub fn cell_error(&self, column: usize, row: usize, problem: impl Into<String>) -> Error {
+        self.input
+            .cell_error(&self.columns[column].spec.name, row, problem)
     }
 
-    /// Applies top/bottom coding, noise and rounding to numeric columns, in that order, and
-    /// rewrites their text. Noise is keyed by the seed and a digest of the table as read (see
-    /// [`super::noise`]).
-    pub fn perturb(&mut self, perturbation: &Perturbation) -> Result<PerturbationCounts> {
+    /// Applies top/bottom coding and rounding to numeric columns, in that order, and rewrites
+    /// their text (see [`super::coding`]).
+    pub fn perturb(&mut self) -> PerturbationCounts {
         let mut counts = PerturbationCounts::default();
-        let noisy: Vec<usize> = match &perturbation.noise {
-            Some((_, Some(names))) => names
-                .iter()
-                .map(|name| self.noise_column(name))
-                .collect::<Result<_>>()?,
-            Some((_, None)) => self.default_noise_columns(),
-            None => Vec::new(),
-        };
-        let key = perturbation.noise.as_ref().map(|_| {
-            let digest = noise::table_digest(self.columns.iter().map(|c| {
-                let cells = &c.cells;
-                (
-                    c.spec.name.as_str(),
-                    (0..cells.codes.len()).map(move |r| cells.cell(r)),
-                )
-            }));
-            NoiseKey::derive(perturbation.seed, &digest)
-        });
-        for (index, column) in self.columns.iter_mut().enumerate() {
+        for column in &mut self.columns {
             let Some(values) = column.numbers.as_mut() else {
                 continue;
             };
             let spec = &column.spec;
             let original = values.clone();
             let mut changed = false;
-            if let (Some((noise_spec, _)), Some(key)) = (&perturbation.noise, &key) {
-                if noisy.contains(&index) {
-                    let perturbed =
-                        noise::add_noise(values, noise_spec, &mut key.column_rng(index));
-                    counts.noise.insert(spec.name.clone(), perturbed);
-                    changed = true;
-                }
-            }
             if spec.bottom_code.is_some() || spec.top_code.is_some() {
-                let (bottom, top) = noise::top_bottom_code(values, spec.bottom_code, spec.top_code);
+                let (bottom, top) =
+                    coding::top_bottom_code(values, spec.bottom_code, spec.top_code);
                 if spec.bottom_code.is_some() {
                     counts.bottom_coded.insert(spec.name.clone(), bottom);
                 }
@@ -224,7 +226,7 @@ impl Dataset {
                 .rounding
                 .or_else(|| (changed && spec.value_type == ColumnType::Integer).then_some(1.0));
             if let Some(step) = step {
-                noise::round_column(values, step);
+                coding::round_column(values, step);
                 counts.rounded.push(spec.name.clone());
             }
             // Keep the text as read unless a value moved (rounding whole millimetres to 1 mm
@@ -237,40 +239,11 @@ impl Dataset {
                 column.cells = code_numbers(values.iter().copied());
             }
         }
-        Ok(counts)
-    }
-
-    /// Validates a column named for noise: numeric, and not generalized through a hierarchy file
-    /// whose listed values noise would break.
-    fn noise_column(&self, name: &str) -> Result<usize> {
-        let index = self.position(name).ok_or_else(|| Error::InvalidArgument {
-            name: "--noise-columns",
-            problem: format!("`{name}` is not a published column of the schema"),
-        })?;
-        let spec = &self.columns[index].spec;
-        if !spec.is_numeric() || spec.hierarchy.is_some() {
-            return Err(Error::InvalidArgument {
-                name: "--noise-columns",
-                problem: format!(
-                    "`{name}` must be a numeric column without a `hierarchy` file (noisy values are not listed in it)"
-                ),
-            });
-        }
-        Ok(index)
-    }
-
-    /// Default noise columns: numeric quasi-identifiers without a hierarchy file.
-    fn default_noise_columns(&self) -> Vec<usize> {
-        (0..self.columns.len())
-            .filter(|&c| {
-                let spec = &self.columns[c].spec;
-                spec.role == Role::QuasiIdentifier && spec.is_numeric() && spec.hierarchy.is_none()
-            })
-            .collect()
+        counts
     }
 
     /// How a quasi-identifier generalizes, with each row's base code: its `hierarchy` file, or
-    /// intervals of its `widths` over the column's (perturbed) values; `None` if the schema gives
+    /// intervals of its `widths` over the column's (coded and rounded) values; `None` if the schema gives
     /// neither.
     pub fn generalization(&self, column: usize) -> Result<Option<(Hierarchy, Vec<u32>)>> {
         let Column {
@@ -314,13 +287,13 @@ fn encode(
 
 /// Turns a hierarchy error into a file error; `file` is the hierarchy or schema file involved.
 /// Row numbers of errors about data are positions among the column's distinct texts, which are
-/// turned back into the first record holding that text.
+/// turned back into the first row holding that text.
 fn hierarchy_error(
     error: HierarchyError,
     file: &Path,
     cells: &CodedColumn,
     spec: &ColumnSpec,
-    input: &Path,
+    input: &Origin,
     schema_file: &Path,
 ) -> Error {
     let record = |distinct: usize| {
@@ -361,14 +334,13 @@ fn hierarchy_error(
                 level + 1
             ),
         ),
-        HierarchyError::MissingValue { row, .. } => cell_error(
-            input,
+        HierarchyError::MissingValue { row, .. } => input.cell_error(
             &spec.name,
             record(row),
             format!("value not listed in the hierarchy {}", file.display()),
         ),
         HierarchyError::NotNumeric { row, .. } => {
-            cell_error(input, &spec.name, record(row), "not a finite number")
+            input.cell_error(&spec.name, record(row), "not a finite number")
         }
         HierarchyError::InvalidWidths { reason, .. } => Error::bad_file(
             schema_file,
@@ -391,30 +363,18 @@ fn record_location(input: &Path, record: usize) -> String {
     }
 }
 
-fn cell_error(input: &Path, column: &str, record: usize, problem: impl Into<String>) -> Error {
-    Error::bad_file(
-        input,
-        Some(format!(
-            "{}, column `{column}`",
-            record_location(input, record)
-        )),
-        problem,
-    )
-}
-
 /// The person number of each row: the code of its key. An empty key is an error: the row's
 /// person is unknown, so it could not be counted towards k.
-fn person_numbers(cells: &CodedColumn, spec: &ColumnSpec, input: &Path) -> Result<Vec<u32>> {
+fn person_numbers(cells: &CodedColumn, spec: &ColumnSpec, input: &Origin) -> Result<Vec<u32>> {
     if let Some(empty) = cells.values.iter().position(String::is_empty) {
-        let record = cells
+        let row = cells
             .codes
             .iter()
             .position(|&code| code as usize == empty)
             .expect("every value is some row's");
-        return Err(cell_error(
-            input,
+        return Err(input.cell_error(
             &spec.name,
-            record,
+            row,
             "empty person key: every row must name its person",
         ));
     }
@@ -422,17 +382,17 @@ fn person_numbers(cells: &CodedColumn, spec: &ColumnSpec, input: &Path) -> Resul
 }
 
 /// Parses a numeric column, each distinct text once; an empty cell is missing (NaN).
-fn parse_numbers(cells: &CodedColumn, spec: &ColumnSpec, input: &Path) -> Result<Vec<f64>> {
+fn parse_numbers(cells: &CodedColumn, spec: &ColumnSpec, input: &Origin) -> Result<Vec<f64>> {
     let distinct: Vec<f64> = cells
         .values
         .iter()
         .enumerate()
         .map(|(code, cell)| {
             let fail = |problem| {
-                let record = cells
+                let row = cells
                     .first_row(code as u32)
                     .expect("every distinct text occurs in a row");
-                Err(cell_error(input, &spec.name, record, problem))
+                Err(input.cell_error(&spec.name, row, problem))
             };
             let cell = cell.trim();
             if cell.is_empty() {
@@ -511,7 +471,7 @@ mod tests {
         let data = Dataset::new(
             table(&["30", ""], &["a", "b"]),
             &schema,
-            input,
+            Origin::whole(input),
             Path::new("t.toml"),
         )
         .unwrap();
@@ -521,7 +481,7 @@ mod tests {
         let error = Dataset::new(
             table(&["30", "31.5"], &["a", "b"]),
             &schema,
-            input,
+            Origin::whole(input),
             Path::new("t.toml"),
         )
         .unwrap_err()
@@ -533,13 +493,45 @@ mod tests {
         let error = Dataset::new(
             table(&["secret"], &["a"]),
             &schema,
-            Path::new("p.parquet"),
+            Origin::whole(Path::new("p.parquet")),
             Path::new("t.toml"),
         )
         .unwrap_err()
         .to_string();
         assert!(
             error.contains("row 1, column `age`") && !error.contains("secret"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_subset_names_the_file_record_not_its_own_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let schema = schema(dir.path(), "");
+        // The table's rows are records 4 and 9 of the file: lines 6 and 11 of a CSV file,
+        // rows 5 and 10 of a Parquet file.
+        for (input, place) in [("p.csv", "line 11"), ("p.parquet", "row 10")] {
+            let error = Dataset::new(
+                table(&["30", "31.5"], &["a", "b"]),
+                &schema,
+                Origin::subset(Path::new(input), vec![4, 9]),
+                Path::new("t.toml"),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(error.contains(&format!("{place}, column `age`")), "{error}");
+        }
+        std::fs::write(dir.path().join("job.csv"), "a;*\n").unwrap();
+        let error = Dataset::new(
+            table(&["30", "31"], &["a", "Jane"]),
+            &schema,
+            Origin::subset(Path::new("p.csv"), vec![2, 7]),
+            Path::new("t.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("p.csv (line 9, column `job`)") && !error.contains("Jane"),
             "{error}"
         );
     }
@@ -552,7 +544,7 @@ mod tests {
             Dataset::new(
                 table(&["30", "31"], &["a", "Jane"]),
                 &schema,
-                Path::new("people.csv"),
+                Origin::whole(Path::new("people.csv")),
                 Path::new("t.toml"),
             )
         };
@@ -586,29 +578,17 @@ mod tests {
         let mut data = Dataset::new(
             table(&ages, &["a"; 6]),
             &schema,
-            Path::new("p.csv"),
+            Origin::whole(Path::new("p.csv")),
             Path::new("t.toml"),
         )
         .unwrap();
-        let spec = NoiseSpec::new(noise::Distribution::Gaussian, 0.1, false).unwrap();
-        assert_eq!(data.default_noise_columns(), vec![0]);
-        let counts = data
-            .perturb(&Perturbation {
-                noise: Some((spec, None)),
-                seed: 4,
-            })
-            .unwrap();
-        assert_eq!(counts.noise["age"], 6);
+        let counts = data.perturb();
+        assert_eq!(counts.bottom_coded["age"], 1);
+        assert_eq!(counts.top_coded["age"], 1);
         assert_eq!(counts.rounded, vec!["age".to_string()]);
         let values = data.columns[0].numbers.as_ref().unwrap();
-        assert!(values
-            .iter()
-            .all(|v| (20.0..=80.0).contains(v) && v.fract() == 0.0));
+        assert_eq!(values, &[20.0, 50.0, 80.0, 33.0, 47.0, 61.0]);
         assert_eq!(data.columns[0].cells.cell(0), format_number(values[0]));
-        let bad = Perturbation {
-            noise: Some((spec, Some(vec!["job".into()]))),
-            seed: 4,
-        };
-        assert!(data.perturb(&bad).is_err());
+        assert_eq!(data.columns[0].cells.cell(2), "80");
     }
 }

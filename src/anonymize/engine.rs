@@ -1,8 +1,8 @@
 //! The `anonymize` engine: from a checked [`Dataset`] and a [`Request`] to an anonymized
 //! [`OutputTable`] and its [`Report`].
 //!
-//! The engine only orchestrates; every step is a building block of its own file: perturbation of
-//! numeric columns ([`super::noise`], optional), per-class constraints for every sensitive column
+//! The engine only orchestrates; every step is a building block of its own file: top/bottom coding
+//! and rounding of numeric columns as the schema asks ([`super::coding`]), per-class constraints for every sensitive column
 //! ([`super::ldiversity`], [`super::tcloseness`]), then one [`AnonymizationMethod`] on the
 //! quasi-identifiers (the [`super::method`] seam: full-domain generalization with suppression,
 //! strict Mondrian partitioning, or coverage-aware MDAV microaggregation, the engine `publish`
@@ -12,20 +12,19 @@
 //! quasi-identifier cells, each of at least `k` distinct people (records, without a `person_key`
 //! column) and satisfying every requested constraint on every sensitive column — the method
 //! seam's guarantee; suppressed records show `*` in every column. Sensitive and insensitive
-//! columns are published as read (after perturbation, if any); direct identifiers and eligibility
+//! columns are published as read (after coding and rounding, if the schema asks for them); direct identifiers and eligibility
 //! columns (the person key among them) are not published. Row `i` of the output is row `i` of the
 //! input.
 
 use serde::Serialize;
 
-use super::dataset::{Dataset, Perturbation, PerturbationCounts};
+use super::dataset::{Dataset, PerturbationCounts};
 use super::k_anonymity::DistinctPeople;
 use super::ldiversity::{LDiversity, LDiversityReport, Variant};
 use super::method::{
     AnonymizationMethod, GlobalRecoding, MethodInput, Microaggregation, StrictMondrian,
 };
 use super::model::ClassConstraint;
-use super::noise::Distribution;
 use super::output::{Cells, OutputColumn, OutputTable};
 use super::sse::sse_information_loss;
 use super::tcloseness::{GroundDistance, TCloseness, TClosenessReport};
@@ -87,8 +86,6 @@ pub struct Request {
     pub numeric: NumericRelease,
     /// MDAV runs exactly on cells of at most this many records (see `mdav.rs`).
     pub mdav_exact_limit: usize,
-    /// Noise and coding applied before the method.
-    pub perturbation: Perturbation,
 }
 
 /// The anonymized table and its report.
@@ -121,8 +118,8 @@ pub struct Report {
     pub dropped_columns: Vec<String>,
     /// The privacy model enforced.
     pub privacy_model: ModelReport,
-    /// Perturbation applied before the method.
-    pub perturbation: PerturbationReport,
+    /// Coding and rounding applied before the method.
+    pub perturbation: PerturbationCounts,
     /// What the method produced.
     pub result: ResultReport,
     /// Re-identification risk of the published rows over the quasi-identifiers, computed as
@@ -144,28 +141,6 @@ pub struct ModelReport {
     pub l_diversity: Option<LDiversityReport>,
     /// t-closeness of every sensitive column, if requested.
     pub t_closeness: Option<TClosenessReport>,
-}
-
-/// Perturbation applied before the method.
-#[derive(Debug, Clone, Serialize)]
-pub struct PerturbationReport {
-    /// The noise added, if any.
-    pub noise: Option<NoiseReport>,
-    /// Seed of the noise generator (keyed by the input too, see `noise.rs`); `None` without noise.
-    pub seed: Option<u64>,
-    /// Values changed by coding, rounding and noise.
-    pub counts: PerturbationCounts,
-}
-
-#[derive(Debug, Clone, Serialize)]
-/// The noise added to numeric columns.
-pub struct NoiseReport {
-    /// `gaussian` or `laplace`.
-    pub distribution: &'static str,
-    /// Noise standard deviation as a fraction of each column's standard deviation.
-    pub relative_scale: f64,
-    /// Whether the noise was centred per column.
-    pub mean_preserving: bool,
 }
 
 /// What the method produced.
@@ -201,7 +176,7 @@ pub struct InformationLoss {
     /// Generalization loss in [0, 1] normalised as ARX's Loss metric (global, Mondrian).
     pub loss: Option<f64>,
     /// SSE/SST over standardized numeric quasi-identifiers released as numbers, against the
-    /// values as read (so noise counts too) — see `sse.rs`.
+    /// values as read (so coding and rounding count too) — see `sse.rs`.
     pub sse: Option<f64>,
 }
 
@@ -222,7 +197,7 @@ pub fn run(
         });
     }
     let originals = numeric_rows(&dataset, &quasi);
-    let counts = observer.time("perturb", || dataset.perturb(&request.perturbation))?;
+    let counts = observer.time("perturb", || dataset.perturb());
     let (constraints, l_report, t_report) = constraints(&dataset, request)?;
     let constraint_refs: Vec<&dyn ClassConstraint> = constraints.iter().map(|c| &**c).collect();
     let method = request.method.instance(request);
@@ -260,18 +235,6 @@ pub fn run(
             .map(|&c| dataset.columns[c].spec.name.clone())
             .collect()
     };
-    let noise = request
-        .perturbation
-        .noise
-        .as_ref()
-        .map(|(spec, _)| NoiseReport {
-            distribution: match spec.distribution() {
-                Distribution::Gaussian => "gaussian",
-                Distribution::Laplace => "laplace",
-            },
-            relative_scale: spec.relative_scale(),
-            mean_preserving: spec.mean_preserving(),
-        });
     let report = Report {
         anonpub_version: env!("CARGO_PKG_VERSION"),
         dataset: dataset_name.to_owned(),
@@ -287,11 +250,7 @@ pub fn run(
             l_diversity: l_report,
             t_closeness: t_report,
         },
-        perturbation: PerturbationReport {
-            seed: noise.as_ref().map(|_| request.perturbation.seed),
-            noise,
-            counts,
-        },
+        perturbation: counts,
         result: ResultReport {
             levels: result.levels,
             partitions: result.partitions,
@@ -427,7 +386,7 @@ fn ranks_in_order(order: &[usize], same: impl Fn(usize, usize) -> bool) -> Vec<u
     ranks
 }
 
-/// Assembles the output: method cells for quasi-identifiers, the (perturbed) text elsewhere, `*`
+/// Assembles the output: method cells for quasi-identifiers, the (coded and rounded) text elsewhere, `*`
 /// in every column of a suppressed record.
 fn output_table(
     dataset: &Dataset,

@@ -121,7 +121,6 @@ pub struct MethodResult {
 mod tests {
     use clap::ValueEnum;
 
-    use super::super::dataset::Perturbation;
     use super::super::engine::{Method, NumericRelease, Request};
 
     #[test]
@@ -134,10 +133,6 @@ mod tests {
             t_closeness: None,
             numeric: NumericRelease::Ranges,
             mdav_exact_limit: 100,
-            perturbation: Perturbation {
-                noise: None,
-                seed: 0,
-            },
         };
         for method in Method::value_variants() {
             let flag = method.to_possible_value().expect("not hidden");

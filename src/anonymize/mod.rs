@@ -9,9 +9,10 @@
 //! - `mondrian`: strict multidimensional partitioning (local recoding);
 //! - `mdav`: microaggregation in groups of k distinct people (exact, or partitioned for scale),
 //!   used by `microaggregation` after `coverage` planning — the FreeSewing release method;
-//! - `variance`: spread restoration of the group means of one coverage pattern, the last step of
+//! - `variance`: spread restoration of the group means of one coverage pattern, and `calibrate`:
+//!   each column's released values moved onto its raw distribution — the last steps of
 //!   `microaggregation`;
-//! - `noise`: top/bottom coding, additive noise and rounding of numeric columns.
+//! - `coding`: top/bottom coding and rounding of numeric columns, as the schema asks.
 //!
 //! Privacy models besides k-anonymity, as per-class constraints (`model::ClassConstraint`):
 //! `ldiversity` and `tcloseness`.
@@ -21,6 +22,7 @@
 //! method → assemble → risk); `sse` measures the information loss of numeric releases.
 
 pub mod calibrate;
+pub mod coding;
 pub mod coverage;
 pub mod dataset;
 pub mod engine;
@@ -35,7 +37,6 @@ pub mod method;
 pub mod microaggregation;
 pub mod model;
 pub mod mondrian;
-pub mod noise;
 pub mod output;
 #[cfg(test)]
 mod properties;

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use proptest::prelude::*;
 
-use super::dataset::{Dataset, Perturbation};
+use super::dataset::{Dataset, Origin};
 use super::engine::{run, Method, NumericRelease, Request};
 use super::ldiversity::Variant;
 use super::output::OutputTable;
@@ -296,7 +296,7 @@ fn check(
     let dataset = Dataset::new(
         text_table(case).into(),
         &schema,
-        Path::new("random.csv"),
+        Origin::whole(Path::new("random.csv")),
         &dir.path().join("random.toml"),
     )
     .unwrap();
@@ -312,10 +312,6 @@ fn check(
         t_closeness: model.t,
         numeric,
         mdav_exact_limit: 16,
-        perturbation: Perturbation {
-            noise: None,
-            seed: 0,
-        },
     };
     let rows = case.ages.len();
     let input = text_table(case);

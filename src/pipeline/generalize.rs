@@ -24,7 +24,7 @@ use zeroize::Zeroizing;
 
 use super::method::{Eligible, Groups, PublishMethod, Released};
 use super::{judge, parameters, report, Destination, Plan, Published, ReleaseKeys, SourcePlan};
-use crate::anonymize::dataset::Dataset;
+use crate::anonymize::dataset::{Dataset, Origin};
 use crate::anonymize::engine;
 use crate::deidentify::{record_id_seed, record_ids, RECORD_ID_LABEL};
 use crate::error::{Error, Result};
@@ -33,6 +33,7 @@ use crate::extract::source::{Owner, Source};
 use crate::extract::table::{CodedTable, TextTable};
 use crate::observe::Observer;
 use crate::publish::generalized::{stage_generalized, GeneralizedRelease};
+use crate::publish::Provenance;
 use crate::release::diversity::Classes;
 use crate::release::manifest::{InputFingerprint, FINGERPRINT_LABEL};
 use crate::release::plain::{PlainTable, PlainValues};
@@ -101,7 +102,12 @@ pub fn publish(
     let eligible = CodedTable::from(subset(table.text(), &rows));
     drop(table);
     let dataset = observer.time("check", || {
-        Dataset::new(eligible, &plan.schema, input, schema_path)
+        Dataset::new(
+            eligible,
+            &plan.schema,
+            Origin::subset(input, rows),
+            schema_path,
+        )
     })?;
     let keys = ReleaseKeys {
         group_noise: None,
@@ -117,12 +123,14 @@ pub fn publish(
     let plain = released.plain_table();
     let release = GeneralizedRelease {
         table: &plain,
-        report: &report,
-        schema: &plan.schema,
-        config: &plan.config,
-        config_sha256: &plan.config_sha256,
-        input_fingerprint: &fingerprint,
-        source: &source,
+        provenance: Provenance {
+            report: &report,
+            schema: &plan.schema,
+            config: &plan.config,
+            config_sha256: &plan.config_sha256,
+            input_fingerprint: &fingerprint,
+            source: &source,
+        },
     };
     stage_generalized(&destination.out, destination.force, &release, observer)?.commit()?;
     Ok(Published { report, source })

@@ -42,7 +42,7 @@ use crate::ledger::{GroupMembership, Ledger, LedgerLock, MEMBERSHIP_LABEL};
 use crate::observe::{Observer, Silent};
 use crate::publish::internal::{attacks_section, write_internal_report};
 use crate::publish::risk::release_risk;
-use crate::publish::{stage_release, Release};
+use crate::publish::{stage_release, Provenance, Release};
 use crate::release::manifest::{InputFingerprint, FINGERPRINT_LABEL};
 use crate::release::report::{
     GroupNoiseParameters, MethodBenchmark, ReleaseParameters, ReleaseReport, RiskFigures,
@@ -241,13 +241,15 @@ pub fn release_from<S: Source>(
     );
     let release = Release {
         table: release_table,
-        report: &report,
-        schema: &plan.schema,
+        provenance: Provenance {
+            report: &report,
+            schema: &plan.schema,
+            config: &plan.config,
+            config_sha256: &plan.config_sha256,
+            input_fingerprint: &selected.fingerprint,
+            source: &selected.source,
+        },
         catalog: &plan.catalog,
-        config: &plan.config,
-        config_sha256: &plan.config_sha256,
-        input_fingerprint: &selected.fingerprint,
-        source: &selected.source,
         sizechart: chart.as_ref().map(|c| &c.chart),
     };
     // The simulated attacks decide only a gate and the internal report, never a release file, so

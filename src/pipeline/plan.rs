@@ -9,7 +9,6 @@
 
 use std::path::PathBuf;
 
-use crate::anonymize::dataset::Perturbation;
 use crate::anonymize::engine;
 use crate::anonymize::ldiversity::Variant;
 use crate::anonymize::microaggregation::ReleaseMethod;
@@ -251,10 +250,6 @@ fn generalization(
         t_closeness: method.t.map(|t| t.get()),
         numeric: method.numeric,
         mdav_exact_limit: config.mdav_exact_limit,
-        perturbation: Perturbation {
-            noise: None,
-            seed: 0,
-        },
     })
 }
 

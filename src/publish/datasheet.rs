@@ -69,7 +69,7 @@ impl Words {
 /// for an input without one, from its plain fingerprint), the input and the seed, so that it
 /// names a record of this release only.
 fn record_id_words(release: &Release<'_>) -> &'static str {
-    if release.input_fingerprint.algorithm == "HMAC-SHA256" {
+    if release.provenance.input_fingerprint.algorithm == "HMAC-SHA256" {
         "a random UUID that names the record in this release only: drawn under a key of the \
          data holder's secret from the input and the seed, it links to nothing, and no release of \
          other data carries it"
@@ -96,13 +96,13 @@ pub fn datasheet(release: &Release<'_>) -> String {
 }
 
 fn header(text: &mut String, release: &Release<'_>) {
-    let schema = release.schema;
-    let report = release.report;
+    let schema = release.provenance.schema;
+    let report = release.provenance.report;
     let _ = writeln!(
         text,
         "# {} — release {}\n",
         schema.title.as_deref().unwrap_or(&schema.name),
-        release.config.version
+        release.provenance.config.version
     );
     let _ = writeln!(
         text,
@@ -114,7 +114,7 @@ fn header(text: &mut String, release: &Release<'_>) {
         report.as_of,
         report.k_requested,
         report.anonpub_version,
-        release.config.license,
+        release.provenance.config.license,
     );
     if report.k_requested < DEFAULT_SMALLEST_K {
         let _ =
@@ -125,7 +125,7 @@ fn header(text: &mut String, release: &Release<'_>) {
              An attacker who knows someone is in this release and all of their values guesses \
              their record with a chance of up to 1 in {k}.\n",
             k = report.k_requested,
-            min = release.config.thresholds.min_k.unwrap_or(report.k_requested),
+            min = release.provenance.config.thresholds.min_k.unwrap_or(report.k_requested),
         );
     }
     let _ = writeln!(
@@ -139,7 +139,7 @@ fn header(text: &mut String, release: &Release<'_>) {
 
 fn motivation(text: &mut String, release: &Release<'_>) {
     if !Words::of(release).freesewing {
-        let schema = release.schema;
+        let schema = release.provenance.schema;
         let _ = writeln!(
             text,
             "## Motivation\n\n\
@@ -153,9 +153,9 @@ fn motivation(text: &mut String, release: &Release<'_>) {
                 .as_deref()
                 .map(|d| format!(" ({})", d.trim_end_matches('.')))
                 .unwrap_or_default(),
-            container = release.source.container,
-            eligibility = release.source.eligibility,
-            version = release.report.anonpub_version,
+            container = release.provenance.source.container,
+            eligibility = release.provenance.source.eligibility,
+            version = release.provenance.report.anonpub_version,
         );
         return;
     }
@@ -170,12 +170,12 @@ fn motivation(text: &mut String, release: &Release<'_>) {
          - **What gap does it fill?** Published sizing surveys are old, paid for, or limited to \
          one country; these are current measurements taken at home, by people who make their \
          own clothes.\n",
-        release.report.anonpub_version
+        release.provenance.report.anonpub_version
     );
 }
 
 fn composition(text: &mut String, release: &Release<'_>) {
-    let report = release.report;
+    let report = release.provenance.report;
     let table = release.table;
     let counts = &report.anonymization;
     let words = Words::of(release);
@@ -246,9 +246,10 @@ fn composition(text: &mut String, release: &Release<'_>) {
     let published = published_per_column(table);
     for (c, name) in table.columns.iter().enumerate() {
         let Some(spec) = release
+            .provenance
             .schema
             .position(name)
-            .map(|p| &release.schema.columns[p])
+            .map(|p| &release.provenance.schema.columns[p])
         else {
             continue;
         };
@@ -264,6 +265,7 @@ fn composition(text: &mut String, release: &Release<'_>) {
             ""
         };
         let benchmark = release
+            .provenance
             .report
             .method_benchmark
             .as_ref()
@@ -289,7 +291,7 @@ fn composition(text: &mut String, release: &Release<'_>) {
         );
     }
     text.push('\n');
-    if let Some(benchmark) = &release.report.method_benchmark {
+    if let Some(benchmark) = &release.provenance.report.method_benchmark {
         goals_not_reached(text, benchmark);
     }
 }
@@ -359,7 +361,7 @@ fn published_per_column(table: &ReleaseTable) -> Vec<usize> {
 }
 
 fn collection(text: &mut String, release: &Release<'_>) {
-    let selection = &release.report.selection;
+    let selection = &release.provenance.report.selection;
     let words = Words::of(release);
     let (acquired, others) = if words.freesewing {
         (
@@ -376,6 +378,7 @@ fn collection(text: &mut String, release: &Release<'_>) {
                 "As the data holder collected them{}; anonpub checked each value only against \
                  its column's plausible range.",
                 release
+                    .provenance
                     .schema
                     .description
                     .as_deref()
@@ -397,10 +400,10 @@ fn collection(text: &mut String, release: &Release<'_>) {
         set = words.set,
         sets = words.sets,
         accounts = words.accounts,
-        eligibility = release.source.eligibility,
-        container = release.source.container,
-        months = release.config.retention_months,
-        as_of = release.report.as_of,
+        eligibility = release.provenance.source.eligibility,
+        container = release.provenance.source.container,
+        months = release.provenance.config.retention_months,
+        as_of = release.provenance.report.as_of,
         in_db = selection.sets_in_database,
         users = selection.users_in_database,
         eligible = selection.eligible_sets,
@@ -463,8 +466,8 @@ fn exclusion_rows(text: &mut String, rows: &[(Exclusion, u64)], freesewing: bool
 }
 
 fn anonymization(text: &mut String, release: &Release<'_>) {
-    let report = release.report;
-    let config = release.config;
+    let report = release.provenance.report;
+    let config = release.provenance.config;
     let counts = &report.anonymization;
     let risk = &report.risk;
     let prosecutor = risk.reidentification.prosecutor;
@@ -547,14 +550,14 @@ fn anonymization(text: &mut String, release: &Release<'_>) {
 
 /// The release as the attacks' descriptions read it.
 fn described_release<'a>(release: &Release<'a>) -> DescribedRelease<'a> {
-    let report = release.report;
+    let report = release.provenance.report;
     DescribedRelease {
         noise_sd: report.parameters.group_noise.as_ref().map(|n| n.scale_sd),
         k: report.k_requested,
         public_left_out: report.selection.excluded_sets.contains_key("public_set"),
-        min_published_measurements: release.config.min_published_measurements,
-        min_account_age_days: release.config.defences.min_account_age_days,
-        thresholds: &release.config.thresholds,
+        min_published_measurements: release.provenance.config.min_published_measurements,
+        min_account_age_days: release.provenance.config.defences.min_account_age_days,
+        thresholds: &release.provenance.config.thresholds,
     }
 }
 
@@ -773,7 +776,7 @@ fn uses(text: &mut String, release: &Release<'_>) {
 /// What the method keeps, in figures of the method's benchmark (never of this release's raw data,
 /// which would help an attacker calibrate).
 fn mind_the_method(text: &mut String, release: &Release<'_>) {
-    let Some(benchmark) = &release.report.method_benchmark else {
+    let Some(benchmark) = &release.provenance.report.method_benchmark else {
         text.push_str(
             "- **Mind the method:** every value is the mean of a group of at least k people, \
              with each pattern's spread restored by a linear map; rare combinations of values are \
@@ -816,7 +819,7 @@ fn mind_the_method(text: &mut String, release: &Release<'_>) {
          differ by {correlation:.3} on average. *Columns* gives every measurement's figures. \
          Rare body shapes are still smoothed out, as group members share one value, and \
          rounding adds up to half a step of error.",
-        k = release.report.k_requested,
+        k = release.provenance.report.k_requested,
         people = benchmark.people,
         seed = benchmark.seed,
         sized = match benchmark.eligible_people {
@@ -855,9 +858,9 @@ fn distribution(text: &mut String, release: &Release<'_>) {
          - **Checking a copy:** `sha256sum -c {CHECKSUM_FILE}`, or `anonpub verify DIR`, which \
          also re-checks k-anonymity, record ids, plausible ranges and that CSV and Parquet \
          agree.\n",
-        licence = release.config.license,
-        version = release.config.version,
-        as_of = release.report.as_of,
+        licence = release.provenance.config.license,
+        version = release.provenance.config.version,
+        as_of = release.provenance.report.as_of,
     );
 }
 
@@ -873,8 +876,8 @@ fn maintenance(text: &mut String, release: &Release<'_>) {
          between.\n\
          - **Older releases.** Published copies cannot be recalled; each release says which \
          version it is, and the newest one should be used.\n",
-        months = release.config.retention_months,
-        container = release.source.container,
+        months = release.provenance.config.retention_months,
+        container = release.provenance.source.container,
         maintainer = if Words::of(release).freesewing {
             "The FreeSewing project; report problems on its issue tracker."
         } else {

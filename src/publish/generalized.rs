@@ -15,48 +15,42 @@ use std::io::Write as _;
 use serde_json::{json, Value};
 
 use super::html::escape;
-use super::{file_entry, footer_metadata, microdata_manifest, pretty_json, seal};
+use super::{file_entry, pretty_json, seal, Provenance};
 use crate::atomic::Staging;
-use crate::config::ReleaseConfig;
 use crate::error::{Error, Result};
-use crate::extract::source::SourceDescription;
 use crate::observe::Observer;
-use crate::release::manifest::{InputFingerprint, ManifestFile};
+use crate::release::manifest::ManifestFile;
 use crate::release::plain::{write_plain_csv, write_plain_parquet, PlainTable};
 use crate::release::report::{GeneralizationReport, ReleaseReport};
 use crate::release::{
     CSV_FILE, DATAPACKAGE_FILE, DATASHEET_FILE, HTML_FILE, PARQUET_FILE, REPORT_FILE,
 };
-use crate::schema::{DatasetSchema, Role};
+use crate::schema::Role;
 
 /// What a generalized release is made of.
 pub struct GeneralizedRelease<'a> {
     /// `record_id`, then the published columns, one row per published record.
     pub table: &'a PlainTable,
-    /// The public report (its `generalization` entry is set).
-    pub report: &'a ReleaseReport,
-    /// The dataset schema the release follows.
-    pub schema: &'a DatasetSchema,
-    /// The effective configuration.
-    pub config: &'a ReleaseConfig,
-    /// [`crate::release::manifest::config_digest`] of `config`.
-    pub config_sha256: &'a str,
-    /// The keyed fingerprint of the input.
-    pub input_fingerprint: &'a InputFingerprint,
-    /// The source the people came from, as it describes itself.
-    pub source: &'a SourceDescription,
+    /// Where the release comes from: report (its `generalization` entry set), schema, config,
+    /// input and source.
+    pub provenance: Provenance<'a>,
 }
 
 impl GeneralizedRelease<'_> {
     fn generalization(&self) -> &GeneralizationReport {
-        self.report
+        self.provenance
+            .report
             .generalization
             .as_ref()
             .expect("a generalized release reports its generalization")
     }
 
     fn title(&self) -> &str {
-        self.schema.title.as_deref().unwrap_or(&self.schema.name)
+        self.provenance
+            .schema
+            .title
+            .as_deref()
+            .unwrap_or(&self.provenance.schema.name)
     }
 }
 
@@ -75,7 +69,7 @@ pub fn stage_generalized(
     let parquet_entry = file_entry(&staging, PARQUET_FILE)?;
     let package = datapackage(release, &csv_entry, &parquet_entry);
     staging.write(DATAPACKAGE_FILE, &pretty_json(&package))?;
-    staging.write(REPORT_FILE, &pretty_json(release.report))?;
+    staging.write(REPORT_FILE, &pretty_json(release.provenance.report))?;
     staging.write(HTML_FILE, report_html(release).as_bytes())?;
     staging.write(DATASHEET_FILE, datasheet(release).as_bytes())?;
     let mut files = vec![csv_entry, parquet_entry];
@@ -83,12 +77,7 @@ pub fn stage_generalized(
         files.push(file_entry(&staging, name)?);
     }
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    let manifest = microdata_manifest(
-        release.report,
-        release.config,
-        (release.config_sha256, release.input_fingerprint),
-        files,
-    );
+    let manifest = release.provenance.manifest(files);
     seal(&staging, manifest)?;
     observer.stage_took("write-metadata", started.elapsed());
     Ok(staging)
@@ -104,7 +93,7 @@ fn write_data(staging: &Staging, release: &GeneralizedRelease<'_>) -> Result<()>
         .map_err(|e| Error::io("sync", &csv_path, e))?;
     let parquet_path = staging.path(PARQUET_FILE);
     let mut parquet = staging.create(PARQUET_FILE)?;
-    let metadata = footer_metadata(release.report, release.config);
+    let metadata = release.provenance.footer_metadata();
     write_plain_parquet(release.table, metadata, &mut parquet, &parquet_path)?;
     parquet
         .flush()
@@ -115,9 +104,10 @@ fn write_data(staging: &Staging, release: &GeneralizedRelease<'_>) -> Result<()>
 /// What a column holds in the release, in words.
 fn column_words(release: &GeneralizedRelease<'_>, name: &str, role: Role) -> String {
     let described = release
+        .provenance
         .schema
         .position(name)
-        .and_then(|i| release.schema.columns[i].description.clone())
+        .and_then(|i| release.provenance.schema.columns[i].description.clone())
         .unwrap_or_else(|| name.to_string());
     let how = match role {
         Role::QuasiIdentifier => {
@@ -149,15 +139,15 @@ fn datapackage(
             "description": column_words(release, &column.name, column.role),
         }));
     }
-    let report = release.report;
+    let report = release.provenance.report;
     let mut package = json!({
         "profile": "data-package",
-        "name": release.schema.name,
+        "name": release.provenance.schema.name,
         "title": release.title(),
-        "description": release.schema.description.as_deref().unwrap_or_default(),
-        "version": release.config.version,
+        "description": release.provenance.schema.description.as_deref().unwrap_or_default(),
+        "version": release.provenance.config.version,
         "created": format!("{}T00:00:00Z", report.as_of),
-        "licenses": [super::datapackage::license(&release.config.license)],
+        "licenses": [super::datapackage::license(&release.provenance.config.license)],
         "keywords": ["anonymized microdata", "k-anonymity", "statistical disclosure control"],
         "resources": [
             super::datapackage::csv_resource(
@@ -177,7 +167,7 @@ fn datapackage(
         ],
     });
     if release.title().is_empty() {
-        package["title"] = json!(release.schema.name);
+        package["title"] = json!(release.provenance.schema.name);
     }
     package
 }
@@ -243,20 +233,20 @@ fn percent(share: f64) -> String {
 }
 
 fn datasheet(release: &GeneralizedRelease<'_>) -> String {
-    let report = release.report;
+    let report = release.provenance.report;
     let generalization = release.generalization();
     let mut text = String::new();
     let _ = writeln!(text, "# {}\n", release.title());
-    if let Some(description) = &release.schema.description {
+    if let Some(description) = &release.provenance.schema.description {
         let _ = writeln!(text, "{description}\n");
     }
     let _ = writeln!(
         text,
         "Made by anonpub {} from {} (`{}`), release version {}, as of {}.\n",
         report.anonpub_version,
-        release.source.title,
+        release.provenance.source.title,
         report.dataset,
-        release.config.version,
+        release.provenance.config.version,
         report.as_of
     );
     let _ = writeln!(text, "## Motivation\n");
@@ -294,9 +284,9 @@ fn datasheet(release: &GeneralizedRelease<'_>) -> String {
         "A record of the {} was eligible when {}, and its person was seen within the last {} \
          months. Of {} records of {} people, {} records of {} people were eligible; the others \
          were left out and counted by reason in `{REPORT_FILE}` (`selection`).",
-        release.source.container,
-        release.source.eligibility,
-        release.config.retention_months,
+        release.provenance.source.container,
+        release.provenance.source.eligibility,
+        release.provenance.config.retention_months,
         selection.sets_in_database,
         selection.users_in_database,
         selection.eligible_sets,
@@ -327,13 +317,13 @@ fn datasheet(release: &GeneralizedRelease<'_>) -> String {
         text,
         "Licence: {}. `anonpub verify DIR` re-checks the files, the checksums and, from the rows \
          alone, k, l and t. Each release is made anew from the data of its date.",
-        release.config.license
+        release.provenance.config.license
     );
     text
 }
 
 fn report_html(release: &GeneralizedRelease<'_>) -> String {
-    let report = release.report;
+    let report = release.provenance.report;
     let mut page = String::new();
     let _ = write!(
         page,

@@ -26,8 +26,8 @@ const AXIS: RGBColor = RGBColor(120, 126, 136);
 
 /// Renders the page.
 pub fn report_html(release: &Release<'_>) -> String {
-    let report = release.report;
-    let schema = release.schema;
+    let report = release.provenance.report;
+    let schema = release.provenance.schema;
     let title = schema.title.as_deref().unwrap_or(&schema.name);
     let mut page = String::with_capacity(1 << 18);
     let _ = write!(
@@ -36,7 +36,7 @@ pub fn report_html(release: &Release<'_>) -> String {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>{} {} — release report</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n",
         escape(title),
-        escape(&release.config.version),
+        escape(&release.provenance.config.version),
     );
     let _ = writeln!(
         page,
@@ -44,7 +44,7 @@ pub fn report_html(release: &Release<'_>) -> String {
          <p>{} records, each shared by at least {} distinct people: every row is the rounded mean \
          of a group, and the row's empty cells are part of what the group shares.</p></header>",
         escape(title),
-        escape(&release.config.version),
+        escape(&release.provenance.config.version),
         escape(&report.as_of),
         escape(&report.anonpub_version),
         thousands(report.anonymization.published_records as u64),
@@ -60,7 +60,7 @@ pub fn report_html(release: &Release<'_>) -> String {
 }
 
 fn key_figures(page: &mut String, release: &Release<'_>) {
-    let report = release.report;
+    let report = release.provenance.report;
     let counts = &report.anonymization;
     let figures = [
         (
@@ -94,8 +94,8 @@ fn key_figures(page: &mut String, release: &Release<'_>) {
 }
 
 fn parameters(page: &mut String, release: &Release<'_>) {
-    let report = release.report;
-    let config = release.config;
+    let report = release.provenance.report;
+    let config = release.provenance.config;
     let thresholds = &config.thresholds;
     let rows = [
         ("Method", format!("{} (microaggregation)", report.method)),
@@ -124,7 +124,10 @@ fn parameters(page: &mut String, release: &Release<'_>) {
         ("Licence", config.license.clone()),
         ("Dataset version", config.version.clone()),
         ("Seed (record ids only)", report.seed.to_string()),
-        ("Configuration SHA-256", release.config_sha256.to_string()),
+        (
+            "Configuration SHA-256",
+            release.provenance.config_sha256.to_string(),
+        ),
     ];
     page.push_str("<section><h2>Release parameters</h2><table class=\"kv\">");
     key_value_rows(page, &rows);
@@ -144,7 +147,7 @@ fn key_value_rows(page: &mut String, rows: &[(&str, String)]) {
 }
 
 fn risk(page: &mut String, release: &Release<'_>) {
-    let risk = &release.report.risk;
+    let risk = &release.provenance.report.risk;
     let prosecutor = risk.reidentification.prosecutor;
     let rows = [
         ("Released rows", thousands(risk.records)),
@@ -190,8 +193,8 @@ fn risk(page: &mut String, release: &Release<'_>) {
 }
 
 fn exclusions(page: &mut String, release: &Release<'_>) {
-    let selection = &release.report.selection;
-    let counts = &release.report.anonymization;
+    let selection = &release.provenance.report.selection;
+    let counts = &release.provenance.report.anonymization;
     page.push_str(
         "<section><h2>Where the sets went</h2><table class=\"counts\">\
          <tr><th>Step</th><th>Why</th><th>Sets</th></tr>",
@@ -199,7 +202,7 @@ fn exclusions(page: &mut String, release: &Release<'_>) {
     let _ = write!(
         page,
         "<tr class=\"total\"><td>In the {}</td><td></td><td>{}</td></tr>",
-        release.source.container,
+        release.provenance.source.container,
         thousands(selection.sets_in_database)
     );
     let excluded = selection.exclusion_counts();
@@ -230,7 +233,7 @@ fn exclusions(page: &mut String, release: &Release<'_>) {
         thousands(bad.of_sets),
         bad.share * 100.0,
         bad.max_share * 100.0,
-        release.source.container
+        release.provenance.source.container
     );
 }
 
@@ -282,9 +285,10 @@ fn measurement_figure(release: &Release<'_>, c: usize) -> String {
         .collect();
     values.sort_unstable_by(f64::total_cmp);
     let description = release
+        .provenance
         .schema
         .position(name)
-        .and_then(|p| release.schema.columns[p].description.as_deref())
+        .and_then(|p| release.provenance.schema.columns[p].description.as_deref())
         .unwrap_or_default();
     let mut figure = format!(
         "<figure class=\"hist\"><h3>{} <small>{}</small></h3><p>{}</p>",

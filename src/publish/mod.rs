@@ -41,16 +41,17 @@ use datapackage::{datapackage, PackageInfo, PackagedFile};
 use datasheet::datasheet;
 use html::report_html;
 
-/// What a release is made of.
-pub struct Release<'a> {
-    /// The de-identified rows.
-    pub table: &'a ReleaseTable,
+/// Where a microdata release comes from and what it answers to, the same for every method's
+/// release: the report, the schema and the configuration followed (with the configuration's
+/// digest), the keyed fingerprint of the input and the source's description of itself. The
+/// manifest and the data files' footers are made from it alone, so that every release states its
+/// origin in the same words.
+#[derive(Clone, Copy)]
+pub struct Provenance<'a> {
     /// The public report.
     pub report: &'a ReleaseReport,
     /// The dataset schema the release follows.
     pub schema: &'a DatasetSchema,
-    /// The measurements of the schema, with units and ranges.
-    pub catalog: &'a Catalog,
     /// The effective configuration (command-line overrides applied).
     pub config: &'a ReleaseConfig,
     /// [`crate::release::manifest::config_digest`] of `config`.
@@ -59,6 +60,48 @@ pub struct Release<'a> {
     pub input_fingerprint: &'a InputFingerprint,
     /// The source the people came from, as it describes itself.
     pub source: &'a SourceDescription,
+}
+
+impl Provenance<'_> {
+    /// The manifest of the release's `files`.
+    pub(crate) fn manifest(&self, files: Vec<ManifestFile>) -> Manifest {
+        let (report, config) = (self.report, self.config);
+        Manifest {
+            anonpub_version: report.anonpub_version.clone(),
+            dataset: report.dataset.clone(),
+            release_version: config.version.clone(),
+            as_of: report.as_of.clone(),
+            seed: Some(report.seed),
+            config_sha256: self.config_sha256.to_string(),
+            input_fingerprint: Some(self.input_fingerprint.clone()),
+            files,
+        }
+    }
+
+    /// The release facts a data file's footer carries, so that it explains itself when shared
+    /// alone.
+    pub(crate) fn footer_metadata(&self) -> Vec<(String, String)> {
+        let (report, config) = (self.report, self.config);
+        vec![
+            ("anonpub:version".into(), report.anonpub_version.clone()),
+            ("anonpub:dataset".into(), report.dataset.clone()),
+            ("anonpub:release_version".into(), config.version.clone()),
+            ("anonpub:method".into(), report.method.clone()),
+            ("anonpub:k".into(), report.k_requested.to_string()),
+            ("anonpub:seed".into(), report.seed.to_string()),
+            ("anonpub:as_of".into(), report.as_of.clone()),
+        ]
+    }
+}
+
+/// What a release of microaggregated measurements is made of.
+pub struct Release<'a> {
+    /// The de-identified rows.
+    pub table: &'a ReleaseTable,
+    /// Where the release comes from: report, schema, config, input and source.
+    pub provenance: Provenance<'a>,
+    /// The measurements of the schema, with units and ranges.
+    pub catalog: &'a Catalog,
     /// The DP size chart, when the config has `[sizechart]` (its report entry is
     /// `report.sizechart`).
     pub sizechart: Option<&'a crate::dp::sizechart::SizeChart>,
@@ -104,11 +147,11 @@ pub fn stage_release(
     let csv_entry = file_entry(&staging, CSV_FILE)?;
     let parquet_entry = file_entry(&staging, PARQUET_FILE)?;
     let info = PackageInfo {
-        schema: release.schema,
+        schema: release.provenance.schema,
         catalog: release.catalog,
-        version: &release.config.version,
-        created: format!("{}T00:00:00Z", release.report.as_of),
-        license: &release.config.license,
+        version: &release.provenance.config.version,
+        created: format!("{}T00:00:00Z", release.provenance.report.as_of),
+        license: &release.provenance.config.license,
         rows: release.table.len(),
     };
     let mut package = datapackage(
@@ -127,7 +170,7 @@ pub fn stage_release(
     let mut files = vec![csv_entry, parquet_entry];
     let mut html = report_html(release);
     let mut sheet = datasheet(release);
-    match (release.sizechart, &release.report.sizechart) {
+    match (release.sizechart, &release.provenance.report.sizechart) {
         (Some(chart), Some(entry)) => {
             sizechart::write_chart_files(&staging, chart, entry)?;
             let chart_csv = file_entry(&staging, SIZECHART_CSV_FILE)?;
@@ -147,7 +190,7 @@ pub fn stage_release(
             })
         }
     }
-    staging.write(REPORT_FILE, &pretty_json(release.report))?;
+    staging.write(REPORT_FILE, &pretty_json(release.provenance.report))?;
     staging.write(DATAPACKAGE_FILE, &pretty_json(&package))?;
     staging.write(HTML_FILE, html.as_bytes())?;
     staging.write(DATASHEET_FILE, sheet.as_bytes())?;
@@ -159,12 +202,7 @@ pub fn stage_release(
     for file in &files {
         tracing::debug!("{}: {} bytes", file.path, file.bytes);
     }
-    let manifest = microdata_manifest(
-        release.report,
-        release.config,
-        (release.config_sha256, release.input_fingerprint),
-        files,
-    );
+    let manifest = release.provenance.manifest(files);
     seal(&staging, manifest)?;
     observer.stage_took("write-metadata", started.elapsed());
     Ok(staging)
@@ -206,43 +244,6 @@ fn write_parquet_file(staging: &Staging, release: &Release<'_>) -> Result<()> {
         .map_err(|e| Error::io("sync", &path, e))
 }
 
-/// The manifest of a release of records (microaggregated measurements or generalized cells):
-/// the report's identity, the configuration's digest, the input's fingerprint and every file.
-pub(crate) fn microdata_manifest(
-    report: &ReleaseReport,
-    config: &ReleaseConfig,
-    (config_sha256, input_fingerprint): (&str, &InputFingerprint),
-    files: Vec<ManifestFile>,
-) -> Manifest {
-    Manifest {
-        anonpub_version: report.anonpub_version.clone(),
-        dataset: report.dataset.clone(),
-        release_version: config.version.clone(),
-        as_of: report.as_of.clone(),
-        seed: Some(report.seed),
-        config_sha256: config_sha256.to_string(),
-        input_fingerprint: Some(input_fingerprint.clone()),
-        files,
-    }
-}
-
-/// The release facts a data file's footer carries, so that it explains itself when shared
-/// alone.
-pub(crate) fn footer_metadata(
-    report: &ReleaseReport,
-    config: &ReleaseConfig,
-) -> Vec<(String, String)> {
-    vec![
-        ("anonpub:version".into(), report.anonpub_version.clone()),
-        ("anonpub:dataset".into(), report.dataset.clone()),
-        ("anonpub:release_version".into(), config.version.clone()),
-        ("anonpub:method".into(), report.method.clone()),
-        ("anonpub:k".into(), report.k_requested.to_string()),
-        ("anonpub:seed".into(), report.seed.to_string()),
-        ("anonpub:as_of".into(), report.as_of.clone()),
-    ]
-}
-
 /// Writes `manifest.json` and then `SHA256SUMS` (every file of the manifest, and the manifest).
 pub(crate) fn seal(staging: &Staging, manifest: Manifest) -> Result<()> {
     staging.write(MANIFEST_FILE, &pretty_json(&manifest))?;
@@ -277,8 +278,8 @@ pub(crate) fn pretty_json(value: &impl serde::Serialize) -> Vec<u8> {
     bytes
 }
 
-/// Release facts stored in the Parquet footer ([`footer_metadata`]), with each measurement's
-/// unit.
+/// Release facts stored in the Parquet footer ([`Provenance::footer_metadata`]), with each
+/// measurement's unit.
 fn parquet_metadata(release: &Release<'_>) -> Vec<(String, String)> {
     let units: serde_json::Map<String, serde_json::Value> = release
         .catalog
@@ -287,7 +288,7 @@ fn parquet_metadata(release: &Release<'_>) -> Vec<(String, String)> {
         .enumerate()
         .map(|(i, name)| (name.clone(), release.catalog.unit(i).into()))
         .collect();
-    let mut metadata = footer_metadata(release.report, release.config);
+    let mut metadata = release.provenance.footer_metadata();
     metadata.push((
         "anonpub:units".into(),
         serde_json::Value::Object(units).to_string(),
@@ -427,13 +428,15 @@ pub(crate) mod fixture {
         pub fn release(&self) -> Release<'_> {
             Release {
                 table: &self.table,
-                report: &self.report,
-                schema: &self.schema,
+                provenance: Provenance {
+                    report: &self.report,
+                    schema: &self.schema,
+                    config: &self.config,
+                    config_sha256: "c0ffee",
+                    input_fingerprint: &self.fingerprint,
+                    source: &self.source,
+                },
                 catalog: &self.catalog,
-                config: &self.config,
-                config_sha256: "c0ffee",
-                input_fingerprint: &self.fingerprint,
-                source: &self.source,
                 sizechart: None,
             }
         }

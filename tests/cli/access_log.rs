@@ -10,10 +10,6 @@ use std::path::{Path, PathBuf};
 
 use crate::fixtures::*;
 
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
-
 fn log_path() -> PathBuf {
     repo("data/access.log.gz")
 }

@@ -8,12 +8,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::fixtures::*;
-use crate::generalized::{data, publish_clients};
+use crate::generalized::publish_clients;
 use crate::numeric_table::{clinic_rows, write_table};
-
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
 
 fn arx(file: &str) -> PathBuf {
     repo("tests/data/arx-adult").join(file)
@@ -47,10 +43,6 @@ fn verifies(out: &Path) -> String {
     let text = run.stdout();
     assert!(text.contains("checks passed"), "{text}");
     text
-}
-
-fn report(out: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap()
 }
 
 /// The release's rows without `record_id`, header first.
@@ -375,27 +367,18 @@ fn a_numeric_table_anonymizes_with_mdav_into_a_verified_release() {
     let config = dir.path().join("limit.toml");
     std::fs::write(&config, "mdav_exact_limit = 500\n").unwrap();
     let published_dir = dir.path().join("publish");
-    anonpub(
+    publish_table(
+        &table,
+        &schema,
+        &published_dir,
         &[
-            "publish",
-            "--source",
-            "table",
-            "--input",
-            table.to_str().unwrap(),
-            "--schema",
-            schema.to_str().unwrap(),
             "--key-file",
             key_arg,
-            "--as-of",
-            "2026-11-01",
             "--seed",
             "7",
             "--config",
             config.to_str().unwrap(),
-            "--out",
-            published_dir.to_str().unwrap(),
         ],
-        &[],
     )
     .expect_code(0);
     same_files(&out, &published_dir);

@@ -111,10 +111,6 @@ fn publish(db: &Path, key: &Path, dir: &Path, extra: &[&str]) -> Run {
     publish_fixture(db, key, &dir.join("release"), 5, extra)
 }
 
-fn report(out: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap()
-}
-
 // ---------------------------------------------------------------- the database file
 
 #[test]

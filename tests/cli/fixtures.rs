@@ -63,31 +63,36 @@ pub fn anonpub(args: &[&str], env: &[(&str, &str)]) -> Run {
     }
 }
 
-/// Publishes the sample database into `out` (seed 11 unless `extra` gives one).
-pub fn publish_sample(out: &Path, extra: &[&str]) -> Run {
-    let (db, key) = sample_db();
-    let (db, key, out) = (
-        db.to_str().unwrap(),
-        key.to_str().unwrap(),
-        out.to_str().unwrap(),
-    );
+/// `publish` of the FreeSewing database `db` with its `key` file into `out` as of 2026-11-01,
+/// with `extra` arguments (quietly, unless they hold `--verbose`) and `env` variables.
+pub fn publish_db(db: &Path, key: &Path, out: &Path, extra: &[&str], env: &[(&str, &str)]) -> Run {
     let mut args = vec![
         "publish",
         "--db",
-        db,
+        db.to_str().unwrap(),
         "--key-file",
-        key,
+        key.to_str().unwrap(),
         "--as-of",
         "2026-11-01",
         "--out",
-        out,
-        "--quiet",
+        out.to_str().unwrap(),
     ];
+    if !extra.contains(&"--verbose") {
+        args.push("--quiet");
+    }
+    args.extend_from_slice(extra);
+    anonpub(&args, env)
+}
+
+/// Publishes the sample database into `out` (seed 11 unless `extra` gives one).
+pub fn publish_sample(out: &Path, extra: &[&str]) -> Run {
+    let (db, key) = sample_db();
+    let mut args = vec![];
     if !extra.contains(&"--seed") {
         args.extend_from_slice(&["--seed", "11"]);
     }
     args.extend_from_slice(extra);
-    anonpub(&args, &[])
+    publish_db(&db, &key, out, &args, &[])
 }
 
 /// A user row for a fixture database.
@@ -156,27 +161,35 @@ pub fn publish_fixture(db: &Path, key: &Path, out: &Path, k: usize, extra: &[&st
     let k = k.to_string();
     // Without a config of the test's own, the attacks are off (see `SMALL_DATABASE_CONFIG`).
     let config_arg = small_database_config();
+    let mut args = vec!["--k", &k, "--seed", "3"];
+    if !extra.contains(&"--config") {
+        args.extend(["--config", config_arg]);
+    }
+    args.extend_from_slice(extra);
+    publish_db(db, key, out, &args, &[])
+}
+
+/// `publish --source table` of `input`, described by `schema`, into `out` as of 2026-11-01, with
+/// `extra` (its seed, key file or ledger, config, `-q`: whatever the test is about).
+pub fn publish_table(
+    input: impl AsRef<Path>,
+    schema: impl AsRef<Path>,
+    out: &Path,
+    extra: &[&str],
+) -> Run {
     let mut args = vec![
         "publish",
-        "--db",
-        db.to_str().unwrap(),
-        "--key-file",
-        key.to_str().unwrap(),
+        "--source",
+        "table",
+        "--input",
+        input.as_ref().to_str().unwrap(),
+        "--schema",
+        schema.as_ref().to_str().unwrap(),
         "--as-of",
         "2026-11-01",
         "--out",
         out.to_str().unwrap(),
-        "--k",
-        &k,
-        "--seed",
-        "3",
     ];
-    if !extra.contains(&"--verbose") {
-        args.push("--quiet");
-    }
-    if !extra.contains(&"--config") {
-        args.extend(["--config", config_arg]);
-    }
     args.extend_from_slice(extra);
     anonpub(&args, &[])
 }
@@ -264,4 +277,67 @@ pub fn reseal_release(dir: &Path) {
     names.sort();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
     reseal(dir, &names);
+}
+
+/// A path inside the repository (`repo("data/sample.sqlite")`).
+pub fn repo(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
+}
+
+/// A file of the altered client tables in `tests/data/alterations`.
+pub fn data(name: &str) -> PathBuf {
+    repo("tests/data/alterations").join(name)
+}
+
+/// A JSON file, parsed.
+pub fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// The `report.json` of the release in `out`.
+pub fn report(out: &Path) -> serde_json::Value {
+    json(&out.join("report.json"))
+}
+
+/// Writes `text` as `release.toml` in `dir` and returns its path, for `--config`.
+pub fn write_config(dir: &Path, text: &str) -> String {
+    let path = dir.join("release.toml");
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// The README's sample published with `extra` into a fresh temporary directory, which the
+/// caller keeps alive.
+pub fn published_sample(extra: &[&str]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("release");
+    publish_sample(&out, extra).expect_code(0);
+    (dir, out)
+}
+
+/// `verify` of the release in `out`, with `extra`.
+pub fn verify(out: &Path, extra: &[&str]) -> Run {
+    let mut args = vec!["verify", out.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    anonpub(&args, &[])
+}
+
+/// A small deterministic generator (xorshift64*), so that a table the tests write is the same on
+/// every run, and unlike anything anonpub's own generator makes.
+pub struct Draw(pub u64);
+
+impl Draw {
+    /// A uniform draw in [0, 1).
+    pub fn next(&mut self) -> f64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// A standard normal draw (Box–Muller).
+    pub fn normal(&mut self) -> f64 {
+        let (u, v) = (self.next().max(1e-12), self.next());
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
+    }
 }

@@ -1,22 +1,9 @@
 //! Risk in the publish pipeline: the public risk section, the internal report, threshold gates
 //! at publish and their re-check by verify.
 
-use std::path::Path;
-
 use anonpub::release::checksums::sha256_file;
-use serde_json::Value;
 
 use crate::fixtures::*;
-
-fn json(path: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
-
-fn config(dir: &Path, text: &str) -> String {
-    let path = dir.join("release.toml");
-    std::fs::write(&path, text).unwrap();
-    path.to_str().unwrap().to_string()
-}
 
 #[test]
 fn report_has_public_risk_and_internal_report_stays_outside() {
@@ -146,7 +133,7 @@ fn failing_risk_and_linkage_thresholds_write_nothing() {
         ("max_linkage_success = 0.0", "max_linkage_success"),
         ("max_interval_disclosure = 0.0", "max_interval_disclosure"),
     ] {
-        let config = config(dir.path(), &format!("[thresholds]\n{threshold}\n"));
+        let config = write_config(dir.path(), &format!("[thresholds]\n{threshold}\n"));
         let run = publish_sample(
             &out,
             &[
@@ -171,7 +158,7 @@ fn failing_risk_and_linkage_thresholds_write_nothing() {
 fn thresholds_that_pass_are_recorded_and_rechecked_by_verify() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("release");
-    let config = config(
+    let config = write_config(
         dir.path(),
         "[thresholds]\nmin_k = 5\nmax_highest_risk = 0.2\nmax_average_risk = 0.2\nmax_records_at_risk = 0.0\nmax_linkage_success = 1.0\n",
     );
@@ -249,7 +236,7 @@ fn bad_linkage_and_threshold_settings_exit_2() {
             "max_linkage_success",
         ),
     ] {
-        let config = config(dir.path(), text);
+        let config = write_config(dir.path(), text);
         let run = publish_sample(&out, &["--config", &config]).expect_code(2);
         assert!(run.stderr().contains(name), "{name}: {}", run.stderr());
         assert!(!out.exists());
@@ -369,7 +356,7 @@ fn simulated_attacks_gate_the_release_and_the_ledger_carries_membership() {
         .collect();
     let (db, key) = fixture_db(dir.path(), &users);
     let tiny = dir.path().join("tiny");
-    let config = config(
+    let config = write_config(
         dir.path(),
         "max_malformed_share = 0.2\nmin_published_measurements = 1\n\
          [defences]\ngroup_noise_sd = 0\n",

@@ -4,46 +4,31 @@
 //! k, l and t from the released rows alone, even against a resealed, doctored report.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::fixtures::*;
 
-/// A file of the alterations marketplace's example tables.
-pub fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/alterations")
-        .join(name)
-}
-
 /// Publishes the clients with `config` (written beside `out`) and returns the run.
 pub fn publish_clients(out: &Path, config: &str) -> Run {
+    publish_clients_from(&data("clients.csv"), out, config)
+}
+
+/// Publishes `input`, a table of the clients' schema, with `config` (written beside `out`).
+fn publish_clients_from(input: &Path, out: &Path, config: &str) -> Run {
     let config_path = out.with_extension("toml");
     std::fs::write(&config_path, config).unwrap();
-    anonpub(
+    publish_table(
+        input,
+        data("clients.toml"),
+        out,
         &[
-            "publish",
-            "--source",
-            "table",
-            "--input",
-            data("clients.csv").to_str().unwrap(),
-            "--schema",
-            data("clients.toml").to_str().unwrap(),
             "--config",
             config_path.to_str().unwrap(),
-            "--as-of",
-            "2026-11-01",
-            "--out",
-            out.to_str().unwrap(),
             "--seed",
             "4",
             "-q",
         ],
-        &[],
     )
-}
-
-fn report(out: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap()
 }
 
 /// The released rows as (quasi-identifier cells, service), read with the csv crate directly.
@@ -173,7 +158,7 @@ fn verify_recomputes_l_and_t_and_fails_a_resealed_report_that_claims_more() {
         serde_json::to_vec_pretty(&doctored).unwrap(),
     )
     .unwrap();
-    reseal(&out);
+    reseal_release(&out);
     let run = anonpub(&["verify", out.to_str().unwrap()], &[]).expect_code(1);
     let stdout = run.stdout();
     for check in ["l-diversity", "t-closeness"] {
@@ -189,40 +174,33 @@ fn verify_recomputes_l_and_t_and_fails_a_resealed_report_that_claims_more() {
         .any(|line| line.contains("checksums") && line.contains("FAIL")));
 }
 
-/// Rewrites the manifest's entry for report.json and SHA256SUMS, as a forger would.
-fn reseal(out: &Path) {
-    use sha2::{Digest, Sha256};
-    let digest = |name: &str| {
-        format!(
-            "{:x}",
-            Sha256::digest(std::fs::read(out.join(name)).unwrap())
-        )
-    };
-    let mut manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap();
-    for file in manifest["files"].as_array_mut().unwrap() {
-        let name = file["path"].as_str().unwrap().to_string();
-        file["sha256"] = digest(&name).into();
-        file["bytes"] = std::fs::metadata(out.join(&name)).unwrap().len().into();
-    }
-    std::fs::write(
-        out.join("manifest.json"),
-        serde_json::to_vec_pretty(&manifest).unwrap(),
-    )
-    .unwrap();
-    let sums = std::fs::read_to_string(out.join("SHA256SUMS")).unwrap();
-    let resealed: String = sums
-        .lines()
-        .map(|line| {
-            let name = line
-                .split_whitespace()
-                .last()
-                .unwrap()
-                .trim_start_matches('*');
-            format!("{}  {name}\n", digest(name))
-        })
-        .collect();
-    std::fs::write(out.join("SHA256SUMS"), resealed).unwrap();
+/// A value its hierarchy does not list is exit 2 naming the line of the file, not its position
+/// among the eligible rows: here it stands on line 20, after rows left out as malformed,
+/// implausible, orphaned and outside the retention window.
+#[test]
+fn an_unlisted_value_is_refused_at_its_line_in_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(data("clients.csv")).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    // An eligible client of their own (consented, seen within the window) in a city the
+    // hierarchy does not know, as line 20 (line 1 is the header).
+    lines.insert(
+        19,
+        "C99999,client9999@example.org,1,2026-10-20,Atlantis,30,F,hem,2",
+    );
+    let input = dir.path().join("clients.csv");
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let out = dir.path().join("release");
+    let stderr = publish_clients_from(&input, &out, "[method]\nname = \"global\"\n")
+        .expect_code(2)
+        .stderr();
+    assert!(
+        stderr.contains("clients.csv (line 20, column `city`)")
+            && stderr.contains("hierarchy_city.csv")
+            && !stderr.contains("Atlantis"),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "nothing written");
 }
 
 #[test]

@@ -19,24 +19,6 @@ pub fn schema() -> String {
         .to_string()
 }
 
-/// A small deterministic generator (xorshift64*), so the table is the same on every run.
-struct Draw(u64);
-
-impl Draw {
-    fn next(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// A standard normal draw (Box–Muller).
-    fn normal(&mut self) -> f64 {
-        let (u, v) = (self.next().max(1e-12), self.next());
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
-}
-
 /// The clinic's table: `people` patients, some with a second visit, a few not consenting,
 /// closed files, old visits; one height of 300.5 cm (typed for 200.5) and one weight "n/a".
 pub fn clinic_rows(people: usize) -> Vec<Vec<String>> {
@@ -137,35 +119,10 @@ impl Clinic {
 
     /// Publishes `table` into `out` with the clinic's key and seed 7, plus `extra`.
     fn publish(&self, table: &Path, out: &Path, extra: &[&str]) -> Run {
-        let schema = schema();
-        let mut args = vec![
-            "publish",
-            "--source",
-            "table",
-            "--input",
-            table.to_str().unwrap(),
-            "--schema",
-            &schema,
-            "--key-file",
-            self.key.to_str().unwrap(),
-            "--as-of",
-            "2026-11-01",
-            "--out",
-            out.to_str().unwrap(),
-            "--seed",
-            "7",
-        ];
+        let mut args = vec!["--key-file", self.key.to_str().unwrap(), "--seed", "7"];
         args.extend_from_slice(extra);
-        anonpub(&args, &[])
+        publish_table(table, schema(), out, &args)
     }
-}
-
-fn json(path: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
-
-fn verify(dir: &Path) -> Run {
-    anonpub(&["verify", dir.to_str().unwrap()], &[])
 }
 
 #[test]
@@ -184,7 +141,7 @@ fn a_cm_kg_table_publishes_describes_itself_and_verifies() {
     );
     assert!(!stderr.contains("300.5"), "a value reached the log");
 
-    let verified = verify(&out).expect_code(0);
+    let verified = verify(&out, &[]).expect_code(0);
     assert!(
         verified.stdout().contains("report figures"),
         "{}",
@@ -311,7 +268,7 @@ fn record_ids_are_not_shared_by_releases_of_different_inputs() {
     write_table(&fewer_table, &rows);
     let fewer = clinic.path("fewer");
     clinic.publish(&fewer_table, &fewer, &["-q"]).expect_code(0);
-    verify(&fewer).expect_code(0);
+    verify(&fewer, &[]).expect_code(0);
     let ids = |dir: &Path| -> std::collections::HashSet<String> {
         read_csv(&dir.join("measurements.csv"))
             .1
@@ -329,28 +286,13 @@ fn record_ids_are_not_shared_by_releases_of_different_inputs() {
     // Without a key the ids still differ between inputs (drawn from the plain fingerprint).
     let keyless = |table: &Path, name: &str| {
         let out = clinic.path(name);
-        let schema = schema();
         let ledger = clinic.path(&format!("{name}.ledger.json"));
-        anonpub(
-            &[
-                "publish",
-                "--source",
-                "table",
-                "--input",
-                table.to_str().unwrap(),
-                "--schema",
-                &schema,
-                "--as-of",
-                "2026-11-01",
-                "--out",
-                out.to_str().unwrap(),
-                "--seed",
-                "7",
-                "--ledger",
-                ledger.to_str().unwrap(),
-                "-q",
-            ],
-            &[],
+        let ledger = ledger.to_str().unwrap();
+        publish_table(
+            table,
+            schema(),
+            &out,
+            &["--seed", "7", "--ledger", ledger, "-q"],
         )
         .expect_code(0);
         out
@@ -421,7 +363,7 @@ fn a_resealed_report_that_claims_more_than_its_files_fails_verify() {
         let copy = clinic.path(&format!("forged-{}", what.replace(' ', "-")));
         copy_dir(&out, &copy);
         forge(&copy, edit);
-        let run = verify(&copy).expect_code(1);
+        let run = verify(&copy, &[]).expect_code(1);
         let stdout = run.stdout();
         assert!(
             stdout
@@ -481,7 +423,7 @@ fn k_below_five_needs_the_config_and_the_datasheet_says_so() {
             &["--config", config.to_str().unwrap(), "-q"],
         )
         .expect_code(0);
-    verify(&out).expect_code(0);
+    verify(&out, &[]).expect_code(0);
     let sheet = std::fs::read_to_string(out.join("README.md")).unwrap();
     assert!(sheet.contains("**k = 3 is below 5**"), "{sheet}");
     assert!(
@@ -598,15 +540,12 @@ proptest::proptest! {
         std::fs::write(&config_path, &config).unwrap();
         let out = dir.path().join("release");
         let ledger = dir.path().join("ledger.json");
-        let schema = schema();
-        let run = anonpub(
+        let run = publish_table(
+            &table, schema(), &out,
             &[
-                "publish", "--source", "table", "--input", table.to_str().unwrap(),
-                "--schema", &schema, "--as-of", "2026-11-01", "--out", out.to_str().unwrap(),
                 "--seed", "5", "--ledger", ledger.to_str().unwrap(),
                 "--config", config_path.to_str().unwrap(), "-q",
             ],
-            &[],
         );
         proptest::prop_assert!(
             matches!(run.code(), 0..=2),
@@ -614,7 +553,7 @@ proptest::proptest! {
         );
         proptest::prop_assert!(!run.stderr().contains("panicked"), "{}", run.stderr());
         if run.code() == 0 {
-            verify(&out).expect_code(0);
+            verify(&out, &[]).expect_code(0);
         } else {
             proptest::prop_assert!(!out.exists());
         }

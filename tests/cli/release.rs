@@ -8,20 +8,9 @@ use sha2::{Digest, Sha256};
 
 use crate::fixtures::*;
 
-fn json(path: &std::path::Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
-
-fn published(extra: &[&str]) -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("release");
-    publish_sample(&out, extra).expect_code(0);
-    (dir, out)
-}
-
 #[test]
 fn datapackage_describes_both_files_and_every_column() {
-    let (_dir, out) = published(&[]);
+    let (_dir, out) = published_sample(&[]);
     let package = json(&out.join("datapackage.json"));
     assert_eq!(package["licenses"][0]["name"], "CC0-1.0");
     assert_eq!(package["created"], "2026-11-01T00:00:00Z");
@@ -78,7 +67,7 @@ fn config_reaches_licence_datasheet_and_page() {
 
 #[test]
 fn page_is_self_contained_with_a_histogram_per_measurement() {
-    let (_dir, out) = published(&[]);
+    let (_dir, out) = published_sample(&[]);
     let page = std::fs::read_to_string(out.join("report.html")).unwrap();
     let (header, rows) = read_csv(&out.join("measurements.csv"));
     for name in &header[1..] {
@@ -112,7 +101,7 @@ fn page_is_self_contained_with_a_histogram_per_measurement() {
 #[test]
 fn parquet_carries_units_per_field_and_release_metadata() {
     use polars::prelude::*;
-    let (_dir, out) = published(&[]);
+    let (_dir, out) = published_sample(&[]);
     let path = out.join("measurements.parquet");
     let schema = ParquetReader::new(std::fs::File::open(&path).unwrap())
         .schema()
@@ -141,7 +130,7 @@ fn parquet_carries_units_per_field_and_release_metadata() {
 
 #[test]
 fn manifest_lists_every_file_and_fingerprints_the_input_with_a_keyed_hash() {
-    let (_dir, out) = published(&[]);
+    let (_dir, out) = published_sample(&[]);
     let manifest = json(&out.join("manifest.json"));
     assert_eq!(manifest["anonpub_version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(manifest["seed"], 11);

@@ -9,13 +9,11 @@ use crate::fixtures::*;
 const US_POPULATION: &str = "317238626";
 
 fn adult() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/arx-adult/adult.csv")
+    repo("tests/data/arx-adult/adult.csv")
 }
 
 fn test_schema(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(name)
+    repo("tests/data").join(name)
 }
 
 fn risk_json(input: &Path, extra: &[&str]) -> Value {

@@ -53,22 +53,7 @@ fn sample_is_deterministic_and_its_key_opens_it() {
     );
     let out = dir.path().join("release");
     let (db, key) = &paths[0];
-    anonpub(
-        &[
-            "publish",
-            "--db",
-            db.to_str().unwrap(),
-            "--key-file",
-            key.to_str().unwrap(),
-            "--as-of",
-            "2026-11-01",
-            "--out",
-            out.to_str().unwrap(),
-            "--quiet",
-        ],
-        &[],
-    )
-    .expect_code(0);
+    publish_db(db, key, &out, &[], &[]).expect_code(0);
     let connection = rusqlite::Connection::open(db).unwrap();
     let email: String = connection
         .query_row("SELECT email FROM \"User\" LIMIT 1", [], |r| r.get(0))

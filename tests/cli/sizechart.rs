@@ -6,12 +6,6 @@ use std::path::Path;
 
 use crate::fixtures::*;
 
-fn write_config(dir: &Path, text: &str) -> String {
-    let path = dir.join("release.toml");
-    std::fs::write(&path, text).unwrap();
-    path.to_str().unwrap().to_string()
-}
-
 #[test]
 fn the_chart_joins_the_release_and_the_ledger_keeps_the_lifetime_budget() {
     let dir = tempfile::tempdir().unwrap();
@@ -146,27 +140,9 @@ fn a_lifetime_budget_needs_a_ledger_outside_the_release() {
 /// `publish` of the sample with a chart config and a ledger, into `out`, with extra environment.
 fn publish_charted(out: &Path, config: &str, ledger: &Path, env: &[(&str, &str)]) -> Run {
     let (db, key) = sample_db();
-    anonpub(
-        &[
-            "publish",
-            "--db",
-            db.to_str().unwrap(),
-            "--key-file",
-            key.to_str().unwrap(),
-            "--as-of",
-            "2026-11-01",
-            "--out",
-            out.to_str().unwrap(),
-            "--seed",
-            "11",
-            "--quiet",
-            "--config",
-            config,
-            "--ledger",
-            ledger.to_str().unwrap(),
-        ],
-        env,
-    )
+    let ledger = ledger.to_str().unwrap();
+    let extra = ["--seed", "11", "--config", config, "--ledger", ledger];
+    publish_db(&db, &key, out, &extra, env)
 }
 
 fn ledger_statuses(ledger: &Path) -> Vec<String> {
@@ -274,24 +250,6 @@ fn a_two_way_table_of_bands_is_published_and_verified() {
     anonpub(&["verify", out.to_str().unwrap()], &[]).expect_code(0);
 }
 
-/// A small deterministic generator (xorshift64*), so the survey table is the same on every run.
-struct Draw(u64);
-
-impl Draw {
-    fn next(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// A standard normal draw (Box–Muller).
-    fn normal(&mut self) -> f64 {
-        let (u, v) = (self.next().max(1e-12), self.next());
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
-}
-
 /// A sizing survey's person table in cm, unlike anything the generator makes: `people`
 /// respondents with sex, age and region, some measured twice, and messy rows: chest typed as
 /// "n/a", a waist of 400 cm, rows without a respondent, respondents who did not consent, an
@@ -368,11 +326,7 @@ fn a_person_table_in_cm_is_charted_by_its_stratum_columns_and_verified() {
     let dir = tempfile::tempdir().unwrap();
     let table = dir.path().join("survey.csv");
     std::fs::write(&table, survey_rows(12_000)).unwrap();
-    let schema = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/survey-strata.toml")
-        .to_str()
-        .unwrap()
-        .to_string();
+    let schema = repo("tests/data/survey-strata.toml");
     let chart = "[sizechart]\nmeasurements = [\"chest_cm\", \"waist_cm\", \"hips_cm\", \"height_cm\"]\n\
                  reference_mean = { chest_cm = 97, waist_cm = 86, hips_cm = 101, height_cm = 170 }\n\
                  reference_sd = { chest_cm = 10, waist_cm = 12.5, hips_cm = 8, height_cm = 9.5 }\n\
@@ -381,29 +335,9 @@ fn a_person_table_in_cm_is_charted_by_its_stratum_columns_and_verified() {
     let out = dir.path().join("release");
     let ledger = dir.path().join("ledger.json");
     let publish = |config: &str, out: &Path| {
-        anonpub(
-            &[
-                "publish",
-                "--source",
-                "table",
-                "--input",
-                table.to_str().unwrap(),
-                "--schema",
-                &schema,
-                "--as-of",
-                "2026-11-01",
-                "--out",
-                out.to_str().unwrap(),
-                "--seed",
-                "4",
-                "--ledger",
-                ledger.to_str().unwrap(),
-                "--config",
-                config,
-                "-q",
-            ],
-            &[],
-        )
+        let ledger = ledger.to_str().unwrap();
+        let extra = ["--seed", "4", "--ledger", ledger, "--config", config, "-q"];
+        publish_table(&table, &schema, out, &extra)
     };
     publish(&config, &out).expect_code(0);
     anonpub(&["verify", out.to_str().unwrap()], &[]).expect_code(0);

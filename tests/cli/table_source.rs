@@ -5,36 +5,10 @@ use std::path::Path;
 
 use crate::fixtures::*;
 
-fn repo(path: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(path)
-        .to_str()
-        .unwrap()
-        .to_string()
-}
-
-fn report(out: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap()
-}
-
-fn publish_table(input: &Path, out: &Path, extra: &[&str]) -> Run {
+/// `publish` of a FreeSewing person table (`input`) with seed 3, quietly, plus `extra`.
+fn publish_people(input: &Path, out: &Path, extra: &[&str]) -> Run {
     let schema = repo("schemas/freesewing-table.toml");
-    let mut args = vec![
-        "publish",
-        "--source",
-        "table",
-        "--input",
-        input.to_str().unwrap(),
-        "--schema",
-        &schema,
-        "--as-of",
-        "2026-11-01",
-        "--out",
-        out.to_str().unwrap(),
-        "--seed",
-        "3",
-        "-q",
-    ];
+    let mut args = vec!["--seed", "3", "-q"];
     // A table has no secret: the group noise keeps its key in a ledger beside the release.
     let ledger = out.with_extension("ledger.json");
     let ledger = ledger.to_str().unwrap();
@@ -42,7 +16,7 @@ fn publish_table(input: &Path, out: &Path, extra: &[&str]) -> Run {
         args.extend(["--ledger", ledger]);
     }
     args.extend_from_slice(extra);
-    anonpub(&args, &[])
+    publish_table(input, schema, out, &args)
 }
 
 /// The multi-release defences off: the database's noise is keyed by its secret and a table's by
@@ -102,7 +76,7 @@ fn the_database_and_the_same_people_as_a_table_give_the_same_rows() {
         &[],
     )
     .expect_code(0);
-    publish_table(&table, &from_table, &["--config", &path(&config)]).expect_code(0);
+    publish_people(&table, &from_table, &["--config", &path(&config)]).expect_code(0);
 
     let (a, b) = (report(&from_db), report(&from_table));
     for field in ["eligible_sets", "eligible_people"] {
@@ -150,7 +124,7 @@ fn the_example_table_publishes_and_verifies() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("release");
     let input = repo("data/example-people.csv");
-    publish_table(Path::new(&input), &out, &[]).expect_code(0);
+    publish_people(&input, &out, &[]).expect_code(0);
     anonpub(&["verify", out.to_str().unwrap(), "-q"], &[]).expect_code(0);
     let (header, rows) = read_csv(&out.join("measurements.csv"));
     for private in ["person", "consent", "status", "last_seen"] {
@@ -210,10 +184,13 @@ fn bad_rows_of_a_table_are_left_out_and_counted() {
     }
     std::fs::write(&input, text).unwrap();
     let out = dir.path().join("release");
-    let run = publish_table(
+    let run = publish_people(
         &input,
         &out,
-        &["--config", &repo("tests/data/lenient.toml")],
+        &[
+            "--config",
+            repo("tests/data/lenient.toml").to_str().unwrap(),
+        ],
     );
     let run = run.expect_code(0);
     let excluded = &report(&out)["selection"]["excluded_sets"];
@@ -235,23 +212,7 @@ fn a_table_without_a_person_key_or_with_database_flags_is_refused() {
     let input = dir.path().join("t.csv");
     std::fs::write(&input, "chest\n900\n").unwrap();
     let out = dir.path().join("release");
-    let run = anonpub(
-        &[
-            "publish",
-            "--source",
-            "table",
-            "--input",
-            input.to_str().unwrap(),
-            "--schema",
-            schema.to_str().unwrap(),
-            "--as-of",
-            "2026-11-01",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        &[],
-    )
-    .expect_code(2);
+    let run = publish_table(&input, &schema, &out, &[]).expect_code(2);
     assert!(run.stderr().contains("person_key"), "{}", run.stderr());
     let run = anonpub(
         &[

@@ -1,13 +1,9 @@
 //! `anonpub tabulate` end to end on the example access log: a frequency table with no address in
 //! it and no small cell, verified; DP counts; refusals; tampering caught by `verify`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::fixtures::*;
-
-fn repo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
-}
 
 fn tabulate(out: &Path, extra: &[&str]) -> Run {
     let (input, schema) = (repo("data/access-log.csv"), repo("data/access-log.toml"));
@@ -24,9 +20,8 @@ fn tabulate(out: &Path, extra: &[&str]) -> Run {
     anonpub(&args, &[])
 }
 
-fn verify(out: &Path) -> Run {
-    anonpub(&["verify", out.to_str().unwrap(), "--format", "json"], &[])
-}
+/// `verify`'s options here: its answer as JSON.
+const AS_JSON: &[&str] = &["--format", "json"];
 
 /// Every address of the input log.
 fn addresses() -> Vec<String> {
@@ -101,7 +96,7 @@ fn an_access_log_becomes_visitors_per_page_per_day_without_addresses() {
     assert_eq!(report["protection"]["method"], "suppression");
     assert_eq!(report["protection"]["threshold"], 10);
     assert_eq!(report["by"][1]["coarsening"], "day");
-    let checked = verify(&out).expect_code(0);
+    let checked = verify(&out, AS_JSON).expect_code(0);
     let checks: serde_json::Value = serde_json::from_str(&checked.stdout()).unwrap();
     let names: Vec<&str> = checks["checks"]
         .as_array()
@@ -145,7 +140,7 @@ fn networks_and_a_config_threshold() {
     // total does not give either away).
     assert!(text.contains("2001:db8:1::/48,,,primary"), "{text}");
     assert!(text.contains("2001:db8:2::/48,,,primary"), "{text}");
-    verify(&out).expect_code(0);
+    verify(&out, AS_JSON).expect_code(0);
 }
 
 #[test]
@@ -178,13 +173,13 @@ fn dp_counts_verify_and_a_cheapened_budget_is_caught() {
     assert!(lines
         .iter()
         .all(|(people, status)| status == "noisy" && people.unwrap() >= threshold));
-    verify(&out).expect_code(0);
+    verify(&out, AS_JSON).expect_code(0);
     let readme = std::fs::read_to_string(out.join("README.md")).unwrap();
     assert!(readme.contains("not byte-reproducible"), "{readme}");
 
     report["protection"]["noise_scale"] = serde_json::json!(0.25);
     std::fs::write(&report_path, serde_json::to_vec_pretty(&report).unwrap()).unwrap();
-    let failed = verify(&out).expect_code(1).stdout();
+    let failed = verify(&out, AS_JSON).expect_code(1).stdout();
     // 1/0.25 for the people counts and 1·5/2.5 for the events counts.
     assert!(failed.contains("costs ε = 6"), "{failed}");
 }
@@ -203,7 +198,7 @@ fn verify_catches_a_small_cell_put_back() {
     let leaked = text.replacen(",,,primary", ",3,3,published", 1);
     assert_ne!(leaked, text);
     std::fs::write(&path, leaked).unwrap();
-    let failed = verify(&out).expect_code(1).stdout();
+    let failed = verify(&out, AS_JSON).expect_code(1).stdout();
     let checks: serde_json::Value = serde_json::from_str(&failed).unwrap();
     let failing: Vec<&str> = checks["checks"]
         .as_array()
@@ -293,10 +288,6 @@ fn identifiers_unknown_columns_and_bad_values_are_refused() {
     assert!(!out.exists(), "nothing written");
 }
 
-fn manifest(out: &Path) -> serde_json::Value {
-    serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap()
-}
-
 #[test]
 fn the_manifest_fingerprints_the_input_as_publish_does_and_verify_requires_it() {
     use anonpub::release::checksums::sha256_file;
@@ -304,7 +295,7 @@ fn the_manifest_fingerprints_the_input_as_publish_does_and_verify_requires_it() 
     // No key file: the plain SHA-256 of the input, said to be unkeyed.
     let out = dir.path().join("stats");
     tabulate(&out, &["--by", "page", "--quiet"]).expect_code(0);
-    let plain = manifest(&out);
+    let plain = json(&out.join("manifest.json"));
     assert_eq!(plain["input_fingerprint"]["algorithm"], "SHA-256");
     assert_eq!(
         plain["input_fingerprint"]["value"],
@@ -314,7 +305,7 @@ fn the_manifest_fingerprints_the_input_as_publish_does_and_verify_requires_it() 
         .as_str()
         .unwrap()
         .contains("--key-file"));
-    let checked = verify(&out).expect_code(0).stdout();
+    let checked = verify(&out, AS_JSON).expect_code(0).stdout();
     assert!(checked.contains("input SHA-256"), "{checked}");
 
     // With a key file: the same keyed fingerprint `publish --source table` writes for the same
@@ -349,33 +340,21 @@ fn the_manifest_fingerprints_the_input_as_publish_does_and_verify_requires_it() 
     let counted = dir.path().join("counted");
     tabulate_table(key, &counted).expect_code(0);
     let published = dir.path().join("published");
-    anonpub(
-        &[
-            "publish",
-            "--source",
-            "table",
-            "--input",
-            table,
-            "--schema",
-            schema,
-            "--key-file",
-            key,
-            "--as-of",
-            "2026-11-01",
-            "--out",
-            published.to_str().unwrap(),
-            "--seed",
-            "3",
-            "--quiet",
-        ],
-        &[],
+    publish_table(
+        table,
+        schema,
+        &published,
+        &["--key-file", key, "--seed", "3", "--quiet"],
     )
     .expect_code(0);
-    let keyed = manifest(&counted)["input_fingerprint"].clone();
+    let keyed = json(&counted.join("manifest.json"))["input_fingerprint"].clone();
     assert_eq!(keyed["algorithm"], "HMAC-SHA256");
-    assert_eq!(keyed, manifest(&published)["input_fingerprint"]);
+    assert_eq!(
+        keyed,
+        json(&published.join("manifest.json"))["input_fingerprint"]
+    );
     assert_ne!(keyed["value"], sha256_file(Path::new(table)).unwrap());
-    verify(&counted).expect_code(0);
+    verify(&counted, AS_JSON).expect_code(0);
     let no_key = dir.path().join("no-such.key");
     let missing =
         tabulate_table(no_key.to_str().unwrap(), &dir.path().join("never")).expect_code(2);
@@ -398,7 +377,7 @@ fn the_manifest_fingerprints_the_input_as_publish_does_and_verify_requires_it() 
     )
     .unwrap();
     reseal(&out, &anonpub::release::FREQUENCY_RELEASE_FILES);
-    let failed = verify(&out).expect_code(1).stdout();
+    let failed = verify(&out, AS_JSON).expect_code(1).stdout();
     let checks: serde_json::Value = serde_json::from_str(&failed).unwrap();
     let manifest_check = checks["checks"]
         .as_array()
@@ -438,7 +417,7 @@ fn the_config_digest_covers_the_whole_config_and_the_columns_counted() {
             args.extend(["--config", path.to_str().unwrap()]);
         }
         tabulate(&out, &args).expect_code(0);
-        manifest(&out)["config_sha256"]
+        json(&out.join("manifest.json"))["config_sha256"]
             .as_str()
             .unwrap()
             .to_string()

@@ -2,19 +2,6 @@
 
 use crate::fixtures::*;
 
-fn published() -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("release");
-    publish_sample(&out, &[]).expect_code(0);
-    (dir, out)
-}
-
-fn verify(out: &std::path::Path, extra: &[&str]) -> Run {
-    let mut args = vec!["verify", out.to_str().unwrap()];
-    args.extend_from_slice(extra);
-    anonpub(&args, &[])
-}
-
 /// Rewrites one cell of the CSV and fixes up nothing else.
 fn tamper_csv(out: &std::path::Path, row: usize, column: usize, value: &str) {
     let path = out.join("measurements.csv");
@@ -28,7 +15,7 @@ fn tamper_csv(out: &std::path::Path, row: usize, column: usize, value: &str) {
 
 #[test]
 fn one_tampered_cell_fails_verify() {
-    let (_dir, out) = published();
+    let (_dir, out) = published_sample(&[]);
     let (header, rows) = read_csv(&out.join("measurements.csv"));
     let column = header.iter().position(|h| h == "chest").unwrap();
     let row = rows.iter().position(|r| !r[column].is_empty()).unwrap() + 1;
@@ -51,7 +38,7 @@ fn one_tampered_cell_fails_verify() {
 
 #[test]
 fn identifiers_and_larger_k_are_flagged() {
-    let (_dir, out) = published();
+    let (_dir, out) = published_sample(&[]);
     verify(&out, &["--k", "5"]).expect_code(0);
     let run = verify(&out, &["--k", "100000"]).expect_code(1);
     assert!(run
@@ -69,7 +56,7 @@ fn identifiers_and_larger_k_are_flagged() {
 
 #[test]
 fn missing_file_fails_and_missing_directory_is_unusable() {
-    let (dir, out) = published();
+    let (dir, out) = published_sample(&[]);
     std::fs::remove_file(out.join("datapackage.json")).unwrap();
     let run = verify(&out, &[]).expect_code(1);
     assert!(run.stdout().contains("missing: datapackage.json"));
@@ -78,7 +65,7 @@ fn missing_file_fails_and_missing_directory_is_unusable() {
 
 #[test]
 fn manifest_catches_a_change_that_sha256sums_was_made_to_hide() {
-    let (_dir, out) = published();
+    let (_dir, out) = published_sample(&[]);
     let page = out.join("report.html");
     let mut text = std::fs::read_to_string(&page).unwrap();
     text.push_str("<!-- edited -->\n");
@@ -112,7 +99,7 @@ fn manifest_catches_a_change_that_sha256sums_was_made_to_hide() {
 
 #[test]
 fn json_github_and_junit_outputs_for_ci() {
-    let (dir, out) = published();
+    let (dir, out) = published_sample(&[]);
     let junit = dir.path().join("verify.xml");
     let run = verify(
         &out,
@@ -164,7 +151,7 @@ fn json_github_and_junit_outputs_for_ci() {
 /// SHA256SUMS alike: the checksums pass, the figures recomputed from the rows do not.
 #[test]
 fn a_sealed_report_claiming_more_than_the_rows_fails() {
-    let (dir, out) = published();
+    let (dir, out) = published_sample(&[]);
     let edits: [(&str, serde_json::Value); 3] = [
         ("/k_achieved", 6.into()),
         ("/k_requested", 3.into()),
