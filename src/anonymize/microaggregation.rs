@@ -1,8 +1,9 @@
 //! The default release method ([`microaggregate`]): coverage planning into patterns of at least
 //! `min_pattern_people` people, then MDAV within each coverage pattern, then each group's mean
 //! given back the spread that averaging removed, by a draw of the within-group covariance pooled
-//! across patterns ([`super::variance`]), then kept within the plausible ranges and rounded to
-//! the published precision.
+//! across patterns ([`super::variance`]), then every column calibrated onto its raw
+//! distribution by bands of adjacent values in the groups' order ([`super::calibrate`]), then
+//! rounded to the published precision.
 //!
 //! **Guarantee.** Every released row is identical (same pattern, same rounded values) to the rows
 //! of at least `k` distinct people: the k-anonymity of microaggregated data (Domingo-Ferrer &
@@ -47,8 +48,8 @@ pub struct ReleaseMethod {
     pub min_published: usize,
     /// Per column, the published rounding step.
     pub rounding: Vec<f64>,
-    /// Per column, the plausible range that released values are kept within: spread restoration
-    /// may move an extreme group's mean outwards, never past what a real set may hold.
+    /// Per column, the plausible range that released values are kept within: calibrated values
+    /// are means of raw values and stay inside it; the keyed group noise is clamped to it.
     pub bounds: Vec<[f64; 2]>,
 }
 
@@ -129,9 +130,7 @@ pub fn microaggregate(
         method.min_pattern_people,
         method.min_published,
     );
-    let release = Release::Restored {
-        bounds: &method.bounds,
-    };
+    let release = Release::Restored;
     aggregate(
         table,
         coverage,
@@ -166,8 +165,9 @@ enum Release<'a> {
     Means {
         constraints: &'a [&'a dyn ClassConstraint],
     },
-    /// Its mean after the pattern's spread is restored, within the plausible ranges.
-    Restored { bounds: &'a [[f64; 2]] },
+    /// Its mean after the pattern's spread is restored and its columns calibrated (a band mean of
+    /// raw values, so within the plausible ranges without clamping).
+    Restored,
 }
 
 /// MDAV within every pattern of `coverage`, then each group's released row.
@@ -219,7 +219,7 @@ fn aggregate(
                         merge_until_accepted(groups, points, &records, constraints);
                 }
                 Release::Means { .. } => {}
-                Release::Restored { .. } => {
+                Release::Restored => {
                     moments = Some(PatternMoments::of(&coordinates, columns.clone(), &groups));
                 }
             }
@@ -234,7 +234,7 @@ fn aggregate(
         })
         .collect();
     let pooled = match release_kind {
-        Release::Restored { .. } => Some(PooledWithin::of(
+        Release::Restored => Some(PooledWithin::of(
             formed.iter().filter_map(|f| f.moments.as_ref()),
             width,
         )),
@@ -252,9 +252,7 @@ fn aggregate(
                 moments,
             } = formed;
             let restored = match (release_kind, &moments, &pooled) {
-                (Release::Restored { bounds }, Some(moments), Some(pooled)) => {
-                    Some((restore(moments, pooled), bounds))
-                }
+                (Release::Restored, Some(moments), Some(pooled)) => Some(restore(moments, pooled)),
                 _ => None,
             };
             let mut release = PatternRelease {
@@ -273,10 +271,8 @@ fn aggregate(
                 let mut row = vec![f64::NAN; width];
                 for (position, &c) in columns.iter().enumerate() {
                     let value = match restored {
-                        Some((ref adjusted, bounds)) => {
-                            let standardized = adjusted[index * columns.len() + position];
-                            let [low, high] = bounds[c];
-                            (standardized * scales[c] + means[c]).clamp(low, high)
+                        Some(ref adjusted) => {
+                            adjusted[index * columns.len() + position] * scales[c] + means[c]
                         }
                         None => {
                             group.iter().map(|&g| table.row(records[g])[c]).sum::<f64>()
@@ -319,7 +315,7 @@ fn aggregate(
         smallest = smallest.min(release.smallest);
     }
     result.smallest_group_people = if result.groups == 0 { 0 } else { smallest };
-    if let Release::Restored { .. } = release_kind {
+    if let Release::Restored = release_kind {
         calibrate_marginals(
             &mut result.values,
             width,

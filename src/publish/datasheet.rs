@@ -506,8 +506,12 @@ fn anonymization(text: &mut String, release: &Release<'_>) {
          spread (Oganian & Karr, 2006, microaggregation followed by noise). On patterns of many \
          groups the draws are adjusted so that the pattern's covariance is kept exactly. The \
          draw moves whole groups, so every released row is still shared by at least k people; \
-         it uses within-group covariances, aggregates of at least {min_pattern} people. Values are then kept within their plausible range and \
-         rounded to the step shown under *Columns*.\n\
+         it uses within-group covariances, aggregates of at least {min_pattern} people. Then \
+         each column is calibrated: the groups, in the order of their restored values, take \
+         consecutive bands of the column's sorted raw values and release each band's mean \
+         (univariate microaggregation, Hansen & Mukherjee 2003), so every column keeps its own \
+         distribution — tails and any second mode — while each released value stays a mean of \
+         at least k values. Values are then rounded to the step shown under *Columns*.\n\
          5. **De-identification.** Only {measurement} columns are kept; rows are sorted by value \
          and each gets a random UUID drawn under a key from the data holder's secret (or the \
          input's fingerprint when it has none), the input's fingerprint and the seed {seed} \
