@@ -67,8 +67,9 @@
 //! against 11.0 s run back to back on the shared machine (BENCHMARKS.md, "Coverage planning at
 //! scale").
 
+use std::cmp::Reverse;
 use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BinaryHeap, HashSet};
 
 use crate::table::MeasurementTable;
 
@@ -469,7 +470,9 @@ fn borrow(
 ) -> Option<(f64, Vec<(usize, u32)>)> {
     let target = clusters.all[short].target;
     let own = &clusters.all[short].people;
-    let mut lenders: Vec<(f64, usize, usize)> = clusters
+    // Cheapest lender on top: a cost is never negative, so its bits order like the cost; a heap,
+    // because a narrow pattern may have thousands of lenders and only the first few are visited.
+    let mut lenders: BinaryHeap<Reverse<(u64, usize, usize)>> = clusters
         .targets
         .iter()
         .enumerate()
@@ -477,16 +480,16 @@ fn borrow(
         .filter_map(|(i, &wider)| {
             let n = clusters.all[i].people.len();
             let spare = if n >= min_people { n - min_people } else { n };
-            (spare > 0).then(|| (cost.of(wider & !target), i, spare))
+            (spare > 0).then(|| Reverse((cost.of(wider & !target).to_bits(), i, spare)))
         })
         .collect();
     if lenders.is_empty() {
         return None;
     }
-    lenders.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let centre = standardized.mean(own.values().flat_map(|&h| runs.records(h)), target);
     let mut offers: Vec<(f64, f64, usize, u32)> = Vec::new();
-    for (at, &(extra, i, spare)) in lenders.iter().enumerate() {
+    while let Some(Reverse((extra, i, spare))) = lenders.pop() {
+        let extra = f64::from_bits(extra);
         // A large lender offers its first people by person number (selection order, unrelated
         // to their values), enough to choose from and bounded, so that planning stays linear.
         let mut mine: Vec<(f64, f64, usize, u32)> = clusters.all[i]
@@ -502,8 +505,8 @@ fn borrow(
             .collect();
         mine.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
         offers.extend(mine.into_iter().take(spare));
-        if let Some(&(next, _, _)) = lenders.get(at + 1) {
-            if enough(&mut offers, need).is_some_and(|price| price < next) {
+        if let Some(Reverse((next, _, _))) = lenders.peek() {
+            if enough(&mut offers, need).is_some_and(|price| price < f64::from_bits(*next)) {
                 break;
             }
         }
