@@ -36,6 +36,9 @@
 
 use rayon::prelude::*;
 
+/// Rows read per parallel task when the raw values are gathered.
+const ROWS_PER_CHUNK: usize = 1 << 16;
+
 /// Moves every column of the released rows `values` (row-major, `width` columns, NaN = not
 /// published) onto its raw distribution: within a column, the groups (`group[row]`, numbered
 /// `0..groups`) sorted by released value take consecutive bands of the sorted raw values
@@ -46,40 +49,68 @@ pub fn calibrate_marginals(
     width: usize,
     group: &[usize],
     groups: usize,
-    raw: impl Fn(usize, usize) -> f64,
+    raw: impl Fn(usize, usize) -> f64 + Sync,
 ) {
     if width == 0 {
         return;
     }
     let rows = values.len() / width;
     assert_eq!(group.len(), rows, "one group number per released row");
-    // One pass over the rows, reading each record's raw values together.
     let mut size = vec![0usize; groups];
     let mut first_row = vec![usize::MAX; groups];
-    let mut raw_columns: Vec<Vec<f64>> = vec![Vec::new(); width];
     for (row, &g) in group.iter().enumerate() {
         size[g] += 1;
         first_row[g] = first_row[g].min(row);
-        for (c, column) in raw_columns.iter_mut().enumerate() {
-            if !values[row * width + c].is_nan() {
-                column.push(raw(row, c));
+    }
+    // The raw values of every column, read record by record (each record's values together) in
+    // parallel chunks of rows; their order does not matter, they are sorted next.
+    let raw_columns: Vec<Vec<f64>> = values
+        .par_chunks(width * ROWS_PER_CHUNK)
+        .enumerate()
+        .map(|(chunk, released)| {
+            let mut columns: Vec<Vec<f64>> = vec![Vec::new(); width];
+            for (offset, row_values) in released.chunks_exact(width).enumerate() {
+                let row = chunk * ROWS_PER_CHUNK + offset;
+                for (c, (column, value)) in columns.iter_mut().zip(row_values).enumerate() {
+                    if !value.is_nan() {
+                        column.push(raw(row, c));
+                    }
+                }
             }
+            columns
+        })
+        .reduce(
+            || vec![Vec::new(); width],
+            |mut all, part| {
+                for (a, p) in all.iter_mut().zip(part) {
+                    a.extend(p);
+                }
+                all
+            },
+        );
+    // Each group's released row once, group by group, so that ordering a column reads memory
+    // in sequence rather than one scattered row per comparison.
+    let mut group_rows = vec![f64::NAN; groups * width];
+    for (g, &row) in first_row.iter().enumerate() {
+        if row != usize::MAX {
+            group_rows[g * width..(g + 1) * width]
+                .copy_from_slice(&values[row * width..(row + 1) * width]);
         }
     }
-    let released: &[f64] = values;
     let calibrated: Vec<Vec<f64>> = raw_columns
         .into_par_iter()
         .enumerate()
-        .map(|(c, mut sorted_raw)| {
-            sorted_raw.sort_unstable_by(f64::total_cmp);
-            let value = |g: usize| released[first_row[g] * width + c];
-            let mut order: Vec<usize> = (0..groups)
-                .filter(|&g| size[g] > 0 && !value(g).is_nan())
+        .map(|(c, raw_column)| {
+            let sorted_raw = sorted(raw_column);
+            let mut order: Vec<(u64, usize)> = (0..groups)
+                .map(|g| (group_rows[g * width + c], g))
+                .filter(|&(value, g)| size[g] > 0 && !value.is_nan())
+                .map(|(value, g)| (order_key(value), g))
                 .collect();
-            order.sort_unstable_by(|&a, &b| value(a).total_cmp(&value(b)).then(a.cmp(&b)));
+            order.sort_unstable();
             let mut band_mean = vec![f64::NAN; groups];
             let mut start = 0;
-            for g in order {
+            for (_, g) in order {
                 let band = &sorted_raw[start..start + size[g]];
                 band_mean[g] = band.iter().sum::<f64>() / band.len() as f64;
                 start += size[g];
@@ -99,6 +130,55 @@ pub fn calibrate_marginals(
     }
 }
 
+/// The values in ascending order (`f64::total_cmp`), by a least-significant-digit radix sort of
+/// order-preserving integer keys (a float's bits mapped so that unsigned order is float order):
+/// four passes of 16 bits, linear in the values, several times faster than comparing floats at a
+/// million records per column.
+fn sorted(values: Vec<f64>) -> Vec<f64> {
+    const DIGIT: u32 = 16;
+    let mut keys: Vec<u64> = values.into_iter().map(order_key).collect();
+    let mut spare = vec![0u64; keys.len()];
+    for pass in 0..u64::BITS / DIGIT {
+        let shift = pass * DIGIT;
+        let digit = |k: u64| ((k >> shift) & 0xffff) as usize;
+        let mut start = vec![0usize; 1 << DIGIT];
+        for &k in &keys {
+            start[digit(k)] += 1;
+        }
+        if start.iter().any(|&n| n == keys.len()) {
+            continue; // every key has the same digit here: the pass would not move anything
+        }
+        let mut total = 0;
+        for slot in start.iter_mut() {
+            let n = *slot;
+            *slot = total;
+            total += n;
+        }
+        for &k in &keys {
+            let slot = &mut start[digit(k)];
+            spare[*slot] = k;
+            *slot += 1;
+        }
+        std::mem::swap(&mut keys, &mut spare);
+    }
+    keys.into_iter()
+        .map(|k| f64::from_bits(if k & SIGN != 0 { k & !SIGN } else { !k }))
+        .collect()
+}
+
+/// The sign bit of an `f64`.
+const SIGN: u64 = 1 << 63;
+
+/// A float's bits mapped so that unsigned integer order is `f64::total_cmp` order.
+fn order_key(value: f64) -> u64 {
+    let bits = value.to_bits();
+    if bits & SIGN == 0 {
+        bits | SIGN
+    } else {
+        !bits
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +192,36 @@ mod tests {
             group.extend(std::iter::repeat_n(g, n));
         }
         (values, group)
+    }
+
+    #[test]
+    fn the_radix_sort_orders_floats_as_total_cmp_does() {
+        let mut values = vec![
+            3.5,
+            -0.0,
+            0.0,
+            -2.25,
+            1e300,
+            -1e-300,
+            7.0,
+            f64::MIN_POSITIVE,
+        ];
+        // And many values across magnitudes and signs (a fixed linear congruential sequence).
+        let mut state: u64 = 12345;
+        for _ in 0..20_000 {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let unit = (state >> 11) as f64 / (1u64 << 53) as f64;
+            values.push((unit - 0.3) * 10f64.powi((state % 9) as i32 - 2));
+        }
+        let mut expected = values.clone();
+        expected.sort_by(f64::total_cmp);
+        let got = sorted(values);
+        assert_eq!(
+            got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+            expected.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+        );
     }
 
     #[test]
