@@ -70,6 +70,8 @@ use std::cmp::Reverse;
 use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BinaryHeap, HashSet};
 
+use rayon::prelude::*;
+
 use crate::table::MeasurementTable;
 
 /// A lender offers at most this many of its people (or as many as the short cluster needs, if
@@ -218,7 +220,10 @@ pub fn plan_coverage(
     let min_people = min_people.max(k);
     let min_published = min_published.max(1);
     let width = table.width();
-    let masks: Vec<u64> = (0..table.len()).map(|i| table.coverage(i)).collect();
+    let masks: Vec<u64> = (0..table.len())
+        .into_par_iter()
+        .map(|i| table.coverage(i))
+        .collect();
     let weight = scarcity(&masks, width);
     let cost = Cost {
         lightest: weight.iter().copied().fold(f64::INFINITY, f64::min),
@@ -227,7 +232,7 @@ pub fn plan_coverage(
     let mut order: Vec<usize> = (0..masks.len())
         .filter(|&i| masks[i].count_ones() as usize >= min_published)
         .collect();
-    order.sort_unstable_by_key(|&i| (masks[i], table.person(i), i));
+    order.par_sort_unstable_by_key(|&i| (masks[i], table.person(i), i));
     let mut runs = Runs {
         start: Vec::new(),
         next: Vec::new(),
