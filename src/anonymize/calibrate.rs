@@ -145,7 +145,7 @@ fn sorted(values: Vec<f64>) -> Vec<f64> {
         for &k in &keys {
             start[digit(k)] += 1;
         }
-        if start.iter().any(|&n| n == keys.len()) {
+        if start.contains(&keys.len()) {
             continue; // every key has the same digit here: the pass would not move anything
         }
         let mut total = 0;
