@@ -783,8 +783,8 @@ fn mind_the_method(text: &mut String, release: &Release<'_>) {
     let Some(benchmark) = &release.provenance.report.method_benchmark else {
         text.push_str(
             "- **Mind the method:** every value is the mean of a group of at least k people, \
-             with each pattern's spread restored by a linear map; rare combinations of values are \
-             smoothed out, and no benchmark of the method exists for this schema. Rounding adds up to half \
+             with each pattern's spread restored and each column calibrated to its own distribution; \
+             rare combinations of values are smoothed out, and no benchmark of the method exists for this schema. Rounding adds up to half \
              a step of error.\n",
         );
         return;
@@ -814,8 +814,8 @@ fn mind_the_method(text: &mut String, release: &Release<'_>) {
         text,
         "- **Mind the method:** every value is the mean of a group of at least k = {k} people, \
          with each pattern's spread restored (see *Preprocessing and anonymization*). On a \
-         synthetic benchmark — {people} people drawn by anonpub's own generator (seed {seed}){sized} \
-         and released with this method and k, not this release's people — the released \
+         synthetic benchmark — {people} people drawn by anonpub's own generator (seed {seed}){sized}\
+         {scattered} and released with this method and k, not this release's people — the released \
          standard deviations are {lowest:.0}–{highest:.0} % of the true ones; P5 and P95 lie \
          within {inner:.2} standard deviations of the true percentiles for every measurement \
          (worst `{inner_column}`), P1 and P99 within {outer:.2} (worst `{outer_column}`); the \
@@ -840,6 +840,13 @@ fn mind_the_method(text: &mut String, release: &Release<'_>) {
                  rather than the method),"
             ),
             None => String::new(),
+        },
+        scattered = match benchmark.scattered_share {
+            Some(share) if share > 0.0 => format!(
+                " {:.0} % of them recording a scattered handful of measurements,",
+                share * 100.0
+            ),
+            _ => String::new(),
         },
         ks = benchmark.median_kolmogorov_smirnov,
         worst_ks = benchmark.worst_kolmogorov_smirnov,

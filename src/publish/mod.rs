@@ -328,6 +328,7 @@ pub(crate) mod fixture {
                 column("chest", 1.01, [0.1, 0.02, 0.01, -0.12]),
             ],
             eligible_people: None,
+            scattered_share: None,
             goals: None,
         }
     }

@@ -136,6 +136,10 @@ pub struct MethodBenchmark {
     /// by `pipeline::benchmark`); absent in reports of a fixed-size benchmark.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub eligible_people: Option<usize>,
+    /// Share of the benchmark's people who record a scattered handful of measurements
+    /// (`pipeline::benchmark::SCATTERED_SHARE`); absent in reports of earlier benchmarks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scattered_share: Option<f64>,
     /// The per-column goals `ColumnBenchmark::not_reached` judges against.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub goals: Option<UtilityGoals>,
