@@ -491,8 +491,8 @@ fn anonymization(text: &mut String, release: &Release<'_>) {
          {min_pattern} people borrows people from wider patterns that contain it (they are \
          published with its measurements), joins a narrower pattern it contains, or is merged \
          with another pattern into the measurements they have in common, whichever drops the \
-         fewest values, rare measurements weighing more ({coarsened} records, {dropped} values \
-         dropped); only sets that cannot keep {min_published} measurements in a pattern of \
+         fewest values, rare measurements weighing more, and columns that lost more than the \
+         rest weighing more in a new plan ({coarsened} records, {dropped} values dropped); only sets that cannot keep {min_published} measurements in a pattern of \
          k = {k} people are suppressed ({suppressed} records, \
          {share:.2}% of the eligible sets).\n\
          3. **Microaggregation (MDAV).** Within each pattern, values are standardized by their \
