@@ -421,7 +421,9 @@ fn partner(
     let keep = u64::from(width + 1).saturating_sub(min_published as u64);
     // Weighted counts of dropped values from `limit` on cannot beat `best`, and neither can the
     // short cluster's own dropped values from `own_limit` on.
-    let mut limit = best.as_ref().map_or(u64::MAX, |(b, _)| cost.count_limit(*b));
+    let mut limit = best
+        .as_ref()
+        .map_or(u64::MAX, |(b, _)| cost.count_limit(*b));
     let mut own_limit = keep.min(limit.div_ceil(records));
     for (i, &other) in clusters.targets.iter().enumerate() {
         let lost = target & !other;
