@@ -165,15 +165,22 @@ fn squared_distances(coordinates: &[f64], dim: usize, rows: &[usize], target: &[
     let mut distances = Vec::with_capacity(rows.len());
     let mut fours = rows.chunks_exact(4);
     for four in &mut fours {
-        let row: [&[f64]; 4] = std::array::from_fn(|r| &coordinates[four[r] * dim..][..dim]);
-        let mut sum = [0.0f64; 4];
-        for (j, &t) in target.iter().enumerate() {
-            for (s, row) in sum.iter_mut().zip(&row) {
-                let d = row[j] - t;
-                *s += d * d;
-            }
+        let row = |r: usize| &coordinates[four[r] * dim..][..dim];
+        let (mut s0, mut s1, mut s2, mut s3) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+        // Four named sums, so that they stay in registers.
+        for ((((&t, &x0), &x1), &x2), &x3) in target
+            .iter()
+            .zip(row(0))
+            .zip(row(1))
+            .zip(row(2))
+            .zip(row(3))
+        {
+            s0 += (x0 - t) * (x0 - t);
+            s1 += (x1 - t) * (x1 - t);
+            s2 += (x2 - t) * (x2 - t);
+            s3 += (x3 - t) * (x3 - t);
         }
-        distances.extend_from_slice(&sum);
+        distances.extend_from_slice(&[s0, s1, s2, s3]);
     }
     for &i in fours.remainder() {
         distances.push(squared_distance(&coordinates[i * dim..][..dim], target));
