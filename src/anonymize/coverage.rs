@@ -62,9 +62,10 @@
 //! beats the best choice so far), visits lenders cheapest first and stops as soon as no further
 //! lender could offer a cheaper person, so distances are computed for a few lenders only. The
 //! scan is quadratic in the number of distinct patterns, linear in records. On the 1,000,000-user
-//! sample (8,805 patterns, 7,568 short) planning takes about 0.6 s of CPU, against 3.0 s when
-//! every lender was offered for every short cluster; the whole anonymize stage 5.3 s against
-//! 8.0 s, run back to back on a loaded machine (BENCHMARKS.md, "Coverage planning at scale").
+//! sample (8,805 patterns, 7,568 short) planning takes about 0.5 s of CPU (0.25 s of it the
+//! partner scan, one popcount and one integer comparison per candidate, see `partner`), against
+//! 3.0 s when every lender was offered for every short cluster (BENCHMARKS.md, "Coverage
+//! planning at scale" and "1M publish after the speed pass").
 
 use std::cmp::Reverse;
 use std::collections::btree_map::Entry;
