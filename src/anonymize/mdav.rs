@@ -166,8 +166,8 @@ fn squared_distances(coordinates: &[f64], dim: usize, rows: &[usize], target: &[
     let mut fours = rows.chunks_exact(4);
     for four in &mut fours {
         let row = |r: usize| &coordinates[four[r] * dim..][..dim];
-        let (mut s0, mut s1, mut s2, mut s3) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
-        // Four named sums, so that they stay in registers.
+        // Four named sums, so that they stay in registers, each from −0.0 as `Iterator::sum`.
+        let (mut s0, mut s1, mut s2, mut s3) = (-0.0f64, -0.0f64, -0.0f64, -0.0f64);
         for ((((&t, &x0), &x1), &x2), &x3) in target
             .iter()
             .zip(row(0))
