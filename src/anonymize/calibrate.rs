@@ -133,10 +133,17 @@ pub fn calibrate_marginals(
 /// The values in ascending order (`f64::total_cmp`), by a least-significant-digit radix sort of
 /// order-preserving integer keys (a float's bits mapped so that unsigned order is float order):
 /// four passes of 16 bits, linear in the values, several times faster than comparing floats at a
-/// million records per column.
+/// million records per column. Each pass walks a table of 65,536 counters, a fixed cost that
+/// outweighs the values below [`RADIX_FROM`] of them (the simulated attacks calibrate thousands
+/// of releases of a few thousand records): those keys are compared instead. Equal keys are
+/// equal floats, so both sorts give the same values.
 fn sorted(values: Vec<f64>) -> Vec<f64> {
     const DIGIT: u32 = 16;
     let mut keys: Vec<u64> = values.into_iter().map(order_key).collect();
+    if keys.len() < RADIX_FROM {
+        keys.sort_unstable();
+        return keys.into_iter().map(float_of_key).collect();
+    }
     let mut spare = vec![0u64; keys.len()];
     for pass in 0..u64::BITS / DIGIT {
         let shift = pass * DIGIT;
@@ -161,13 +168,19 @@ fn sorted(values: Vec<f64>) -> Vec<f64> {
         }
         std::mem::swap(&mut keys, &mut spare);
     }
-    keys.into_iter()
-        .map(|k| f64::from_bits(if k & SIGN != 0 { k & !SIGN } else { !k }))
-        .collect()
+    keys.into_iter().map(float_of_key).collect()
 }
+
+/// Columns of fewer values than this are sorted by comparison in [`sorted`].
+const RADIX_FROM: usize = 1 << 16;
 
 /// The sign bit of an `f64`.
 const SIGN: u64 = 1 << 63;
+
+/// The float of an [`order_key`].
+fn float_of_key(key: u64) -> f64 {
+    f64::from_bits(if key & SIGN != 0 { key & !SIGN } else { !key })
+}
 
 /// A float's bits mapped so that unsigned integer order is `f64::total_cmp` order.
 fn order_key(value: f64) -> u64 {
@@ -196,32 +209,35 @@ mod tests {
 
     #[test]
     fn the_radix_sort_orders_floats_as_total_cmp_does() {
-        let mut values = vec![
-            3.5,
-            -0.0,
-            0.0,
-            -2.25,
-            1e300,
-            -1e-300,
-            7.0,
-            f64::MIN_POSITIVE,
-        ];
-        // And many values across magnitudes and signs (a fixed linear congruential sequence).
-        let mut state: u64 = 12345;
-        for _ in 0..20_000 {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            let unit = (state >> 11) as f64 / (1u64 << 53) as f64;
-            values.push((unit - 0.3) * 10f64.powi((state % 9) as i32 - 2));
+        // Below and above the size from which the radix sort takes over.
+        for count in [20_000, RADIX_FROM + 5_000] {
+            let mut values = vec![
+                3.5,
+                -0.0,
+                0.0,
+                -2.25,
+                1e300,
+                -1e-300,
+                7.0,
+                f64::MIN_POSITIVE,
+            ];
+            // And many values across magnitudes and signs (a fixed linear congruential sequence).
+            let mut state: u64 = 12345;
+            for _ in 0..count {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                let unit = (state >> 11) as f64 / (1u64 << 53) as f64;
+                values.push((unit - 0.3) * 10f64.powi((state % 9) as i32 - 2));
+            }
+            let mut expected = values.clone();
+            expected.sort_by(f64::total_cmp);
+            let got = sorted(values);
+            assert_eq!(
+                got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                expected.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+            );
         }
-        let mut expected = values.clone();
-        expected.sort_by(f64::total_cmp);
-        let got = sorted(values);
-        assert_eq!(
-            got.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
-            expected.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
-        );
     }
 
     #[test]

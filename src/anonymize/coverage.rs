@@ -75,9 +75,10 @@
 //! beats the best choice so far), visits lenders cheapest first and stops as soon as no further
 //! lender could offer a cheaper person, so distances are computed for a few lenders only. The
 //! scan is quadratic in the number of distinct patterns, linear in records. On the 1,000,000-user
-//! sample (8,805 patterns, 7,568 short) planning takes about 0.6 s of CPU, against 3.0 s when
-//! every lender was offered for every short cluster; the whole anonymize stage 5.3 s against
-//! 8.0 s, run back to back on a loaded machine (BENCHMARKS.md, "Coverage planning at scale").
+//! sample (8,805 patterns, 7,568 short) planning takes about 0.5 s of CPU (0.25 s of it the
+//! partner scan, one popcount and one integer comparison per candidate, see `partner`), against
+//! 3.0 s when every lender was offered for every short cluster (BENCHMARKS.md, "Coverage
+//! planning at scale" and "1M publish after the speed pass").
 
 use std::cmp::Reverse;
 use std::collections::btree_map::Entry;
@@ -197,7 +198,7 @@ enum Choice {
     Merge(usize),
 }
 
-/// The weighted count of dropped values, and its cheap lower bound.
+/// The weighted count of dropped values, and the integer bound that passes candidates over.
 struct Cost {
     weight: Vec<f64>,
     lightest: f64,
@@ -214,10 +215,29 @@ impl Cost {
         total
     }
 
-    /// A bound never above `self.of(mask)` (every value weighs at least the lightest), so a
-    /// candidate whose bound already reaches the best cost is skipped without summing.
-    fn at_least(&self, mask: u64) -> f64 {
-        f64::from(mask.count_ones()) * self.lightest * (1.0 - 1e-9)
+    /// The smallest count `n` of dropped values at which `n` values of the lightest weight reach
+    /// `best`, with a margin: a choice dropping at least that many values (counted once per
+    /// record) costs at least `best` (each value weighs at least the lightest, and the margin of
+    /// 1e-9 covers the rounding of summing at most 64 weights). `u64::MAX` when no count does.
+    fn count_limit(&self, best: f64) -> u64 {
+        let reaches = |n: u64| n as f64 * self.lightest * (1.0 - 1e-9) >= best;
+        // Counts up to 2^53 convert exactly, and `reaches` grows with the count: bisect.
+        let (mut below, mut at) = (0u64, 1u64 << 53);
+        if reaches(0) {
+            return 0;
+        }
+        if !reaches(at) {
+            return u64::MAX;
+        }
+        while at - below > 1 {
+            let middle = below + (at - below) / 2;
+            if reaches(middle) {
+                at = middle;
+            } else {
+                below = middle;
+            }
+        }
+        at
     }
 }
 
@@ -445,36 +465,10 @@ fn complete(
     standardized: &Standardized,
 ) {
     let target = clusters.all[short].target;
-    let records = clusters.all[short].records as f64;
     let need = min_people - clusters.all[short].people.len();
-    let mut best: Option<(f64, Choice)> = None;
-    if let Some((c, lenders)) = borrow(clusters, runs, short, need, min_people, cost, standardized)
-    {
-        best = Some((c, Choice::Borrow(lenders)));
-    }
-    for (i, &other) in clusters.targets.iter().enumerate() {
-        let common = other & target;
-        if i == short || (common.count_ones() as usize) < min_published {
-            continue;
-        }
-        let lost = target & !common;
-        if best
-            .as_ref()
-            .is_some_and(|(b, _)| records * cost.at_least(lost) >= *b)
-        {
-            continue;
-        }
-        let own = records * cost.of(lost);
-        let (c, choice) = if common == other {
-            (own, Choice::Join(i))
-        } else {
-            let theirs = clusters.all[i].records as f64 * cost.of(other & !common);
-            (own + theirs, Choice::Merge(i))
-        };
-        if best.as_ref().is_none_or(|(b, _)| c < *b) {
-            best = Some((c, choice));
-        }
-    }
+    let borrowed = borrow(clusters, runs, short, need, min_people, cost, standardized)
+        .map(|(c, lenders)| (c, Choice::Borrow(lenders)));
+    let best = partner(clusters, short, min_published, cost, borrowed);
     let people = std::mem::take(&mut clusters.all[short].people);
     let moved_records = std::mem::take(&mut clusters.all[short].records);
     match best {
@@ -501,6 +495,60 @@ fn complete(
         None => rescue(clusters, runs, people, min_people, min_published, cost),
     }
     clusters.refresh(short);
+}
+
+/// The cheapest join or merge for the short cluster at `short` that costs less than `best`
+/// (ties keep the earlier choice: `best`, then the lower index), or `best` itself.
+///
+/// Every cluster is a candidate, so this is the quadratic part of planning, and its inner loop
+/// is kept to one popcount and one integer comparison per candidate: a candidate is passed over
+/// when its dropped values, counted over both clusters' records at the lightest weight each, could
+/// not beat `best` — a bound on an integer count, turned into a limit whenever `best` changes.
+/// Passing over only ever skips candidates that could not have been chosen, so the choice is the
+/// one an evaluation of every candidate in turn makes.
+fn partner(
+    clusters: &Clusters,
+    short: usize,
+    min_published: usize,
+    cost: &Cost,
+    mut best: Option<(f64, Choice)>,
+) -> Option<(f64, Choice)> {
+    let target = clusters.all[short].target;
+    // At least one record (it has people), so that the limits below divide by it.
+    let records = clusters.all[short].records.max(1) as u64;
+    let width = target.count_ones();
+    // A candidate keeps at least `min_published` measurements: it drops fewer than `keep`.
+    let keep = u64::from(width + 1).saturating_sub(min_published as u64);
+    // Weighted counts of dropped values from `limit` on cannot beat `best`, and neither can the
+    // short cluster's own dropped values from `own_limit` on.
+    let mut limit = best
+        .as_ref()
+        .map_or(u64::MAX, |(b, _)| cost.count_limit(*b));
+    let mut own_limit = keep.min(limit.div_ceil(records));
+    for (i, &other) in clusters.targets.iter().enumerate() {
+        let lost = target & !other;
+        let dropped = u64::from(lost.count_ones());
+        if dropped >= own_limit || i == short {
+            continue;
+        }
+        let extra = other & !target;
+        let theirs = clusters.all[i].records as u64;
+        if records * dropped + theirs * u64::from(extra.count_ones()) >= limit {
+            continue;
+        }
+        let own = records as f64 * cost.of(lost);
+        let (c, choice) = if extra == 0 {
+            (own, Choice::Join(i))
+        } else {
+            (own + theirs as f64 * cost.of(extra), Choice::Merge(i))
+        };
+        if best.as_ref().is_none_or(|(b, _)| c < *b) {
+            limit = cost.count_limit(c);
+            own_limit = keep.min(limit.div_ceil(records));
+            best = Some((c, choice));
+        }
+    }
+    best
 }
 
 /// Finds a place for the records of a cluster that nothing could complete: each run (a person's
