@@ -1,8 +1,8 @@
 //! The default release method ([`microaggregate`]): coverage planning into patterns of at least
 //! `min_pattern_people` people, then MDAV within each coverage pattern, then each group's mean
 //! given back the spread that averaging removed, by a draw of the within-group covariance pooled
-//! across patterns ([`super::variance`]), then every column calibrated onto its raw
-//! distribution by bands of adjacent values in the groups' order ([`super::calibrate`]), then
+//! across patterns ([`super::variance`]), then every column calibrated onto the distribution of
+//! its eligible values by bands of adjacent values in the groups' order ([`super::calibrate`]), then
 //! rounded to the published precision.
 //!
 //! **Guarantee.** Every released row is identical (same pattern, same rounded values) to the rows
@@ -321,7 +321,7 @@ fn aggregate(
             width,
             &result.group,
             result.groups,
-            |row, c| table.row(result.source[row])[c],
+            table.values(),
         );
     }
     for row in result.values.chunks_exact_mut(width.max(1)) {

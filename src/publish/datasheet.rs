@@ -508,9 +508,11 @@ fn anonymization(text: &mut String, release: &Release<'_>) {
          draw moves whole groups, so every released row is still shared by at least k people; \
          it uses within-group covariances, aggregates of at least {min_pattern} people. Then \
          each column is calibrated: the groups, in the order of their restored values, take \
-         consecutive bands of the column's sorted raw values and release each band's mean \
-         (univariate microaggregation, Hansen & Mukherjee 2003), so every column keeps its own \
-         distribution — tails and any second mode — while each released value stays a mean of \
+         consecutive bands of the column's sorted values and release each band's mean \
+         (univariate microaggregation, Hansen & Mukherjee 2003). The bands are cut from every \
+         eligible value of the column, also the values that coverage planning withheld from \
+         their rows, so every column keeps the distribution of everyone eligible — tails and \
+         any second mode, a minority's included — while each released value stays a mean of \
          at least k values. Values are then rounded to the step shown under *Columns*.\n\
          5. **De-identification.** Only {measurement} columns are kept; rows are sorted by value \
          and each gets a random UUID drawn under a key from the data holder's secret (or the \
@@ -901,6 +903,60 @@ fn maintenance(text: &mut String, release: &Release<'_>) {
 mod tests {
     use super::*;
     use crate::publish::fixture::Owned;
+    use crate::release::report::{ColumnBenchmark, MethodBenchmark, UtilityGoals};
+
+    #[test]
+    fn the_benchmark_verdict_names_each_column_and_figure_it_misses() {
+        let column = |name: &str, not_reached: &[&str]| ColumnBenchmark {
+            column: name.into(),
+            spread_kept: 0.84,
+            tail_shift_sd: [0.0, -0.41, 0.12, 0.0],
+            kolmogorov_smirnov: Some(0.093),
+            not_reached: not_reached.iter().map(|s| s.to_string()).collect(),
+        };
+        let mut benchmark = MethodBenchmark {
+            people: 1400,
+            seed: 2026,
+            median_kolmogorov_smirnov: 0.04,
+            worst_kolmogorov_smirnov: 0.093,
+            correlation_difference: 0.05,
+            suppressed_share: 0.0,
+            columns: vec![
+                column("head", &[]),
+                column("heel", &["sd_error", "kolmogorov_smirnov", "p5_p95"]),
+            ],
+            eligible_people: Some(1400),
+            scattered_share: Some(0.1),
+            goals: Some(UtilityGoals {
+                sd_error: 0.1,
+                kolmogorov_smirnov: 0.08,
+                tail_shift_sd: 0.35,
+            }),
+        };
+        let mut text = String::new();
+        goals_not_reached(&mut text, &benchmark);
+        assert!(
+            text.contains(
+                "At this release's size (1400 people in the benchmark) the method does not reach"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "for these columns: `heel` (spread kept 84 %, KS 0.093, P5 / P95 shift -0.41 / \
+                 +0.12 SD)."
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("`head`"), "{text}");
+        benchmark.columns.pop();
+        let mut text = String::new();
+        goals_not_reached(&mut text, &benchmark);
+        assert!(
+            text.contains("the method reaches, for every column, the goals"),
+            "{text}"
+        );
+    }
 
     #[test]
     fn has_every_datasheet_section_with_the_applied_parameters() {
