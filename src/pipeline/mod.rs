@@ -57,7 +57,7 @@ use crate::risk::utility::numeric_utility;
 use crate::select::{select, SelectionReport};
 use crate::table::MeasurementTable;
 use crate::timings::timed;
-use benchmark::benchmark_method;
+use benchmark::{benchmark_method, published_patterns};
 use method::{noise, Anonymized, Eligible, Groups, PublishMethod, Reads, Released};
 pub use plan::{Destination, Plan, Request, SourcePlan};
 
@@ -191,13 +191,6 @@ pub fn release_from<S: Source>(
         .map(|path| open_ledger(path, plan.config.sizechart.as_ref()))
         .transpose()?;
     let mut selected = select_people(source, plan, observer)?;
-    // The datasheet's figures about the method come from a synthetic benchmark, not from these
-    // people (see `pipeline::benchmark`); sized to their number, it runs beside anonymization.
-    let benchmarking = {
-        let (catalog, method) = (plan.catalog.clone(), plan.method.clone());
-        let people = selected.report.eligible_people as usize;
-        std::thread::spawn(move || timed(|| benchmark_method(&catalog, &method, people)))
-    };
     // The chart is computed from the selected sets, before anonymization, with its own noise.
     let chart = plan
         .config
@@ -219,6 +212,18 @@ pub fn release_from<S: Source>(
         unreachable!("a method that reads measurement sets releases measurements")
     };
     let release_table = &anonymized.table;
+    // The datasheet's figures about the method come from a synthetic benchmark, not from these
+    // people (see `pipeline::benchmark`); its people record the patterns the release publishes
+    // (public in its rows), and it runs beside the risk assessment.
+    let benchmarking = {
+        let (catalog, method) = (plan.catalog.clone(), plan.method.clone());
+        let patterns = if release_table.columns.as_slice() == catalog.names() {
+            published_patterns(&release_table.values, release_table.columns.len())
+        } else {
+            Vec::new()
+        };
+        std::thread::spawn(move || timed(|| benchmark_method(&catalog, &method, &patterns)))
+    };
     let previous = ledger.as_ref().and_then(Ledger::previous_membership);
     let (mut assessed, mut measured) = assess(
         &selected,

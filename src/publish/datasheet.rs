@@ -317,6 +317,11 @@ fn goals_not_reached(text: &mut String, benchmark: &crate::release::report::Meth
                         c.kolmogorov_smirnov
                             .map_or("–".into(), |ks| format!("{ks:.3}"))
                     ),
+                    "correlation" => format!(
+                        "correlations off by {}",
+                        c.correlation_difference
+                            .map_or("–".into(), |d| format!("{d:.2}"))
+                    ),
                     _ => format!(
                         "P5 / P95 shift {:+.2} / {:+.2} SD",
                         c.tail_shift_sd[1], c.tail_shift_sd[2]
@@ -330,7 +335,7 @@ fn goals_not_reached(text: &mut String, benchmark: &crate::release::report::Meth
         text,
         "At this release's size ({people} people in the benchmark) the method {reach} the goals \
          anonpub holds each column to — spread within {sd:.0} %, Kolmogorov–Smirnov distance at \
-         most {ks}, P5 and P95 within {tail} standard deviations{list}.\n",
+         most {ks}, P5 and P95 within {tail} standard deviations{correlation}{list}.\n",
         people = benchmark.people,
         reach = if missed.is_empty() {
             "reaches, for every column,"
@@ -340,6 +345,9 @@ fn goals_not_reached(text: &mut String, benchmark: &crate::release::report::Meth
         sd = goals.sd_error * 100.0,
         ks = goals.kolmogorov_smirnov,
         tail = goals.tail_shift_sd,
+        correlation = goals.correlation_difference.map_or(String::new(), |d| {
+            format!(", correlations with the other columns within {d} on average")
+        }),
         list = if missed.is_empty() {
             String::new()
         } else {
@@ -817,8 +825,8 @@ fn mind_the_method(text: &mut String, release: &Release<'_>) {
         "- **Mind the method:** every value is the mean of a group of at least k = {k} people, \
          with each pattern's spread restored (see *Preprocessing and anonymization*). On a \
          synthetic benchmark — {people} people drawn by anonpub's own generator (seed {seed}){sized}\
-         {scattered} and released with this method and k, not this release's people — the released \
-         standard deviations are {lowest:.0}–{highest:.0} % of the true ones; P5 and P95 lie \
+         {patterns} and released with this method and k, not this release's people — the released \
+         standard deviations are {spread} % of the true ones; P5 and P95 lie \
          within {inner:.2} standard deviations of the true percentiles for every measurement \
          (worst `{inner_column}`), P1 and P99 within {outer:.2} (worst `{outer_column}`); the \
          median Kolmogorov–Smirnov distance is {ks:.3} (worst {worst_ks:.3}) and correlations \
@@ -828,31 +836,36 @@ fn mind_the_method(text: &mut String, release: &Release<'_>) {
         k = release.provenance.report.k_requested,
         people = benchmark.people,
         seed = benchmark.seed,
-        sized = match benchmark.eligible_people {
-            Some(eligible) if eligible == benchmark.people => ", as many as this release's \
-                 eligible people,"
-                .to_string(),
-            Some(eligible) if eligible > benchmark.people => format!(
-                " for this release's {eligible} eligible people (beyond {} the figures no \
-                 longer depend on the size),",
+        sized = match benchmark.release_rows {
+            Some(rows) if rows == benchmark.people => {
+                ", as many as this release's rows,".to_string()
+            }
+            Some(rows) if rows > benchmark.people => format!(
+                " for this release's {rows} rows (beyond {} the figures no longer depend on the \
+                 size),",
                 benchmark.people
             ),
-            Some(eligible) => format!(
-                " for this release's {eligible} eligible people (fewer would describe the draw \
-                 rather than the method),"
+            Some(rows) => format!(
+                " for this release's {rows} rows (fewer would describe the draw rather than the \
+                 method),"
             ),
             None => String::new(),
         },
-        scattered = match benchmark.scattered_share {
-            Some(share) if share > 0.0 => format!(
-                " {:.0} % of them recording a scattered handful of measurements,",
-                share * 100.0
+        patterns = match benchmark.release_patterns {
+            Some(patterns) => format!(
+                " each recording one of the {patterns} patterns of measurements this release \
+                 publishes, in its proportions,"
             ),
-            _ => String::new(),
+            None => String::new(),
         },
         ks = benchmark.median_kolmogorov_smirnov,
         worst_ks = benchmark.worst_kolmogorov_smirnov,
         correlation = benchmark.correlation_difference,
+        spread = if format!("{lowest:.0}") == format!("{highest:.0}") {
+            format!("{lowest:.0}")
+        } else {
+            format!("{lowest:.0}–{highest:.0}")
+        },
     );
 }
 
@@ -912,6 +925,7 @@ mod tests {
             spread_kept: 0.84,
             tail_shift_sd: [0.0, -0.41, 0.12, 0.0],
             kolmogorov_smirnov: Some(0.093),
+            correlation_difference: Some(0.117),
             not_reached: not_reached.iter().map(|s| s.to_string()).collect(),
         };
         let mut benchmark = MethodBenchmark {
@@ -923,14 +937,18 @@ mod tests {
             suppressed_share: 0.0,
             columns: vec![
                 column("head", &[]),
-                column("heel", &["sd_error", "kolmogorov_smirnov", "p5_p95"]),
+                column(
+                    "heel",
+                    &["sd_error", "kolmogorov_smirnov", "p5_p95", "correlation"],
+                ),
             ],
-            eligible_people: Some(1400),
-            scattered_share: Some(0.1),
+            release_rows: Some(1400),
+            release_patterns: Some(146),
             goals: Some(UtilityGoals {
                 sd_error: 0.1,
                 kolmogorov_smirnov: 0.08,
                 tail_shift_sd: 0.35,
+                correlation_difference: Some(0.08),
             }),
         };
         let mut text = String::new();
@@ -944,7 +962,7 @@ mod tests {
         assert!(
             text.contains(
                 "for these columns: `heel` (spread kept 84 %, KS 0.093, P5 / P95 shift -0.41 / \
-                 +0.12 SD)."
+                 +0.12 SD, correlations off by 0.12)."
             ),
             "{text}"
         );

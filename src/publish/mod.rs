@@ -314,6 +314,7 @@ pub(crate) mod fixture {
             spread_kept,
             tail_shift_sd,
             kolmogorov_smirnov: Some(0.03),
+            correlation_difference: Some(0.04),
             not_reached: Vec::new(),
         };
         MethodBenchmark {
@@ -327,8 +328,8 @@ pub(crate) mod fixture {
                 column("ankle", 0.97, [0.2, 0.05, -0.04, -0.3]),
                 column("chest", 1.01, [0.1, 0.02, 0.01, -0.12]),
             ],
-            eligible_people: None,
-            scattered_share: None,
+            release_rows: None,
+            release_patterns: None,
             goals: None,
         }
     }

@@ -132,14 +132,14 @@ pub struct MethodBenchmark {
     pub suppressed_share: f64,
     /// The figures of each measurement, in catalogue order.
     pub columns: Vec<ColumnBenchmark>,
-    /// Eligible people of the release the population was sized to (`people` is this, bounded
-    /// by `pipeline::benchmark`); absent in reports of a fixed-size benchmark.
+    /// Rows of the release the population was sized to (`people` is this, bounded by
+    /// `pipeline::benchmark`); absent in reports of earlier benchmarks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub eligible_people: Option<usize>,
-    /// Share of the benchmark's people who record a scattered handful of measurements
-    /// (`pipeline::benchmark::SCATTERED_SHARE`); absent in reports of earlier benchmarks.
+    pub release_rows: Option<usize>,
+    /// How many coverage patterns the release publishes: the benchmark's people record them, in
+    /// the release's proportions; absent in reports of earlier benchmarks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scattered_share: Option<f64>,
+    pub release_patterns: Option<usize>,
     /// The per-column goals `ColumnBenchmark::not_reached` judges against.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub goals: Option<UtilityGoals>,
@@ -154,6 +154,10 @@ pub struct UtilityGoals {
     pub kolmogorov_smirnov: f64,
     /// Largest shift of P5 and of P95, in true standard deviations.
     pub tail_shift_sd: f64,
+    /// Largest mean absolute difference of a column's correlations with the others; absent in
+    /// reports of earlier benchmarks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_difference: Option<f64>,
 }
 
 /// One measurement on the benchmark.
@@ -168,8 +172,12 @@ pub struct ColumnBenchmark {
     /// Kolmogorov–Smirnov distance, released against true.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kolmogorov_smirnov: Option<f64>,
+    /// Mean absolute difference of its correlations with the other measurements, released
+    /// against true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub correlation_difference: Option<f64>,
     /// The goals the method misses on this measurement at the benchmark's size:
-    /// `sd_error`, `kolmogorov_smirnov`, `p5_p95`.
+    /// `sd_error`, `kolmogorov_smirnov`, `p5_p95`, `correlation`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub not_reached: Vec<String>,
 }

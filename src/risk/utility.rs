@@ -47,6 +47,10 @@ pub struct ColumnUtility {
     /// Modes of the raw and of the released values ([`modes`]): a column whose raw values have
     /// two modes (a minority with a body of its own) should keep both.
     pub modes: Option<[usize; 2]>,
+    /// Mean absolute difference between the raw and released correlations of this column with
+    /// each other column (over the pairs defined on both sides): how well the release keeps what
+    /// the column says about the others.
+    pub correlation_difference: Option<f64>,
 }
 
 /// How one quantile moved.
@@ -143,7 +147,7 @@ impl UtilitySummary {
 pub fn numeric_utility(names: &[String], raw: &[f64], released: &[f64]) -> NumericUtility {
     let width = names.len();
     assert!(width > 0 && raw.len().is_multiple_of(width) && released.len().is_multiple_of(width));
-    let columns: Vec<ColumnUtility> = (0..width)
+    let mut columns: Vec<ColumnUtility> = (0..width)
         .into_par_iter()
         .map(|c| {
             let raw_column = present(raw, width, c);
@@ -153,11 +157,24 @@ pub fn numeric_utility(names: &[String], raw: &[f64], released: &[f64]) -> Numer
         .collect();
     let raw_correlations = correlations(raw, width);
     let released_correlations = correlations(released, width);
-    let differences: Vec<f64> = raw_correlations
+    let pair_differences: Vec<Option<f64>> = raw_correlations
         .iter()
         .zip(&released_correlations)
-        .filter_map(|(a, b)| Some((a.as_ref()? - b.as_ref()?).abs()))
+        .map(|(a, b)| Some((a.as_ref()? - b.as_ref()?).abs()))
         .collect();
+    let pairs = (0..width).flat_map(|i| (i + 1..width).map(move |j| (i, j)));
+    let mut per_column = vec![(0.0, 0usize); width];
+    for ((i, j), difference) in pairs.zip(&pair_differences) {
+        if let Some(d) = difference {
+            for c in [i, j] {
+                per_column[c] = (per_column[c].0 + d, per_column[c].1 + 1);
+            }
+        }
+    }
+    for (column, (sum, n)) in columns.iter_mut().zip(per_column) {
+        column.correlation_difference = (n > 0).then(|| sum / n as f64);
+    }
+    let differences: Vec<f64> = pair_differences.into_iter().flatten().collect();
     NumericUtility {
         summary: UtilitySummary::of(&columns),
         columns,
@@ -215,6 +232,7 @@ fn compare_column(name: &str, raw: Vec<f64>, released: Vec<f64>) -> ColumnUtilit
         ks_distance: both.then(|| ks_distance(&raw, &released)),
         modes: (raw.len() >= MODE_MIN_VALUES && released.len() >= MODE_MIN_VALUES)
             .then(|| [modes(&raw), modes(&released)]),
+        correlation_difference: None,
     }
 }
 
