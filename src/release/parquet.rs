@@ -123,21 +123,9 @@ pub fn write_parquet(
 }
 
 /// The measurement columns of the row-major table as Arrow arrays: NaN (not published) becomes
-/// null (a cleared validity bit over a zero), a column without one has no validity bitmap. The
-/// table is read in blocks of rows that stay in cache while every column takes its part, so it
-/// is walked once, not once per column.
+/// null (a cleared validity bit over a zero), a column without one has no validity bitmap.
 fn float_arrays(table: &ReleaseTable) -> Vec<Box<dyn Array>> {
-    const BLOCK_ROWS: usize = 2048;
-    let (width, rows) = (table.columns.len(), table.len());
-    let mut columns: Vec<Vec<f64>> = (0..width).map(|_| Vec::with_capacity(rows)).collect();
-    if width > 0 {
-        for block in table.values.chunks(BLOCK_ROWS * width) {
-            for (c, column) in columns.iter_mut().enumerate() {
-                column.extend(block.iter().skip(c).step_by(width));
-            }
-        }
-    }
-    columns
+    super::column_major(table)
         .into_par_iter()
         .map(|mut column| {
             let validity = column.iter().any(|v| v.is_nan()).then(|| {
