@@ -151,14 +151,20 @@ fn main() -> anonpub::Result<()> {
     };
     let input = AttackInput {
         table: &table,
-        release: release.rows(),
         public: &public,
         member_key: &[],
         previous: None,
         k,
     };
     let started = Instant::now();
-    let attacks = run_attacks(input, &method, &settings, args.seed, &scoring);
+    let attacks = run_attacks(
+        input,
+        release.rows(),
+        &method,
+        &settings,
+        args.seed,
+        &scoring,
+    );
     let seconds = started.elapsed().as_secs_f64();
 
     if args.json {

@@ -23,6 +23,8 @@ pub mod method;
 pub mod plan;
 
 use std::path::Path;
+use std::sync::mpsc::Receiver;
+use std::sync::OnceLock;
 
 use serde_json::json;
 use zeroize::Zeroizing;
@@ -50,7 +52,7 @@ use crate::release::report::{
 };
 use crate::release::sizechart::SizeChartReport;
 use crate::release::SIZECHART_CSV_FILE;
-use crate::risk::attacks::{run_attacks, AttackInput, AttacksReport};
+use crate::risk::attacks::{run_attacks_as_released, AttackInput, AttacksReport};
 use crate::risk::linkage::{linkage_attack, Attack, LinkageReport, ReleasedRows};
 use crate::risk::recovery::{GroupedRelease, Scoring, Tolerance};
 use crate::risk::utility::numeric_utility;
@@ -123,8 +125,13 @@ pub fn simulate(plan: &Plan, observer: &dyn Observer) -> Result<AttacksReport> {
                 unreachable!("a method that reads measurement sets releases measurements")
             };
             let previous = ledger.as_ref().and_then(Ledger::previous_membership);
+            let (hand_over, released) = std::sync::mpsc::channel();
+            hand_over
+                .send(released_rows(&anonymized.released))
+                .expect("the receiver is alive");
             Ok(observer.time("attacks", || {
-                simulate_attacks(&selected, anonymized, plan, &keys, previous)
+                simulate_attacks(&selected, &released, plan, &keys, previous)
+                    .expect("the release was handed over")
             }))
         }
     }
@@ -207,74 +214,83 @@ pub fn release_from<S: Source>(
         })
         .transpose()?;
     let keys = release_keys(&mut selected, ledger.as_mut(), plan)?;
-    let groups = method.groups(Eligible::Measurements(&selected), plan, &keys, observer)?;
-    let Released::Measurements(anonymized) = &groups.released else {
-        unreachable!("a method that reads measurement sets releases measurements")
-    };
-    let release_table = &anonymized.table;
-    // The datasheet's figures about the method come from a synthetic benchmark, not from these
-    // people (see `pipeline::benchmark`); its people record the patterns the release publishes
-    // (public in its rows), and it runs beside the risk assessment.
-    let benchmarking = {
-        let (catalog, method) = (plan.catalog.clone(), plan.method.clone());
-        let patterns = if release_table.columns.as_slice() == catalog.names() {
-            published_patterns(&release_table.values, release_table.columns.len())
-        } else {
-            Vec::new()
-        };
-        std::thread::spawn(move || timed(|| benchmark_method(&catalog, &method, &patterns)))
-    };
     let previous = ledger.as_ref().and_then(Ledger::previous_membership);
-    let (mut assessed, mut measured) = assess(
-        &selected,
-        &groups,
-        anonymized,
-        (plan, destination),
-        observer,
-    )?;
-    let (method_benchmark, benchmarking) =
-        benchmarking.join().expect("the benchmark does not panic");
-    observer.stage_took("method-benchmark", benchmarking);
-    let report = report(
-        plan,
-        method,
-        selected.report.clone(),
-        &groups,
-        assessed.risk.clone(),
-        method_benchmark,
-        chart.as_ref().map(|c| c.report.clone()),
-    );
-    let release = Release {
-        table: release_table,
-        provenance: Provenance {
-            report: &report,
-            schema: &plan.schema,
-            config: &plan.config,
-            config_sha256: &plan.config_sha256,
-            input_fingerprint: &selected.fingerprint,
-            source: &selected.source,
-        },
-        catalog: &plan.catalog,
-        sizechart: chart.as_ref().map(|c| &c.chart),
-    };
-    // The simulated attacks decide only a gate and the internal report, never a release file, so
-    // they run beside the writing of the release into its staging directory; the release is put
-    // in place only once their gates pass (a failed gate drops the staging directory).
+    // The simulated attacks decide only a gate and the internal report, never a release file.
+    // Most of their work re-runs the method on the eligible records, which needs no release:
+    // they start now, beside anonymization, and take the release when it is made (see
+    // `risk::attacks::run_attacks_as_released`). The release is written into its staging
+    // directory meanwhile and put in place only once their gates pass (a failed gate drops the
+    // staging directory). The groups live outside the scope, so the attacks may borrow them.
     let run_attacks = plan.config.attacks.enabled
         && (destination.internal_report.is_some() || plan.config.thresholds.need_attacks());
-    let (staged, attacks) = std::thread::scope(|scope| {
+    let made: OnceLock<Groups> = OnceLock::new();
+    let (selected, keys) = (&selected, &keys);
+    let (made_release, attacks) = std::thread::scope(|scope| {
+        let (hand_over, released) = std::sync::mpsc::channel();
         let attacking = run_attacks.then(|| {
-            scope.spawn(|| {
+            scope.spawn(move || {
                 observer.time("attacks", || {
-                    simulate_attacks(&selected, anonymized, plan, &keys, previous)
+                    simulate_attacks(selected, &released, plan, keys, previous)
                 })
             })
         });
-        let staged = stage_release(&destination.out, destination.force, &release, observer);
-        let attacks = attacking.map(|handle| handle.join().expect("the attacks do not panic"));
-        (staged, attacks)
+        let made_release = (|| {
+            let groups = method.groups(Eligible::Measurements(selected), plan, keys, observer)?;
+            let groups = made.get_or_init(|| groups);
+            let Released::Measurements(anonymized) = &groups.released else {
+                unreachable!("a method that reads measurement sets releases measurements")
+            };
+            // The datasheet's figures about the method come from a synthetic benchmark, not
+            // from these people (see `pipeline::benchmark`); its people record the patterns the
+            // release publishes (public in its rows), and it runs beside the risk assessment.
+            let benchmarking = {
+                let (catalog, method) = (plan.catalog.clone(), plan.method.clone());
+                let table = &anonymized.table;
+                let patterns = if table.columns.as_slice() == catalog.names() {
+                    published_patterns(&table.values, table.columns.len())
+                } else {
+                    Vec::new()
+                };
+                std::thread::spawn(move || timed(|| benchmark_method(&catalog, &method, &patterns)))
+            };
+            let (assessed, measured) =
+                assess(selected, groups, anonymized, (plan, destination), observer)?;
+            // Only a release that passed every gate so far is measured by the attacks.
+            let _ = hand_over.send(released_rows(&anonymized.released));
+            drop(hand_over);
+            let (method_benchmark, benchmarking) =
+                benchmarking.join().expect("the benchmark does not panic");
+            observer.stage_took("method-benchmark", benchmarking);
+            let report = report(
+                plan,
+                method,
+                selected.report.clone(),
+                groups,
+                assessed.risk.clone(),
+                method_benchmark,
+                chart.as_ref().map(|c| c.report.clone()),
+            );
+            let release = Release {
+                table: &anonymized.table,
+                provenance: Provenance {
+                    report: &report,
+                    schema: &plan.schema,
+                    config: &plan.config,
+                    config_sha256: &plan.config_sha256,
+                    input_fingerprint: &selected.fingerprint,
+                    source: &selected.source,
+                },
+                catalog: &plan.catalog,
+                sizechart: chart.as_ref().map(|c| &c.chart),
+            };
+            let staging = stage_release(&destination.out, destination.force, &release, observer)?;
+            Ok((staging, report, assessed, measured, anonymized))
+        })();
+        // `None` only when the release was not made: its error is the one to report.
+        let attacks = attacking.and_then(|handle| handle.join().expect("the attacks do not panic"));
+        (made_release, attacks)
     });
-    let staging = staged?;
+    let (staging, report, mut assessed, mut measured, anonymized) = made_release?;
     if let Some(attacks) = &attacks {
         tracing::info!(
             "simulated attacks: {} targets each, on {} of {} people",
@@ -297,7 +313,7 @@ pub fn release_from<S: Source>(
     let internal = destination.internal_report.as_ref().map(|path| {
         (
             path,
-            internal_report(&report, &selected, anonymized, &assessed, plan),
+            internal_report(&report, selected, anonymized, &assessed, plan),
         )
     });
     // Write-ahead: the chart's spend is in the ledger before the release can appear, so a run
@@ -347,7 +363,7 @@ pub fn release_from<S: Source>(
     }
     Ok(Published {
         report,
-        source: selected.source,
+        source: selected.source.clone(),
     })
 }
 
@@ -616,14 +632,15 @@ fn assess(
 }
 
 /// The attacks of [`crate::risk::attacks`] against the method as this release applies it
-/// (microaggregation, then the same keyed noise), on the eligible records.
+/// (microaggregation, then the same keyed noise), on the eligible records; the release made from
+/// them arrives through `released` ([`run_attacks_as_released`]). `None` when it never does.
 fn simulate_attacks(
     selected: &Selected,
-    anonymized: &Anonymized,
+    released: &Receiver<ReleasedRows<'_>>,
     plan: &Plan,
     keys: &ReleaseKeys,
     previous: Option<&GroupMembership>,
-) -> AttacksReport {
+) -> Option<AttacksReport> {
     let method = |table: &MeasurementTable| {
         let mut released = Microaggregation::release(table, &plan.method, &Silent);
         if let Some(key) = &keys.group_noise {
@@ -636,19 +653,24 @@ fn simulate_attacks(
         }
     };
     let table = &selected.table;
-    let release = released_rows(&anonymized.released);
     // Selection leaves public sets out (counted as `public_set`): no record here is public.
     let public = vec![false; table.len()];
     let input = AttackInput {
         table,
-        release,
         public: &public,
         member_key: keys.member_key.as_deref().unwrap_or(&[]),
         previous: previous.filter(|_| keys.member_key.is_some()),
         k: plan.config.k,
     };
     let scoring = Scoring::new(Tolerance::for_catalog(&plan.catalog), table);
-    run_attacks(input, &method, &plan.config.attacks, plan.seed, &scoring)
+    run_attacks_as_released(
+        input,
+        released,
+        &method,
+        &plan.config.attacks,
+        plan.seed,
+        &scoring,
+    )
 }
 
 /// The released rows with where each came from, as the risk checks read them.

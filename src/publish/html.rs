@@ -13,6 +13,7 @@ use plotters::prelude::*;
 use rayon::prelude::*;
 
 use super::Release;
+use crate::release::column_major;
 use crate::risk::classes::ClassHistogram;
 use crate::select::Exclusion;
 
@@ -260,17 +261,18 @@ fn measurements(page: &mut String, release: &Release<'_>) {
         "<section><h2>Released measurements</h2><p>Histograms of the published values (rows \
          with an empty cell are left out of that measurement's chart).</p><div class=\"grid\">",
     );
-    // Each figure sorts one column of up to a million values: the columns go in parallel.
-    let figures: Vec<String> = (0..release.table.columns.len())
+    // Each figure reads one column of up to a million values: the columns go in parallel.
+    let figures: Vec<String> = column_major(release.table)
         .into_par_iter()
-        .map(|c| measurement_figure(release, c))
+        .enumerate()
+        .map(|(c, column)| measurement_figure(release, c, column))
         .collect();
     figures.iter().for_each(|figure| page.push_str(figure));
     page.push_str("</div></section>\n");
 }
 
-/// The histogram and summary of one released column.
-fn measurement_figure(release: &Release<'_>, c: usize) -> String {
+/// The histogram and summary of one released column, from its values (NaN: not published).
+fn measurement_figure(release: &Release<'_>, c: usize, mut values: Vec<f64>) -> String {
     let table = release.table;
     let catalog = release.catalog;
     let name = &table.columns[c];
@@ -279,11 +281,7 @@ fn measurement_figure(release: &Release<'_>, c: usize) -> String {
         .expect("release columns come from the catalogue");
     let unit = catalog.unit(index);
     let step = catalog.rounding(index);
-    let mut values: Vec<f64> = (0..table.len())
-        .map(|r| table.row(r)[c])
-        .filter(|v| !v.is_nan())
-        .collect();
-    values.sort_unstable_by(f64::total_cmp);
+    values.retain(|v| !v.is_nan());
     let description = release
         .provenance
         .schema
@@ -299,25 +297,34 @@ fn measurement_figure(release: &Release<'_>, c: usize) -> String {
     if values.is_empty() {
         figure.push_str("<p class=\"none\">No value published.</p>");
     } else {
-        figure.push_str(&histogram_svg(name, &values, unit, step));
+        // The median is the middle value of the sorted column, found without sorting it
+        // (`total_cmp` is a total order: the same value a sort puts there).
+        let range = values.iter().fold([values[0]; 2], |[low, high], &v| {
+            [
+                std::cmp::min_by(low, v, f64::total_cmp),
+                std::cmp::max_by(high, v, f64::total_cmp),
+            ]
+        });
+        figure.push_str(&histogram_svg(name, &values, range, unit, step));
+        let middle = values.len() / 2;
+        let (_, &mut median, _) = values.select_nth_unstable_by(middle, f64::total_cmp);
         let _ = write!(
             figure,
-            "<figcaption>{} values · median {} · range {}–{}</figcaption>",
+            "<figcaption>{} values · median {median} · range {}–{}</figcaption>",
             thousands(values.len() as u64),
-            values[values.len() / 2],
-            values[0],
-            values[values.len() - 1]
+            range[0],
+            range[1]
         );
     }
     figure.push_str("</figure>");
     figure
 }
 
-/// Bins of a sorted, non-empty list of values: `(start, width, counts)`. The width is the
+/// Bins of a non-empty list of values whose smallest and largest are `[low, high]`: `(start,
+/// width, counts)`. The width is the
 /// smallest of 1, 2 or 5 times a power of ten that gives at most [`MAX_BINS`] bins and is not
 /// finer than the rounding step; bins start at a multiple of the width.
-fn bins(sorted: &[f64], step: f64) -> (f64, f64, Vec<u32>) {
-    let (low, high) = (sorted[0], sorted[sorted.len() - 1]);
+fn bins(values: &[f64], [low, high]: [f64; 2], step: f64) -> (f64, f64, Vec<u32>) {
     let wanted = ((high - low) / MAX_BINS).max(step);
     let mut width = 10f64.powf(wanted.log10().floor());
     for factor in [1.0, 2.0, 5.0, 10.0] {
@@ -329,7 +336,7 @@ fn bins(sorted: &[f64], step: f64) -> (f64, f64, Vec<u32>) {
     let first = (low / width).floor();
     let count = ((high / width).floor() - first) as usize + 1;
     let mut counts = vec![0u32; count];
-    for value in sorted {
+    for value in values {
         let bin = (((value / width).floor() - first) as usize).min(count - 1);
         counts[bin] += 1;
     }
@@ -337,8 +344,8 @@ fn bins(sorted: &[f64], step: f64) -> (f64, f64, Vec<u32>) {
 }
 
 /// One measurement's histogram as an inline SVG element.
-fn histogram_svg(name: &str, sorted: &[f64], unit: &str, step: f64) -> String {
-    let (start, width, counts) = bins(sorted, step);
+fn histogram_svg(name: &str, values: &[f64], range: [f64; 2], unit: &str, step: f64) -> String {
+    let (start, width, counts) = bins(values, range, step);
     let end = start + width * counts.len() as f64;
     let top = counts.iter().copied().max().unwrap_or(1).max(1);
     let decimals = usize::from(width < 1.0);
@@ -382,7 +389,7 @@ fn histogram_svg(name: &str, sorted: &[f64], unit: &str, step: f64) -> String {
     }
     label_svg(
         svg,
-        &format!("Histogram of {name}: {} values", sorted.len()),
+        &format!("Histogram of {name}: {} values", values.len()),
     )
 }
 
@@ -519,25 +526,28 @@ mod tests {
     #[test]
     fn bins_cover_every_value_with_round_widths() {
         let values: Vec<f64> = (0..=100).map(|i| 800.0 + f64::from(i) * 3.0).collect();
-        let (start, width, counts) = bins(&values, 1.0);
+        let (start, width, counts) = bins(&values, [800.0, 1100.0], 1.0);
         assert_eq!(width, 20.0);
         assert_eq!(start, 800.0);
         assert_eq!(counts.iter().sum::<u32>(), 101);
         assert!(counts.len() as f64 <= MAX_BINS);
-        let (_, width, counts) = bins(&[17.5, 17.5, 18.0], 0.5);
+        let (_, width, counts) = bins(&[18.0, 17.5, 17.5], [17.5, 18.0], 0.5);
         assert_eq!(width, 0.5);
         assert_eq!(counts, vec![2, 1]);
-        let (_, _, counts) = bins(&[900.0], 1.0);
+        let (_, _, counts) = bins(&[900.0], [900.0, 900.0], 1.0);
         assert_eq!(counts, vec![1]);
     }
 
     #[test]
     fn histogram_is_an_accessible_deterministic_svg() {
         let values = [900.0, 905.0, 905.0, 950.0];
-        let svg = histogram_svg("chest", &values, "mm", 1.0);
+        let svg = histogram_svg("chest", &values, [900.0, 950.0], "mm", 1.0);
         assert!(svg.starts_with("<svg role=\"img\" aria-label=\"Histogram of chest: 4 values\""));
         assert!(svg.contains("<rect"));
-        assert_eq!(svg, histogram_svg("chest", &values, "mm", 1.0));
+        assert_eq!(
+            svg,
+            histogram_svg("chest", &values, [900.0, 950.0], "mm", 1.0)
+        );
     }
 
     #[test]

@@ -5,17 +5,23 @@
 //! readers show it beside the column.
 //!
 //! polars' `ParquetWriter` builds the Arrow schema itself and has no way to attach field metadata,
-//! so the file is written with the same polars-parquet writer it uses underneath, from the
-//! DataFrame's own Arrow chunks and a schema that carries the units.
+//! so the file is written with the same polars-parquet writer it uses underneath, from Arrow
+//! arrays built straight from the row-major release table and a schema that carries the units.
+//! The columns are independent, so each is encoded (dictionary pages where polars-parquet finds
+//! them worth it, as it decides for any file) and compressed on the rayon pool, and the writer
+//! then lays the finished pages out in column order: the bytes are those of a sequential write.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use polars::io::parquet::write::get_encodings;
 use polars::prelude::*;
+use polars_arrow::array::{Array, PrimitiveArray, Utf8ViewArray};
+use polars_arrow::bitmap::Bitmap;
 use polars_parquet::write::{
-    schema_to_metadata_key, CompressionOptions, FileWriter, KeyValue, RowGroupIterator,
-    StatisticsOptions, Version, WriteOptions,
+    array_to_columns, compress, fallible_streaming_iterator, schema_to_metadata_key,
+    to_parquet_schema, CompressedPage, CompressionOptions, DynIter, DynStreamingIterator,
+    FileWriter, KeyValue, StatisticsOptions, Version, WriteOptions,
 };
 use rayon::prelude::*;
 
@@ -33,7 +39,8 @@ fn parquet_error(path: &Path, error: PolarsError) -> Error {
 pub const UNIT_KEY: &str = "unit";
 
 /// Writes the release table; `units[c]` is the unit of `table.columns[c]`, `metadata` goes into
-/// the file's key-value metadata.
+/// the file's key-value metadata. One row group; the columns are encoded and compressed side by
+/// side (see the module documentation).
 pub fn write_parquet(
     table: &ReleaseTable,
     units: &[&str],
@@ -42,49 +49,68 @@ pub fn write_parquet(
     path: &Path,
 ) -> Result<()> {
     assert_eq!(units.len(), table.columns.len(), "one unit per column");
-    let width = table.columns.len();
-    let mut columns = Vec::with_capacity(width + 1);
-    columns.push(Column::new("record_id".into(), table.record_ids.as_slice()));
-    for (c, name) in table.columns.iter().enumerate() {
-        let values: Vec<Option<f64>> = (0..table.len())
-            .map(|r| Some(table.values[r * width + c]).filter(|v| !v.is_nan()))
-            .collect();
-        columns.push(Column::new(name.as_str().into(), values));
-    }
-    let frame = DataFrame::new(table.len(), columns).map_err(|e| parquet_error(path, e))?;
     let compat = CompatLevel::newest();
-    let schema: ArrowSchema = frame
-        .schema()
-        .iter_fields()
-        .enumerate()
-        .map(|(index, field)| {
-            let field = field.to_arrow(compat);
-            match index.checked_sub(1).map(|c| units[c]) {
-                Some(unit) if !unit.is_empty() => field.with_metadata(BTreeMap::from([(
-                    PlSmallStr::from_static(UNIT_KEY),
-                    PlSmallStr::from_str(unit),
-                )])),
-                _ => field,
-            }
-        })
-        .collect();
+    let unit_field = |name: &str, unit: &str| {
+        let field = DataType::Float64.to_arrow_field(name.into(), compat);
+        match unit {
+            "" => field,
+            unit => field.with_metadata(BTreeMap::from([(
+                PlSmallStr::from_static(UNIT_KEY),
+                PlSmallStr::from_str(unit),
+            )])),
+        }
+    };
+    let schema: ArrowSchema =
+        std::iter::once(DataType::String.to_arrow_field("record_id".into(), compat))
+            .chain(
+                table
+                    .columns
+                    .iter()
+                    .zip(units)
+                    .map(|(name, unit)| unit_field(name, unit)),
+            )
+            .collect();
     let options = WriteOptions {
         statistics: StatisticsOptions::default(),
         version: Version::V1,
         compression: CompressionOptions::Zstd(None),
         data_page_size: None,
     };
-    let batches = frame.iter_chunks(compat, false).map(Ok);
-    let row_groups = RowGroupIterator::try_new(batches, &schema, options, get_encodings(&schema))
-        .map_err(|e| parquet_error(path, e))?;
+    let mut arrays: Vec<Box<dyn Array>> = Vec::with_capacity(table.columns.len() + 1);
+    arrays.push(Utf8ViewArray::from_slice_values(&table.record_ids).boxed());
+    arrays.extend(float_arrays(table));
+    let parquet_schema = to_parquet_schema(&schema).map_err(|e| parquet_error(path, e))?;
+    let encodings = get_encodings(&schema);
+    let columns: Vec<Vec<CompressedPage>> = arrays
+        .par_iter()
+        .zip(parquet_schema.fields())
+        .zip(encodings.as_slice())
+        .map(|((array, type_), encoding)| {
+            array_to_columns(array, type_.clone(), options, encoding)?
+                .into_iter()
+                .map(|pages| {
+                    pages
+                        .map(|page| Ok(compress(page?, Vec::new(), options.compression)?))
+                        .collect::<PolarsResult<Vec<_>>>()
+                })
+                .collect::<PolarsResult<Vec<_>>>()
+        })
+        .collect::<PolarsResult<Vec<_>>>()
+        .map_err(|e| parquet_error(path, e))?
+        .into_iter()
+        .flatten()
+        .collect();
+    drop(arrays);
+    let row_group = DynIter::new(columns.iter().map(|pages| {
+        Ok(DynStreamingIterator::new(
+            fallible_streaming_iterator::convert(pages.iter().map(Ok)),
+        ))
+    }));
     let mut writer =
         FileWriter::try_new(file, schema.clone(), options).map_err(|e| parquet_error(path, e))?;
-    for group in row_groups {
-        let group = group.map_err(|e| parquet_error(path, e))?;
-        writer
-            .write(u64::MAX, group)
-            .map_err(|e| parquet_error(path, e))?;
-    }
+    writer
+        .write(u64::MAX, row_group)
+        .map_err(|e| parquet_error(path, e))?;
     let mut key_values = vec![schema_to_metadata_key(&schema)];
     key_values.extend(metadata.into_iter().map(|(key, value)| KeyValue {
         key,
@@ -94,6 +120,27 @@ pub fn write_parquet(
         .end(Some(key_values))
         .map_err(|e| parquet_error(path, e))?;
     Ok(())
+}
+
+/// The measurement columns of the row-major table as Arrow arrays: NaN (not published) becomes
+/// null (a cleared validity bit over a zero), a column without one has no validity bitmap.
+fn float_arrays(table: &ReleaseTable) -> Vec<Box<dyn Array>> {
+    super::column_major(table)
+        .into_par_iter()
+        .map(|mut column| {
+            let validity = column.iter().any(|v| v.is_nan()).then(|| {
+                let validity: Bitmap = column.iter().map(|v| !v.is_nan()).collect();
+                column
+                    .iter_mut()
+                    .filter(|v| v.is_nan())
+                    .for_each(|v| *v = 0.0);
+                validity
+            });
+            PrimitiveArray::from_vec(column)
+                .with_validity(validity)
+                .boxed()
+        })
+        .collect()
 }
 
 /// A release Parquet file read back: its columns (as stored, one vector per column) and its

@@ -68,6 +68,12 @@ pub trait SimulatedAttack: Sync {
     /// The gate's limit while `[attacks]` is enabled and the configuration sets none; `None`
     /// for a gate judged only where the configuration sets it.
     fn default_limit(&self) -> Option<f64>;
+    /// Whether it reads the release itself ([`Simulation::release`]). The others re-run the
+    /// method on the eligible records only, so [`run_attacks_as_released`] runs them while the
+    /// release is still being made.
+    fn reads_release(&self) -> bool {
+        false
+    }
     /// Runs the attack on the prepared simulation.
     fn run(&self, simulation: &Simulation<'_>) -> AttackOutcome;
     /// What the datasheet says of it for `release`: the attacker, its gate, and what anonpub's
@@ -138,6 +144,9 @@ pub fn whole_percent(share: f64) -> String {
 pub struct Simulation<'a> {
     /// What the attacks were asked to run on.
     pub input: AttackInput<'a>,
+    /// The release as made from `input.table` (with its ground truth): present for the attacks
+    /// that [`SimulatedAttack::reads_release`], `None` for the others.
+    pub release: Option<ReleasedRows<'a>>,
     /// The people the method is re-run on (at most `max_people`).
     pub simulated: &'a MeasurementTable,
     /// The release method as `publish` applies it, defences included.
@@ -188,8 +197,6 @@ const SUBSAMPLE_STREAM: u64 = 0x7375_6273_616d_706c; // "subsampl"
 pub struct AttackInput<'a> {
     /// The eligible records.
     pub table: &'a MeasurementTable,
-    /// The release as made from `table` (with its ground truth), for known members.
-    pub release: ReleasedRows<'a>,
     /// Whether each record of `table` is a public set (all false once public sets are left out).
     pub public: &'a [bool],
     /// The ledger's key of each record of `table` ([`GroupMembership::set_key`]); read only
@@ -295,16 +302,44 @@ pub fn default_thresholds(thresholds: &mut Thresholds) {
 }
 
 /// Runs every attack against `method` (the release method as `publish` applies it, defences
-/// included) as the module documentation says.
-pub fn run_attacks(
-    input: AttackInput<'_>,
+/// included) as the module documentation says, on `release`, the release made from
+/// `input.table`.
+pub fn run_attacks<'a>(
+    input: AttackInput<'a>,
+    release: ReleasedRows<'a>,
     method: &dyn MethodUnderAttack,
     settings: &AttackSettings,
     seed: u64,
     scoring: &Scoring,
 ) -> AttacksReport {
+    let (hand_over, released) = std::sync::mpsc::channel();
+    hand_over
+        .send(release)
+        .expect("the receiver is alive until the call");
+    run_attacks_as_released(input, &released, method, settings, seed, scoring)
+        .expect("the release was handed over")
+}
+
+/// [`run_attacks`] started before the release exists, so that the attacks' re-runs of the method
+/// fill what the cores leave idle while the release is made: the attacks that do not
+/// [`SimulatedAttack::reads_release`] run at once, then the others once the release arrives
+/// through `released` (whoever makes it sends it). When the sender is dropped without sending
+/// (the release will not be made), the run stops after the attack in progress and returns
+/// `None`. The outcomes are those of [`run_attacks`], in the order of [`ATTACKS`]: each attack
+/// reads only what is handed to it, and the order they run in changes no figure.
+pub fn run_attacks_as_released<'a, 'r: 'a>(
+    input: AttackInput<'a>,
+    released: &std::sync::mpsc::Receiver<ReleasedRows<'r>>,
+    method: &dyn MethodUnderAttack,
+    settings: &AttackSettings,
+    seed: u64,
+    scoring: &Scoring,
+) -> Option<AttacksReport> {
+    use std::sync::mpsc::TryRecvError;
     let table = input.table;
-    let targets = settings.targets_for(table.distinct_people().min(settings.max_people));
+    // Counted once: at a million rows each count is a pass over every row.
+    let eligible_people = table.distinct_people();
+    let targets = settings.targets_for(eligible_people.min(settings.max_people));
     let (joiners, changes) = match input.previous {
         Some(previous) => {
             let (joiners, changes) =
@@ -313,7 +348,7 @@ pub fn run_attacks(
         }
         None => (None, None),
     };
-    let simulated = if table.distinct_people() > settings.max_people {
+    let simulated = if eligible_people > settings.max_people {
         let mut people = sample_people(table, settings.max_people, seed, SUBSAMPLE_STREAM);
         people.extend(joiners.iter().flatten());
         people.sort_unstable();
@@ -344,8 +379,9 @@ pub fn run_attacks(
         None => sample_people(&simulated, targets, seed, stream_of(Change::Joined)),
     };
     let leavers = sample_people(&simulated, targets, seed, stream_of(Change::Left));
-    let simulation = Simulation {
+    let mut simulation = Simulation {
         input,
+        release: None,
         simulated: &simulated,
         method,
         settings,
@@ -355,15 +391,38 @@ pub fn run_attacks(
         leavers: &leavers,
         joiners: &joiner_targets,
     };
-    AttacksReport {
-        eligible_people: table.distinct_people(),
+    let mut outcomes: Vec<Option<AttackOutcome>> = vec![None; ATTACKS.len()];
+    let mut arrived = None;
+    for (slot, attack) in outcomes.iter_mut().zip(ATTACKS) {
+        if attack.reads_release() {
+            continue;
+        }
+        match released.try_recv() {
+            Ok(rows) => arrived = Some(rows),
+            Err(TryRecvError::Disconnected) if arrived.is_none() => return None,
+            Err(_) => {}
+        }
+        *slot = Some(attack.run(&simulation));
+    }
+    simulation.release = Some(match arrived {
+        Some(rows) => rows,
+        None => released.recv().ok()?,
+    });
+    for (slot, attack) in outcomes.iter_mut().zip(ATTACKS) {
+        if attack.reads_release() {
+            *slot = Some(attack.run(&simulation));
+        }
+    }
+    Some(AttacksReport {
+        eligible_people,
         simulated_people: simulated.distinct_people(),
         changes,
         outcomes: ATTACKS
             .iter()
-            .map(|&attack| (attack, attack.run(&simulation)))
+            .zip(outcomes)
+            .map(|(&attack, outcome)| (attack, outcome.expect("every attack ran")))
             .collect(),
-    }
+    })
 }
 
 /// The people of `table` with a set that is not in `previous`, up to `targets` of them drawn
@@ -460,7 +519,6 @@ mod tests {
         let public = vec![false; table.len()];
         let input = AttackInput {
             table: &table,
-            release: release.rows(),
             public: &public,
             member_key: &keys,
             previous: Some(&previous),
@@ -471,7 +529,7 @@ mod tests {
             max_people: 60,
             ..AttackSettings::default()
         };
-        let report = run_attacks(input, &threes, &settings, 1, &scoring);
+        let report = run_attacks(input, release.rows(), &threes, &settings, 1, &scoring);
         let changes = report.changes.clone().unwrap();
         assert_eq!((changes.joined, changes.left_sets), (10, 1));
         assert_eq!(changes.joiner_targets_from_ledger, 6);
@@ -522,7 +580,7 @@ mod tests {
             max_people: 40,
             ..AttackSettings::default()
         };
-        let report = run_attacks(input, &threes, &settings, 1, &scoring);
+        let report = run_attacks(input, release.rows(), &threes, &settings, 1, &scoring);
         // 40 drawn, plus the joiners not drawn among them.
         assert!((40..=50).contains(&report.simulated_people), "{report:?}");
         assert_eq!(
@@ -530,8 +588,28 @@ mod tests {
             10
         );
         assert_eq!(targets(&report, "differencing_joiner"), Some(12));
-        let again = run_attacks(input, &threes, &settings, 1, &scoring);
+        let again = run_attacks(input, release.rows(), &threes, &settings, 1, &scoring);
         assert_eq!(again, report, "deterministic");
+
+        // Started before the release is made: the same outcomes once it is handed over, and
+        // none when it never is.
+        let (hand_over, released) = std::sync::mpsc::channel();
+        let late = std::thread::scope(|scope| {
+            let (settings, scoring) = (&settings, &scoring);
+            let attacking = scope.spawn(move || {
+                run_attacks_as_released(input, &released, &threes, settings, 1, scoring)
+            });
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            hand_over.send(release.rows()).unwrap();
+            attacking.join().unwrap()
+        });
+        assert_eq!(late, Some(report));
+        let (hand_over, released) = std::sync::mpsc::channel();
+        drop(hand_over);
+        assert_eq!(
+            run_attacks_as_released(input, &released, &threes, &settings, 1, &scoring),
+            None
+        );
     }
 
     #[test]

@@ -99,11 +99,18 @@ impl SimulatedAttack for KnownMembers {
         }
     }
 
+    /// It subtracts known rows from the release's own group means.
+    fn reads_release(&self) -> bool {
+        true
+    }
+
     fn run(&self, simulation: &Simulation<'_>) -> AttackOutcome {
         let input = &simulation.input;
         let report = known_members_attack(
             input.table,
-            input.release,
+            simulation
+                .release
+                .expect("the release is handed to the attacks that read it"),
             input.public,
             input.k,
             (simulation.scoring, simulation.settings.max_people),

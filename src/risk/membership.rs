@@ -51,7 +51,8 @@ use serde::Serialize;
 use super::attacks::{
     whole_percent, AttackDescription, AttackOutcome, DescribedRelease, SimulatedAttack, Simulation,
 };
-use super::recovery::{column_sd, only_people, MethodUnderAttack};
+use super::recovery::{only_people, MethodUnderAttack};
+use crate::fast_hash::FastMap;
 use crate::table::{coverage_mask, MeasurementTable};
 
 /// The goal for `thresholds.max_membership_auc`: an attacker who knows a whole set tells
@@ -140,7 +141,12 @@ impl SimulatedAttack for Membership {
     }
 
     fn run(&self, simulation: &Simulation<'_>) -> AttackOutcome {
-        let report = membership_attack(simulation.input.table, simulation.method, simulation.seed);
+        let report = membership_attack(
+            simulation.input.table,
+            &simulation.scoring.sd,
+            simulation.method,
+            simulation.seed,
+        );
         AttackOutcome {
             // Nobody to score (fewer than two people): the attacker has nothing to tell apart.
             figure: report.gated_auc().unwrap_or(0.5),
@@ -233,12 +239,16 @@ struct Scored {
     distance: f64,
 }
 
-/// Runs the simulation of the module documentation on `table` against `method`.
+/// Runs the simulation of the module documentation on `table` against `method`; `sd` is each
+/// column's standard deviation in `table` ([`super::recovery::column_sd`], which the attacks'
+/// [`super::recovery::Scoring`] holds already), the unit of the distances.
 pub fn membership_attack(
     table: &MeasurementTable,
+    sd: &[f64],
     method: &dyn MethodUnderAttack,
     seed: u64,
 ) -> MembershipReport {
+    assert_eq!(sd.len(), table.width(), "one spread per column");
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     rng.set_stream(STREAM);
     let mut people = table.persons().to_vec();
@@ -260,7 +270,6 @@ pub fn membership_attack(
     } else {
         1
     };
-    let sd = column_sd(table);
     let widest = widest_sets(table);
     let mut scored: Vec<Scored> = Vec::new();
     let mut held_total = 0;
@@ -288,7 +297,7 @@ pub fn membership_attack(
             Some(Scored {
                 member,
                 width: set.iter().filter(|v| !v.is_nan()).count(),
-                distance: rows.nearest_distance(set, &sd),
+                distance: rows.nearest_distance(set, sd),
             })
         }));
         held_total += held_out.len();
@@ -304,8 +313,8 @@ pub fn membership_attack(
 }
 
 /// Each person's record with the most measurements (the first on ties).
-fn widest_sets(table: &MeasurementTable) -> HashMap<u32, usize> {
-    let mut widest: HashMap<u32, (usize, u32)> = HashMap::new();
+fn widest_sets(table: &MeasurementTable) -> FastMap<u32, usize> {
+    let mut widest: FastMap<u32, (usize, u32)> = FastMap::default();
     for r in 0..table.len() {
         let count = table.coverage(r).count_ones();
         let entry = widest.entry(table.person(r)).or_insert((r, count));
@@ -355,17 +364,34 @@ impl ReleasedPatterns {
                 continue;
             }
             let known: Vec<(f64, f64)> = columns.iter().map(|&c| (set[c], 1.0 / sd[c])).collect();
+            let count = columns.len() as f64;
             for row in rows.chunks_exact(columns.len()) {
-                let squares: f64 = row
-                    .iter()
-                    .zip(&known)
-                    .map(|(r, (s, inverse))| ((r - s) * inverse).powi(2))
-                    .sum();
-                nearest = nearest.min(squares / columns.len() as f64);
+                if let Some(squares) = squares_within(row, &known, count, nearest) {
+                    nearest = nearest.min(squares / count);
+                }
             }
         }
         nearest
     }
+}
+
+/// The sum of squared standardized differences of `row` from the set (`known`: the set's value
+/// and the inverse spread of each of the row's columns), added in column order from −0.0 as
+/// `Iterator::sum` adds them; `None` as soon as the partial sum over `count` exceeds `nearest`
+/// (checked every eight columns). The terms are not negative and rounding is monotonic, so the
+/// whole sum over `count` would exceed it too: the row cannot be nearer than the nearest so
+/// far, and stopping early changes no distance the caller keeps.
+fn squares_within(row: &[f64], known: &[(f64, f64)], count: f64, nearest: f64) -> Option<f64> {
+    let mut squares = -0.0;
+    for (values, known) in row.chunks(8).zip(known.chunks(8)) {
+        for (r, (s, inverse)) in values.iter().zip(known) {
+            squares += ((r - s) * inverse).powi(2);
+        }
+        if squares / count > nearest {
+            return None;
+        }
+    }
+    Some(squares)
 }
 
 /// AUC (members closer = higher score), its interval, and the TPR at 5 % FPR.
@@ -429,7 +455,63 @@ fn true_positive_rate(members: &[f64], others: &[f64]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::risk::recovery::GroupedRelease;
+    use crate::risk::recovery::{column_sd, GroupedRelease};
+
+    #[test]
+    fn nearest_distance_stopping_early_is_the_plain_minimum() {
+        use rand::Rng;
+        let mut rng = ChaCha20Rng::seed_from_u64(7);
+        let width = 21;
+        // Released rows of a few patterns (a group's rows alike), sets with gaps.
+        let mut values = Vec::new();
+        let mut group = Vec::new();
+        for g in 0..300 {
+            let gap = g % 4;
+            let row: Vec<f64> = (0..width)
+                .map(|c| {
+                    if c % 4 == gap && c > 2 {
+                        f64::NAN
+                    } else {
+                        rng.gen_range(100.0..140.0)
+                    }
+                })
+                .collect();
+            for _ in 0..3 {
+                values.extend_from_slice(&row);
+                group.push(g);
+            }
+        }
+        let sd: Vec<f64> = (0..width).map(|c| 1.0 + c as f64 / 7.0).collect();
+        let rows = ReleasedPatterns::of(&values, &group, width);
+        for _ in 0..200 {
+            let set: Vec<f64> = (0..width)
+                .map(|c| {
+                    if rng.gen_bool(0.1) && c > 0 {
+                        f64::NAN
+                    } else {
+                        rng.gen_range(100.0..140.0)
+                    }
+                })
+                .collect();
+            let mask = coverage_mask(&set);
+            let needed = mask.count_ones().div_ceil(2).max(1);
+            let mut plain = f64::INFINITY;
+            for (row_mask, columns, released) in &rows.patterns {
+                if row_mask & !mask != 0 || row_mask.count_ones() < needed {
+                    continue;
+                }
+                for row in released.chunks_exact(columns.len()) {
+                    let squares: f64 = row
+                        .iter()
+                        .zip(columns)
+                        .map(|(r, &c)| ((r - set[c]) * (1.0 / sd[c])).powi(2))
+                        .sum();
+                    plain = plain.min(squares / columns.len() as f64);
+                }
+            }
+            assert_eq!(rows.nearest_distance(&set, &sd).to_bits(), plain.to_bits());
+        }
+    }
 
     #[test]
     fn auc_and_tpr_of_known_scores() {
@@ -504,7 +586,7 @@ mod tests {
     #[test]
     fn publishing_sets_as_they_are_shows_membership_and_one_mean_does_not() {
         let table = people(500);
-        let exposed = membership_attack(&table, &identity, 1);
+        let exposed = membership_attack(&table, &column_sd(&table), &identity, 1);
         assert_eq!(exposed.simulated_people, 500);
         // Ten folds of fifty: everyone held out once.
         assert_eq!(exposed.held_out_people, 500);
@@ -514,14 +596,14 @@ mod tests {
         // Three measurements of three: every set is wide.
         assert_eq!(exposed.wide_min_measurements, 2);
         assert_eq!(exposed.gated_auc(), Some(1.0));
-        let hidden = membership_attack(&table, &one_mean, 1);
+        let hidden = membership_attack(&table, &column_sd(&table), &one_mean, 1);
         let auc = hidden.gated_auc().unwrap();
         assert!((0.4..0.6).contains(&auc), "{auc}");
         let [low, high] = hidden.all.auc_ci95.unwrap();
         assert!(low < auc && auc < high);
         assert!(hidden.all.tpr_at_5_percent_fpr.unwrap() < 0.2, "{hidden:?}");
         assert_eq!(
-            membership_attack(&table, &one_mean, 1),
+            membership_attack(&table, &column_sd(&table), &one_mean, 1),
             hidden,
             "deterministic"
         );
@@ -535,7 +617,7 @@ mod tests {
     #[test]
     fn a_large_table_is_simulated_on_a_bounded_draw_in_one_fold() {
         let table = people(MAX_SIMULATED_PEOPLE as u32 + 500);
-        let report = membership_attack(&table, &identity, 3);
+        let report = membership_attack(&table, &column_sd(&table), &identity, 3);
         assert_eq!(report.simulated_people, MAX_SIMULATED_PEOPLE);
         assert_eq!(report.held_out_people, MAX_TARGETS);
         assert_eq!(report.all.auc, Some(1.0));
@@ -554,7 +636,7 @@ mod tests {
         let widest = widest_sets(&table);
         assert_eq!(widest.len(), 300);
         assert!(widest.values().all(|&r| r % 2 == 1));
-        let report = membership_attack(&table, &identity, 2);
+        let report = membership_attack(&table, &column_sd(&table), &identity, 2);
         // Three of four measurements is wide (at least two).
         assert_eq!(report.wide_min_measurements, 2);
         assert_eq!(report.wide.members, 300);

@@ -18,6 +18,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use serde::Serialize;
 
+use crate::fast_hash::FastBuildHasher;
 use crate::measurements::Catalog;
 use crate::table::MeasurementTable;
 
@@ -292,7 +293,7 @@ pub fn without_people(table: &MeasurementTable, people: &[u32]) -> MeasurementTa
 
 /// The table with only the rows of the given people (person numbers kept).
 pub fn only_people(table: &MeasurementTable, people: &[u32]) -> MeasurementTable {
-    let keep: std::collections::HashSet<u32> = people.iter().copied().collect();
+    let keep: std::collections::HashSet<u32, FastBuildHasher> = people.iter().copied().collect();
     let mut kept = MeasurementTable::new(table.columns().to_vec());
     for r in 0..table.len() {
         if keep.contains(&table.person(r)) {
