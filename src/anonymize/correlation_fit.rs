@@ -12,7 +12,8 @@
 //! columns: what no single small pattern can match, all of them together can.
 //!
 //! **Method.** The released rows of the small patterns (standardized coordinates) are the
-//! variables; the rows of the large patterns, whose contribution is already exact, stay fixed.
+//! variables; the rows of the large patterns, to which restoration already gave their
+//! covariance exactly, stay fixed.
 //! Conjugate gradients (Polak–Ribière) minimise `Σ_pairs (ρ_ab − T_ab)²`, with `ρ_ab` the
 //! pairwise-complete Pearson correlation of the released group rows (each counted once per
 //! member) and `T_ab` the raw one of the same records, until the root mean square error over the
@@ -33,17 +34,19 @@
 //! same released row, so every released row is still identical to the rows of at least k
 //! distinct people, and k-anonymity over people holds as before.
 //!
-//! **What it reads, and why that is safe.** It reads, per pattern, the group means and the
-//! within-group covariance that restoration already reads (no record again), and from them the
-//! raw pairwise-complete correlation of each column pair over the published people who hold both
-//! — one second-moment aggregate per pair over every such person (50 to millions of people). A
-//! correlation over n people moves by O(1/n) when one person changes, bounded by the columns'
-//! plausible ranges; releasing it is what every correlation table of the data does, and the fit
-//! releases nothing finer: the draws it starts from are random and seeded as restoration seeds
-//! them, so a fitted row is a group mean plus a move that depends on the whole release's
-//! correlations, not on any one member. Against an attacker who knows every other person's
-//! values the release is no more informative than those correlations and the group means; no
-//! differential-privacy guarantee is claimed, the release's guarantee stays k-anonymity.
+//! **What it reads, and why that is safe.** It reads no record: only the group means and
+//! within-group covariances that restoration already reads, and from them, per column pair, the
+//! raw pairwise-complete correlation over every published person who holds both columns (at
+//! least one pattern's people, so at least k; a few dozen to millions). Under the strongest
+//! attacker of the simulated attacks — one who knows every other person's values — one person
+//! moves such a correlation by O(range² / n), bounded by the columns' plausible ranges, and the
+//! fit turns these aggregates into moves of whole groups' rows that start from restoration's
+//! random draws (seeded as restoration seeds them): a fitted row is a group mean plus a move
+//! that depends on the draws and on every pair's correlation, not on any one member's values.
+//! It does not bring a row nearer its members: the membership attack (an attacker who knows a
+//! whole set and scores the distance to the nearest released row) measured the same AUC with
+//! and without the fit (see `BENCHMARKS.md`, *Correlations at a first release's size*). No
+//! differential-privacy guarantee is claimed; the release's guarantee stays k-anonymity.
 
 use rayon::prelude::*;
 
