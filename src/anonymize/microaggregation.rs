@@ -1,8 +1,11 @@
 //! The default release method ([`microaggregate`]): coverage planning into patterns of at least
 //! `min_pattern_people` people, then MDAV within each coverage pattern, then each group's mean
 //! given back the spread that averaging removed, by a draw of the within-group covariance pooled
-//! across patterns ([`super::variance`]), then every column calibrated onto the distribution of
-//! its eligible values by bands of adjacent values in the groups' order ([`super::calibrate`]), then
+//! across patterns ([`super::variance`]), then the rows of the patterns too small to carry their
+//! own covariance moved jointly until every column pair's pairwise-complete correlation is the
+//! raw one of the same people ([`super::correlation_fit`]), then every column calibrated onto the
+//! distribution of its eligible values by bands of adjacent values in the groups' order
+//! ([`super::calibrate`]), then
 //! rounded to the published precision.
 //!
 //! **Guarantee.** Every released row is identical (same pattern, same rounded values) to the rows
@@ -27,10 +30,11 @@ use std::collections::BTreeMap;
 use rayon::prelude::*;
 
 use super::calibrate::calibrate_marginals;
+use super::correlation_fit::{fit_correlations, FitPattern};
 use super::coverage::{plan_coverage, CoveragePlan};
 use super::global::ClassConstraint;
 use super::mdav::{Mdav, Points};
-use super::variance::{restore, PatternMoments, PooledWithin};
+use super::variance::{exact_covariance, restore, PatternMoments, PooledWithin};
 use crate::measurements::Catalog;
 use crate::observe::Progress;
 use crate::table::MeasurementTable;
@@ -240,21 +244,40 @@ fn aggregate(
         )),
         Release::Means { .. } => None,
     };
+    let mut restored: Vec<Option<Vec<f64>>> = formed
+        .par_iter()
+        .map(|formed| match (&formed.moments, &pooled) {
+            (Some(moments), Some(pooled)) => Some(restore(moments, pooled)),
+            _ => None,
+        })
+        .collect();
+    if let Release::Restored = release_kind {
+        let mut fit: Vec<FitPattern<'_>> = formed
+            .iter()
+            .zip(&mut restored)
+            .filter_map(|(formed, rows)| {
+                let moments = formed.moments.as_ref()?;
+                Some(FitPattern {
+                    fixed: exact_covariance(moments),
+                    moments,
+                    rows: rows.as_mut()?.as_mut_slice(),
+                })
+            })
+            .collect();
+        fit_correlations(&mut fit, width);
+    }
     let released: Vec<PatternRelease> = formed
         .into_par_iter()
-        .map(|formed| {
+        .zip(restored)
+        .map(|(formed, restored)| {
             let FormedPattern {
                 records,
                 columns,
                 persons,
                 groups,
                 suppressed,
-                moments,
+                moments: _,
             } = formed;
-            let restored = match (release_kind, &moments, &pooled) {
-                (Release::Restored, Some(moments), Some(pooled)) => Some(restore(moments, pooled)),
-                _ => None,
-            };
             let mut release = PatternRelease {
                 values: Vec::with_capacity(records.len() * width),
                 source: Vec::with_capacity(records.len()),

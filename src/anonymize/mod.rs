@@ -9,9 +9,10 @@
 //! - `mondrian`: strict multidimensional partitioning (local recoding);
 //! - `mdav`: microaggregation in groups of k distinct people (exact, or partitioned for scale),
 //!   used by `microaggregation` after `coverage` planning — the FreeSewing release method;
-//! - `variance`: spread restoration of the group means of one coverage pattern, and `calibrate`:
-//!   each column's released values moved onto its raw distribution — the last steps of
-//!   `microaggregation`;
+//! - `variance`: spread restoration of the group means of one coverage pattern,
+//!   `correlation_fit`: the small patterns' restored rows moved jointly until every column pair's
+//!   correlation is its people's, and `calibrate`: each column's released values moved onto its
+//!   raw distribution — the last steps of `microaggregation`;
 //! - `coding`: top/bottom coding and rounding of numeric columns, as the schema asks.
 //!
 //! Privacy models besides k-anonymity, as per-class constraints (`model::ClassConstraint`):
@@ -23,6 +24,7 @@
 
 pub mod calibrate;
 pub mod coding;
+pub mod correlation_fit;
 pub mod coverage;
 pub mod dataset;
 pub mod engine;

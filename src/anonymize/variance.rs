@@ -38,7 +38,8 @@
 //!   at least `2d + 2` groups, the draws are made
 //!   orthogonal (weighted by group size) to the constant and to the group means, then whitened,
 //!   so that its covariance is exactly `Σ_means + W`; smaller patterns get centred draws of
-//!   covariance `W` (exact in expectation).
+//!   covariance `W` (exact in expectation), which [`super::correlation_fit`] then moves jointly
+//!   across patterns until every column pair's correlation is its people's.
 //!
 //! - **Wider draws for wider groups.** MDAV's groups in the sparse tails are wider than those of
 //!   the dense centre; each group's draw is scaled by its own spread relative to the pattern's
@@ -223,7 +224,7 @@ pub fn restore(pattern: &PatternMoments, pooled: &PooledWithin) -> Vec<f64> {
     for (g, scale) in group_scales(pattern).into_iter().enumerate() {
         draws.row_mut(g).scale_mut(scale);
     }
-    if groups > 2 * dim + 1 {
+    if exact_covariance(pattern) {
         // Orthogonal to the constant and to the centred means, then whitened.
         let mut basis = DMatrix::from_fn(groups, dim + 1, |g, c| {
             if c == 0 {
@@ -262,6 +263,12 @@ pub fn restore(pattern: &PatternMoments, pooled: &PooledWithin) -> Vec<f64> {
         }
     }
     released
+}
+
+/// Whether [`restore`] gives the pattern's groups its records' covariance exactly: when it has
+/// at least `2d + 2` groups (see the module documentation).
+pub fn exact_covariance(pattern: &PatternMoments) -> bool {
+    pattern.sizes.len() > 2 * pattern.dim() + 1
 }
 
 /// Per group, the factor its draw is scaled by: the square root of its own spread relative to

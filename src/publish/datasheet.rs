@@ -512,9 +512,13 @@ fn anonymization(text: &mut String, release: &Release<'_>) {
          a random draw of the spread that averaging removed: the within-group covariance of its \
          pattern, shrunk towards that pooled over all patterns, scaled by the group's own \
          spread (Oganian & Karr, 2006, microaggregation followed by noise). On patterns of many \
-         groups the draws are adjusted so that the pattern's covariance is kept exactly. The \
-         draw moves whole groups, so every released row is still shared by at least k people; \
-         it uses within-group covariances, aggregates of at least {min_pattern} people. Then \
+         groups the draws are adjusted so that the pattern's covariance is kept exactly; on \
+         smaller patterns the draws are then moved jointly until every pair of columns has, \
+         over the rows holding both, the correlation of the same people's raw values (Burridge \
+         2003; Mateo-Sanz et al. 2004: perturbed data that keep the covariances exactly). The \
+         draw and the fit move whole groups, so every released row is still shared by at least \
+         k people; they use within-group covariances, aggregates of at least {min_pattern} \
+         people, and pairwise correlations over every person holding both columns. Then \
          each column is calibrated: the groups, in the order of their restored values, take \
          consecutive bands of the column's sorted values and release each band's mean \
          (univariate microaggregation, Hansen & Mukherjee 2003). The bands are cut from every \
