@@ -320,7 +320,7 @@ fn goals_not_reached(text: &mut String, benchmark: &crate::release::report::Meth
                     "correlation" => format!(
                         "correlations off by {}",
                         c.correlation_difference
-                            .map_or("–".into(), |d| format!("{d:.2}"))
+                            .map_or("–".into(), |d| format!("{d:.3}"))
                     ),
                     _ => format!(
                         "P5 / P95 shift {:+.2} / {:+.2} SD",
@@ -966,7 +966,7 @@ mod tests {
         assert!(
             text.contains(
                 "for these columns: `heel` (spread kept 84 %, KS 0.093, P5 / P95 shift -0.41 / \
-                 +0.12 SD, correlations off by 0.12)."
+                 +0.12 SD, correlations off by 0.117)."
             ),
             "{text}"
         );
