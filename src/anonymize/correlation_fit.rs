@@ -155,24 +155,45 @@ impl PairSums {
     /// Pairwise-complete mean of `a` over the rows holding `b`, variance of `a` there, and the
     /// correlation of `a` and `b`; `None` where fewer than two rows or a constant side.
     fn pair(&self, a: usize, b: usize) -> Option<PairMoments> {
+        self.pair_with(a, b, |sums, cell| sums[cell])
+    }
+
+    /// [`PairSums::pair`] of the sums after a step of length `t` ([`PairSums::stepped`]),
+    /// computed for this pair alone: a trial length costs no pass over every cell.
+    fn pair_stepped(
+        &self,
+        (a, b): (usize, usize),
+        t: f64,
+        linear: &PairSums,
+        quadratic: &PairSums,
+    ) -> Option<PairMoments> {
+        let stepped = |base: &[f64], l: &[f64], q: &[f64], cell: usize| {
+            base[cell] + t * l[cell] + t * t * q[cell]
+        };
         let (ab, ba) = (a * self.width + b, b * self.width + a);
         let n = self.count[ab];
-        if n < 2.0 {
-            return None;
-        }
-        let (mean_a, mean_b) = (self.sum[ab] / n, self.sum[ba] / n);
-        let variance_a = self.squares[ab] / n - mean_a * mean_a;
-        let variance_b = self.squares[ba] / n - mean_b * mean_b;
-        let covariance = self.products[ab] / n - mean_a * mean_b;
-        let floor = 1e-12;
-        (variance_a > floor && variance_b > floor).then(|| PairMoments {
-            count: n,
-            mean_a,
-            mean_b,
-            variance_a,
-            scale: (variance_a * variance_b).sqrt(),
-            correlation: covariance / (variance_a * variance_b).sqrt(),
-        })
+        let sum_a = stepped(&self.sum, &linear.sum, &quadratic.sum, ab);
+        let sum_b = stepped(&self.sum, &linear.sum, &quadratic.sum, ba);
+        let squares_a = stepped(&self.squares, &linear.squares, &quadratic.squares, ab);
+        let squares_b = stepped(&self.squares, &linear.squares, &quadratic.squares, ba);
+        let products = stepped(&self.products, &linear.products, &quadratic.products, ab);
+        PairMoments::of(n, [sum_a, sum_b], [squares_a, squares_b], products)
+    }
+
+    /// [`PairSums::pair`] reading each of the sums' cells through `cell`.
+    fn pair_with(
+        &self,
+        a: usize,
+        b: usize,
+        cell: impl Fn(&[f64], usize) -> f64,
+    ) -> Option<PairMoments> {
+        let (ab, ba) = (a * self.width + b, b * self.width + a);
+        PairMoments::of(
+            self.count[ab],
+            [cell(&self.sum, ab), cell(&self.sum, ba)],
+            [cell(&self.squares, ab), cell(&self.squares, ba)],
+            cell(&self.products, ab),
+        )
     }
 }
 
@@ -185,6 +206,30 @@ struct PairMoments {
     variance_a: f64,
     scale: f64,
     correlation: f64,
+}
+
+impl PairMoments {
+    /// The moments from a pair's count `n`, its two columns' sums and sums of squares (first
+    /// column first) and the sum of their products; `None` where fewer than two rows or a
+    /// constant side.
+    fn of(n: f64, sum: [f64; 2], squares: [f64; 2], products: f64) -> Option<Self> {
+        if n < 2.0 {
+            return None;
+        }
+        let (mean_a, mean_b) = (sum[0] / n, sum[1] / n);
+        let variance_a = squares[0] / n - mean_a * mean_a;
+        let variance_b = squares[1] / n - mean_b * mean_b;
+        let covariance = products / n - mean_a * mean_b;
+        let floor = 1e-12;
+        (variance_a > floor && variance_b > floor).then(|| PairMoments {
+            count: n,
+            mean_a,
+            mean_b,
+            variance_a,
+            scale: (variance_a * variance_b).sqrt(),
+            correlation: covariance / (variance_a * variance_b).sqrt(),
+        })
+    }
 }
 
 /// Column sums `Σ w_g x_g` and the matrix `Σ w_g x_g y_gᵀ` (`dim × dim`, row-major) of the rows
@@ -285,10 +330,10 @@ pub fn fit_correlations(patterns: &mut [FitPattern<'_>], width: usize) {
         target[a * width + b] = t;
         target[b * width + a] = t;
     }
-    let loss = |sums: &PairSums| -> f64 {
+    let loss = |pair: &dyn Fn(usize, usize) -> Option<PairMoments>| -> f64 {
         pairs
             .iter()
-            .map(|&(a, b, t)| match sums.pair(a, b) {
+            .map(|&(a, b, t)| match pair(a, b) {
                 Some(m) => (m.correlation - t).powi(2),
                 None => t * t,
             })
@@ -305,7 +350,7 @@ pub fn fit_correlations(patterns: &mut [FitPattern<'_>], width: usize) {
             &gram,
         );
     });
-    let mut current = loss(&sums);
+    let mut current = loss(&|a, b| sums.pair(a, b));
     // Polak–Ribière conjugate gradients in the metric of the group sizes, each step the best of a
     // range of lengths along the direction: the released sums are quadratic in the step, so a
     // length is tried on the pairs' sums alone, without a pass over the rows.
@@ -350,7 +395,10 @@ pub fn fit_correlations(patterns: &mut [FitPattern<'_>], width: usize) {
         let (linear, quadratic) = along(patterns, &direction, width);
         let best = (-STEP_TRIALS..=STEP_TRIALS / 2)
             .map(|e| step * 2f64.powf(f64::from(e) / 2.0))
-            .map(|t| (loss(&sums.stepped(t, &linear, &quadratic)), t))
+            .map(|t| {
+                let pair = |a, b| sums.pair_stepped((a, b), t, &linear, &quadratic);
+                (loss(&pair), t)
+            })
             .min_by(|a, b| a.0.total_cmp(&b.0));
         let Some((trial, t)) = best.filter(|&(trial, _)| trial < current) else {
             break;
@@ -449,18 +497,17 @@ fn steepest_descent(
                     o[i] += cross * m.mean_b - own * m.mean_a;
                 }
             }
-            let mut direction: Vec<f64> = pattern
+            let mut direction = vec![0.0; pattern.rows.len()];
+            for (row, out) in pattern
                 .rows
                 .chunks_exact(dim)
-                .flat_map(|row| {
-                    (0..dim)
-                        .map(|i| {
-                            let cross: f64 = (0..dim).map(|j| c[i * dim + j] * row[j]).sum();
-                            -(cross - row[i] * e[i] - o[i])
-                        })
-                        .collect::<Vec<_>>()
-                })
-                .collect();
+                .zip(direction.chunks_exact_mut(dim))
+            {
+                for (i, out) in out.iter_mut().enumerate() {
+                    let cross: f64 = (0..dim).map(|j| c[i * dim + j] * row[j]).sum();
+                    *out = -(cross - row[i] * e[i] - o[i]);
+                }
+            }
             let sizes = &pattern.moments.sizes;
             if sizes.len() > 1 {
                 let total = sizes.iter().sum::<usize>() as f64;
