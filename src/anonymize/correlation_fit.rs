@@ -137,10 +137,8 @@ impl PairSums {
     /// The sums after a step of length `t`: `self + t·linear + t²·quadratic`.
     fn stepped(&self, t: f64, linear: &PairSums, quadratic: &PairSums) -> PairSums {
         let along = |base: &[f64], l: &[f64], q: &[f64]| -> Vec<f64> {
-            base.iter()
-                .zip(l)
-                .zip(q)
-                .map(|((b, l), q)| b + t * l + t * t * q)
+            (0..base.len())
+                .map(|cell| stepped_cell(base, l, q, cell, t))
                 .collect()
         };
         PairSums {
@@ -155,7 +153,13 @@ impl PairSums {
     /// Pairwise-complete mean of `a` over the rows holding `b`, variance of `a` there, and the
     /// correlation of `a` and `b`; `None` where fewer than two rows or a constant side.
     fn pair(&self, a: usize, b: usize) -> Option<PairMoments> {
-        self.pair_with(a, b, |sums, cell| sums[cell])
+        let (ab, ba) = (a * self.width + b, b * self.width + a);
+        PairMoments::of(
+            self.count[ab],
+            [self.sum[ab], self.sum[ba]],
+            [self.squares[ab], self.squares[ba]],
+            self.products[ab],
+        )
     }
 
     /// [`PairSums::pair`] of the sums after a step of length `t` ([`PairSums::stepped`]),
@@ -167,34 +171,23 @@ impl PairSums {
         linear: &PairSums,
         quadratic: &PairSums,
     ) -> Option<PairMoments> {
-        let stepped = |base: &[f64], l: &[f64], q: &[f64], cell: usize| {
-            base[cell] + t * l[cell] + t * t * q[cell]
-        };
         let (ab, ba) = (a * self.width + b, b * self.width + a);
-        let n = self.count[ab];
-        let sum_a = stepped(&self.sum, &linear.sum, &quadratic.sum, ab);
-        let sum_b = stepped(&self.sum, &linear.sum, &quadratic.sum, ba);
-        let squares_a = stepped(&self.squares, &linear.squares, &quadratic.squares, ab);
-        let squares_b = stepped(&self.squares, &linear.squares, &quadratic.squares, ba);
-        let products = stepped(&self.products, &linear.products, &quadratic.products, ab);
-        PairMoments::of(n, [sum_a, sum_b], [squares_a, squares_b], products)
-    }
-
-    /// [`PairSums::pair`] reading each of the sums' cells through `cell`.
-    fn pair_with(
-        &self,
-        a: usize,
-        b: usize,
-        cell: impl Fn(&[f64], usize) -> f64,
-    ) -> Option<PairMoments> {
-        let (ab, ba) = (a * self.width + b, b * self.width + a);
+        let sum = |cell| stepped_cell(&self.sum, &linear.sum, &quadratic.sum, cell, t);
+        let squares =
+            |cell| stepped_cell(&self.squares, &linear.squares, &quadratic.squares, cell, t);
+        let products = stepped_cell(&self.products, &linear.products, &quadratic.products, ab, t);
         PairMoments::of(
             self.count[ab],
-            [cell(&self.sum, ab), cell(&self.sum, ba)],
-            [cell(&self.squares, ab), cell(&self.squares, ba)],
-            cell(&self.products, ab),
+            [sum(ab), sum(ba)],
+            [squares(ab), squares(ba)],
+            products,
         )
     }
+}
+
+/// One cell of the sums after a step of length `t`: `base + t·linear + t²·quadratic`.
+fn stepped_cell(base: &[f64], linear: &[f64], quadratic: &[f64], cell: usize, t: f64) -> f64 {
+    base[cell] + t * linear[cell] + t * t * quadratic[cell]
 }
 
 /// A column pair's pairwise-complete moments, seen from its first column.

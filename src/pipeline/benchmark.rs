@@ -144,8 +144,9 @@ fn rounded(value: Option<f64>) -> f64 {
     value.map_or(f64::NAN, |v| (v * 1000.0).round() / 1000.0)
 }
 
-/// The figures of `GOALS` a column misses: `sd_error`, `kolmogorov_smirnov`, `p5_p95`. A figure
-/// that could not be measured (too few values) counts as missed.
+/// The figures of `GOALS` a column misses: `sd_error`, `kolmogorov_smirnov`, `p5_p95`,
+/// `correlation`. A figure that could not be measured (too few values) counts as missed, except
+/// the correlation of a column that shares no pattern with another.
 fn not_reached(
     sd_error: Option<f64>,
     ks: Option<f64>,

@@ -32,7 +32,7 @@ use zeroize::Zeroizing;
 use crate::anonymize::group_noise::GROUP_NOISE_LABEL;
 use crate::anonymize::method::Microaggregation;
 use crate::anonymize::microaggregation::Microaggregated;
-use crate::deidentify::{record_id_seed, RECORD_ID_LABEL};
+use crate::deidentify::{record_id_seed, ReleaseTable, RECORD_ID_LABEL};
 use crate::dp::release::{chart_release, open_ledger, write_ahead_spend};
 use crate::error::{Error, Result};
 use crate::extract::crypto::{load_secret, FieldKey};
@@ -240,19 +240,7 @@ pub fn release_from<S: Source>(
             let Released::Measurements(anonymized) = &groups.released else {
                 unreachable!("a method that reads measurement sets releases measurements")
             };
-            // The datasheet's figures about the method come from a synthetic benchmark, not
-            // from these people (see `pipeline::benchmark`); its people record the patterns the
-            // release publishes (public in its rows), and it runs beside the risk assessment.
-            let benchmarking = {
-                let (catalog, method) = (plan.catalog.clone(), plan.method.clone());
-                let table = &anonymized.table;
-                let patterns = if table.columns.as_slice() == catalog.names() {
-                    published_patterns(&table.values, table.columns.len())
-                } else {
-                    Vec::new()
-                };
-                std::thread::spawn(move || timed(|| benchmark_method(&catalog, &method, &patterns)))
-            };
+            let benchmarking = spawn_method_benchmark(plan, &anonymized.table);
             let (assessed, measured) =
                 assess(selected, groups, anonymized, (plan, destination), observer)?;
             // Only a release that passed every gate so far is measured by the attacks.
@@ -674,6 +662,23 @@ fn simulate_attacks(
 }
 
 /// The released rows with where each came from, as the risk checks read them.
+/// Starts the synthetic benchmark behind the datasheet's figures about the method, on its own
+/// thread, to run beside the risk assessment. Its figures come from synthetic people, not from
+/// these (see `pipeline::benchmark`); they record the patterns `table` publishes, which its rows
+/// already show.
+fn spawn_method_benchmark(
+    plan: &Plan,
+    table: &ReleaseTable,
+) -> std::thread::JoinHandle<(Option<MethodBenchmark>, std::time::Duration)> {
+    let (catalog, method) = (plan.catalog.clone(), plan.method.clone());
+    let patterns = if table.columns.as_slice() == catalog.names() {
+        published_patterns(&table.values, table.columns.len())
+    } else {
+        Vec::new()
+    };
+    std::thread::spawn(move || timed(|| benchmark_method(&catalog, &method, &patterns)))
+}
+
 fn released_rows(released: &Microaggregated) -> ReleasedRows<'_> {
     ReleasedRows {
         values: &released.values,
